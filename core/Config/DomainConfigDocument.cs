@@ -1,0 +1,57 @@
+namespace OverlayKvm.Core.Config;
+
+/// <summary>
+/// Everything the guest agent of one domain needs (R0.2): its apps and addresses, the members of its groups
+/// and where they run, routes (seed 000 Tables 1 and 2), and the credentials of its own groups only.
+/// Built deterministically (members and groups sorted by name) so the same store state yields the same bytes.
+/// Addresses are strings on the wire so the document stays trivially AOT-serializable.
+/// </summary>
+/// <param name="FormatVersion">Schema version of this document (see <see cref="CurrentFormat"/>).</param>
+/// <param name="Version">Monotonic: rises whenever anything in the document changes.</param>
+/// <param name="Digest">SHA-256 (hex) of the document's content with Digest empty; lets agents skip no-op pushes.</param>
+public sealed record DomainConfigDocument(
+    int FormatVersion,
+    string Domain,
+    long Version,
+    string Digest,
+    string? DomainAddress,
+    string Host,
+    IReadOnlyList<LocalAppConfig> Apps,
+    IReadOnlyList<GroupConfig> Groups)
+{
+    public const int CurrentFormat = 1;
+}
+
+/// <summary>An app that runs in this domain. Table 1: source-address rule steering the app to its group's adapter.</summary>
+/// <param name="RouteTable">Routing table id that holds this app's routes (rule "from Address lookup RouteTable").</param>
+public sealed record LocalAppConfig(
+    string Group,
+    string Name,
+    string Address,
+    int RouteTable,
+    IReadOnlyList<RouteEntry> Routes,
+    IReadOnlyList<DataObjectConfig> Manifest);
+
+/// <summary>A route of Table 1: destination prefix, gateway ("adapter" = the group's adapter), weight (100 group, 1 default).</summary>
+public sealed record RouteEntry(string Destination, string Gateway, int Weight);
+
+public sealed record DataObjectConfig(string Name, string Source, string? Sha256);
+
+/// <summary>A group this domain takes part in.</summary>
+public sealed record GroupConfig(
+    string Name,
+    string AddressSpace,
+    string Protection,
+    IReadOnlyList<MemberConfig> Members,
+    IReadOnlyList<CredentialConfig> Credentials);
+
+/// <summary>Table 2: a member app, its overlay address and the domain (with its address and host) that runs it.</summary>
+public sealed record MemberConfig(
+    string Name,
+    string Address,
+    string Domain,
+    string? DomainAddress,
+    string Host);
+
+/// <summary>A key epoch of the group. <see cref="Key"/> is base64; redacted ("") unless secrets are requested.</summary>
+public sealed record CredentialConfig(int Epoch, string Key, DateTimeOffset? RetiresAt);

@@ -1,0 +1,14 @@
+using System.Net;
+
+namespace OverlayKvm.Core.Model;
+
+/// <summary>A libvirt domain (VM) known to OverlayKvm.</summary>
+/// <param name="Uuid">libvirt's UUID once the domain is defined; null while only declared.</param>
+/// <param name="Host">The host the domain is placed on.</param>
+/// <param name="Address">The VM's own (underlay) address: the outer address of sealed frames.</param>
+public sealed record DomainRecord(
+    string Name,
+    Guid? Uuid,
+    string Host,
+    IPAddress? Address,
+    long Version);

@@ -1,0 +1,40 @@
+using OverlayKvm.Core.Model;
+
+namespace OverlayKvm.Core.Store;
+
+/// <summary>
+/// The single source of truth of a deployment (R0.1). Every successful change bumps the store-wide version
+/// and stamps the changed records with it. Implementations validate (see <see cref="ModelValidationException"/>)
+/// inside the same transaction as the write, so two writers can never together break an invariant.
+/// </summary>
+public interface IOverlayStore : IDisposable
+{
+    /// <summary>Store-wide version: rises by one with every committed change.</summary>
+    long CurrentVersion();
+
+    /// <summary>Raised after every committed change with the new store version (pushes, caches). Handlers must not block.</summary>
+    event Action<long>? Changed;
+
+    ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection);
+    IReadOnlyList<ApplicationGroup> ListGroups();
+    ApplicationGroup? GetGroup(string name);
+    /// <summary>Refuses while the group still has applications (<see cref="ModelValidationException"/>).</summary>
+    void UndefineGroup(string name);
+
+    Application DefineApplication(string group, string name, System.Net.IPAddress? address, string domain, IReadOnlyList<DataObject> manifest);
+    IReadOnlyList<Application> ListApplications(string? group = null);
+    Application? GetApplication(string group, string name);
+    void UndefineApplication(string group, string name);
+
+    DomainRecord UpsertDomain(string name, Guid? uuid, string host, System.Net.IPAddress? address);
+    IReadOnlyList<DomainRecord> ListDomains();
+    DomainRecord? GetDomain(string name);
+
+    HostRecord UpsertHost(string name, System.Net.IPAddress address, int capacity);
+    IReadOnlyList<HostRecord> ListHosts();
+
+    /// <summary>All key epochs of a group, oldest first, retired ones excluded.</summary>
+    IReadOnlyList<GroupCredential> GetCredentials(string group);
+    /// <summary>Adds a new epoch and schedules the previous ones to retire after <paramref name="grace"/>.</summary>
+    GroupCredential RotateCredentials(string group, TimeSpan grace);
+}
