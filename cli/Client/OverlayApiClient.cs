@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using OverlayKvm.Core.Api;
+
+namespace OverlayKvm.Cli.Client;
+
+/// <summary>
+/// overlayd's admin API over its unix socket. Every failure becomes an <see cref="OverlayCtlException"/> with
+/// one line an operator can act on: the daemon's own message for refusals, the socket and the reason for
+/// connection problems.
+/// </summary>
+internal sealed class OverlayApiClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly string _socket;
+
+    public OverlayApiClient(string socketPath, TimeSpan timeout)
+    {
+        _socket = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://overlayd/"), Timeout = timeout };
+    }
+
+    public Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Get, path), type, ct);
+
+    public Task<T> PostAsync<TBody, T>(string path, TBody body, JsonTypeInfo<TBody> bodyType, JsonTypeInfo<T> type, CancellationToken ct) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, bodyType) }, type, ct);
+
+    public async Task DeleteAsync(string path, CancellationToken ct)
+    {
+        using var response = await ExchangeAsync(new HttpRequestMessage(HttpMethod.Delete, path), ct);
+    }
+
+    /// <summary>The raw JSON body of a GET, for <c>--json</c> output exactly as the daemon sent it.</summary>
+    public async Task<string> GetRawAsync(string path, CancellationToken ct)
+    {
+        using var response = await ExchangeAsync(new HttpRequestMessage(HttpMethod.Get, path), ct);
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
+    private async Task<T> SendAsync<T>(HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        using var response = await ExchangeAsync(request, ct);
+        try
+        {
+            return await response.Content.ReadFromJsonAsync(type, ct)
+                   ?? throw new OverlayCtlException($"overlayd answered {request.RequestUri} with an empty body");
+        }
+        catch (JsonException ex)
+        {
+            throw new OverlayCtlException($"overlayd answered {request.RequestUri} with JSON this overlayctl does not understand ({ex.Message}); versions differ?");
+        }
+    }
+
+    private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is SocketException se)
+        {
+            throw new OverlayCtlException(se.SocketErrorCode switch
+            {
+                SocketError.AddressNotAvailable or SocketError.ConnectionRefused =>
+                    $"cannot connect to overlayd at {_socket}: nothing is listening (is overlayd running?)",
+                SocketError.AccessDenied => $"cannot connect to overlayd at {_socket}: permission denied (root or the socket's group needed)",
+                _ => $"cannot connect to overlayd at {_socket}: {se.Message}",
+            }, ExitCodes.Unavailable);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new OverlayCtlException($"cannot talk to overlayd at {_socket}: {ex.Message}", ExitCodes.Unavailable);
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new OverlayCtlException($"overlayd at {_socket} did not answer within {_http.Timeout.TotalSeconds:0} s", ExitCodes.Unavailable);
+        }
+
+        if (response.IsSuccessStatusCode) return response;
+        using (response)
+        {
+            throw new OverlayCtlException(await DescribeErrorAsync(response, ct), response.StatusCode == HttpStatusCode.NotFound ? ExitCodes.NotFound : ExitCodes.Refused);
+        }
+    }
+
+    private static async Task<string> DescribeErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        try
+        {
+            if (JsonSerializer.Deserialize(text, ApiJsonContext.Default.ErrorView) is { Error: { Length: > 0 } error }) return error;
+        }
+        catch (JsonException)
+        {
+            // Not our error shape (e.g. a proxy or an older daemon): fall through to the status line.
+        }
+        return $"overlayd answered {(int)response.StatusCode} {response.ReasonPhrase}";
+    }
+
+    public void Dispose() => _http.Dispose();
+}

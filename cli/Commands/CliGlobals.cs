@@ -1,0 +1,54 @@
+using System.CommandLine;
+using OverlayKvm.Cli.Client;
+using OverlayKvm.Cli.Output;
+
+namespace OverlayKvm.Cli.Commands;
+
+/// <summary>Options every command takes, and the one place a command's failure becomes a line on stderr and an exit code.</summary>
+internal sealed class CliGlobals(TextWriter output, TextWriter error)
+{
+    public const string DefaultSocket = "/run/overlaykvm/overlayd.sock";
+
+    public Option<string> Connect { get; } = new("--connect", "-c")
+    {
+        Description = "overlayd's admin socket (default: $OVERLAYKVM_SOCKET or " + DefaultSocket + ")",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OVERLAYKVM_SOCKET") is { Length: > 0 } s ? s : DefaultSocket,
+    };
+
+    public Option<bool> Json { get; } = new("--json") { Description = "print JSON instead of tables", Recursive = true };
+
+    public Option<int> Timeout { get; } = new("--timeout")
+    {
+        Description = "seconds to wait for overlayd",
+        Recursive = true,
+        DefaultValueFactory = _ => 30,
+    };
+
+    public TextWriter Output { get; } = output;
+    public TextWriter Error { get; } = error;
+
+    /// <summary>Runs a command body with a client and a printer; maps every failure to one stderr line.</summary>
+    public Func<ParseResult, CancellationToken, Task<int>> Run(Func<OverlayApiClient, Printer, ParseResult, CancellationToken, Task> body) =>
+        async (parse, ct) =>
+        {
+            var timeout = parse.GetValue(Timeout);
+            if (timeout is < 1 or > 3600) return Fail($"--timeout: {timeout} is not between 1 and 3600 seconds", ExitCodes.Usage);
+            using var client = new OverlayApiClient(parse.GetValue(Connect)!, TimeSpan.FromSeconds(timeout));
+            try
+            {
+                await body(client, new Printer(parse.GetValue(Json), Output), parse, ct);
+                return ExitCodes.Ok;
+            }
+            catch (OverlayCtlException ex)
+            {
+                return Fail(ex.Message, ex.ExitCode);
+            }
+        };
+
+    public int Fail(string message, int code)
+    {
+        Error.WriteLine($"overlayctl: {message}");
+        return code;
+    }
+}

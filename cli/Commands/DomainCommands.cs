@@ -1,0 +1,47 @@
+using System.CommandLine;
+using OverlayKvm.Core.Api;
+
+namespace OverlayKvm.Cli.Commands;
+
+/// <summary>domain-define, domain-list, domain-config.</summary>
+internal static class DomainCommands
+{
+    public static IEnumerable<Command> Create(CliGlobals g)
+    {
+        var name = new Argument<string>("DOMAIN") { Description = "libvirt domain name" };
+        var address = new Option<string>("--address") { Description = "the VM's own (underlay) address" };
+        var host = new Option<string>("--host") { Description = "the host it runs on (default: this host)" };
+        var define = new Command("domain-define", "declare a VM: its underlay address and host") { name, address, host };
+        define.SetAction(g.Run(async (client, print, p, ct) =>
+        {
+            var v = await client.PostAsync("v1/domains", new DomainDefineRequest(p.GetValue(name)!, p.GetValue(address), p.GetValue(host)),
+                ApiJsonContext.Default.DomainDefineRequest, ApiJsonContext.Default.DomainView, ct);
+            if (print.Json) print.WriteJson(v, ApiJsonContext.Default.DomainView);
+            else print.WriteLine($"Domain {v.Name}: address {v.Address ?? "-"}, host {v.Host} (version {v.Version})");
+        }));
+        yield return define;
+
+        var list = new Command("domain-list", "list the VMs OverlayKvm knows");
+        list.SetAction(g.Run(async (client, print, p, ct) =>
+        {
+            var domains = await client.GetAsync("v1/domains", ApiJsonContext.Default.ListDomainView, ct);
+            if (print.Json) { print.WriteJson(domains, ApiJsonContext.Default.ListDomainView); return; }
+            var rows = new List<string[]>();
+            foreach (var d in domains) rows.Add([d.Name, d.Address ?? "-", d.Host, d.Uuid ?? "-", d.Version.ToString()]);
+            print.WriteTable(["Domain", "Address", "Host", "UUID", "Version"], rows);
+        }));
+        yield return list;
+
+        var configName = new Argument<string>("DOMAIN") { Description = "libvirt domain name" };
+        var secrets = new Option<bool>("--show-secrets") { Description = "include the group keys (redacted otherwise)" };
+        var config = new Command("domain-config", "show the configuration document the domain's agent receives") { configName, secrets };
+        config.SetAction(g.Run(async (client, print, p, ct) =>
+        {
+            var path = $"v1/domains/{Uri.EscapeDataString(p.GetValue(configName)!)}/config" + (p.GetValue(secrets) ? "?secrets=true" : "");
+            var doc = await client.GetAsync(path, ApiJsonContext.Default.DomainConfigDocument, ct);
+            // The document is structured data in both modes: always JSON.
+            print.WriteJson(doc, ApiJsonContext.Default.DomainConfigDocument);
+        }));
+        yield return config;
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Spectre.Console;
+
+namespace OverlayKvm.Cli.Output;
+
+/// <summary>Writes results either as tables for people or, with <c>--json</c>, as indented JSON for scripts.</summary>
+internal sealed class Printer(bool json, TextWriter output)
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public bool Json { get; } = json;
+
+    public void WriteJson<T>(T value, JsonTypeInfo<T> type)
+    {
+        // Re-serialise through JsonDocument so the source-generated (compact) shape prints indented.
+        using var doc = JsonDocument.Parse(JsonSerializer.Serialize(value, type));
+        output.WriteLine(JsonSerializer.Serialize(doc.RootElement, Indented));
+    }
+
+    public void WriteTable(string[] headers, IEnumerable<string[]> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var h in headers) table.AddColumn(new TableColumn(Markup.Escape(h)));
+        foreach (var row in rows)
+        {
+            var cells = new Markup[row.Length];
+            for (int i = 0; i < row.Length; i++) cells[i] = new Markup(Markup.Escape(row[i]));
+            table.AddRow(cells);
+        }
+        Console().Write(table);
+    }
+
+    public void WriteFields(IEnumerable<(string Name, string Value)> fields)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        foreach (var (name, value) in fields) grid.AddRow(new Markup($"[bold]{Markup.Escape(name)}[/]"), new Markup(Markup.Escape(value)));
+        Console().Write(grid);
+    }
+
+    public void WriteLine(string text) => output.WriteLine(text);
+
+    private IAnsiConsole Console() => AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Out = new AnsiConsoleOutput(output),
+        // Tables stay plain when written to a pipe or a file (scripts, tests).
+        Ansi = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+        ColorSystem = ColorSystemSupport.Detect,
+    });
+}

@@ -1,0 +1,30 @@
+namespace OverlayKvm.Core.Api;
+
+// The admin API's request and response bodies (overlayd <-> overlayctl). Addresses and CIDRs are strings here:
+// the daemon parses them and answers a malformed one with 400 and a message that names the field.
+
+public sealed record GroupDefineRequest(string Name, string Cidr, string? Protection);
+
+public sealed record GroupView(string Name, string Cidr, string Protection, long Version, int Applications, IReadOnlyList<CredentialEpochView> Epochs);
+
+/// <summary>Metadata of one key epoch; the key itself never leaves the daemon through this view.</summary>
+public sealed record CredentialEpochView(int Epoch, DateTimeOffset CreatedAt, DateTimeOffset? RetiresAt);
+
+public sealed record CredentialsRotateRequest(int? GraceSeconds);
+
+public sealed record DataObjectView(string Name, string Source, string? Sha256);
+
+public sealed record AppDefineRequest(string Group, string Name, string Domain, string? Address, IReadOnlyList<DataObjectView>? Manifest);
+
+public sealed record AppView(string Group, string Name, string Address, string Domain, long Version, IReadOnlyList<DataObjectView> Manifest);
+
+public sealed record DomainDefineRequest(string Name, string? Address, string? Host);
+
+public sealed record DomainView(string Name, string? Uuid, string Host, string? Address, long Version);
+
+public sealed record HealthView(string Status, long StoreVersion, string Host);
+
+public sealed record VersionView(string Daemon, string Api, long StoreVersion);
+
+/// <summary>Every non-2xx answer of the API carries one of these: one line an operator can act on.</summary>
+public sealed record ErrorView(string Error);
