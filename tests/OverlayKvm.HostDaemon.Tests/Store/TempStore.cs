@@ -26,6 +26,16 @@ internal sealed class TempStore : IDisposable
         return store;
     }
 
+    /// <summary>Reads the database file directly, bypassing the store (what is really on disk).</summary>
+    public object? QueryScalar(string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
     public void Dispose()
     {
         foreach (var store in _opened)
