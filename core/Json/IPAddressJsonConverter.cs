@@ -11,7 +11,7 @@ public sealed class IPAddressJsonConverter : JsonConverter<IPAddress>
     public override IPAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-        if (text is null || text.Contains('%') || text.Contains('/') || !IPAddress.TryParse(text, out var address))
+        if (text is null || !AddressSpaceRules.TryParseAddress(text, out var address))
         {
             throw new JsonException($"'{text}' is not an IPv4 or IPv6 address");
         }

@@ -26,7 +26,7 @@ public static class AddressSpaceRules
             throw new ModelValidationException(field, $"'{text}' has no prefix length; expected CIDR notation such as 10.1.0.0/16");
         }
 
-        if (!IPAddress.TryParse(text.AsSpan(0, slash), out var address) || text.AsSpan(0, slash).Contains('%'))
+        if (!TryParseAddress(text.AsSpan(0, slash), out var address))
         {
             throw new ModelValidationException(field, $"'{text}': '{text[..slash]}' is not an IPv4 or IPv6 address");
         }
@@ -73,12 +73,59 @@ public static class AddressSpaceRules
     /// <summary>Parses one address (IPv4 or IPv6, no zone id), canonicalized.</summary>
     public static IPAddress ParseAddress(string field, string? text)
     {
-        if (string.IsNullOrWhiteSpace(text) || text.Contains('%') || text.Contains('/') || !IPAddress.TryParse(text, out var address))
+        if (!TryParseAddress(text, out var address))
         {
             throw new ModelValidationException(field, $"'{text}' is not an IPv4 or IPv6 address");
         }
 
         return AddressMath.Canonical(address);
+    }
+
+    /// <summary>
+    /// Strict parsing: IPv4 only as a dotted quad of decimals and IPv6 without a zone. The BCL also accepts
+    /// inet_aton's legacy forms, where "10.1" means 10.0.0.1 and "010.1.0.1" is octal: an operator who writes
+    /// those almost certainly meant something else, so they are refused rather than guessed.
+    /// </summary>
+    public static bool TryParseAddress(ReadOnlySpan<char> text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (text.IsEmpty || text.ContainsAny('%', '/') || !IPAddress.TryParse(text, out var parsed))
+        {
+            return false;
+        }
+
+        if (parsed.AddressFamily == AddressFamily.InterNetwork && !IsDottedQuad(text))
+        {
+            return false;
+        }
+
+        address = parsed;
+        return true;
+    }
+
+    private static bool IsDottedQuad(ReadOnlySpan<char> text)
+    {
+        var parts = 0;
+        foreach (var range in text.Split('.'))
+        {
+            var part = text[range];
+            if (part.IsEmpty || part.Length > 3 || (part.Length > 1 && part[0] == '0'))
+            {
+                return false;
+            }
+
+            foreach (var c in part)
+            {
+                if (c is < '0' or > '9')
+                {
+                    return false;
+                }
+            }
+
+            parts++;
+        }
+
+        return parts == 4;
     }
 
     /// <summary>
