@@ -11,4 +11,11 @@ public sealed record ApplicationGroup(
     string Name,
     IPNetwork AddressSpace,
     ProtectionLevel Protection,
-    long Version);
+    long Version)
+{
+    /// <summary>
+    /// Store-assigned, never reused while the store lives: the basis of the group's routing-table id in every
+    /// VM (<see cref="Config.RouteTables.ForGroup"/>), so the id survives restarts and unrelated changes. 0 = unassigned.
+    /// </summary>
+    public int Number { get; init; }
+}

@@ -37,4 +37,7 @@ public interface IOverlayStore : IDisposable
     IReadOnlyList<GroupCredential> GetCredentials(string group);
     /// <summary>Adds a new epoch and schedules the previous ones to retire after <paramref name="grace"/>.</summary>
     GroupCredential RotateCredentials(string group, TimeSpan grace);
+
+    /// <summary>The whole state at one version, read consistently (configuration documents, pushes).</summary>
+    StoreSnapshot ReadSnapshot();
 }

@@ -1,0 +1,159 @@
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.Core.Config;
+
+/// <summary>
+/// Builds the configuration document of one domain (R0.2) from a consistent store snapshot: exactly the
+/// domain's apps with their Table 1 routes, the members of their groups with hosting domain, its address and
+/// host (Table 2), and the live credentials of those groups only. Deterministic: same state, same bytes.
+/// <see cref="DomainConfigDocument.Version"/> is the highest version among the records that contributed, so
+/// changes elsewhere in the store leave it (and the digest) unchanged.
+/// </summary>
+public sealed class DomainConfigBuilder(IOverlayStore store)
+{
+    public DomainConfigDocument Build(string domain, bool includeSecrets) =>
+        Build(store.ReadSnapshot(), domain, includeSecrets);
+
+    /// <summary>Builds from a given snapshot: lets a caller push to many domains from one read.</summary>
+    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets)
+    {
+        DomainRecord? self = null;
+        var domains = new Dictionary<string, DomainRecord>(snapshot.Domains.Count, StringComparer.Ordinal);
+        foreach (var record in snapshot.Domains)
+        {
+            domains[record.Name] = record;
+            if (string.Equals(record.Name, domain, StringComparison.Ordinal))
+            {
+                self = record;
+            }
+        }
+
+        if (self is null)
+        {
+            throw new EntityNotFoundException("domain", domain);
+        }
+
+        var version = self.Version;
+        var localApps = new List<Application>();
+        var groupNames = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var app in snapshot.Applications)
+        {
+            if (string.Equals(app.Domain, domain, StringComparison.Ordinal))
+            {
+                localApps.Add(app);
+                groupNames.Add(app.Group);
+            }
+        }
+
+        var groups = new Dictionary<string, ApplicationGroup>(StringComparer.Ordinal);
+        foreach (var group in snapshot.Groups)
+        {
+            if (groupNames.Contains(group.Name))
+            {
+                groups[group.Name] = group;
+                version = Math.Max(version, group.Version);
+            }
+        }
+
+        localApps.Sort(CompareApps);
+        var appConfigs = new List<LocalAppConfig>(localApps.Count);
+        foreach (var app in localApps)
+        {
+            version = Math.Max(version, app.Version);
+            var group = groups[app.Group];
+            appConfigs.Add(new LocalAppConfig(
+                app.Group,
+                app.Name,
+                app.Address.ToString(),
+                RouteTables.ForGroup(group.Number),
+                [
+                    new RouteEntry(group.AddressSpace.ToString(), RouteTables.AdapterGateway, RouteTables.GroupRouteWeight),
+                    new RouteEntry(RouteTables.DefaultDestination, RouteTables.MainGateway, RouteTables.DefaultRouteWeight),
+                ],
+                ToManifest(app.Manifest)));
+        }
+
+        var members = new Dictionary<string, List<MemberConfig>>(StringComparer.Ordinal);
+        foreach (var name in groupNames)
+        {
+            members[name] = [];
+        }
+
+        foreach (var app in snapshot.Applications)
+        {
+            if (!members.TryGetValue(app.Group, out var list))
+            {
+                continue;
+            }
+
+            version = Math.Max(version, app.Version);
+            domains.TryGetValue(app.Domain, out var host);
+            if (host is not null)
+            {
+                version = Math.Max(version, host.Version);
+            }
+
+            list.Add(new MemberConfig(app.Name, app.Address.ToString(), app.Domain, host?.Address?.ToString(), host?.Host ?? ""));
+        }
+
+        var groupConfigs = new List<GroupConfig>(groupNames.Count);
+        foreach (var name in groupNames)
+        {
+            var group = groups[name];
+            var list = members[name];
+            list.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+            groupConfigs.Add(new GroupConfig(
+                group.Name,
+                group.AddressSpace.ToString(),
+                group.Protection.ToString(),
+                list,
+                ToCredentials(snapshot, name, includeSecrets)));
+        }
+
+        var document = new DomainConfigDocument(
+            DomainConfigDocument.CurrentFormat,
+            self.Name,
+            version,
+            "",
+            self.Address?.ToString(),
+            self.Host,
+            appConfigs,
+            groupConfigs);
+        return DomainConfigDigest.WithDigest(document);
+    }
+
+    private static int CompareApps(Application a, Application b)
+    {
+        var byGroup = string.CompareOrdinal(a.Group, b.Group);
+        return byGroup != 0 ? byGroup : string.CompareOrdinal(a.Name, b.Name);
+    }
+
+    private static List<DataObjectConfig> ToManifest(IReadOnlyList<DataObject> manifest)
+    {
+        var list = new List<DataObjectConfig>(manifest.Count);
+        foreach (var item in manifest)
+        {
+            list.Add(new DataObjectConfig(item.Name, item.Source, item.Sha256));
+        }
+
+        return list;
+    }
+
+    private static List<CredentialConfig> ToCredentials(StoreSnapshot snapshot, string group, bool includeSecrets)
+    {
+        var list = new List<CredentialConfig>();
+        if (!snapshot.Credentials.TryGetValue(group, out var credentials))
+        {
+            return list;
+        }
+
+        foreach (var credential in credentials)
+        {
+            list.Add(new CredentialConfig(credential.Epoch, includeSecrets ? Convert.ToBase64String(credential.Key) : "", credential.RetiresAt));
+        }
+
+        list.Sort(static (a, b) => a.Epoch.CompareTo(b.Epoch));
+        return list;
+    }
+}

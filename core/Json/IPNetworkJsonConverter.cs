@@ -1,0 +1,27 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OverlayKvm.Core.Model.Validation;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.Core.Json;
+
+/// <summary>Address spaces as CIDR text ("10.1.0.0/16"), parsed with the same rules (and messages) as the store.</summary>
+public sealed class IPNetworkJsonConverter : JsonConverter<IPNetwork>
+{
+    public override IPNetwork Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        try
+        {
+            return AddressSpaceRules.ParseSpace("address space", text);
+        }
+        catch (ModelValidationException e)
+        {
+            throw new JsonException(e.Message, e);
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, IPNetwork value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.ToString());
+}

@@ -1,0 +1,123 @@
+using System.Net;
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Model.Validation;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.HostDaemon.Store;
+
+public sealed partial class SqliteOverlayStore
+{
+    /// <inheritdoc/>
+    /// <remarks>Unchanged values commit nothing (the hook may report the same domain at every start).</remarks>
+    public DomainRecord UpsertDomain(string name, Guid? uuid, string host, IPAddress? address)
+    {
+        NameRules.Check("domain", name);
+        NameRules.Check("host", host);
+        var canonical = address is null ? null : AddressMath.Canonical(address);
+
+        return Write(scope =>
+        {
+            var existing = FindDomain(scope, name);
+            if (existing is not null && existing.Uuid == uuid && existing.Host == host && Equals(existing.Address, canonical))
+            {
+                return existing;
+            }
+
+            if (canonical is not null && AddressOwners.Find(scope, canonical, exceptDomain: name) is { } holder)
+            {
+                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}");
+            }
+
+            if (uuid is not null
+                && scope.Scalar("SELECT name FROM domains WHERE uuid = $u AND name <> $n", ("$u", uuid.Value.ToString()), ("$n", name)) is string other)
+            {
+                throw new ModelValidationException($"domain {name}: uuid", $"{uuid} is already the UUID of domain {other}");
+            }
+
+            scope.Execute(
+                """
+                INSERT INTO domains (name, uuid, host, address, version) VALUES ($n, $u, $h, $a, $v)
+                ON CONFLICT (name) DO UPDATE SET uuid = excluded.uuid, host = excluded.host, address = excluded.address, version = excluded.version
+                """,
+                ("$n", name), ("$u", uuid?.ToString()), ("$h", host), ("$a", SqliteRows.ToDb(canonical)), ("$v", scope.Version));
+            scope.MarkChanged();
+            return new DomainRecord(name, uuid, host, canonical, scope.Version);
+        });
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<DomainRecord> ListDomains()
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SqliteRows.DomainColumns} FROM domains ORDER BY name";
+        return ReadAll(command, SqliteRows.ReadDomain);
+    }
+
+    /// <inheritdoc/>
+    public DomainRecord? GetDomain(string name)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SqliteRows.DomainColumns} FROM domains WHERE name = $n";
+        command.Parameters.AddWithValue("$n", name);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? SqliteRows.ReadDomain(reader) : null;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Unchanged values commit nothing.</remarks>
+    public HostRecord UpsertHost(string name, IPAddress address, int capacity)
+    {
+        NameRules.Check("host", name);
+        ArgumentNullException.ThrowIfNull(address);
+        if (capacity < 0)
+        {
+            throw new ModelValidationException($"host {name}: capacity", $"{capacity} is negative");
+        }
+
+        var canonical = AddressMath.Canonical(address);
+        return Write(scope =>
+        {
+            using (var command = scope.Command($"SELECT {SqliteRows.HostColumns} FROM hosts WHERE name = $n", ("$n", name)))
+            using (var reader = command.ExecuteReader())
+            {
+                if (reader.Read() && SqliteRows.ReadHost(reader) is var existing
+                    && existing.Address.Equals(canonical) && existing.Capacity == capacity)
+                {
+                    return existing;
+                }
+            }
+
+            if (AddressOwners.Find(scope, canonical, exceptHost: name) is { } holder)
+            {
+                throw new ModelValidationException($"host {name}: address", $"{canonical} is already the address of {holder}");
+            }
+
+            scope.Execute(
+                """
+                INSERT INTO hosts (name, address, capacity, version) VALUES ($n, $a, $c, $v)
+                ON CONFLICT (name) DO UPDATE SET address = excluded.address, capacity = excluded.capacity, version = excluded.version
+                """,
+                ("$n", name), ("$a", canonical.ToString()), ("$c", capacity), ("$v", scope.Version));
+            scope.MarkChanged();
+            return new HostRecord(name, canonical, capacity, scope.Version);
+        });
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<HostRecord> ListHosts()
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {SqliteRows.HostColumns} FROM hosts ORDER BY name";
+        return ReadAll(command, SqliteRows.ReadHost);
+    }
+
+    private static DomainRecord? FindDomain(WriteScope scope, string name)
+    {
+        using var command = scope.Command($"SELECT {SqliteRows.DomainColumns} FROM domains WHERE name = $n", ("$n", name));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? SqliteRows.ReadDomain(reader) : null;
+    }
+}

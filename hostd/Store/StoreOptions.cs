@@ -1,0 +1,18 @@
+namespace OverlayKvm.HostDaemon.Store;
+
+/// <summary>Where and as whom the embedded SQLite store lives (configuration section "Store").</summary>
+public sealed class StoreOptions
+{
+    public const string SectionName = "Store";
+
+    public const string DefaultPath = "/var/lib/overlaykvm/overlay.db";
+
+    /// <summary>Database file. Default <c>/var/lib/overlaykvm/overlay.db</c>; its directory is created with mode 0700.</summary>
+    public string Path { get; set; } = DefaultPath;
+
+    /// <summary>
+    /// Name of this host: domains that apps reference before anyone declared them are placed here.
+    /// Default: the machine name.
+    /// </summary>
+    public string LocalHost { get; set; } = Environment.MachineName;
+}

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text.Json;
+using OverlayKvm.Core.Config;
+using OverlayKvm.Core.Json;
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.Core.Tests.Config;
+
+/// <summary>The builder over hand-made snapshots: ordering, version attribution, digest, JSON shape.</summary>
+public sealed class DomainConfigBuilderTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Build_VersionIsHighestContributingRecord()
+    {
+        var snapshot = Snapshot(
+            groups: [Group("web", "10.1.0.0/16", version: 4, number: 1), Group("db", "10.2.0.0/16", version: 90, number: 2)],
+            apps: [App("web", "a", "10.1.0.1", "vm1", 5), App("web", "b", "10.1.0.2", "vm2", 7), App("db", "x", "10.2.0.1", "vm2", 95)],
+            domains: [Domain("vm1", 2), Domain("vm2", 6)]);
+
+        var document = DomainConfigBuilder.Build(snapshot, "vm1", includeSecrets: false);
+
+        Assert.Equal(7, document.Version);
+    }
+
+    [Fact]
+    public void Build_InputOrderDoesNotMatter_SameBytes()
+    {
+        var groups = new[] { Group("web", "10.1.0.0/16", 1, 1), Group("api", "10.3.0.0/16", 1, 3) };
+        var apps = new[] { App("web", "b", "10.1.0.2", "vm1", 3), App("api", "z", "10.3.0.9", "vm1", 3), App("web", "a", "10.1.0.1", "vm2", 3) };
+        var domains = new[] { Domain("vm2", 1), Domain("vm1", 1) };
+
+        var forward = Serialize(DomainConfigBuilder.Build(Snapshot(groups, apps, domains), "vm1", includeSecrets: true));
+        var backward = Serialize(DomainConfigBuilder.Build(
+            Snapshot([.. groups.Reverse()], [.. apps.Reverse()], [.. domains.Reverse()]), "vm1", includeSecrets: true));
+
+        Assert.Equal(forward, backward);
+        Assert.Contains("\"apps\":[{\"group\":\"api\",\"name\":\"z\"", forward);
+    }
+
+    [Fact]
+    public void Build_MemberOnUnknownDomain_ListedWithoutAddressOrHost()
+    {
+        var snapshot = Snapshot([Group("web", "10.1.0.0/16", 1, 1)], [App("web", "a", "10.1.0.1", "vm1", 2), App("web", "b", "10.1.0.2", "ghost", 2)], [Domain("vm1", 1)]);
+
+        var member = DomainConfigBuilder.Build(snapshot, "vm1", includeSecrets: false).Groups[0].Members.Single(m => m.Name == "b");
+
+        Assert.Equal(new MemberConfig("b", "10.1.0.2", "ghost", null, ""), member);
+    }
+
+    [Fact]
+    public void Digest_CoversContent_AndRoundTripsThroughJson()
+    {
+        var snapshot = Snapshot([Group("web", "10.1.0.0/16", 1, 1)], [App("web", "a", "10.1.0.1", "vm1", 2)], [Domain("vm1", 1)]);
+        var document = DomainConfigBuilder.Build(snapshot, "vm1", includeSecrets: true);
+
+        var json = Serialize(document);
+        var parsed = JsonSerializer.Deserialize(json, OverlayJsonContext.Default.DomainConfigDocument)!;
+
+        Assert.Matches("^[0-9a-f]{64}$", document.Digest);
+        Assert.True(DomainConfigDigest.IsValid(parsed));
+        Assert.Equal(json, Serialize(parsed));
+        Assert.False(DomainConfigDigest.IsValid(parsed with { Host = "elsewhere" }));
+        Assert.StartsWith("{\"formatVersion\":1,\"domain\":\"vm1\",", json);
+    }
+
+    private static string Serialize(DomainConfigDocument document) =>
+        JsonSerializer.Serialize(document, OverlayJsonContext.Default.DomainConfigDocument);
+
+    private static ApplicationGroup Group(string name, string space, long version, int number) =>
+        new(name, IPNetwork.Parse(space), ProtectionLevel.Sealed, version) { Number = number };
+
+    private static Application App(string group, string name, string address, string domain, long version) =>
+        new(group, name, IPAddress.Parse(address), domain, [], version);
+
+    private static DomainRecord Domain(string name, long version) =>
+        new(name, null, "host-a", IPAddress.Parse($"192.0.2.{name.Length}"), version);
+
+    private static StoreSnapshot Snapshot(ApplicationGroup[] groups, Application[] apps, DomainRecord[] domains)
+    {
+        var credentials = groups.ToDictionary(
+            g => g.Name,
+            g => (IReadOnlyList<GroupCredential>)[new GroupCredential(g.Name, 1, new byte[32], Now, null)]);
+        return new StoreSnapshot(100, groups, apps, domains, [], credentials);
+    }
+}

@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Net;
+using OverlayKvm.Core.Model;
+
+namespace OverlayKvm.HostDaemon.Tests.Store;
+
+public sealed class SqliteOverlayStoreVersionTests : IDisposable
+{
+    private readonly TempStore _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void EveryChange_BumpsVersionByOne_StampsRows_RaisesChangedAfterCommit()
+    {
+        using var store = _temp.Open();
+        var seen = new List<(long Event, long Stored)>();
+        store.Changed += version => seen.Add((version, store.CurrentVersion()));
+        var changes = new Action[]
+        {
+            () => store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed),
+            () => store.DefineApplication("web", "a", null, "vm1", []),
+            () => store.DefineApplication("web", "b", null, "vm2", []),
+            () => store.UpsertDomain("vm1", Guid.NewGuid(), "host-a", IPAddress.Parse("192.0.2.1")),
+            () => store.UpsertHost("host-a", IPAddress.Parse("192.0.2.100"), 8),
+            () => store.RotateCredentials("web", TimeSpan.FromMinutes(5)),
+            () => store.UndefineApplication("web", "b"),
+            () => store.UndefineApplication("web", "a"),
+            () => store.UndefineGroup("web"),
+        };
+
+        for (var i = 0; i < changes.Length; i++)
+        {
+            changes[i]();
+            Assert.Equal(i + 1, store.CurrentVersion());
+        }
+
+        Assert.Equal(Enumerable.Range(1, changes.Length).Select(v => ((long)v, (long)v)), seen);
+        // Undefining an app stamps its domain: vm1 lost app a at version 8, vm2 lost app b at version 7.
+        Assert.Equal(8, store.GetDomain("vm1")!.Version);
+        Assert.Equal(7, store.GetDomain("vm2")!.Version);
+    }
+
+    [Fact]
+    public void UpsertDomain_Unchanged_CommitsNothing()
+    {
+        using var store = _temp.Open();
+        var uuid = Guid.NewGuid();
+        store.UpsertDomain("vm1", uuid, "host-a", IPAddress.Parse("192.0.2.1"));
+        var events = 0;
+        store.Changed += _ => events++;
+
+        var again = store.UpsertDomain("vm1", uuid, "host-a", IPAddress.Parse("192.0.2.1"));
+
+        Assert.Equal(1, store.CurrentVersion());
+        Assert.Equal(1, again.Version);
+        Assert.Equal(0, events);
+    }
+
+    [Fact]
+    public void DefineApplication_UnknownDomain_CreatedOnLocalHost()
+    {
+        using var store = _temp.Open();
+        store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+
+        store.DefineApplication("web", "a", null, "vm9", []);
+
+        var domain = store.GetDomain("vm9");
+        Assert.NotNull(domain);
+        Assert.Equal("host-a", domain.Host);
+        Assert.Null(domain.Address);
+        Assert.Null(domain.Uuid);
+        Assert.Equal(2, domain.Version);
+    }
+
+    [Fact]
+    public void ChangedHandlerThrows_ChangeStaysCommitted_OtherHandlersRun()
+    {
+        using var store = _temp.Open();
+        var heard = 0L;
+        store.Changed += _ => throw new InvalidOperationException("subscriber bug");
+        store.Changed += version => heard = version;
+
+        store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+
+        Assert.Equal(1, heard);
+        Assert.NotNull(store.GetGroup("web"));
+    }
+
+    [Fact]
+    public void ConcurrentAllocatingDefines_8x50_AllDistinctNoneLost()
+    {
+        using var store = _temp.Open();
+        store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        var returned = new ConcurrentBag<Application>();
+        var versions = new ConcurrentBag<long>();
+        store.Changed += versions.Add;
+        using var start = new Barrier(8);
+
+        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < 50; i++)
+            {
+                returned.Add(store.DefineApplication("web", $"t{t}-a{i}", null, $"vm{t}", []));
+            }
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        threads.ForEach(thread => thread.Join());
+
+        var stored = store.ListApplications("web");
+        Assert.Equal(400, returned.Count);
+        Assert.Equal(400, stored.Count);
+        Assert.Equal(400, stored.Select(a => a.Address).Distinct().Count());
+        Assert.Equal(
+            returned.Select(a => (a.Name, a.Address.ToString())).OrderBy(x => x.Name, StringComparer.Ordinal),
+            stored.Select(a => (a.Name, a.Address.ToString())).OrderBy(x => x.Name, StringComparer.Ordinal));
+        // Lowest-free allocation with no gaps: exactly 10.1.0.1 .. 10.1.1.144.
+        var expected = Enumerable.Range(1, 400).Select(i => $"10.1.{i / 256}.{i % 256}").ToHashSet();
+        Assert.True(expected.SetEquals(stored.Select(a => a.Address.ToString())), "addresses are not exactly the 400 lowest");
+        Assert.Equal(401, store.CurrentVersion());
+        Assert.Equal(Enumerable.Range(2, 400).Select(v => (long)v), versions.OrderBy(v => v));
+    }
+}

@@ -1,0 +1,61 @@
+using OverlayKvm.HostDaemon.Store;
+
+namespace OverlayKvm.HostDaemon.Tests.Store;
+
+/// <summary>A private directory for one test's database; removed (with every store opened in it) on dispose.</summary>
+internal sealed class TempStore : IDisposable
+{
+    private readonly List<SqliteOverlayStore> _opened = [];
+
+    public TempStore()
+    {
+        Directory = Path.Combine(Path.GetTempPath(), "okvm-store-" + Guid.NewGuid().ToString("N"));
+        DatabasePath = Path.Combine(Directory, "state", "overlay.db");
+    }
+
+    public string Directory { get; }
+
+    public string DatabasePath { get; }
+
+    public ManualTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+
+    public SqliteOverlayStore Open()
+    {
+        var store = new SqliteOverlayStore(DatabasePath, "host-a", Time);
+        _opened.Add(store);
+        return store;
+    }
+
+    /// <summary>Reads the database file directly, bypassing the store (what is really on disk).</summary>
+    public object? QueryScalar(string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    public void Dispose()
+    {
+        foreach (var store in _opened)
+        {
+            store.Dispose();
+        }
+
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
+}
+
+/// <summary>A clock the test moves by hand (grace periods, retirement).</summary>
+internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
