@@ -1,1 +1,3 @@
-return 0;
+using OverlayKvm.HostDaemon.Hosting;
+
+return await OverlayDaemon.RunAsync(args);

@@ -7,7 +7,8 @@ namespace OverlayKvm.Cli.Output;
 /// <summary>Writes results either as tables for people or, with <c>--json</c>, as indented JSON for scripts.</summary>
 internal sealed class Printer(bool json, TextWriter output)
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Relaxed escaping: this is for a terminal or a file, not for embedding in HTML ("+00:00", not "\u002B00:00").
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public bool Json { get; } = json;
 

@@ -1,0 +1,38 @@
+namespace OverlayKvm.HostDaemon.Hosting;
+
+/// <summary>
+/// overlayd's command line: a fixed set of switches mapped onto the "Overlayd" configuration section. An
+/// unknown switch is an error (a typo must not silently start a daemon on the default socket).
+/// </summary>
+internal static class DaemonArguments
+{
+    public const string Usage =
+        "usage: overlayd [--socket PATH] [--state-dir DIR] [--host-name NAME] [--host-address IP] [--host-capacity N]\n" +
+        "                [--socket-mode 0660] [--config FILE.json]\n" +
+        "Settings may also come from the environment: OVERLAYKVM_OVERLAYD__SOCKET, OVERLAYKVM_OVERLAYD__STATEDIR, ...";
+
+    public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
+    {
+        ["--socket"] = $"{DaemonOptions.Section}:Socket",
+        ["--socket-mode"] = $"{DaemonOptions.Section}:SocketMode",
+        ["--state-dir"] = $"{DaemonOptions.Section}:StateDir",
+        ["--host-name"] = $"{DaemonOptions.Section}:HostName",
+        ["--host-address"] = $"{DaemonOptions.Section}:HostAddress",
+        ["--host-capacity"] = $"{DaemonOptions.Section}:HostCapacity",
+        ["--config"] = "ConfigFile",
+    };
+
+    /// <summary>Null when the arguments are acceptable; otherwise the one-line reason.</summary>
+    public static string? Check(string[] args)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var key = arg.Contains('=') ? arg[..arg.IndexOf('=')] : arg;
+            if (!SwitchMappings.ContainsKey(key)) return $"unknown argument '{arg}'";
+            if (!arg.Contains('=') && (++i >= args.Length || args[i].StartsWith("--", StringComparison.Ordinal)))
+                return $"{arg} needs a value";
+        }
+        return null;
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OverlayKvm.Core.Api;
+using OverlayKvm.HostDaemon.Store;
+
+namespace OverlayKvm.HostDaemon.Hosting;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>overlayd's services. TryAdd* throughout so tests can substitute any part first.</summary>
+    public static IServiceCollection AddOverlayHostDaemon(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DaemonOptions>().Bind(configuration.GetSection(DaemonOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DaemonOptions>, DaemonOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<LocalHost>();
+
+        // The store lives in the state directory unless configured explicitly.
+        services.AddOptions<StoreOptions>().Configure<IOptions<DaemonOptions>, LocalHost>((store, daemon, host) =>
+        {
+            if (string.IsNullOrEmpty(configuration[$"{StoreOptions.SectionName}:Path"]))
+                store.Path = Path.Combine(daemon.Value.StateDir, "overlay.db");
+            store.LocalHost = host.Name;
+        });
+        services.AddSqliteOverlayStore();
+
+        services.AddHostedService<InventoryRegistration>();
+        services.AddHostedService<AdminSocketPermissions>();
+        services.AddHostedService<SystemdNotifier>();
+
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        return services;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace OverlayKvm.Integration.Tests.Daemon;
+
+/// <summary>
+/// A real overlayd process with its own socket and state directory under a temporary folder, started and
+/// awaited through sd_notify (READY=1) so tests never poll or sleep for readiness. Disposing stops it and
+/// removes the folder, also when the test failed.
+/// </summary>
+internal sealed class DaemonProcess : IAsyncDisposable
+{
+    private Process? _process;
+    private readonly StringBuilder _log = new();
+
+    public DaemonProcess()
+    {
+        Root = Directory.CreateTempSubdirectory("okvm-d-").FullName;
+        Socket = Path.Combine(Root, "overlayd.sock");
+        StateDir = Path.Combine(Root, "state");
+    }
+
+    public string Root { get; }
+    public string Socket { get; }
+    public string StateDir { get; }
+    public int Pid => _process?.Id ?? 0;
+    public string Log { get { lock (_log) return _log.ToString(); } }
+
+    public async Task StartAsync(TimeSpan? timeout = null)
+    {
+        if (_process is { HasExited: false }) throw new InvalidOperationException("overlayd is already running");
+        var notifyPath = Path.Combine(Root, $"notify-{Guid.NewGuid():N}.sock");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+
+        var psi = new ProcessStartInfo(ProductBinaries.Overlayd)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["NOTIFY_SOCKET"] = notifyPath;
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("cannot start overlayd");
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var buffer = new byte[256];
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            while (true)
+            {
+                var received = await notify.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
+                if (Encoding.UTF8.GetString(buffer, 0, received).Contains("READY=1", StringComparison.Ordinal)) break;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            var exited = _process.HasExited ? $"exited with {_process.ExitCode}" : "still running";
+            throw new TimeoutException($"overlayd did not report READY=1 ({exited}); its log:\n{Log}");
+        }
+        finally
+        {
+            File.Delete(notifyPath);
+        }
+    }
+
+    /// <summary>Clean stop: SIGTERM and wait.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null || _process.HasExited) return;
+        Posix.Kill(_process.Id, Posix.SIGTERM);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try { await _process.WaitForExitAsync(deadline.Token); }
+        catch (OperationCanceledException) { _process.Kill(); throw new TimeoutException($"overlayd did not stop on SIGTERM; its log:\n{Log}"); }
+    }
+
+    /// <summary>Crash: SIGKILL, no chance to clean up.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null || _process.HasExited) return;
+        Posix.Kill(_process.Id, Posix.SIGKILL);
+        await _process.WaitForExitAsync();
+    }
+
+    public int ExitCode => _process?.ExitCode ?? throw new InvalidOperationException("not started");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+        Directory.Delete(Root, recursive: true);
+    }
+}
