@@ -65,6 +65,8 @@ public static class OverlayDaemon
         }
 
         builder.Logging.ClearProviders();
+        // Kestrel's per-request lines are noise on an admin socket; warnings and errors still show.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
 
         builder.Services.AddOverlayHostDaemon(builder.Configuration);
