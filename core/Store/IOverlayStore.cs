@@ -16,12 +16,19 @@ public interface IOverlayStore : IDisposable
     event Action<long>? Changed;
 
     ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection);
+    /// <summary>Changes how the group's traffic is protected (R0.4): only overlay configuration changes. Same level = no change.</summary>
+    ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection);
     IReadOnlyList<ApplicationGroup> ListGroups();
     ApplicationGroup? GetGroup(string name);
     /// <summary>Refuses while the group still has applications (<see cref="ModelValidationException"/>).</summary>
     void UndefineGroup(string name);
 
+    /// <summary>
+    /// Defines an app; a null <paramref name="address"/> allocates the lowest free one of the group's space.
+    /// Unknown group → <see cref="EntityNotFoundException"/>; an app of that name already in the group is refused.
+    /// </summary>
     Application DefineApplication(string group, string name, System.Net.IPAddress? address, string domain, IReadOnlyList<DataObject> manifest);
+    /// <summary>Sorted by group, then name. An unknown <paramref name="group"/> → <see cref="EntityNotFoundException"/>.</summary>
     IReadOnlyList<Application> ListApplications(string? group = null);
     Application? GetApplication(string group, string name);
     void UndefineApplication(string group, string name);

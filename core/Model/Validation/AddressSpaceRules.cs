@@ -63,6 +63,11 @@ public static class AddressSpaceRules
             throw new ModelValidationException(field, $"{space} has host bits set");
         }
 
+        if (space.PrefixLength == 0)
+        {
+            throw new ModelValidationException(field, $"{space} covers every address; a group needs a space of its own (e.g. 10.1.0.0/16)");
+        }
+
         var max = family == AddressFamily.InterNetwork ? MaxIPv4Prefix : MaxIPv6Prefix;
         if (space.PrefixLength > max)
         {

@@ -122,6 +122,15 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
     }
 
     [Fact]
+    public void DefineGroup_DefaultSpace_Refused()
+    {
+        var error = AssertRefused<ModelValidationException>(() =>
+            _store.DefineGroup("db", default, ProtectionLevel.Sealed));
+
+        Assert.Equal("group db: address space: 0.0.0.0/0 covers every address; a group needs a space of its own (e.g. 10.1.0.0/16)", error.Message);
+    }
+
+    [Fact]
     public void DefineGroup_SameName_Refused()
     {
         var error = AssertRefused<ModelValidationException>(() =>

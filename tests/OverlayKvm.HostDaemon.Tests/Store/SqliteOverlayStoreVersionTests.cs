@@ -42,6 +42,23 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     }
 
     [Fact]
+    public void SetGroupProtection_ChangesLevelAndBumpsGroup_SameLevelIsNoChange()
+    {
+        using var store = _temp.Open();
+        store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+
+        var changed = store.SetGroupProtection("web", ProtectionLevel.Authenticated);
+        var again = store.SetGroupProtection("web", ProtectionLevel.Authenticated);
+
+        Assert.Equal(ProtectionLevel.Authenticated, store.GetGroup("web")!.Protection);
+        Assert.Equal(2, changed.Version);
+        Assert.Equal(2, again.Version);
+        Assert.Equal(2, store.CurrentVersion());
+        Assert.Throws<OverlayKvm.Core.Store.ModelValidationException>(() => store.SetGroupProtection("web", (ProtectionLevel)7));
+        Assert.Throws<OverlayKvm.Core.Store.EntityNotFoundException>(() => store.SetGroupProtection("nope", ProtectionLevel.Sealed));
+    }
+
+    [Fact]
     public void UpsertDomain_Unchanged_CommitsNothing()
     {
         using var store = _temp.Open();
