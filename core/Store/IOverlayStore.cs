@@ -17,7 +17,9 @@ public interface IOverlayStore : IDisposable
 
     ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection);
     /// <summary>Changes how the group's traffic is protected (R0.4): only overlay configuration changes. Same level = no change.</summary>
-    ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection);
+    /// <remarks>The default exists so that test doubles written before this member keep compiling; real stores implement it.</remarks>
+    ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection) =>
+        throw new NotSupportedException($"{GetType().Name} cannot change the protection level of group {name}");
     IReadOnlyList<ApplicationGroup> ListGroups();
     ApplicationGroup? GetGroup(string name);
     /// <summary>Refuses while the group still has applications (<see cref="ModelValidationException"/>).</summary>
@@ -45,6 +47,21 @@ public interface IOverlayStore : IDisposable
     /// <summary>Adds a new epoch and schedules the previous ones to retire after <paramref name="grace"/>.</summary>
     GroupCredential RotateCredentials(string group, TimeSpan grace);
 
-    /// <summary>The whole state at one version, read consistently (configuration documents, pushes).</summary>
-    StoreSnapshot ReadSnapshot();
+    /// <summary>The whole state at one version (configuration documents, pushes).</summary>
+    /// <remarks>
+    /// The default composes the list methods and is only consistent when nothing writes meanwhile (enough for
+    /// in-memory test doubles); stores that can read atomically override it (SQLite: one read transaction).
+    /// </remarks>
+    StoreSnapshot ReadSnapshot()
+    {
+        var version = CurrentVersion();
+        var groups = ListGroups();
+        var credentials = new Dictionary<string, IReadOnlyList<GroupCredential>>(StringComparer.Ordinal);
+        foreach (var group in groups)
+        {
+            credentials[group.Name] = GetCredentials(group.Name);
+        }
+
+        return new StoreSnapshot(version, groups, ListApplications(), ListDomains(), ListHosts(), credentials);
+    }
 }
