@@ -23,7 +23,7 @@ public sealed partial class SqliteOverlayStore
             {
                 if (string.Equals(group.Name, name, StringComparison.Ordinal))
                 {
-                    throw new ModelValidationException($"group {name}", "is already defined");
+                    throw new ModelValidationException($"group {name}", "is already defined") { IsConflict = true };
                 }
             }
 
@@ -83,7 +83,7 @@ public sealed partial class SqliteOverlayStore
             var apps = (long)scope.Scalar("SELECT COUNT(*) FROM applications WHERE group_id = $g", ("$g", group.Number))!;
             if (apps > 0)
             {
-                throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first");
+                throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first") { IsConflict = true };
             }
 
             scope.Execute("DELETE FROM credentials WHERE group_id = $g", ("$g", group.Number));

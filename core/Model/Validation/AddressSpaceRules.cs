@@ -166,7 +166,7 @@ public static class AddressSpaceRules
         {
             if (!string.Equals(other.Name, group, StringComparison.Ordinal) && AddressMath.Overlaps(space, other.AddressSpace))
             {
-                throw new ModelValidationException($"group {group}: address space", $"{space} overlaps group {other.Name}'s space {other.AddressSpace}");
+                throw new ModelValidationException($"group {group}: address space", $"{space} overlaps group {other.Name}'s space {other.AddressSpace}") { IsConflict = true };
             }
         }
     }

@@ -29,6 +29,7 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
             _store.DefineApplication("web", "backend", IPAddress.Parse("10.2.0.5"), "vm1", []));
 
         Assert.Equal("app web/backend: address: 10.2.0.5 is outside group web's space 10.1.0.0/16", error.Message);
+        Assert.False(error.IsConflict);
     }
 
     [Fact]
@@ -38,6 +39,7 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
             _store.DefineApplication("web", "backend", IPAddress.Parse("10.1.0.5"), "vm2", []));
 
         Assert.Equal("app web/backend: address: 10.1.0.5 is already the address of app web/frontend", error.Message);
+        Assert.True(error.IsConflict);
     }
 
     [Fact]
@@ -119,6 +121,7 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
             _store.DefineGroup("db", IPNetwork.Parse(space), ProtectionLevel.Sealed));
 
         Assert.Equal($"group db: address space: {expected}", error.Message);
+        Assert.True(error.IsConflict);
     }
 
     [Fact]
