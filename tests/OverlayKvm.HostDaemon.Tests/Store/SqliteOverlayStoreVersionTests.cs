@@ -114,16 +114,14 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
         store.Changed += versions.Add;
         using var start = new Barrier(8);
 
-        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        RunThreads(8, t =>
         {
             start.SignalAndWait();
             for (var i = 0; i < 50; i++)
             {
                 returned.Add(store.DefineApplication("web", $"t{t}-a{i}", null, $"vm{t}", []));
             }
-        })).ToList();
-        threads.ForEach(thread => thread.Start());
-        threads.ForEach(thread => thread.Join());
+        });
 
         var stored = store.ListApplications("web");
         Assert.Equal(400, returned.Count);
@@ -137,5 +135,51 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
         Assert.True(expected.SetEquals(stored.Select(a => a.Address.ToString())), "addresses are not exactly the 400 lowest");
         Assert.Equal(401, store.CurrentVersion());
         Assert.Equal(Enumerable.Range(2, 400).Select(v => (long)v), versions.OrderBy(v => v));
+    }
+
+    /// <summary>Two store instances on one file (as two processes would be) serialize through BEGIN IMMEDIATE.</summary>
+    [Fact]
+    public void ConcurrentDefinesThroughTwoInstances_AllDistinct_VersionCountsEveryChange()
+    {
+        using var first = _temp.Open();
+        using var second = _temp.Open();
+        first.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        var stores = new[] { first, second };
+        using var start = new Barrier(6);
+
+        RunThreads(6, t =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < 25; i++)
+            {
+                stores[t % 2].DefineApplication("web", $"t{t}-a{i}", null, "vm1", []);
+            }
+        });
+
+        var apps = second.ListApplications("web");
+        Assert.Equal(150, apps.Count);
+        Assert.Equal(150, apps.Select(a => a.Address).Distinct().Count());
+        Assert.Equal(150, apps.Select(a => a.Version).Distinct().Count());
+        Assert.Equal(151, first.CurrentVersion());
+    }
+
+    /// <summary>Dedicated threads (the pool would ramp up too slowly for a barrier); any thread's exception fails the test.</summary>
+    private static void RunThreads(int count, Action<int> body)
+    {
+        var failures = new ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, count).Select(t => new Thread(() =>
+        {
+            try
+            {
+                body(t);
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        threads.ForEach(thread => thread.Join());
+        Assert.Empty(failures);
     }
 }
