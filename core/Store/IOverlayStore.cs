@@ -16,12 +16,15 @@ public interface IOverlayStore : IDisposable
     event Action<long>? Changed;
 
     ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection);
+
     /// <summary>Changes how the group's traffic is protected (R0.4): only overlay configuration changes. Same level = no change.</summary>
     /// <remarks>The default exists so that test doubles written before this member keep compiling; real stores implement it.</remarks>
     ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection) =>
         throw new NotSupportedException($"{GetType().Name} cannot change the protection level of group {name}");
+
     IReadOnlyList<ApplicationGroup> ListGroups();
     ApplicationGroup? GetGroup(string name);
+
     /// <summary>Refuses while the group still has applications (<see cref="ModelValidationException"/>).</summary>
     void UndefineGroup(string name);
 
@@ -30,6 +33,7 @@ public interface IOverlayStore : IDisposable
     /// Unknown group → <see cref="EntityNotFoundException"/>; an app of that name already in the group is refused.
     /// </summary>
     Application DefineApplication(string group, string name, System.Net.IPAddress? address, string domain, IReadOnlyList<DataObject> manifest);
+
     /// <summary>Sorted by group, then name. An unknown <paramref name="group"/> → <see cref="EntityNotFoundException"/>.</summary>
     IReadOnlyList<Application> ListApplications(string? group = null);
     Application? GetApplication(string group, string name);
@@ -44,6 +48,7 @@ public interface IOverlayStore : IDisposable
 
     /// <summary>All key epochs of a group, oldest first, retired ones excluded.</summary>
     IReadOnlyList<GroupCredential> GetCredentials(string group);
+
     /// <summary>Adds a new epoch and schedules the previous ones to retire after <paramref name="grace"/>.</summary>
     GroupCredential RotateCredentials(string group, TimeSpan grace);
 
