@@ -39,6 +39,39 @@ public interface IOverlayStore : IDisposable
     Application? GetApplication(string group, string name);
     void UndefineApplication(string group, string name);
 
+    /// <summary>The app that holds <paramref name="address"/> (any spelling: IPv4-mapped IPv6 counts as IPv4), or null.</summary>
+    /// <remarks>The default scans <see cref="ListApplications"/>; stores override it with an indexed lookup.</remarks>
+    Application? FindApplicationByAddress(System.Net.IPAddress address)
+    {
+        var wanted = Model.Validation.AddressMath.Canonical(address);
+        foreach (var app in ListApplications())
+        {
+            if (Model.Validation.AddressMath.Canonical(app.Address).Equals(wanted))
+            {
+                return app;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The apps that run in <paramref name="domain"/>, sorted by group then name (empty for an unknown domain).</summary>
+    /// <remarks>The default filters <see cref="ListApplications"/>; stores override it with an indexed lookup.</remarks>
+    IReadOnlyList<Application> ListApplicationsInDomain(string domain)
+    {
+        var result = new List<Application>();
+        foreach (var app in ListApplications())
+        {
+            if (string.Equals(app.Domain, domain, StringComparison.Ordinal))
+            {
+                result.Add(app);
+            }
+        }
+
+        result.Sort(static (a, b) => string.CompareOrdinal(a.Group, b.Group) is var byGroup and not 0 ? byGroup : string.CompareOrdinal(a.Name, b.Name));
+        return result;
+    }
+
     DomainRecord UpsertDomain(string name, Guid? uuid, string host, System.Net.IPAddress? address);
     IReadOnlyList<DomainRecord> ListDomains();
     DomainRecord? GetDomain(string name);

@@ -106,6 +106,28 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
+    public Application? FindApplicationByAddress(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.address = $a";
+        command.Parameters.AddWithValue("$a", AddressMath.Canonical(address).ToString());
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? SqliteRows.ReadApplication(reader) : null;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Application> ListApplicationsInDomain(string domain)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.domain = $d ORDER BY g.name, a.name";
+        command.Parameters.AddWithValue("$d", domain);
+        return ReadAll(command, SqliteRows.ReadApplication);
+    }
+
+    /// <inheritdoc/>
     public void UndefineApplication(string group, string name)
     {
         Write(scope =>

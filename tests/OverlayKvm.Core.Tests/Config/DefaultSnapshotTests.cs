@@ -5,7 +5,7 @@ using OverlayKvm.Core.Store;
 
 namespace OverlayKvm.Core.Tests.Config;
 
-/// <summary>The interface's default ReadSnapshot lets a minimal store (test doubles) feed the document builder.</summary>
+/// <summary>The interface's defaults let a minimal store (test doubles) feed the document builder and lookups.</summary>
 public sealed class DefaultSnapshotTests
 {
     [Fact]
@@ -21,6 +21,10 @@ public sealed class DefaultSnapshotTests
         Assert.Equal("a", Assert.Single(document.Apps).Name);
         Assert.Equal(Convert.ToBase64String(new byte[32]), document.Groups[0].Credentials[0].Key);
         Assert.Throws<NotSupportedException>(() => store.SetGroupProtection("web", ProtectionLevel.Authenticated));
+        Assert.Equal("a", store.FindApplicationByAddress(IPAddress.Parse("::ffff:10.1.0.1"))!.Name);
+        Assert.Null(store.FindApplicationByAddress(IPAddress.Parse("10.1.0.2")));
+        Assert.Equal("a", Assert.Single(store.ListApplicationsInDomain("vm1")).Name);
+        Assert.Empty(store.ListApplicationsInDomain("vm2"));
     }
 
     /// <summary>Implements only the members that existed before ReadSnapshot/SetGroupProtection.</summary>

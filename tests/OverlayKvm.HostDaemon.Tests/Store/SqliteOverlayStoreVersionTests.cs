@@ -59,6 +59,23 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     }
 
     [Fact]
+    public void IndexedLookups_ByAddressAndByDomain()
+    {
+        using var store = _temp.Open();
+        store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        store.DefineGroup("db", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed);
+        store.DefineApplication("web", "b", null, "vm1", []);
+        store.DefineApplication("web", "a", null, "vm2", []);
+        store.DefineApplication("db", "z", null, "vm1", []);
+
+        Assert.Equal("b", store.FindApplicationByAddress(IPAddress.Parse("10.1.0.1"))!.Name);
+        Assert.Equal("b", store.FindApplicationByAddress(IPAddress.Parse("::ffff:10.1.0.1"))!.Name);
+        Assert.Null(store.FindApplicationByAddress(IPAddress.Parse("10.1.0.9")));
+        Assert.Equal([("db", "z"), ("web", "b")], store.ListApplicationsInDomain("vm1").Select(a => (a.Group, a.Name)));
+        Assert.Empty(store.ListApplicationsInDomain("nowhere"));
+    }
+
+    [Fact]
     public void UpsertDomain_Unchanged_CommitsNothing()
     {
         using var store = _temp.Open();
