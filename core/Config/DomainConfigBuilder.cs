@@ -61,7 +61,12 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
         foreach (var app in localApps)
         {
             version = Math.Max(version, app.Version);
-            var group = groups[app.Group];
+            if (!groups.TryGetValue(app.Group, out var group))
+            {
+                throw new InvalidOperationException(
+                    $"domain {domain}: app {app.Group}/{app.Name} refers to group {app.Group}, which the store snapshot at version {snapshot.Version} does not hold");
+            }
+
             appConfigs.Add(new LocalAppConfig(
                 app.Group,
                 app.Name,
@@ -88,13 +93,13 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
             }
 
             version = Math.Max(version, app.Version);
-            domains.TryGetValue(app.Domain, out var host);
-            if (host is not null)
+            domains.TryGetValue(app.Domain, out var hosting);
+            if (hosting is not null)
             {
-                version = Math.Max(version, host.Version);
+                version = Math.Max(version, hosting.Version);
             }
 
-            list.Add(new MemberConfig(app.Name, app.Address.ToString(), app.Domain, host?.Address?.ToString(), host?.Host ?? ""));
+            list.Add(new MemberConfig(app.Name, app.Address.ToString(), app.Domain, hosting?.Address?.ToString(), hosting?.Host ?? ""));
         }
 
         var groupConfigs = new List<GroupConfig>(groupNames.Count);

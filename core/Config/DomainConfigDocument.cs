@@ -7,7 +7,11 @@ namespace OverlayKvm.Core.Config;
 /// Addresses are strings on the wire so the document stays trivially AOT-serializable.
 /// </summary>
 /// <param name="FormatVersion">Schema version of this document (see <see cref="CurrentFormat"/>).</param>
-/// <param name="Version">Monotonic: rises whenever anything in the document changes.</param>
+/// <param name="Version">
+/// The highest store version among the records that contributed (the domain, its groups, their members and the
+/// members' domains): rises with every store change that alters the document, unaffected by unrelated changes.
+/// A key epoch reaching its retirement time changes the content without a store change (see docs/config-document.md).
+/// </param>
 /// <param name="Digest">SHA-256 (hex) of the document's content with Digest empty; lets agents skip no-op pushes.</param>
 public sealed record DomainConfigDocument(
     int FormatVersion,

@@ -10,7 +10,12 @@ public sealed class IPAddressJsonConverter : JsonConverter<IPAddress>
 {
     public override IPAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException($"address: expected a string such as 10.1.0.5, got {reader.TokenType}");
+        }
+
+        var text = reader.GetString();
         if (text is null || !AddressSpaceRules.TryParseAddress(text, out var address))
         {
             throw new JsonException($"'{text}' is not an IPv4 or IPv6 address");

@@ -11,7 +11,12 @@ public sealed class IPNetworkJsonConverter : JsonConverter<IPNetwork>
 {
     public override IPNetwork Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException($"address space: expected a string in CIDR notation such as 10.1.0.0/16, got {reader.TokenType}");
+        }
+
+        var text = reader.GetString();
         try
         {
             return AddressSpaceRules.ParseSpace("address space", text);

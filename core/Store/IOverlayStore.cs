@@ -16,15 +16,61 @@ public interface IOverlayStore : IDisposable
     event Action<long>? Changed;
 
     ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection);
+
+    /// <summary>Changes how the group's traffic is protected (R0.4): only overlay configuration changes. Same level = no change.</summary>
+    /// <remarks>The default exists so that test doubles written before this member keep compiling; real stores implement it.</remarks>
+    ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection) =>
+        throw new NotSupportedException($"{GetType().Name} cannot change the protection level of group {name}");
+
     IReadOnlyList<ApplicationGroup> ListGroups();
     ApplicationGroup? GetGroup(string name);
+
     /// <summary>Refuses while the group still has applications (<see cref="ModelValidationException"/>).</summary>
     void UndefineGroup(string name);
 
+    /// <summary>
+    /// Defines an app; a null <paramref name="address"/> allocates the lowest free one of the group's space.
+    /// Unknown group → <see cref="EntityNotFoundException"/>; an app of that name already in the group is refused.
+    /// </summary>
     Application DefineApplication(string group, string name, System.Net.IPAddress? address, string domain, IReadOnlyList<DataObject> manifest);
+
+    /// <summary>Sorted by group, then name. An unknown <paramref name="group"/> → <see cref="EntityNotFoundException"/>.</summary>
     IReadOnlyList<Application> ListApplications(string? group = null);
     Application? GetApplication(string group, string name);
     void UndefineApplication(string group, string name);
+
+    /// <summary>The app that holds <paramref name="address"/> (any spelling: IPv4-mapped IPv6 counts as IPv4), or null.</summary>
+    /// <remarks>The default scans <see cref="ListApplications"/>; stores override it with an indexed lookup.</remarks>
+    Application? FindApplicationByAddress(System.Net.IPAddress address)
+    {
+        var wanted = Model.Validation.AddressMath.Canonical(address);
+        foreach (var app in ListApplications())
+        {
+            if (Model.Validation.AddressMath.Canonical(app.Address).Equals(wanted))
+            {
+                return app;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The apps that run in <paramref name="domain"/>, sorted by group then name (empty for an unknown domain).</summary>
+    /// <remarks>The default filters <see cref="ListApplications"/>; stores override it with an indexed lookup.</remarks>
+    IReadOnlyList<Application> ListApplicationsInDomain(string domain)
+    {
+        var result = new List<Application>();
+        foreach (var app in ListApplications())
+        {
+            if (string.Equals(app.Domain, domain, StringComparison.Ordinal))
+            {
+                result.Add(app);
+            }
+        }
+
+        result.Sort(static (a, b) => string.CompareOrdinal(a.Group, b.Group) is var byGroup and not 0 ? byGroup : string.CompareOrdinal(a.Name, b.Name));
+        return result;
+    }
 
     DomainRecord UpsertDomain(string name, Guid? uuid, string host, System.Net.IPAddress? address);
     IReadOnlyList<DomainRecord> ListDomains();
@@ -35,9 +81,25 @@ public interface IOverlayStore : IDisposable
 
     /// <summary>All key epochs of a group, oldest first, retired ones excluded.</summary>
     IReadOnlyList<GroupCredential> GetCredentials(string group);
+
     /// <summary>Adds a new epoch and schedules the previous ones to retire after <paramref name="grace"/>.</summary>
     GroupCredential RotateCredentials(string group, TimeSpan grace);
 
-    /// <summary>The whole state at one version, read consistently (configuration documents, pushes).</summary>
-    StoreSnapshot ReadSnapshot();
+    /// <summary>The whole state at one version (configuration documents, pushes).</summary>
+    /// <remarks>
+    /// The default composes the list methods and is only consistent when nothing writes meanwhile (enough for
+    /// in-memory test doubles); stores that can read atomically override it (SQLite: one read transaction).
+    /// </remarks>
+    StoreSnapshot ReadSnapshot()
+    {
+        var version = CurrentVersion();
+        var groups = ListGroups();
+        var credentials = new Dictionary<string, IReadOnlyList<GroupCredential>>(StringComparer.Ordinal);
+        foreach (var group in groups)
+        {
+            credentials[group.Name] = GetCredentials(group.Name);
+        }
+
+        return new StoreSnapshot(version, groups, ListApplications(), ListDomains(), ListHosts(), credentials);
+    }
 }

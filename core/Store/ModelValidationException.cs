@@ -5,6 +5,12 @@ public sealed class ModelValidationException(string field, string message)
     : Exception($"{field}: {message}")
 {
     public string Field { get; } = field;
+
+    /// <summary>
+    /// True when the input is well-formed but collides with the current state (a name or address already taken,
+    /// overlapping spaces, a full space, a group that still has apps): HTTP 409 rather than 400.
+    /// </summary>
+    public bool IsConflict { get; init; }
 }
 
 /// <summary>A named entity that does not exist.</summary>

@@ -28,7 +28,7 @@ public sealed partial class SqliteOverlayStore
             var owner = FindGroup(scope, group) ?? throw new EntityNotFoundException("group", group);
             if (scope.Scalar("SELECT 1 FROM applications WHERE group_id = $g AND name = $n", ("$g", owner.Number), ("$n", name)) is not null)
             {
-                throw new ModelValidationException($"app {label}", "is already defined; undefine it first");
+                throw new ModelValidationException($"app {label}", "is already defined; undefine it first") { IsConflict = true };
             }
 
             IPAddress assigned;
@@ -38,7 +38,7 @@ public sealed partial class SqliteOverlayStore
                 var holder = AddressOwners.Find(scope, requested);
                 if (holder is not null)
                 {
-                    throw new ModelValidationException($"app {label}: address", $"{requested} is already the address of {holder}");
+                    throw new ModelValidationException($"app {label}: address", $"{requested} is already the address of {holder}") { IsConflict = true };
                 }
 
                 assigned = requested;
@@ -103,6 +103,28 @@ public sealed partial class SqliteOverlayStore
         command.Parameters.AddWithValue("$n", name);
         using var reader = command.ExecuteReader();
         return reader.Read() ? SqliteRows.ReadApplication(reader) : null;
+    }
+
+    /// <inheritdoc/>
+    public Application? FindApplicationByAddress(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.address = $a";
+        command.Parameters.AddWithValue("$a", AddressMath.Canonical(address).ToString());
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? SqliteRows.ReadApplication(reader) : null;
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Application> ListApplicationsInDomain(string domain)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.domain = $d ORDER BY g.name, a.name";
+        command.Parameters.AddWithValue("$d", domain);
+        return ReadAll(command, SqliteRows.ReadApplication);
     }
 
     /// <inheritdoc/>

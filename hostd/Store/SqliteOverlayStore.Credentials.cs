@@ -83,18 +83,24 @@ public sealed partial class SqliteOverlayStore
         command.CommandText =
             $"SELECT g.name, c.epoch, c.key, c.created_at, c.retires_at FROM credentials c JOIN groups g ON g.id = c.group_id WHERE {LiveCredential} ORDER BY g.name, c.epoch";
         command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-        var result = new Dictionary<string, IReadOnlyList<GroupCredential>>(StringComparer.Ordinal);
+        var lists = new Dictionary<string, List<GroupCredential>>(StringComparer.Ordinal);
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var group = reader.GetString(0);
-            if (!result.TryGetValue(group, out var list))
+            if (!lists.TryGetValue(group, out var list))
             {
-                list = new List<GroupCredential>();
-                result[group] = list;
+                list = [];
+                lists[group] = list;
             }
 
-            ((List<GroupCredential>)list).Add(SqliteRows.ReadCredential(group, reader, offset: 1));
+            list.Add(SqliteRows.ReadCredential(group, reader, offset: 1));
+        }
+
+        var result = new Dictionary<string, IReadOnlyList<GroupCredential>>(lists.Count, StringComparer.Ordinal);
+        foreach (var (group, list) in lists)
+        {
+            result[group] = list.AsReadOnly();
         }
 
         return result;

@@ -14,10 +14,7 @@ public sealed partial class SqliteOverlayStore
     {
         NameRules.Check("group", name);
         AddressSpaceRules.CheckSpace($"group {name}: address space", addressSpace);
-        if (!Enum.IsDefined(protection))
-        {
-            throw new ModelValidationException($"group {name}: protection", $"{(int)protection} is not a known protection level");
-        }
+        CheckProtection(name, protection);
 
         return Write(scope =>
         {
@@ -26,7 +23,7 @@ public sealed partial class SqliteOverlayStore
             {
                 if (string.Equals(group.Name, name, StringComparison.Ordinal))
                 {
-                    throw new ModelValidationException($"group {name}", "is already defined");
+                    throw new ModelValidationException($"group {name}", "is already defined") { IsConflict = true };
                 }
             }
 
@@ -37,6 +34,25 @@ public sealed partial class SqliteOverlayStore
             InsertCredential(scope, id, new GroupCredential(name, 1, GroupKeyGenerator.NewKey(), scope.Now, null));
             scope.MarkChanged();
             return new ApplicationGroup(name, addressSpace, protection, scope.Version) { Number = checked((int)id) };
+        });
+    }
+
+    /// <inheritdoc/>
+    public ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection)
+    {
+        NameRules.Check("group", name);
+        CheckProtection(name, protection);
+        return Write(scope =>
+        {
+            var group = FindGroup(scope, name) ?? throw new EntityNotFoundException("group", name);
+            if (group.Protection == protection)
+            {
+                return group;
+            }
+
+            scope.Execute("UPDATE groups SET protection = $p, version = $v WHERE id = $g", ("$p", (int)protection), ("$v", scope.Version), ("$g", group.Number));
+            scope.MarkChanged();
+            return group with { Protection = protection, Version = scope.Version };
         });
     }
 
@@ -67,7 +83,7 @@ public sealed partial class SqliteOverlayStore
             var apps = (long)scope.Scalar("SELECT COUNT(*) FROM applications WHERE group_id = $g", ("$g", group.Number))!;
             if (apps > 0)
             {
-                throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first");
+                throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first") { IsConflict = true };
             }
 
             scope.Execute("DELETE FROM credentials WHERE group_id = $g", ("$g", group.Number));
@@ -75,6 +91,14 @@ public sealed partial class SqliteOverlayStore
             scope.MarkChanged();
             return 0;
         });
+    }
+
+    private static void CheckProtection(string group, ProtectionLevel protection)
+    {
+        if (!Enum.IsDefined(protection))
+        {
+            throw new ModelValidationException($"group {group}: protection", $"{(int)protection} is not a known protection level");
+        }
     }
 
     private static List<ApplicationGroup> LoadGroups(WriteScope scope)

@@ -25,13 +25,13 @@ public sealed partial class SqliteOverlayStore
 
             if (canonical is not null && AddressOwners.Find(scope, canonical, exceptDomain: name) is { } holder)
             {
-                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}");
+                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
             }
 
             if (uuid is not null
                 && scope.Scalar("SELECT name FROM domains WHERE uuid = $u AND name <> $n", ("$u", uuid.Value.ToString()), ("$n", name)) is string other)
             {
-                throw new ModelValidationException($"domain {name}: uuid", $"{uuid} is already the UUID of domain {other}");
+                throw new ModelValidationException($"domain {name}: uuid", $"{uuid} is already the UUID of domain {other}") { IsConflict = true };
             }
 
             scope.Execute(
@@ -91,7 +91,7 @@ public sealed partial class SqliteOverlayStore
 
             if (AddressOwners.Find(scope, canonical, exceptHost: name) is { } holder)
             {
-                throw new ModelValidationException($"host {name}: address", $"{canonical} is already the address of {holder}");
+                throw new ModelValidationException($"host {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
             }
 
             scope.Execute(

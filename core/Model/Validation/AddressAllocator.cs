@@ -46,7 +46,7 @@ public static class AddressAllocator
 
         if (candidate > lastUsable || candidate < first)
         {
-            throw new ModelValidationException($"group {group}: address space", $"{space} has no free address left");
+            throw new ModelValidationException($"group {group}: address space", $"{space} has no free address left") { IsConflict = true };
         }
 
         return AddressMath.FromNumber(candidate, family);

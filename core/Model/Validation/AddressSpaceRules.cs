@@ -63,6 +63,11 @@ public static class AddressSpaceRules
             throw new ModelValidationException(field, $"{space} has host bits set");
         }
 
+        if (space.PrefixLength == 0)
+        {
+            throw new ModelValidationException(field, $"{space} covers every address; a group needs a space of its own (e.g. 10.1.0.0/16)");
+        }
+
         var max = family == AddressFamily.InterNetwork ? MaxIPv4Prefix : MaxIPv6Prefix;
         if (space.PrefixLength > max)
         {
@@ -161,7 +166,7 @@ public static class AddressSpaceRules
         {
             if (!string.Equals(other.Name, group, StringComparison.Ordinal) && AddressMath.Overlaps(space, other.AddressSpace))
             {
-                throw new ModelValidationException($"group {group}: address space", $"{space} overlaps group {other.Name}'s space {other.AddressSpace}");
+                throw new ModelValidationException($"group {group}: address space", $"{space} overlaps group {other.Name}'s space {other.AddressSpace}") { IsConflict = true };
             }
         }
     }

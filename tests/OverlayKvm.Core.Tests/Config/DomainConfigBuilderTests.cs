@@ -51,6 +51,16 @@ public sealed class DomainConfigBuilderTests
     }
 
     [Fact]
+    public void Build_AppOfGroupMissingFromSnapshot_ClearError()
+    {
+        var snapshot = Snapshot([], [App("gone", "a", "10.1.0.1", "vm1", 2)], [Domain("vm1", 1)]);
+
+        var error = Assert.Throws<InvalidOperationException>(() => DomainConfigBuilder.Build(snapshot, "vm1", includeSecrets: false));
+
+        Assert.Equal("domain vm1: app gone/a refers to group gone, which the store snapshot at version 100 does not hold", error.Message);
+    }
+
+    [Fact]
     public void Digest_CoversContent_AndRoundTripsThroughJson()
     {
         var snapshot = Snapshot([Group("web", "10.1.0.0/16", 1, 1)], [App("web", "a", "10.1.0.1", "vm1", 2)], [Domain("vm1", 1)]);

@@ -25,7 +25,7 @@ public sealed class OverlayJsonContextTests
 
     [Theory]
     [InlineData("{\"name\":\"web\",\"addressSpace\":\"10.1.0.5/16\",\"protection\":\"Sealed\",\"version\":1}", "host bits set")]
-    [InlineData("{\"name\":\"web\",\"addressSpace\":42,\"protection\":\"Sealed\",\"version\":1}", "is empty")]
+    [InlineData("{\"name\":\"web\",\"addressSpace\":42,\"protection\":\"Sealed\",\"version\":1}", "expected a string in CIDR notation")]
     public void ApplicationGroup_BadSpace_JsonExceptionWithReason(string json, string reason)
     {
         var error = Assert.Throws<JsonException>(() => JsonSerializer.Deserialize(json, OverlayJsonContext.Default.ApplicationGroup));

@@ -29,6 +29,7 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
             _store.DefineApplication("web", "backend", IPAddress.Parse("10.2.0.5"), "vm1", []));
 
         Assert.Equal("app web/backend: address: 10.2.0.5 is outside group web's space 10.1.0.0/16", error.Message);
+        Assert.False(error.IsConflict);
     }
 
     [Fact]
@@ -38,6 +39,7 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
             _store.DefineApplication("web", "backend", IPAddress.Parse("10.1.0.5"), "vm2", []));
 
         Assert.Equal("app web/backend: address: 10.1.0.5 is already the address of app web/frontend", error.Message);
+        Assert.True(error.IsConflict);
     }
 
     [Fact]
@@ -119,6 +121,16 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
             _store.DefineGroup("db", IPNetwork.Parse(space), ProtectionLevel.Sealed));
 
         Assert.Equal($"group db: address space: {expected}", error.Message);
+        Assert.True(error.IsConflict);
+    }
+
+    [Fact]
+    public void DefineGroup_DefaultSpace_Refused()
+    {
+        var error = AssertRefused<ModelValidationException>(() =>
+            _store.DefineGroup("db", default, ProtectionLevel.Sealed));
+
+        Assert.Equal("group db: address space: 0.0.0.0/0 covers every address; a group needs a space of its own (e.g. 10.1.0.0/16)", error.Message);
     }
 
     [Fact]
@@ -194,6 +206,36 @@ public sealed class SqliteOverlayStoreValidationTests : IDisposable
         var error = AssertRefused<ModelValidationException>(() => _store.DefineApplication("tiny", "c", null, "vm1", []));
 
         Assert.Equal("group tiny: address space: 10.9.0.0/30 has no free address left", error.Message);
+    }
+
+    [Fact]
+    public void IPv6Group_AllocatesValidatesAndRefusesOverlap()
+    {
+        _store.DefineGroup("v6", IPNetwork.Parse("fd00:1::/64"), ProtectionLevel.Sealed);
+
+        var allocated = _store.DefineApplication("v6", "a", null, "vm1", []);
+        var chosen = _store.DefineApplication("v6", "b", IPAddress.Parse("fd00:1::ffff:ffff:ffff:ffff"), "vm1", []);
+
+        Assert.Equal(IPAddress.Parse("fd00:1::1"), allocated.Address);
+        Assert.Equal(IPAddress.Parse("fd00:1::ffff:ffff:ffff:ffff"), chosen.Address);
+        Assert.Equal(
+            "app v6/c: address: fd00:2::1 is outside group v6's space fd00:1::/64",
+            AssertRefused<ModelValidationException>(() => _store.DefineApplication("v6", "c", IPAddress.Parse("fd00:2::1"), "vm1", [])).Message);
+        Assert.Equal(
+            "app v6/c: address: 10.1.0.7 is outside group v6's space fd00:1::/64",
+            AssertRefused<ModelValidationException>(() => _store.DefineApplication("v6", "c", IPAddress.Parse("10.1.0.7"), "vm1", [])).Message);
+        Assert.Equal(
+            "group v6b: address space: fd00::/16 overlaps group v6's space fd00:1::/64",
+            AssertRefused<ModelValidationException>(() => _store.DefineGroup("v6b", IPNetwork.Parse("fd00::/16"), ProtectionLevel.Sealed)).Message);
+    }
+
+    [Fact]
+    public void DefineApplication_IPv4MappedSpelling_CountsAsSameAddress()
+    {
+        var error = AssertRefused<ModelValidationException>(() =>
+            _store.DefineApplication("web", "backend", IPAddress.Parse("::ffff:10.1.0.5"), "vm2", []));
+
+        Assert.Equal("app web/backend: address: 10.1.0.5 is already the address of app web/frontend", error.Message);
     }
 
     /// <summary>Runs a refused change and checks that neither the version nor any record moved.</summary>

@@ -42,6 +42,40 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     }
 
     [Fact]
+    public void SetGroupProtection_ChangesLevelAndBumpsGroup_SameLevelIsNoChange()
+    {
+        using var store = _temp.Open();
+        store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+
+        var changed = store.SetGroupProtection("web", ProtectionLevel.Authenticated);
+        var again = store.SetGroupProtection("web", ProtectionLevel.Authenticated);
+
+        Assert.Equal(ProtectionLevel.Authenticated, store.GetGroup("web")!.Protection);
+        Assert.Equal(2, changed.Version);
+        Assert.Equal(2, again.Version);
+        Assert.Equal(2, store.CurrentVersion());
+        Assert.Throws<OverlayKvm.Core.Store.ModelValidationException>(() => store.SetGroupProtection("web", (ProtectionLevel)7));
+        Assert.Throws<OverlayKvm.Core.Store.EntityNotFoundException>(() => store.SetGroupProtection("nope", ProtectionLevel.Sealed));
+    }
+
+    [Fact]
+    public void IndexedLookups_ByAddressAndByDomain()
+    {
+        using var store = _temp.Open();
+        store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        store.DefineGroup("db", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed);
+        store.DefineApplication("web", "b", null, "vm1", []);
+        store.DefineApplication("web", "a", null, "vm2", []);
+        store.DefineApplication("db", "z", null, "vm1", []);
+
+        Assert.Equal("b", store.FindApplicationByAddress(IPAddress.Parse("10.1.0.1"))!.Name);
+        Assert.Equal("b", store.FindApplicationByAddress(IPAddress.Parse("::ffff:10.1.0.1"))!.Name);
+        Assert.Null(store.FindApplicationByAddress(IPAddress.Parse("10.1.0.9")));
+        Assert.Equal([("db", "z"), ("web", "b")], store.ListApplicationsInDomain("vm1").Select(a => (a.Group, a.Name)));
+        Assert.Empty(store.ListApplicationsInDomain("nowhere"));
+    }
+
+    [Fact]
     public void UpsertDomain_Unchanged_CommitsNothing()
     {
         using var store = _temp.Open();
@@ -97,16 +131,14 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
         store.Changed += versions.Add;
         using var start = new Barrier(8);
 
-        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        RunThreads(8, t =>
         {
             start.SignalAndWait();
             for (var i = 0; i < 50; i++)
             {
                 returned.Add(store.DefineApplication("web", $"t{t}-a{i}", null, $"vm{t}", []));
             }
-        })).ToList();
-        threads.ForEach(thread => thread.Start());
-        threads.ForEach(thread => thread.Join());
+        });
 
         var stored = store.ListApplications("web");
         Assert.Equal(400, returned.Count);
@@ -120,5 +152,51 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
         Assert.True(expected.SetEquals(stored.Select(a => a.Address.ToString())), "addresses are not exactly the 400 lowest");
         Assert.Equal(401, store.CurrentVersion());
         Assert.Equal(Enumerable.Range(2, 400).Select(v => (long)v), versions.OrderBy(v => v));
+    }
+
+    /// <summary>Two store instances on one file (as two processes would be) serialize through BEGIN IMMEDIATE.</summary>
+    [Fact]
+    public void ConcurrentDefinesThroughTwoInstances_AllDistinct_VersionCountsEveryChange()
+    {
+        using var first = _temp.Open();
+        using var second = _temp.Open();
+        first.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        var stores = new[] { first, second };
+        using var start = new Barrier(6);
+
+        RunThreads(6, t =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < 25; i++)
+            {
+                stores[t % 2].DefineApplication("web", $"t{t}-a{i}", null, "vm1", []);
+            }
+        });
+
+        var apps = second.ListApplications("web");
+        Assert.Equal(150, apps.Count);
+        Assert.Equal(150, apps.Select(a => a.Address).Distinct().Count());
+        Assert.Equal(150, apps.Select(a => a.Version).Distinct().Count());
+        Assert.Equal(151, first.CurrentVersion());
+    }
+
+    /// <summary>Dedicated threads (the pool would ramp up too slowly for a barrier); any thread's exception fails the test.</summary>
+    private static void RunThreads(int count, Action<int> body)
+    {
+        var failures = new ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, count).Select(t => new Thread(() =>
+        {
+            try
+            {
+                body(t);
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        threads.ForEach(thread => thread.Join());
+        Assert.Empty(failures);
     }
 }

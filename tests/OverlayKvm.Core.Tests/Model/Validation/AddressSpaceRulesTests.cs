@@ -13,7 +13,6 @@ public sealed class AddressSpaceRulesTests
     [InlineData("10.1.0.0/16", "10.1.0.0/16")]
     [InlineData("fd00:1::/64", "fd00:1::/64")]
     [InlineData("FD00:1:0::/48", "fd00:1::/48")]
-    [InlineData("0.0.0.0/0", "0.0.0.0/0")]
     public void ParseSpace_Valid_Parsed(string text, string expected)
     {
         Assert.Equal(expected, AddressSpaceRules.ParseSpace(Field, text).ToString());
@@ -32,6 +31,8 @@ public sealed class AddressSpaceRulesTests
     [InlineData("web/16", "'web/16': 'web' is not an IPv4 or IPv6 address")]
     [InlineData("10.1.0/16", "'10.1.0/16': '10.1.0' is not an IPv4 or IPv6 address")]
     [InlineData("fe80::%eth0/64", "'fe80::%eth0/64': 'fe80::%eth0' is not an IPv4 or IPv6 address")]
+    [InlineData("0.0.0.0/0", "0.0.0.0/0 covers every address; a group needs a space of its own (e.g. 10.1.0.0/16)")]
+    [InlineData("::/0", "::/0 covers every address; a group needs a space of its own (e.g. 10.1.0.0/16)")]
     [InlineData("10.1.0.0/31", "10.1.0.0/31 is too small for applications (longest allowed prefix is /30)")]
     [InlineData("fd00::/127", "fd00::/127 is too small for applications (longest allowed prefix is /126)")]
     public void ParseSpace_Malformed_RefusedWithClearMessage(string text, string expected)
@@ -72,7 +73,7 @@ public sealed class AddressSpaceRulesTests
     [InlineData("10.1.0.0/16", "10.2.0.0/16", false)]
     [InlineData("10.0.0.0/8", "10.255.0.0/16", true)]
     [InlineData("10.1.0.0/16", "fd00::/64", false)]
-    [InlineData("::/0", "fd00::/64", true)]
+    [InlineData("fd00::/8", "fd00::/64", true)]
     public void CheckNoOverlap_DetectsContainmentEitherWay(string existing, string candidate, bool overlaps)
     {
         var groups = new[] { new ApplicationGroup("a", IPNetwork.Parse(existing), ProtectionLevel.Sealed, 1) };
