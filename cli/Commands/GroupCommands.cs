@@ -70,6 +70,18 @@ internal static class GroupCommands
             else print.WriteLine($"Group {v.Name}: key epoch {LastEpoch(v)} is current (version {v.Version})");
         }));
         yield return rotate;
+
+        var protectName = new Argument<string>("GROUP") { Description = "group name" };
+        var level = new Argument<string>("LEVEL") { Description = "sealed or authenticated" };
+        var protect = new Command("group-protect", "change a group's protection level (only overlay configuration changes)") { protectName, level };
+        protect.SetAction(g.Run(async (client, print, p, ct) =>
+        {
+            var v = await client.PostAsync($"v1/groups/{Uri.EscapeDataString(p.GetValue(protectName)!)}/protection",
+                new GroupProtectionRequest(p.GetValue(level)!), ApiJsonContext.Default.GroupProtectionRequest, ApiJsonContext.Default.GroupView, ct);
+            if (print.Json) print.WriteJson(v, ApiJsonContext.Default.GroupView);
+            else print.WriteLine($"Group {v.Name}: protection {v.Protection} (version {v.Version})");
+        }));
+        yield return protect;
     }
 
     private static string LastEpoch(GroupView v) => v.Epochs.Count == 0 ? "-" : v.Epochs[^1].Epoch.ToString();

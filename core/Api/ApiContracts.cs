@@ -12,6 +12,8 @@ public sealed record CredentialEpochView(int Epoch, DateTimeOffset CreatedAt, Da
 
 public sealed record CredentialsRotateRequest(int? GraceSeconds);
 
+public sealed record GroupProtectionRequest(string Protection);
+
 public sealed record DataObjectView(string Name, string Source, string? Sha256);
 
 public sealed record AppDefineRequest(string Group, string Name, string Domain, string? Address, IReadOnlyList<DataObjectView>? Manifest);

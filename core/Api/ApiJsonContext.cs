@@ -12,6 +12,7 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(GroupView))]
 [JsonSerializable(typeof(List<GroupView>))]
 [JsonSerializable(typeof(CredentialsRotateRequest))]
+[JsonSerializable(typeof(GroupProtectionRequest))]
 [JsonSerializable(typeof(CredentialEpochView))]
 [JsonSerializable(typeof(AppDefineRequest))]
 [JsonSerializable(typeof(AppView))]

@@ -31,8 +31,7 @@ internal sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors>
 
     internal static (int Status, string Message)? Classify(Exception ex) => ex switch
     {
-        ModelValidationException v => (v.Message.Contains("already", StringComparison.Ordinal)
-            ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest, v.Message),
+        ModelValidationException v => (v.IsConflict ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest, v.Message),
         EntityNotFoundException n => (StatusCodes.Status404NotFound, n.Message),
         BadHttpRequestException b => (b.StatusCode, DescribeBadRequest(b)),
         JsonException j => (StatusCodes.Status400BadRequest, "malformed JSON: " + j.Message),

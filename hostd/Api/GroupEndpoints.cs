@@ -49,6 +49,13 @@ internal static class GroupEndpoints
             return Results.Ok(Describe(store, name));
         });
 
+        // R0.4: the protection level changes only overlay configuration; running apps are not touched.
+        groups.MapPost("/{name}/protection", (string name, GroupProtectionRequest request, IOverlayStore store) =>
+        {
+            store.SetGroupProtection(name, ProtectionNames.Parse(request.Protection));
+            return Results.Ok(Describe(store, name));
+        });
+
         return app;
     }
 

@@ -77,6 +77,27 @@ public sealed class DaemonCliTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Duplicate_IsConflict_ProtectionChange_BumpsVersion()
+    {
+        await using var daemon = new DaemonProcess();
+        await daemon.StartAsync();
+        var ctl = new Overlayctl(daemon.Socket);
+        await ctl.OkAsync("group-define", "web", "--cidr", "10.1.0.0/16");
+
+        var again = await ctl.RunAsync("group-define", "web", "--cidr", "10.5.0.0/16");
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("web", again.Stderr);
+
+        var before = (await ctl.JsonAsync("group-info", "web")).GetProperty("version").GetInt64();
+        var changed = await ctl.JsonAsync("group-protect", "web", "authenticated");
+        Assert.Equal("authenticated", changed.GetProperty("protection").GetString());
+        Assert.True(changed.GetProperty("version").GetInt64() > before);
+        var bad = await ctl.RunAsync("group-protect", "web", "rot13");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("rot13", bad.Stderr);
+    }
+
+    [Fact]
     public async Task DomainConfig_TwoGroups_OnlyOwnGroupsCredentials()
     {
         await using var daemon = new DaemonProcess();
