@@ -1,0 +1,31 @@
+namespace OverlayKvm.Core.SharedMemory;
+
+/// <summary>
+/// Mutable control words after the header (offset 64, native-endian, written only by the daemon):
+/// <code>
+/// 64 u32 engine state: 1 = enabled, anything else = disabled (senders must use the sealed network path)
+/// 72 u64 directory version: bumped on every registration change so agents invalidate cached query answers
+/// </code>
+/// Not covered by the header checksum (they change while agents run); a guest that scribbles on them can only
+/// switch its own group to the network path or make peers re-query, both safe.
+/// </summary>
+public sealed unsafe class EngineRegionControl
+{
+    internal const int EngineStateOffset = 64;
+    internal const int DirectoryVersionOffset = 72;
+    internal const uint EngineEnabled = 1;
+
+    private readonly byte* _base;
+
+    internal EngineRegionControl(byte* regionBase) => _base = regionBase;
+
+    public bool IsEngineEnabled => Volatile.Read(ref *(uint*)(_base + EngineStateOffset)) == EngineEnabled;
+
+    public ulong DirectoryVersion => Volatile.Read(ref *(ulong*)(_base + DirectoryVersionOffset));
+
+    internal void SetEngineEnabled(bool enabled) =>
+        Volatile.Write(ref *(uint*)(_base + EngineStateOffset), enabled ? EngineEnabled : 0u);
+
+    internal void SetDirectoryVersion(ulong version) =>
+        Volatile.Write(ref *(ulong*)(_base + DirectoryVersionOffset), version);
+}
