@@ -9,8 +9,11 @@ namespace OverlayKvm.Core.SharedMemory;
 /// each record header is read once into locals and checked (word1 == ~word0, length, alignment, ring end) before a
 /// byte of payload is touched. Anything wrong drops the pending bytes, counts the fault and resynchronises
 /// (head = tail): a typed result, never an exception, never a read outside the ring.
-/// Restart semantics: the head is committed after each record, so a consumer that dies and re-attaches continues
-/// at the first record it had not committed (at most the one record in flight is delivered again).
+/// Restart semantics: the committed head lives in shared memory, so a consumer that dies and re-attaches continues
+/// at the first record it had not committed. <c>TryRead(..., commit: true)</c> commits as it hands a record out
+/// (at-most-once: a record taken but not yet processed when the consumer died is gone, like a packet dropped in
+/// flight); <c>commit: false</c> + <see cref="Commit"/> after processing gives at-least-once (the one record in
+/// flight may be delivered again).
 /// </summary>
 public sealed unsafe class RingConsumer : IDisposable
 {
@@ -64,8 +67,9 @@ public sealed unsafe class RingConsumer : IDisposable
     /// <summary>The committed read index (bytes ever consumed) at this moment.</summary>
     public ulong Head => _head;
 
-    /// <summary>Copies the next record into <paramref name="destination"/> and commits it.</summary>
-    public RingReadResult TryRead(Span<byte> destination, out int length)
+    /// <summary>Copies the next record into <paramref name="destination"/>; with <paramref name="commit"/> false the
+    /// space is released only by <see cref="Commit"/> (a further read before that moves on locally).</summary>
+    public RingReadResult TryRead(Span<byte> destination, out int length, bool commit = true)
     {
         length = 0;
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -130,15 +134,25 @@ public sealed unsafe class RingConsumer : IDisposable
 
             _records++;
             _bytes += len;
-            Word(RingControl.RecordsReadOffset) = _records;
-            Word(RingControl.BytesReadOffset) = _bytes;
-            // Release: the copy above completes before the producer may reuse the space.
-            Volatile.Write(ref Word(RingControl.HeadOffset), _head);
+            if (commit)
+            {
+                Commit();
+            }
+
             length = (int)len;
             return RingReadResult.Message;
         }
 
         return RingReadResult.Empty;
+    }
+
+    /// <summary>Publishes the local read position: the producer may reuse the space of every record read so far.</summary>
+    public void Commit()
+    {
+        Word(RingControl.RecordsReadOffset) = _records;
+        Word(RingControl.BytesReadOffset) = _bytes;
+        // Release: the copies made by earlier reads complete before the producer may reuse the space.
+        Volatile.Write(ref Word(RingControl.HeadOffset), _head);
     }
 
     public void Dispose()
