@@ -49,6 +49,11 @@ public sealed unsafe class EngineRegion : IDisposable
         var header = new EngineRegionHeader(generation, layout);
         header.Write(mapping.GetSpan(0, EngineRegionHeader.Size));
         var region = new EngineRegion(mapping, header);
+        for (int slot = 0; slot < layout.SlotCount; slot++)
+        {
+            region.Slots.Write(slot, null); // a free entry with a valid checksum
+        }
+
         region.Control.SetEngineEnabled(true);
         return region;
     }
