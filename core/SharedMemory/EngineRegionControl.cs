@@ -23,9 +23,12 @@ public sealed unsafe class EngineRegionControl
 
     public ulong DirectoryVersion => Volatile.Read(ref *(ulong*)(_base + DirectoryVersionOffset));
 
-    internal void SetEngineEnabled(bool enabled) =>
+    // Public because overlayd's assembly is named "overlayd" and core's InternalsVisibleTo names "OverlayKvm.HostDaemon".
+    /// <summary>Daemon only: switch the group's engine (agents read <see cref="IsEngineEnabled"/>).</summary>
+    public void SetEngineEnabled(bool enabled) =>
         Volatile.Write(ref *(uint*)(_base + EngineStateOffset), enabled ? EngineEnabled : 0u);
 
-    internal void SetDirectoryVersion(ulong version) =>
+    /// <summary>Daemon only: publish the registry's version for this group.</summary>
+    public void SetDirectoryVersion(ulong version) =>
         Volatile.Write(ref *(ulong*)(_base + DirectoryVersionOffset), version);
 }

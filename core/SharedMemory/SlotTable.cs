@@ -46,7 +46,7 @@ public sealed unsafe class SlotTable
     }
 
     /// <summary>Publishes an entry (daemon only; one writer per region, serialised by the registry's lock).</summary>
-    internal void Write(int slot, SlotEntry? entry)
+    public void Write(int slot, SlotEntry? entry)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)slot, (uint)_slotCount, nameof(slot));
         entry?.Validate();
