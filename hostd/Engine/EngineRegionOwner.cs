@@ -70,14 +70,16 @@ public sealed partial class EngineRegionOwner : IDisposable
     {
         lock (_lock)
         {
+            ulong previous = 0;
             if (_regions.Remove(group, out EngineRegion? old))
             {
+                previous = old.Generation;
                 old.Dispose();
             }
 
             string path = RegionPath(group);
             SharedMemoryMapping mapping = MapLocked(path);
-            EngineRegion region = InitializeLocked(mapping, group, previousGeneration: 0);
+            EngineRegion region = InitializeLocked(mapping, group, previous);
             _regions.Add(group, region);
             return region;
         }

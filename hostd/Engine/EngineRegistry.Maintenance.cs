@@ -44,6 +44,29 @@ public sealed partial class EngineRegistry
     }
 
     /// <summary>
+    /// Re-creates a group's region with a higher generation (rings emptied, agents re-attach) and republishes the
+    /// registry's slots into it. For a region whose rings are beyond repair, or after a layout change.
+    /// </summary>
+    public void RecreateRegion(string group)
+    {
+        ulong version;
+        lock (_lock)
+        {
+            GroupEngineState state = StateLocked(group);
+            state.Region = _regions.Recreate(group);
+            for (int slot = 0; slot < state.Slots.Length; slot++)
+            {
+                PublishSlotLocked(state, slot);
+            }
+
+            state.Region.Control.SetEngineEnabled(state.Enabled);
+            version = BumpLocked(state);
+        }
+
+        DirectoryChanged?.Invoke(group, version);
+    }
+
+    /// <summary>
     /// Verifies every region against the registry and repairs what a guest (or a fault) changed: the header
     /// (checksum, layout, generation), the control words and each slot entry. Returns the number of repairs.
     /// </summary>
