@@ -5,6 +5,8 @@ using OverlayKvm.RingStress;
 //   init    --region PATH --size BYTES [--slots N]          create a fresh region file (0600)
 //   produce --region PATH --count N --seed S [--min 1 --max 9000 --from 0 --to 1]
 //   consume --region PATH --count N --seed S [... --progress FILE --resume --progress-every K]
+//   bench   --region PATH [--roundtrips N --messages M --size BYTES]   ring vs loopback TCP, two processes
+//   ring-echo --region PATH / tcp-echo                               the child processes of bench
 // Exit codes: 0 ok, 1 usage/setup error, 2 verification failure, 3 stalled.
 try
 {
@@ -24,12 +26,18 @@ try
             return ProducerMode.Run(parsed);
         case "consume":
             return ConsumerMode.Run(parsed);
+        case "bench":
+            return BenchMode.Run(parsed);
+        case "ring-echo":
+            return RingEchoMode.Run(parsed);
+        case "tcp-echo":
+            return TcpEchoMode.Run(parsed);
         default:
-            Console.Error.WriteLine($"unknown mode '{parsed.Mode}' (init|produce|consume)");
+            Console.Error.WriteLine($"unknown mode '{parsed.Mode}' (init|produce|consume|bench|ring-echo|tcp-echo)");
             return 1;
     }
 }
-catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException)
+catch (Exception e) when (e is ArgumentException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException or InvalidDataException)
 {
     Console.Error.WriteLine($"overlay-ring-stress: {e.Message}");
     return 1;
