@@ -7,8 +7,9 @@ namespace OverlayKvm.Core.SharedMemory;
 /// </summary>
 public sealed unsafe class EngineRegion : IDisposable
 {
-    private EngineRegion(SharedMemoryMapping mapping, EngineRegionHeader header)
+    private EngineRegion(SharedMemoryMapping mapping, EngineRegionHeader header, string group)
     {
+        Group = group;
         Mapping = mapping;
         Layout = header.Layout;
         Generation = header.Generation;
@@ -21,6 +22,9 @@ public sealed unsafe class EngineRegion : IDisposable
 
     public SharedMemoryMapping Mapping { get; }
 
+    /// <summary>The group this region serves (from the identity block, checked at attach).</summary>
+    public string Group { get; }
+
     public EngineRegionLayout Layout { get; }
 
     /// <summary>The generation attached to; the daemon bumps it when it re-creates the region.</summary>
@@ -32,8 +36,8 @@ public sealed unsafe class EngineRegion : IDisposable
 
     private bool _disposed;
 
-    /// <summary>Writes a fresh layout (daemon): header, empty slot table, empty rings, engine enabled.</summary>
-    public static EngineRegion Initialize(SharedMemoryMapping mapping, int slotCount, ulong generation)
+    /// <summary>Writes a fresh layout (daemon): header, group identity, empty slot table, empty rings, engine enabled.</summary>
+    public static EngineRegion Initialize(SharedMemoryMapping mapping, string group, int slotCount, ulong generation)
     {
         if (!EngineRegionLayout.TryCompute(mapping.Length, slotCount, out EngineRegionLayout layout, out string? error))
         {
@@ -47,8 +51,9 @@ public sealed unsafe class EngineRegion : IDisposable
         }
 
         var header = new EngineRegionHeader(generation, layout);
+        RegionIdentity.Write(mapping.GetSpan(0, EngineRegionLayout.HeaderPageSize), group);
         header.Write(mapping.GetSpan(0, EngineRegionHeader.Size));
-        var region = new EngineRegion(mapping, header);
+        var region = new EngineRegion(mapping, header, group);
         for (int slot = 0; slot < layout.SlotCount; slot++)
         {
             region.Slots.Write(slot, null); // a free entry with a valid checksum
@@ -62,14 +67,21 @@ public sealed unsafe class EngineRegion : IDisposable
     public static RegionHeaderStatus TryAttach(SharedMemoryMapping mapping, out EngineRegion? region)
     {
         region = null;
-        Span<byte> copy = stackalloc byte[EngineRegionHeader.Size];
-        mapping.GetSpan(0, EngineRegionHeader.Size).CopyTo(copy);
+        Span<byte> copy = stackalloc byte[RegionIdentity.Offset + RegionIdentity.Size];
+        mapping.GetSpan(0, copy.Length).CopyTo(copy);
         RegionHeaderStatus status = EngineRegionHeader.TryRead(copy, mapping.Length, out EngineRegionHeader header);
-        if (status == RegionHeaderStatus.Valid)
+        if (status != RegionHeaderStatus.Valid)
         {
-            region = new EngineRegion(mapping, header);
+            return status;
         }
 
+        string? group = RegionIdentity.TryRead(copy);
+        if (group is null)
+        {
+            return RegionHeaderStatus.IdentityInvalid;
+        }
+
+        region = new EngineRegion(mapping, header, group);
         return status;
     }
 
@@ -77,21 +89,27 @@ public sealed unsafe class EngineRegion : IDisposable
     public RegionHeaderStatus CheckHeader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Span<byte> copy = stackalloc byte[EngineRegionHeader.Size];
-        Mapping.GetSpan(0, EngineRegionHeader.Size).CopyTo(copy);
+        Span<byte> copy = stackalloc byte[RegionIdentity.Offset + RegionIdentity.Size];
+        Mapping.GetSpan(0, copy.Length).CopyTo(copy);
         RegionHeaderStatus status = EngineRegionHeader.TryRead(copy, Mapping.Length, out EngineRegionHeader header);
         if (status != RegionHeaderStatus.Valid)
         {
             return status;
         }
 
-        return header.Generation == Generation && header.Layout == Layout ? RegionHeaderStatus.Valid : RegionHeaderStatus.GenerationChanged;
+        if (header.Generation != Generation || header.Layout != Layout)
+        {
+            return RegionHeaderStatus.GenerationChanged;
+        }
+
+        return RegionIdentity.TryRead(copy) == Group ? RegionHeaderStatus.Valid : RegionHeaderStatus.IdentityInvalid;
     }
 
-    /// <summary>Daemon repair: rewrites the header this object was created or attached with.</summary>
+    /// <summary>Daemon repair: rewrites the header and identity this object was created or attached with.</summary>
     public void RewriteHeader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        RegionIdentity.Write(Mapping.GetSpan(0, EngineRegionLayout.HeaderPageSize), Group);
         new EngineRegionHeader(Generation, Layout).Write(Mapping.GetSpan(0, EngineRegionHeader.Size));
     }
 

@@ -119,4 +119,6 @@ public enum RegionHeaderStatus
     LayoutMismatch,
     /// <summary>Valid header, but a generation other than the one attached to: the daemon re-created the region.</summary>
     GenerationChanged,
+    /// <summary>The group identity block (offset 128) is damaged or names another group.</summary>
+    IdentityInvalid,
 }

@@ -119,7 +119,7 @@ public sealed partial class EngineRegionOwner : IDisposable
         try
         {
             RegionHeaderStatus status = EngineRegion.TryAttach(mapping, out EngineRegion? adopted);
-            if (status == RegionHeaderStatus.Valid && adopted!.Layout.SlotCount == _options.SlotCount)
+            if (status == RegionHeaderStatus.Valid && adopted!.Layout.SlotCount == _options.SlotCount && adopted.Group == group)
             {
                 Log.Adopted(_logger, group, path, adopted.Generation);
                 return adopted;
@@ -128,7 +128,7 @@ public sealed partial class EngineRegionOwner : IDisposable
             ulong previous = adopted?.Generation ?? 0;
             if (adopted is not null)
             {
-                // Valid but for another slot count: the configuration changed. Unmap, map afresh, re-initialise.
+                // Valid but for another slot count or group: the configuration changed. Unmap, map afresh, re-initialise.
                 adopted.Dispose();
                 mapping = MapLocked(path);
             }
@@ -146,7 +146,7 @@ public sealed partial class EngineRegionOwner : IDisposable
     {
         // Generations rise across daemon restarts without being stored: wall-clock milliseconds, or previous + 1.
         ulong generation = Math.Max(previousGeneration + 1, (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds());
-        EngineRegion region = EngineRegion.Initialize(mapping, _options.SlotCount, generation);
+        EngineRegion region = EngineRegion.Initialize(mapping, group, _options.SlotCount, generation);
         Log.Initialized(_logger, group, mapping.Path, generation, region.Layout.RingCapacity);
         return region;
     }

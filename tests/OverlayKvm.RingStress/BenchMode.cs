@@ -24,7 +24,7 @@ internal static class BenchMode
         try
         {
             using (SharedMemoryMapping mapping = SharedMemoryMapping.CreateOrOpen(path, size, UnixFileMode.UserRead | UnixFileMode.UserWrite, owner: null))
-            using (EngineRegion.Initialize(mapping, slotCount: 2, generation: 1))
+            using (EngineRegion.Initialize(mapping, "stress", slotCount: 2, generation: 1))
             {
             }
 

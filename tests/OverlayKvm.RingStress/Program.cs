@@ -16,7 +16,7 @@ try
         case "init":
             using (SharedMemoryMapping mapping = SharedMemoryMapping.CreateOrOpen(parsed.Text("region"), parsed.Number("size"),
                        UnixFileMode.UserRead | UnixFileMode.UserWrite, owner: null))
-            using (EngineRegion region = EngineRegion.Initialize(mapping, (int)parsed.Number("slots", 2), generation: 1))
+            using (EngineRegion region = EngineRegion.Initialize(mapping, parsed.OptionalText("group") ?? "stress", (int)parsed.Number("slots", 2), generation: 1))
             {
                 Console.WriteLine($"ok ring-capacity={region.Layout.RingCapacity} max-payload={region.Layout.MaxRecordPayload}");
             }

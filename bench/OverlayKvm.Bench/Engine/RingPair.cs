@@ -17,7 +17,7 @@ internal sealed class RingPair : IDisposable
     public RingPair(bool echo)
     {
         var mapping = SharedMemoryMapping.CreateOrOpen(_path, 4 << 20, UnixFileMode.UserRead | UnixFileMode.UserWrite, owner: null);
-        _region = EngineRegion.Initialize(mapping, slotCount: 2, generation: 1);
+        _region = EngineRegion.Initialize(mapping, "stress", slotCount: 2, generation: 1);
         Out = _region.OpenProducer(0, 1);
         In = _region.OpenConsumer(1, 0);
         RingConsumer farIn = _region.OpenConsumer(0, 1);

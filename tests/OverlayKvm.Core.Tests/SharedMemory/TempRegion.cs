@@ -9,7 +9,7 @@ internal sealed class TempRegion : IDisposable
     {
         Path = $"/dev/shm/okvm-test-{Guid.NewGuid():N}";
         var mapping = SharedMemoryMapping.CreateOrOpen(Path, size, UnixFileMode.UserRead | UnixFileMode.UserWrite, owner: null);
-        Region = EngineRegion.Initialize(mapping, slots, generation: 7);
+        Region = EngineRegion.Initialize(mapping, "test", slots, generation: 7);
     }
 
     public string Path { get; }

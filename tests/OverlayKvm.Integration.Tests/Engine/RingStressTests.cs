@@ -76,7 +76,7 @@ public sealed class RingStressTests(ITestOutputHelper output) : IDisposable
     private void CreateRegion()
     {
         using SharedMemoryMapping mapping = SharedMemoryMapping.CreateOrOpen(_region, 4 << 20, UnixFileMode.UserRead | UnixFileMode.UserWrite, owner: null);
-        using EngineRegion region = EngineRegion.Initialize(mapping, slotCount: 2, generation: 1);
+        using EngineRegion region = EngineRegion.Initialize(mapping, "stress", slotCount: 2, generation: 1);
         output.WriteLine($"region {_region}: ring capacity {region.Layout.RingCapacity} bytes, max payload {region.Layout.MaxRecordPayload}");
     }
 
