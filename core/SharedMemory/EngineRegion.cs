@@ -16,8 +16,8 @@ public sealed unsafe class EngineRegion : IDisposable
         mapping.Handle.AcquireLease();
         // SAFETY: the header was validated against the mapped length, so the slot table lies inside the mapping;
         // the lease taken above keeps it mapped until Dispose.
-        Control = new EngineRegionControl(mapping.Pointer);
-        Slots = new SlotTable(mapping.Pointer + Layout.SlotTableOffset, Layout.SlotCount);
+        Control = new EngineRegionControl(this, mapping.Pointer);
+        Slots = new SlotTable(this, mapping.Pointer + Layout.SlotTableOffset, Layout.SlotCount);
     }
 
     public SharedMemoryMapping Mapping { get; }
@@ -35,6 +35,9 @@ public sealed unsafe class EngineRegion : IDisposable
     public SlotTable Slots { get; }
 
     private bool _disposed;
+
+    /// <summary>Views (slot table, control words) check this before touching memory that Dispose unmaps.</summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>Writes a fresh layout (daemon): header, group identity, empty slot table, empty rings, engine enabled.</summary>
     public static EngineRegion Initialize(SharedMemoryMapping mapping, string group, int slotCount, ulong generation)

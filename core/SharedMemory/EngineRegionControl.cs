@@ -15,20 +15,47 @@ public sealed unsafe class EngineRegionControl
     internal const int DirectoryVersionOffset = 72;
     internal const uint EngineEnabled = 1;
 
+    private readonly EngineRegion _owner;
     private readonly byte* _base;
 
-    internal EngineRegionControl(byte* regionBase) => _base = regionBase;
+    internal EngineRegionControl(EngineRegion owner, byte* regionBase)
+    {
+        _owner = owner;
+        _base = regionBase;
+    }
 
-    public bool IsEngineEnabled => Volatile.Read(ref *(uint*)(_base + EngineStateOffset)) == EngineEnabled;
+    // SAFETY (all members): offsets 64 and 72 lie in the header page, inside any valid mapping; the owning region's
+    // lease keeps the page mapped until it is disposed, which every member checks first.
+    public bool IsEngineEnabled
+    {
+        get
+        {
+            _owner.ThrowIfDisposed();
+            return Volatile.Read(ref *(uint*)(_base + EngineStateOffset)) == EngineEnabled;
+        }
+    }
 
-    public ulong DirectoryVersion => Volatile.Read(ref *(ulong*)(_base + DirectoryVersionOffset));
+    public ulong DirectoryVersion
+    {
+        get
+        {
+            _owner.ThrowIfDisposed();
+            return Volatile.Read(ref *(ulong*)(_base + DirectoryVersionOffset));
+        }
+    }
 
     // Public because overlayd's assembly is named "overlayd" and core's InternalsVisibleTo names "OverlayKvm.HostDaemon".
     /// <summary>Daemon only: switch the group's engine (agents read <see cref="IsEngineEnabled"/>).</summary>
-    public void SetEngineEnabled(bool enabled) =>
+    public void SetEngineEnabled(bool enabled)
+    {
+        _owner.ThrowIfDisposed();
         Volatile.Write(ref *(uint*)(_base + EngineStateOffset), enabled ? EngineEnabled : 0u);
+    }
 
     /// <summary>Daemon only: publish the registry's version for this group.</summary>
-    public void SetDirectoryVersion(ulong version) =>
+    public void SetDirectoryVersion(ulong version)
+    {
+        _owner.ThrowIfDisposed();
         Volatile.Write(ref *(ulong*)(_base + DirectoryVersionOffset), version);
+    }
 }

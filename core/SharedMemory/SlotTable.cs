@@ -4,11 +4,13 @@ namespace OverlayKvm.Core.SharedMemory;
 public sealed unsafe class SlotTable
 {
     private const int MaxReadAttempts = 4;
+    private readonly EngineRegion _owner;
     private readonly byte* _table;
     private readonly int _slotCount;
 
-    internal SlotTable(byte* table, int slotCount)
+    internal SlotTable(EngineRegion owner, byte* table, int slotCount)
     {
+        _owner = owner;
         _table = table;
         _slotCount = slotCount;
     }
@@ -24,6 +26,7 @@ public sealed unsafe class SlotTable
             return SlotReadStatus.SlotOutOfRange;
         }
 
+        _owner.ThrowIfDisposed();
         Span<byte> copy = stackalloc byte[EngineRegionLayout.SlotSize];
         for (int attempt = 0; attempt < MaxReadAttempts; attempt++)
         {
@@ -49,6 +52,7 @@ public sealed unsafe class SlotTable
     public void Write(int slot, SlotEntry? entry)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)slot, (uint)_slotCount, nameof(slot));
+        _owner.ThrowIfDisposed();
         entry?.Validate();
         // Start from an even value even if a guest left the word odd, so readers never wait on a stuck writer.
         uint sequence = Volatile.Read(ref Sequence(slot)) & ~1u;

@@ -83,3 +83,23 @@ public sealed class EngineEndpointTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 }
+
+public sealed class EngineRegionLifetimeTests
+{
+    [Fact]
+    public void ViewsOfADisposedRegion_ThrowObjectDisposed_InsteadOfTouchingUnmappedMemory()
+    {
+        var temp = new TempRegion();
+        EngineRegion region = temp.Region;
+        RingProducer producer = region.OpenProducer(0, 1);
+        temp.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => region.Control.IsEngineEnabled);
+        Assert.Throws<ObjectDisposedException>(() => region.Slots.TryRead(0, out _));
+        Assert.Throws<ObjectDisposedException>(() => region.CheckHeader());
+        // The ring still holds its lease: the memory stays mapped until the ring is disposed too.
+        Assert.Equal(RingWriteResult.Written, producer.TryWrite([1]));
+        producer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => producer.TryWrite([1]));
+    }
+}

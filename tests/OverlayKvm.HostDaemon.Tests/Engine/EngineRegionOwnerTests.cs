@@ -21,6 +21,25 @@ public sealed class EngineRegionOwnerTests : IDisposable
     }
 
     [Fact]
+    public void Ensure_WithOwnerLibvirtQemu_ChownsTheFile_AsQemuRequires()
+    {
+        Assert.True(UnixAccounts.TryResolve("libvirt-qemu", out uint uid, out uint gid),
+            "prerequisite missing: user libvirt-qemu (apt-get install libvirt-daemon-system)");
+        _f.Options.OwnerUser = "libvirt-qemu";
+        using EngineRegionOwner owner = _f.NewOwner();
+
+        owner.Ensure("db");
+
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u %g %a %s", owner.RegionPath("db")])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        string line = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        Assert.Equal($"{uid} {gid} 600 {2 << 20}", line);
+    }
+
+    [Fact]
     public void Ensure_AfterADaemonRestart_AdoptsTheRegion_RingsKeepTheirData()
     {
         EngineRegion before = _f.Owner.Ensure("web");
