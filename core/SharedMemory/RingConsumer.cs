@@ -50,7 +50,8 @@ public sealed unsafe class RingConsumer : IDisposable
         if (tail - head > _capacity || (head & 7) != 0)
         {
             Faults.Count(RingFault.OwnIndexInvalid, 0);
-            head = tail;
+            // Aligned down: every record position must be 8-aligned so a record header never crosses the ring's end.
+            head = tail & ~7UL;
             Volatile.Write(ref Word(RingControl.HeadOffset), head);
         }
 

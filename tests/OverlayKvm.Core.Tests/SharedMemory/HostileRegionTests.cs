@@ -98,6 +98,22 @@ public sealed class HostileRegionTests : IDisposable
     }
 
     [Fact]
+    public void GarbageHeadAndMisalignedTail_AtAttach_LeaveBothEndsAligned_AndTheRingUsable()
+    {
+        BitConverter.TryWriteBytes(Control[..8], 0x1_0000_0005UL);   // tail: misaligned, far away
+        BitConverter.TryWriteBytes(Control.Slice(64, 8), 77UL);      // head: garbage
+        using RingConsumer consumer = _temp.Region.OpenConsumer(0, 1);
+
+        Assert.Equal(0UL, consumer.Head % 8);
+        Assert.Equal(1, consumer.Faults.Get(RingFault.OwnIndexInvalid));
+        using RingProducer producer = _temp.Region.OpenProducer(0, 1);
+        Assert.Equal(1, producer.Faults.Get(RingFault.OwnIndexInvalid));
+        Assert.Equal(RingWriteResult.Written, producer.TryWrite([5, 6]));
+        Assert.Equal(RingReadResult.Message, consumer.TryRead(new byte[8], out int length));
+        Assert.Equal(2, length);
+    }
+
+    [Fact]
     public void CorruptHeader_IsDetectedByCheckHeader_AndRepairedByTheOwner()
     {
         _temp.Bytes(20, 1)[0] ^= 0x10;
