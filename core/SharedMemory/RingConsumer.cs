@@ -24,6 +24,7 @@ public sealed unsafe class RingConsumer : IDisposable
     private readonly ulong _mask;
     private readonly int _maxPayload;
     private ulong _head;
+    private ulong _publishedHead;
     private ulong _records;
     private ulong _bytes;
     private long _wraps;
@@ -56,6 +57,7 @@ public sealed unsafe class RingConsumer : IDisposable
         }
 
         _head = head;
+        _publishedHead = head;
         _records = Volatile.Read(ref Word(RingControl.RecordsReadOffset));
         _bytes = Volatile.Read(ref Word(RingControl.BytesReadOffset));
     }
@@ -81,6 +83,7 @@ public sealed unsafe class RingConsumer : IDisposable
             ulong available = tail - _head;
             if (available == 0)
             {
+                RepairPublishedHeadIfChanged();
                 return RingReadResult.Empty;
             }
 
@@ -109,7 +112,11 @@ public sealed unsafe class RingConsumer : IDisposable
 
                 _head += contiguous;
                 _wraps++;
-                Volatile.Write(ref Word(RingControl.HeadOffset), _head);
+                if (commit)
+                {
+                    Publish();
+                }
+
                 continue;
             }
 
@@ -152,8 +159,7 @@ public sealed unsafe class RingConsumer : IDisposable
     {
         Word(RingControl.RecordsReadOffset) = _records;
         Word(RingControl.BytesReadOffset) = _bytes;
-        // Release: the copies made by earlier reads complete before the producer may reuse the space.
-        Volatile.Write(ref Word(RingControl.HeadOffset), _head);
+        Publish();
     }
 
     public void Dispose()
@@ -173,8 +179,28 @@ public sealed unsafe class RingConsumer : IDisposable
         // Skip everything pending; if the tail itself is garbage the producer's next write is refused as Corrupt
         // until it re-attaches, and this side resynchronises again on the next valid tail.
         _head = tail & ~7UL;
-        Volatile.Write(ref Word(RingControl.HeadOffset), _head);
+        Publish();
         return RingReadResult.Corrupt;
+    }
+
+    // Release: the copies made by earlier reads complete before the producer may reuse the space.
+    private void Publish()
+    {
+        _publishedHead = _head;
+        Volatile.Write(ref Word(RingControl.HeadOffset), _head);
+    }
+
+    /// <summary>
+    /// Idle path only: if someone overwrote our published head while the ring was empty, the producer would refuse
+    /// to write (Corrupt) and nothing would ever make us publish again. Put our value back and count it.
+    /// </summary>
+    private void RepairPublishedHeadIfChanged()
+    {
+        if (Volatile.Read(ref Word(RingControl.HeadOffset)) != _publishedHead)
+        {
+            Faults.Count(RingFault.OwnIndexInvalid, 0);
+            Volatile.Write(ref Word(RingControl.HeadOffset), _publishedHead);
+        }
     }
 
     // SAFETY: callers pass the fixed control-block offsets (< 128), 8-aligned, inside the leased mapping.

@@ -7,6 +7,7 @@ using OverlayKvm.RingStress;
 //   consume --region PATH --count N --seed S [... --progress FILE --resume --progress-every K]
 //   bench   --region PATH [--roundtrips N --messages M --size BYTES]   ring vs loopback TCP, two processes
 //   ring-echo --region PATH / tcp-echo                               the child processes of bench
+//   scribble|hostile-produce|hostile-consume --region PATH --seconds N   hostile-region run (Show 5)
 // Exit codes: 0 ok, 1 usage/setup error, 2 verification failure, 3 stalled.
 try
 {
@@ -32,8 +33,14 @@ try
             return RingEchoMode.Run(parsed);
         case "tcp-echo":
             return TcpEchoMode.Run(parsed);
+        case "scribble":
+            return HostileMode.Scribble(parsed);
+        case "hostile-produce":
+            return HostileMode.Produce(parsed);
+        case "hostile-consume":
+            return HostileMode.Consume(parsed);
         default:
-            Console.Error.WriteLine($"unknown mode '{parsed.Mode}' (init|produce|consume|bench|ring-echo|tcp-echo)");
+            Console.Error.WriteLine($"unknown mode '{parsed.Mode}' (init|produce|consume|bench|ring-echo|tcp-echo|scribble|hostile-produce|hostile-consume)");
             return 1;
     }
 }

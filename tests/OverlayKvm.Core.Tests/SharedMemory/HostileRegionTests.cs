@@ -86,6 +86,22 @@ public sealed class HostileRegionTests : IDisposable
     }
 
     [Fact]
+    public void GarbageHead_WhileTheRingIsIdle_IsRepairedByTheConsumer_AndTheProducerRecovers()
+    {
+        using RingProducer producer = _temp.Region.OpenProducer(0, 1);
+        using RingConsumer consumer = _temp.Region.OpenConsumer(0, 1);
+        producer.TryWrite([1]);
+        consumer.TryRead(new byte[8], out _);
+        BitConverter.TryWriteBytes(Control.Slice(64, 8), 0xABCD_EF01_2345_6788UL);
+
+        Assert.Equal(RingWriteResult.Corrupt, producer.TryWrite([2]));
+        Assert.Equal(RingReadResult.Empty, consumer.TryRead(new byte[8], out _));
+        Assert.Equal(1, consumer.Faults.Get(RingFault.OwnIndexInvalid));
+        Assert.Equal(RingWriteResult.Written, producer.TryWrite([3]));
+        Assert.Equal(RingReadResult.Message, consumer.TryRead(new byte[8], out _));
+    }
+
+    [Fact]
     public void GarbageOwnIndex_AtAttach_IsCountedAndReset()
     {
         BitConverter.TryWriteBytes(Control.Slice(64, 8), 12345UL);

@@ -7,6 +7,7 @@ namespace OverlayKvm.Integration.Tests.Engine;
 /// Issue 4, Show 4: one engine ring hammered by two real processes (overlay-ring-stress), with the consumer
 /// verifying sequence, size and every byte of every message against the seeded plan.
 /// </summary>
+[Collection(EngineProcessCollection.Name)]
 public sealed class RingStressTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _region = $"/dev/shm/okvm-ringstress-{Guid.NewGuid():N}";
