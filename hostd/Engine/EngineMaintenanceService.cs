@@ -11,6 +11,15 @@ internal sealed partial class EngineMaintenanceService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            registry.AdoptExistingRegions();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            Log.MaintenanceFailed(logger, e);
+        }
+
         using var timer = new PeriodicTimer(options.Value.ScrubInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

@@ -243,6 +243,31 @@ public sealed partial class EngineRegistry
         }
     }
 
+    /// <summary>
+    /// At daemon start: take over every group region left on disk by the previous daemon (rebuilding its
+    /// registrations from the region's mirror), so running traffic keeps its slots. Returns the groups adopted.
+    /// </summary>
+    public IReadOnlyList<string> AdoptExistingRegions()
+    {
+        var adopted = new List<string>();
+        foreach (ApplicationGroup group in _store.ListGroups())
+        {
+            if (!File.Exists(_regions.RegionPath(group.Name)))
+            {
+                continue;
+            }
+
+            lock (_lock)
+            {
+                StateLocked(group.Name);
+            }
+
+            adopted.Add(group.Name);
+        }
+
+        return adopted;
+    }
+
     /// <summary>The regions <paramref name="domain"/> may attach: one per group it has applications in, never another group's.</summary>
     public IReadOnlyList<EngineRegionGrant> GrantsFor(string domain)
     {
@@ -318,18 +343,63 @@ public sealed partial class EngineRegistry
         if (!_groups.TryGetValue(group, out GroupEngineState? state))
         {
             state = new GroupEngineState(group, _regions.Ensure(group));
-            // An adopted region may carry entries of the previous daemon: the registry starts empty (agents re-register
-            // when their heartbeat is answered UnknownDomain), so publish that.
-            for (int slot = 0; slot < state.Slots.Length; slot++)
-            {
-                state.Region.Slots.Write(slot, null);
-            }
-
-            state.Region.Control.SetEngineEnabled(true);
+            AdoptPublishedStateLocked(state);
             _groups.Add(group, state);
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// After a daemon restart the region still carries the previous registry's mirror, and agents keep using the
+    /// slots it assigned (fail-static). Rebuild from it so slots do not move under running traffic, trusting an
+    /// entry only as far as the store confirms it (the address belongs to an application of that domain in this
+    /// group); everything else is dropped. A fresh region has only free slots, so this is a no-op for it.
+    /// </summary>
+    private void AdoptPublishedStateLocked(GroupEngineState state)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        IReadOnlyList<Application> apps = _store.ListApplications(state.Group);
+        for (int slot = 0; slot < state.Slots.Length; slot++)
+        {
+            if (state.Region.Slots.TryRead(slot, out SlotEntry? entry) == SlotReadStatus.Valid)
+            {
+                var adopted = new SlotState(entry!.Domain, now);
+                foreach (IPAddress address in entry.Addresses)
+                {
+                    if (!adopted.Addresses.Contains(address) && state.SlotHolding(address) < 0 && IsApplicationOf(apps, entry.Domain, address))
+                    {
+                        adopted.Addresses.Add(address);
+                    }
+                }
+
+                if (adopted.Addresses.Count > 0 && state.SlotOf(adopted.Domain) < 0)
+                {
+                    state.Slots[slot] = adopted;
+                }
+            }
+
+            PublishSlotLocked(state, slot);
+        }
+
+        // Honour a switch-off that survived the restart in the region; move the version forward so no agent's
+        // cached answer can match a version of the new registry by accident.
+        state.Enabled = state.Region.Control.IsEngineEnabled;
+        state.DirectoryVersion = state.Region.Control.DirectoryVersion + 1;
+        state.Region.Control.SetDirectoryVersion(state.DirectoryVersion);
+    }
+
+    private static bool IsApplicationOf(IReadOnlyList<Application> apps, string domain, IPAddress address)
+    {
+        foreach (Application app in apps)
+        {
+            if (app.Domain == domain && Normalize(app.Address).Equals(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void PublishSlotLocked(GroupEngineState state, int slot) => state.Region.Slots.Write(slot, state.Slots[slot]?.ToEntry());

@@ -228,3 +228,74 @@ public sealed class EngineRegistryTests : IDisposable
 
     public void Dispose() => _f.Dispose();
 }
+
+public sealed class EngineRegistryRestartTests : IDisposable
+{
+    private readonly EngineFixture _f = new();
+    private readonly List<IDisposable> _disposables = [];
+
+    [Fact]
+    public void DaemonRestart_RebuildsRegistrationsFromTheRegion_SlotsStayWhereAgentsUseThem()
+    {
+        int s1 = _f.Registry.Register("vm1", Ip("10.1.0.1")).Slot;
+        int s2 = _f.Registry.Register("vm2", Ip("10.1.0.2")).Slot;
+
+        EngineRegistry restarted = Restart();
+
+        QueryResult answer = restarted.Query("vm1", Ip("10.1.0.2"));
+        Assert.True(answer.Accessible);
+        Assert.Equal(s2, answer.Slot);
+        Assert.Equal(s1, answer.AskerSlot);
+        Assert.Equal(HeartbeatStatus.Accepted, restarted.Heartbeat("vm2"));
+    }
+
+    [Fact]
+    public void DaemonRestart_DropsMirrorEntriesTheStoreDoesNotConfirm()
+    {
+        _f.Registry.Register("vm1", Ip("10.1.0.1"));
+        _f.Owner.TryGet("web", out EngineRegion? region);
+        // A guest forged a valid-looking entry: vm4 claims vm2's address and an address of another group.
+        region!.Slots.Write(3, new SlotEntry("vm4", [Ip("10.1.0.2"), Ip("10.2.0.1")], 1));
+
+        EngineRegistry restarted = Restart();
+
+        Assert.Equal(QueryOutcome.NotRegistered, restarted.Query("vm1", Ip("10.1.0.2")).Outcome);
+        Assert.Equal(SlotReadStatus.Free, region.Slots.TryRead(3, out _));
+        Assert.Equal(HeartbeatStatus.UnknownDomain, restarted.Heartbeat("vm4"));
+        Assert.Equal(HeartbeatStatus.Accepted, restarted.Heartbeat("vm1"));
+    }
+
+    [Fact]
+    public void DaemonRestart_KeepsAGroupSwitchedOff()
+    {
+        _f.Registry.Register("vm1", Ip("10.1.0.1"));
+        _f.Registry.SetEnabled("web", false);
+
+        EngineRegistry restarted = Restart();
+
+        Assert.False(restarted.IsEnabled("web"));
+        Assert.Equal(QueryOutcome.EngineDisabled, restarted.Query("vm1", Ip("10.1.0.1")).Outcome);
+        Assert.Equal(EngineSwitchStatus.Unchanged, restarted.SetEnabled("web", false));
+    }
+
+    public void Dispose()
+    {
+        foreach (IDisposable d in _disposables)
+        {
+            d.Dispose();
+        }
+
+        _f.Dispose();
+    }
+
+    /// <summary>A new owner and registry over the same files and store: what a restarted overlayd builds.</summary>
+    private EngineRegistry Restart()
+    {
+        EngineRegionOwner owner = _f.NewOwner();
+        _disposables.Add(owner);
+        var registry = new EngineRegistry(_f.Store, owner, _f.Counters, _f.Time,
+            Microsoft.Extensions.Options.Options.Create(_f.Options), Microsoft.Extensions.Logging.Abstractions.NullLogger<EngineRegistry>.Instance);
+        Assert.Equal(["web"], registry.AdoptExistingRegions());
+        return registry;
+    }
+}
