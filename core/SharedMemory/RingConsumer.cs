@@ -67,8 +67,8 @@ public sealed unsafe class RingConsumer : IDisposable
     /// <summary>How often the read position went back to the ring's start.</summary>
     public long Wraps => Volatile.Read(ref _wraps);
 
-    /// <summary>The committed read index (bytes ever consumed) at this moment.</summary>
-    public ulong Head => _head;
+    /// <summary>The committed read index (bytes ever consumed) as last published by this consumer.</summary>
+    public ulong Head => _publishedHead;
 
     /// <summary>Copies the next record into <paramref name="destination"/>; with <paramref name="commit"/> false the
     /// space is released only by <see cref="Commit"/> (a further read before that moves on locally).</summary>
@@ -176,8 +176,9 @@ public sealed unsafe class RingConsumer : IDisposable
     {
         ulong dropped = tail - _head;
         Faults.Count(fault, dropped <= _capacity ? dropped : 0);
-        // Skip everything pending; if the tail itself is garbage the producer's next write is refused as Corrupt
-        // until it re-attaches, and this side resynchronises again on the next valid tail.
+        // Skip everything pending (uncommitted reads included: they are dropped with the rest). If the tail itself
+        // was garbage, the producer's next write sees an impossible head, is refused and republishes its real tail,
+        // and this side resynchronises onto that on its next read.
         _head = tail & ~7UL;
         Publish();
         return RingReadResult.Corrupt;
