@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
+using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Store;
 
 namespace OverlayKvm.HostDaemon.Hosting;
@@ -27,6 +28,7 @@ public static class ServiceCollectionExtensions
             store.LocalHost = host.Name;
         });
         services.AddSqliteOverlayStore();
+        services.AddOverlayEngine(configuration);
 
         services.AddHostedService<InventoryRegistration>();
         services.AddHostedService<AdminSocketPermissions>();
