@@ -48,6 +48,9 @@ internal sealed class UdpRelay : IDisposable
     /// <summary>Sends a datagram to B as if from A (source = the relay address B knows as A).</summary>
     public void InjectToB(ReadOnlySpan<byte> datagram) => _facingB.SendTo(datagram, SocketFlags.None, _b);
 
+    /// <summary>Sends a datagram to B from the relay's other address (one B does not know as A's).</summary>
+    public void InjectToBFromWrongAddress(ReadOnlySpan<byte> datagram) => _facingA.SendTo(datagram, SocketFlags.None, _b);
+
     private async Task LoopAsync(Socket from, Socket to, IPEndPoint destination, bool toB)
     {
         var buffer = new byte[65536];
