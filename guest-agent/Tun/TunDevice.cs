@@ -48,13 +48,8 @@ internal sealed class TunDevice : IDisposable
         {
             throw new ArgumentException($"TUN device name '{name}' must be 1..{IFNAMSIZ - 1} ASCII characters", nameof(name));
         }
-        SafeFdHandle fd = CoreInterop.Open("/dev/net/tun", CoreInterop.O_RDWR | CoreInterop.O_CLOEXEC | CoreInterop.O_NONBLOCK, 0);
-        if (fd.IsInvalid)
-        {
-            Errno errno = IoCheck.LastErrno;
-            fd.Dispose();
-            IoCheck.Throw("open /dev/net/tun (is the tun module loaded and /dev/net/tun present?)", errno);
-        }
+        // Non-blocking: the worker drains every ready packet, then polls (one poll per burst, not per packet).
+        SafeFdHandle fd = SafeFdHandle.Open("/dev/net/tun", CoreInterop.O_RDWR | CoreInterop.O_NONBLOCK);
         try
         {
             var req = default(IfReq);

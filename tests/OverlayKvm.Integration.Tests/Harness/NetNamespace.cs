@@ -57,11 +57,7 @@ internal sealed class NetNamespace : IDisposable
         {
             try
             {
-                using SafeFdHandle fd = CoreInterop.Open($"/var/run/netns/{Name}", CoreInterop.O_CLOEXEC, 0);
-                if (fd.IsInvalid)
-                {
-                    IoCheck.Throw($"open /var/run/netns/{Name}", IoCheck.LastErrno);
-                }
+                using SafeFdHandle fd = SafeFdHandle.Open($"/var/run/netns/{Name}", 0);
                 IoCheck.Check(CoreInterop.SetNs(fd, CoreInterop.CLONE_NEWNET), $"setns {Name}");
                 socket = new Socket(family, type, protocol);
             }
