@@ -151,6 +151,7 @@ internal sealed partial class HostChannelService : BackgroundService
         AgentSnapshot? current = _state.Current;
         if (current is not null && doc.Version < current.Version)
         {
+            Interlocked.Increment(ref _rejectedMessages);
             return new ConfigAckMessage(doc.Version, false, $"version {doc.Version} is older than the running version {current.Version}");
         }
         if (current is not null && doc.Version == current.Version && doc.Digest == current.Document.Digest && doc.Digest.Length > 0)
