@@ -138,6 +138,17 @@ public static class ThroughputComparison
         long busy = BenchShell.BusyJiffies() - busyBefore;
         long drops = BenchShell.UdpRcvbufErrors(a) + BenchShell.UdpRcvbufErrors(b) - dropsBefore;
         iperfServer.WaitForExit(5000);
+        foreach (string ns in new[] { a, b })
+        {
+            // Kernel-side drops on the tunnel devices (TUN/wg queue overflow) explain TCP retransmits without UDP drops.
+            foreach (string line in BenchShell.Run("ip", "-n", ns, "-s", "-o", "link", "show").Split('\n'))
+            {
+                if (line.Contains(": ovk", StringComparison.Ordinal) || line.Contains(": wg", StringComparison.Ordinal))
+                {
+                    Console.WriteLine($"   {ns}: {System.Text.RegularExpressions.Regex.Replace(line, @"\s+", " ")}");
+                }
+            }
+        }
         var end = JsonNode.Parse(json)!["end"]!;
         double bps = end["sum_received"]!["bits_per_second"]!.GetValue<double>();
         long bytes = end["sum_received"]!["bytes"]!.GetValue<long>();
