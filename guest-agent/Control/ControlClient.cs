@@ -9,6 +9,10 @@ internal static class ControlClient
 {
     public static async Task<ControlResponse> SendAsync(string socketPath, ControlRequest request, CancellationToken cancellationToken)
     {
+        if (!File.Exists(socketPath))
+        {
+            throw new IOException($"no overlay agent control socket at {socketPath} (is `overlay-agent serve` running? --control names another path)");
+        }
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {

@@ -34,6 +34,8 @@ internal sealed partial class AdapterManager : IDisposable
     private readonly Dictionary<string, GroupAdapter> _adapters = new(StringComparer.Ordinal);
     private readonly List<Registration> _registrations = new();
     private readonly Dictionary<(string Group, string App), AppBinding> _bindings = new();
+    /// <summary>What this process last applied per app (address, table, routes): skips no-op re-applies. Not persisted, so a restarted agent re-applies once.</summary>
+    private readonly Dictionary<(string Group, string App), string> _applied = new();
 
     public AdapterManager(AgentState state, AdapterTable table, SendPath send, DatapathCounters counters, IpCommand ip,
         IOptions<AgentOptions> options, ILogger<AdapterManager> logger)
@@ -237,6 +239,13 @@ internal sealed partial class AdapterManager : IDisposable
         }
         var desired = new AppBinding(config.Group, config.Name, config.Address, config.RouteTable, adapter.DeviceName);
         bool isNew = !_bindings.TryGetValue((config.Group, config.Name), out AppBinding? current);
+        var groupConfig = FindGroupConfig(snapshot.Document, config.Group);
+        string signature = AppliedSignature(config, groupConfig, adapter.DeviceName);
+        if (current == desired && _applied.TryGetValue((config.Group, config.Name), out string? applied) && applied == signature)
+        {
+            // Unchanged by this configuration version: re-applying would flush the app's table for a moment.
+            return;
+        }
         if (current is not null && current != desired)
         {
             RemoveBindingLocked(current);
@@ -251,7 +260,6 @@ internal sealed partial class AdapterManager : IDisposable
         }
         _ip.Run("rule", "add", "from", host, "lookup", table, "priority", RulePriority);
         _ip.TryRun("route", "flush", "table", table);
-        var groupConfig = FindGroupConfig(snapshot.Document, config.Group);
         if (config.Routes.Count == 0)
         {
             _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev, "table", table, "src", config.Address);
@@ -270,6 +278,7 @@ internal sealed partial class AdapterManager : IDisposable
             }
         }
         _bindings[(config.Group, config.Name)] = desired;
+        _applied[(config.Group, config.Name)] = signature;
         if (isNew)
         {
             Log.AppUp(_logger, config.Group, config.Name, config.Address, dev, config.RouteTable);
@@ -316,6 +325,7 @@ internal sealed partial class AdapterManager : IDisposable
             {
                 RemoveBindingLocked(binding);
                 _bindings.Remove((binding.Group, binding.App));
+                _applied.Remove((binding.Group, binding.App));
                 Log.AppDown(_logger, binding.Group, binding.App);
                 AppChanged?.Invoke(binding, false);
             }
@@ -421,6 +431,17 @@ internal sealed partial class AdapterManager : IDisposable
             }
         }
         return found ?? throw new ArgumentException($"app '{(group is null ? "" : group + "/")}{app}' is not configured for domain {doc.Domain} (configuration version {doc.Version})");
+    }
+
+    private static string AppliedSignature(LocalAppConfig app, GroupConfig group, string device)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append(device).Append('|').Append(app.Address).Append('|').Append(app.RouteTable).Append('|').Append(group.AddressSpace);
+        foreach (RouteEntry r in app.Routes)
+        {
+            sb.Append('|').Append(r.Destination).Append(',').Append(r.Gateway).Append(',').Append(r.Weight);
+        }
+        return sb.ToString();
     }
 
     private static GroupConfig FindGroupConfig(DomainConfigDocument doc, string group)
