@@ -272,6 +272,12 @@ internal sealed partial class AdapterManager : IDisposable
                 // Claim 12: the overlay route's gateway is the adapter itself.
                 _ip.Run("route", "replace", route.Destination, "dev", dev, "table", table, "metric", metric, "src", config.Address);
             }
+            else if (string.Equals(route.Gateway, "main", StringComparison.OrdinalIgnoreCase))
+            {
+                // Table 1's weight-1 default "via the VM's main table": a lookup that misses this table falls
+                // through to the next rule, i.e. the main table, so no route is written for it.
+                continue;
+            }
             else
             {
                 _ip.Run("route", "replace", route.Destination, "via", route.Gateway, "table", table, "metric", metric);

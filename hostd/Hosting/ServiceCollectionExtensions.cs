@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
+using OverlayKvm.HostDaemon.Channel;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Store;
 
@@ -31,6 +32,8 @@ public static class ServiceCollectionExtensions
         services.AddOverlayEngine(configuration);
 
         services.AddHostedService<InventoryRegistration>();
+        services.TryAddSingleton<ChannelSupervisorService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisorService>());
         services.AddHostedService<AdminSocketPermissions>();
         services.AddHostedService<SystemdNotifier>();
 

@@ -25,6 +25,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public string EngineDir { get; }
 
+    /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
+    public string ChannelDir => Path.Combine(Root, "channels");
+
     public string Root { get; }
     public string Socket { get; }
     public string StateDir { get; }
@@ -44,7 +47,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
+        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
             psi.ArgumentList.Add(a);
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
         // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm.
