@@ -61,6 +61,8 @@ internal sealed partial class HostChannelService : BackgroundService
                 await using var connection = new ChannelConnection(stream);
                 await ServeAsync(connection, stoppingToken).ConfigureAwait(false);
                 Log.Disconnected(_logger, "end of stream");
+                // A virtio-serial port reopened while the host is away can end at once: do not spin on it.
+                await Task.Delay(TimeSpan.FromMilliseconds(200), stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
