@@ -81,11 +81,17 @@ internal sealed class ChaCha20Poly1305Context : IDisposable
         fixed (byte* t = tag)
         {
             int outLength = 0;
-            return CoreInterop.EvpCipherInitEx(_ctx, IntPtr.Zero, IntPtr.Zero, null, n, -1) == 1
+            bool ok = CoreInterop.EvpCipherInitEx(_ctx, IntPtr.Zero, IntPtr.Zero, null, n, -1) == 1
                 && CoreInterop.EvpCipherUpdate(_ctx, null, &outLength, ad, associatedData.Length) == 1
                 && (data.Length == 0 || CoreInterop.EvpCipherUpdate(_ctx, d, &outLength, d, data.Length) == 1)
                 && CoreInterop.EvpCipherCtxCtrl(_ctx, CoreInterop.EVP_CTRL_AEAD_SET_TAG, TagSize, t) == 1
                 && CoreInterop.EvpCipherFinalEx(_ctx, d + data.Length, &outLength) == 1;
+            if (!ok)
+            {
+                // Leave no error behind for the next OpenSSL user on this thread (the BCL reads the queue).
+                CoreInterop.ErrClearError();
+            }
+            return ok;
         }
     }
 

@@ -33,6 +33,10 @@ internal static partial class Interop
     [LibraryImport(LibCrypto, EntryPoint = "EVP_CipherFinal_ex")]
     internal static unsafe partial int EvpCipherFinalEx(SafeEvpCipherCtxHandle ctx, byte* output, int* outputLength);
 
+    /// <summary>Empties this thread's OpenSSL error queue (a failed tag check may leave an entry behind).</summary>
+    [LibraryImport(LibCrypto, EntryPoint = "ERR_clear_error")]
+    internal static partial void ErrClearError();
+
     [LibraryImport(LibCrypto, EntryPoint = "EVP_CIPHER_CTX_ctrl")]
     internal static unsafe partial int EvpCipherCtxCtrl(SafeEvpCipherCtxHandle ctx, int type, int arg, void* ptr);
 }

@@ -67,9 +67,15 @@ public class ChaCha20Poly1305ContextTests
         Assert.False(open.Open(nonce, aad, (byte[])data.Clone(), badTag));
         Assert.False(open.Open(nonce, [1, 2, 4], (byte[])data.Clone(), tag));
         Assert.False(open.Open([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], aad, (byte[])data.Clone(), tag));
-        // A failed open leaves the context usable.
+        // A failed open leaves the context usable…
         Assert.True(open.Open(nonce, aad, data, tag));
         Assert.Equal(plain, data);
+        // …and no OpenSSL error behind for the BCL on this thread.
+        using var bcl = new ChaCha20Poly1305(key);
+        var c = new byte[10];
+        var t2 = new byte[16];
+        bcl.Encrypt(nonce, new byte[10], c, t2);
+        bcl.Decrypt(nonce, c, t2, new byte[10]);
     }
 
     [Fact]
