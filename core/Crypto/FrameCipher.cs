@@ -6,19 +6,23 @@ namespace OverlayKvm.Core.Crypto;
 
 /// <summary>
 /// Seals and opens sealed frames for one (group, epoch, sender) key with ChaCha20-Poly1305 (RFC 8439), in place:
-/// a frame is <c>header ‖ ciphertext ‖ tag</c> and the header is the associated data.
+/// a frame is <c>header ‖ ciphertext ‖ tag</c> and the header is the associated data. Uses OpenSSL directly
+/// (<see cref="ChaCha20Poly1305Context"/>): no allocation, and a forged frame costs a false return, not an
+/// exception (the BCL's ChaCha20Poly1305 throws on a bad tag). Interoperability with the BCL is tested.
 /// Nonce = sender index (4 bytes, BE) ‖ counter (8 bytes, BE): unique per key as long as the sender never reuses
 /// a counter (see <see cref="FrameCounter"/>).
-/// Not thread-safe (the BCL cipher keeps one native context): one instance per worker that uses it.
+/// Not thread-safe (one native context per direction): one instance per worker that uses it.
 /// </summary>
 internal sealed class FrameCipher : IDisposable
 {
     private const int NonceSize = 12;
-    private readonly ChaCha20Poly1305 _aead;
+    private readonly ChaCha20Poly1305Context _seal;
+    private readonly ChaCha20Poly1305Context _open;
 
     public FrameCipher(ReadOnlySpan<byte> senderKey)
     {
-        _aead = new ChaCha20Poly1305(senderKey);
+        _seal = new ChaCha20Poly1305Context(senderKey, encrypt: true);
+        _open = new ChaCha20Poly1305Context(senderKey, encrypt: false);
     }
 
     public static FrameCipher ForSender(ReadOnlySpan<byte> groupKey, uint groupId, uint epoch, uint senderIndex)
@@ -49,8 +53,9 @@ internal sealed class FrameCipher : IDisposable
         Span<byte> nonce = stackalloc byte[NonceSize];
         WriteNonce(nonce, header.SenderIndex, header.Counter);
         Span<byte> body = frame.Slice(SealedFrameHeader.Size, plaintextLength);
-        _aead.Encrypt(nonce, body, body, frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize), frame.Slice(0, SealedFrameHeader.Size));
-        return frameLength;
+        return _seal.Seal(nonce, frame.Slice(0, SealedFrameHeader.Size), body, frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize))
+            ? frameLength
+            : -1;
     }
 
     /// <summary>
@@ -67,20 +72,16 @@ internal sealed class FrameCipher : IDisposable
         Span<byte> nonce = stackalloc byte[NonceSize];
         WriteNonce(nonce, header.SenderIndex, header.Counter);
         Span<byte> body = frame.Slice(SealedFrameHeader.Size, plaintextLength);
-        try
-        {
-            _aead.Decrypt(nonce, body, frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize), body, frame.Slice(0, SealedFrameHeader.Size));
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            // The BCL reports a bad tag only by exception (and zeroes the output); this is the drop path, counted
-            // as `auth` by the caller. Valid frames never get here.
-            return -1;
-        }
-        return plaintextLength;
+        return _open.Open(nonce, frame.Slice(0, SealedFrameHeader.Size), body, frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize))
+            ? plaintextLength
+            : -1;
     }
 
-    public void Dispose() => _aead.Dispose();
+    public void Dispose()
+    {
+        _seal.Dispose();
+        _open.Dispose();
+    }
 
     private static void WriteNonce(Span<byte> nonce, uint senderIndex, ulong counter)
     {

@@ -26,5 +26,7 @@ internal enum Errno
     EPIPE = 32,
     EMSGSIZE = 90,
     ENOBUFS = 105,
+    ECONNREFUSED = 111,
+    EHOSTUNREACH = 113,
     ECANCELED = 125,
 }

@@ -50,14 +50,19 @@ internal static class FdIo
         }
     }
 
+    /// <summary>Waits until fd can take more data or the timeout passes.</summary>
+    public static bool WaitWritable(System.Runtime.InteropServices.SafeHandle fd, int timeoutMilliseconds) => Wait(fd, Interop.POLLOUT, timeoutMilliseconds);
+
     /// <summary>Waits until fd is readable or the timeout passes. Returns true when readable (or hung up).</summary>
-    public static unsafe bool WaitReadable(SafeFdHandle fd, int timeoutMilliseconds)
+    public static bool WaitReadable(System.Runtime.InteropServices.SafeHandle fd, int timeoutMilliseconds) => Wait(fd, Interop.POLLIN, timeoutMilliseconds);
+
+    private static unsafe bool Wait(System.Runtime.InteropServices.SafeHandle fd, short events, int timeoutMilliseconds)
     {
         bool added = false;
         try
         {
             fd.DangerousAddRef(ref added);
-            var pfd = new Interop.PollFd { Fd = (int)fd.DangerousGetHandle(), Events = Interop.POLLIN };
+            var pfd = new Interop.PollFd { Fd = (int)fd.DangerousGetHandle(), Events = events };
             // SAFETY: pfd lives on this stack frame for the whole call; count is 1.
             int r = Interop.Poll(&pfd, 1, timeoutMilliseconds);
             if (r < 0)

@@ -22,13 +22,23 @@ internal sealed partial class HostChannelService : BackgroundService
     private readonly SnapshotCompiler _compiler;
     private readonly AdapterManager _adapters;
     private readonly ILogger<HostChannelService> _logger;
+    private readonly HostChannelLink _link;
+    private readonly Dictionary<ChannelMessageType, IHostChannelHandler> _handlers = new();
     private readonly System.Threading.Channels.Channel<(AppBinding Binding, bool Started)> _appEvents =
         System.Threading.Channels.Channel.CreateBounded<(AppBinding, bool)>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
     private long _rejectedMessages;
 
     public HostChannelService(IHostChannelTransport transport, AgentState state, SnapshotCompiler compiler, AdapterManager adapters,
-        ILogger<HostChannelService> logger)
+        ILogger<HostChannelService> logger, HostChannelLink? link = null, IEnumerable<IHostChannelHandler>? handlers = null)
     {
+        _link = link ?? new HostChannelLink();
+        foreach (IHostChannelHandler handler in handlers ?? [])
+        {
+            foreach (ChannelMessageType type in handler.MessageTypes)
+            {
+                _handlers[type] = handler;
+            }
+        }
         _transport = transport;
         _state = state;
         _compiler = compiler;
@@ -51,6 +61,8 @@ internal sealed partial class HostChannelService : BackgroundService
                 await using var connection = new ChannelConnection(stream);
                 await ServeAsync(connection, stoppingToken).ConfigureAwait(false);
                 Log.Disconnected(_logger, "end of stream");
+                // A virtio-serial port reopened while the host is away can end at once: do not spin on it.
+                await Task.Delay(TimeSpan.FromMilliseconds(200), stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -70,6 +82,7 @@ internal sealed partial class HostChannelService : BackgroundService
         await connection.WriteJsonAsync(ChannelMessageType.Hello, new HelloMessage(ChannelProtocol.Version, "agent", "overlay-agent 1"),
             ChannelJsonContext.Default.HelloMessage, cts.Token).ConfigureAwait(false);
         Task events = ForwardAppEventsAsync(connection, cts.Token);
+        _link.Attach(connection);
         try
         {
             while (true)
@@ -90,6 +103,7 @@ internal sealed partial class HostChannelService : BackgroundService
         }
         finally
         {
+            _link.Attach(null);
             await cts.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -140,6 +154,19 @@ internal sealed partial class HostChannelService : BackgroundService
                 return;
             }
             default:
+                if (_handlers.TryGetValue(message.Type, out IHostChannelHandler? handler))
+                {
+                    try
+                    {
+                        await handler.HandleAsync(connection, message, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException and not IOException)
+                    {
+                        Interlocked.Increment(ref _rejectedMessages);
+                        await connection.SendErrorAsync("handler-failed", $"message type {(byte)message.Type}: {ex.Message}", cancellationToken).ConfigureAwait(false);
+                    }
+                    return;
+                }
                 Interlocked.Increment(ref _rejectedMessages);
                 await connection.SendErrorAsync("unknown-type", $"message type {(byte)message.Type} is not understood by this agent", cancellationToken).ConfigureAwait(false);
                 return;

@@ -32,6 +32,7 @@ internal static class GuestAgentServiceCollectionExtensions
         services.TryAddSingleton<ReceivePath>();
         services.TryAddSingleton<AdapterManager>();
         services.TryAddSingleton<StatBuilder>();
+        services.TryAddSingleton<HostChannelLink>();
         services.TryAddSingleton<IHostChannelTransport>(_ => options.ChannelSocket is null
             ? new VirtioSerialTransport()
             : new UnixListenerTransport(options.ChannelSocket));

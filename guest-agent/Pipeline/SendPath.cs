@@ -30,7 +30,10 @@ internal sealed class SendPath
 
     /// <param name="groupId">Group of the adapter the packet came from.</param>
     /// <param name="buffer">Headroom, then the packet (packetLength bytes), then at least a tag's worth of room.</param>
-    public DropReason? Process(uint groupId, Span<byte> buffer, int packetLength)
+    public DropReason? Process(uint groupId, Span<byte> buffer, int packetLength) => Process(groupId, buffer, packetLength, _sender);
+
+    /// <param name="sender">Where sealed frames go: the UDP transport, or a worker's batch (sendmmsg).</param>
+    public DropReason? Process(uint groupId, Span<byte> buffer, int packetLength, IFrameSender sender)
     {
         AgentSnapshot? snapshot = _state.Current;
         if (snapshot is null || !snapshot.GroupsById.TryGetValue(groupId, out GroupRuntime? group))
@@ -75,7 +78,7 @@ internal sealed class SendPath
         {
             return Drop(DropReason.Malformed);
         }
-        if (!_sender.TrySend(buffer.Slice(0, frameLength), to.Peer!.SocketAddress))
+        if (!sender.TrySend(buffer.Slice(0, frameLength), to.Peer!.SocketAddress))
         {
             return Drop(DropReason.IoError);
         }

@@ -17,8 +17,8 @@ internal sealed class UdpTransport : IFrameSender, IDisposable
     {
         var o = options.Value;
         Socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        Socket.ReceiveBufferSize = o.SocketBufferBytes;
-        Socket.SendBufferSize = o.SocketBufferBytes;
+        SetBuffer(Socket, SoRcvBufForce, SocketOptionName.ReceiveBuffer, o.SocketBufferBytes);
+        SetBuffer(Socket, SoSndBufForce, SocketOptionName.SendBuffer, o.SocketBufferBytes);
         try
         {
             Socket.Bind(new IPEndPoint(IPAddress.Parse(o.BindAddress), o.OverlayPort));
@@ -30,7 +30,29 @@ internal sealed class UdpTransport : IFrameSender, IDisposable
         }
     }
 
+    private const int SolSocket = 1;
+    private const int SoSndBufForce = 32;
+    private const int SoRcvBufForce = 33;
+
     public Socket Socket { get; }
+
+    /// <summary>
+    /// SO_RCVBUFFORCE/SO_SNDBUFFORCE (root) go past net.core.rmem_max/wmem_max (often 208 KiB, a few
+    /// milliseconds of traffic); without the privilege, fall back to the capped ordinary option.
+    /// </summary>
+    private static void SetBuffer(Socket socket, int forceOption, SocketOptionName option, int bytes)
+    {
+        Span<byte> value = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(value, bytes);
+        try
+        {
+            socket.SetRawSocketOption(SolSocket, forceOption, value);
+        }
+        catch (SocketException)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, option, bytes);
+        }
+    }
 
     public bool TrySend(ReadOnlySpan<byte> frame, SocketAddress destination)
     {

@@ -7,6 +7,7 @@ using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Hosting;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.State;
+using OverlayKvm.GuestAgent.Transport;
 
 namespace OverlayKvm.GuestAgent.Tun;
 
@@ -31,6 +32,7 @@ internal sealed partial class AdapterManager : IDisposable
     private readonly AgentStateFile _file;
     private readonly AgentOptions _options;
     private readonly ILogger<AdapterManager> _logger;
+    private readonly UdpTransport? _udp;
     private readonly Dictionary<string, GroupAdapter> _adapters = new(StringComparer.Ordinal);
     private readonly List<Registration> _registrations = new();
     private readonly Dictionary<(string Group, string App), AppBinding> _bindings = new();
@@ -38,8 +40,9 @@ internal sealed partial class AdapterManager : IDisposable
     private readonly Dictionary<(string Group, string App), string> _applied = new();
 
     public AdapterManager(AgentState state, AdapterTable table, SendPath send, DatapathCounters counters, IpCommand ip,
-        IOptions<AgentOptions> options, ILogger<AdapterManager> logger)
+        IOptions<AgentOptions> options, ILogger<AdapterManager> logger, UdpTransport? udp = null)
     {
+        _udp = udp;
         _state = state;
         _table = table;
         _send = send;
@@ -314,7 +317,8 @@ internal sealed partial class AdapterManager : IDisposable
             }
             throw;
         }
-        var adapter = new GroupAdapter(group, OverlayIds.GroupId(group), device, _send, _counters);
+        var adapter = new GroupAdapter(group, OverlayIds.GroupId(group), device, _send, _counters,
+            _udp is null ? null : () => new BatchFrameSender(_udp.Socket, GroupAdapter.BurstSize, GroupAdapter.SlotSize, _counters));
         adapter.Start();
         _adapters.Add(group, adapter);
         _table.Set(adapter.GroupId, adapter);

@@ -1,13 +1,15 @@
 using OverlayKvm.Core.Interop;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Transport;
 
 namespace OverlayKvm.GuestAgent.Tun;
 
 /// <summary>
 /// The proxy overlay entity of one group in this VM (R0.6): a TUN device plus its long-lived read worker. The
-/// worker reads packets into one pinned buffer after sealed-frame headroom and hands them to
-/// <see cref="SendPath"/>; delivery into the VM goes through <see cref="TryWrite"/>.
+/// worker drains the device in bursts: each packet is read into a batch slot after sealed-frame headroom,
+/// handed to <see cref="SendPath"/> (which seals it in place and queues it), and the burst leaves in one
+/// sendmmsg. Delivery into the VM goes through <see cref="TryWrite"/>.
 /// </summary>
 internal sealed class GroupAdapter : IPacketSink, IDisposable
 {
@@ -15,10 +17,18 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
     private readonly SendPath _send;
     private readonly DatapathCounters _counters;
     private readonly Thread _worker;
+    private readonly Func<BatchFrameSender>? _batchFactory;
     private volatile bool _stopping;
 
-    public GroupAdapter(string group, uint groupId, TunDevice device, SendPath send, DatapathCounters counters)
+    /// <summary>Packets read per burst (and datagrams per sendmmsg).</summary>
+    public const int BurstSize = 32;
+
+    /// <summary>Slot size: headroom, the largest IP packet, the tag.</summary>
+    public const int SlotSize = SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize;
+
+    public GroupAdapter(string group, uint groupId, TunDevice device, SendPath send, DatapathCounters counters, Func<BatchFrameSender>? batchFactory = null)
     {
+        _batchFactory = batchFactory;
         Group = group;
         GroupId = groupId;
         _device = device;
@@ -50,32 +60,50 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
 
     private void Run()
     {
-        // Headroom for the sealed-frame header, room for the largest IP packet, and the tag after it.
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize, pinned: true);
-        Span<byte> packetArea = buffer.AsSpan(SealedFrameHeader.Size, 65535);
+        using BatchFrameSender? batch = _batchFactory?.Invoke();
+        byte[] single = batch is null ? GC.AllocateUninitializedArray<byte>(SlotSize, pinned: true) : [];
         while (!_stopping)
         {
-            int n;
             try
             {
-                n = _device.Read(packetArea, out Errno errno);
-                if (n == 0)
+                int read = 0;
+                while (read < BurstSize)
                 {
-                    FdIo.WaitReadable(_device.Handle, 200);
-                    continue;
+                    Span<byte> slot = batch is null ? single : batch.NextSlot;
+                    int n = _device.Read(slot.Slice(SealedFrameHeader.Size, 65535), out Errno errno);
+                    if (n <= 0)
+                    {
+                        if (n < 0)
+                        {
+                            _counters.Drop(DropReason.IoError);
+                        }
+                        break;
+                    }
+                    read++;
+                    if (batch is null)
+                    {
+                        _send.Process(GroupId, slot, n);
+                    }
+                    else
+                    {
+                        _send.Process(GroupId, slot, n, batch);
+                        if (batch.IsFull)
+                        {
+                            batch.Flush();
+                        }
+                    }
                 }
-                if (n < 0)
+                batch?.Flush();
+                if (read < BurstSize)
                 {
-                    _counters.Drop(DropReason.IoError);
+                    // Drained (or failed): sleep in poll until the kernel queues the next packet.
                     FdIo.WaitReadable(_device.Handle, 200);
-                    continue;
                 }
             }
             catch (ObjectDisposedException)
             {
                 return;
             }
-            _send.Process(GroupId, buffer, n);
         }
     }
 

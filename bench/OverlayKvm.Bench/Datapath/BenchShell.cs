@@ -67,6 +67,14 @@ internal static class BenchShell
         return user + nice + sys + irq + softirq + steal;
     }
 
+    /// <summary>CPU time (user + system, in jiffies) consumed so far by process pid and its threads.</summary>
+    public static long ProcessJiffies(int pid)
+    {
+        string text = File.ReadAllText($"/proc/{pid}/stat");
+        string[] f = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(f[11]) + long.Parse(f[12]); // fields 14 (utime) and 15 (stime)
+    }
+
     /// <summary>UDP receive-buffer drops (RcvbufErrors) seen inside namespace ns.</summary>
     public static long UdpRcvbufErrors(string ns)
     {

@@ -45,6 +45,16 @@ public class SealOpenBenchmark
         return _tx.Seal(header, _frame, PacketSize);
     }
 
+    /// <summary>The `auth` drop path: a frame with a flipped byte must be rejected without an exception or allocation.</summary>
+    [Benchmark]
+    public int OpenForged()
+    {
+        var header = new SealedFrameHeader(FrameType.Data, 1, 1, 7, _counter++);
+        int n = _tx.Seal(header, _frame, PacketSize);
+        _frame[SealedFrameHeader.Size] ^= 0x80;
+        return _rx.Open(header, _frame.AsSpan(0, n));
+    }
+
     [Benchmark]
     public int SealThenOpen()
     {

@@ -23,7 +23,10 @@ namespace OverlayKvm.Bench.Datapath;
 [SupportedOSPlatform("linux")]
 public static class ThroughputComparison
 {
-    private sealed record Result(string Path, double Gbps, double CpuSecondsPerGb, long UdpDrops, double PingMs, double RrMicros, long Retransmits);
+    private sealed record Result(string Path, double Gbps, double CpuSecondsPerGb, double TunnelCpuSecondsPerGb, double TunnelCpuPercent, long UdpDrops, double PingMs, double RrMicros, long Retransmits);
+
+    /// <summary>PIDs of the tunnel's own processes (wireguard-go or the agents) for the CPU they use.</summary>
+    private static readonly List<int> TunnelPids = new();
 
     public static int Run(string[] args)
     {
@@ -51,9 +54,14 @@ public static class ThroughputComparison
             results.Add(Measure("veth", a, b, "10.99.0.1", "10.99.0.2", seconds, null));
 
             SetUpWireGuard(a, b, dir, processes);
+            TunnelPids.Clear();
+            TunnelPids.AddRange(processes.Select(p => p.Id));
             results.Add(Measure("wireguard-go", a, b, "10.2.0.1", "10.2.0.2", seconds, null));
 
+            int before = processes.Count;
             SetUpOverlay(a, b, dir, agent, processes).GetAwaiter().GetResult();
+            TunnelPids.Clear();
+            TunnelPids.AddRange(processes.Skip(before).Select(p => p.Id));
             results.Add(Measure("overlay", a, b, "10.1.0.1", "10.1.0.2", seconds, agent));
         }
         finally
@@ -77,11 +85,12 @@ public static class ThroughputComparison
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{"path",-14} {"Gbit/s",8} {"CPU s/GB",9} {"UDP drops",10} {"TCP retr",9} {"ping ms",8} {"1B RR us",9}");
+        Console.WriteLine("CPU s/GB: all CPUs of the machine (includes anything else running); tunnel: the tunnel's own processes only.");
+        Console.WriteLine($"{"path",-14} {"Gbit/s",8} {"CPU s/GB",9} {"tun s/GB",9} {"tun CPU%",9} {"UDP drops",10} {"TCP retr",9} {"ping ms",8} {"1B RR us",9}");
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Path,-14} {r.Gbps,8:F2} {r.CpuSecondsPerGb,9:F2} {r.UdpDrops,10} {r.Retransmits,9} {r.PingMs,8:F3} {r.RrMicros,9:F0}"));
+                $"{r.Path,-14} {r.Gbps,8:F2} {r.CpuSecondsPerGb,9:F2} {r.TunnelCpuSecondsPerGb,9:F2} {r.TunnelCpuPercent,9:F0} {r.UdpDrops,10} {r.Retransmits,9} {r.PingMs,8:F3} {r.RrMicros,9:F0}"));
         }
         var wg = results.Find(r => r.Path == "wireguard-go");
         var ov = results.Find(r => r.Path == "overlay");
@@ -105,6 +114,10 @@ public static class ThroughputComparison
 
     private static Result Measure(string name, string a, string b, string addressA, string addressB, int seconds, string? agent)
     {
+        if (agent is null && name == "veth")
+        {
+            TunnelPids.Clear();
+        }
         Console.WriteLine($"== {name}: iperf3 {addressA} -> {addressB}, {seconds} s");
         Process? holdA = null, holdB = null;
         if (agent is not null)
@@ -133,9 +146,13 @@ public static class ThroughputComparison
         Thread.Sleep(700);
         long dropsBefore = BenchShell.UdpRcvbufErrors(a) + BenchShell.UdpRcvbufErrors(b);
         long busyBefore = BenchShell.BusyJiffies();
+        long tunnelBefore = TunnelPids.Sum(BenchShell.ProcessJiffies);
+        var clock = Stopwatch.StartNew();
         string[] client = ["ip", "netns", "exec", a, "iperf3", "-c", addressB, "-B", addressA, "-t", seconds.ToString(CultureInfo.InvariantCulture), "-J"];
         string json = BenchShell.Run(client);
         long busy = BenchShell.BusyJiffies() - busyBefore;
+        long tunnel = TunnelPids.Sum(BenchShell.ProcessJiffies) - tunnelBefore;
+        double wall = clock.Elapsed.TotalSeconds;
         long drops = BenchShell.UdpRcvbufErrors(a) + BenchShell.UdpRcvbufErrors(b) - dropsBefore;
         iperfServer.WaitForExit(5000);
         foreach (string ns in new[] { a, b })
@@ -155,6 +172,8 @@ public static class ThroughputComparison
         long retransmits = end["sum_sent"]!["retransmits"]?.GetValue<long>() ?? 0;
         double cpuSeconds = busy / 100.0; // USER_HZ
         double cpuPerGb = cpuSeconds / (bytes / 1e9);
+        double tunnelPerGb = tunnel / 100.0 / (bytes / 1e9);
+        double tunnelPercent = tunnel / 100.0 / wall * 100;
 
         string[] ping = ["ip", "netns", "exec", a, "ping", "-c", "20", "-i", "0.05", "-q", "-I", addressA, addressB];
         string pingOut = BenchShell.Run(ping);
@@ -164,7 +183,7 @@ public static class ThroughputComparison
 
         double rr = RequestResponseMicros(a, b, addressA, addressB);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {bps / 1e9:F2} Gbit/s, {cpuPerGb:F2} CPU s/GB, {drops} UDP drops, ping {pingAvg:F3} ms, 1-byte RR {rr:F0} us"));
-        return new Result(name, bps / 1e9, cpuPerGb, drops, pingAvg, rr, retransmits);
+        return new Result(name, bps / 1e9, cpuPerGb, tunnelPerGb, tunnelPercent, drops, pingAvg, rr, retransmits);
     }
 
     /// <summary>Mean round trip of 2000 one-byte request/response exchanges over one TCP connection (NODELAY).</summary>

@@ -18,7 +18,15 @@ public sealed class HostChannelServiceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private (HostChannelService Service, AgentState State) NewService()
+    private sealed class EchoRegisterHandler : IHostChannelHandler
+    {
+        public IReadOnlyCollection<ChannelMessageType> MessageTypes => [ChannelMessageType.Register];
+
+        public Task HandleAsync(ChannelConnection connection, ChannelMessage message, CancellationToken cancellationToken) =>
+            connection.WriteAsync(ChannelMessageType.Register, message.Payload, cancellationToken).AsTask();
+    }
+
+    private (HostChannelService Service, AgentState State) NewService(HostChannelLink? link = null, IHostChannelHandler[]? handlers = null)
     {
         var state = new AgentState();
         var counters = new DatapathCounters();
@@ -27,7 +35,7 @@ public sealed class HostChannelServiceTests : IDisposable
         var send = new SendPath(state, counters, new CapturingSender(), table);
         var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
         var transport = new UnixListenerTransport(Path.Combine(_dir, "channel.sock"));
-        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, new ManualTime(), 7480), adapters, NullLogger<HostChannelService>.Instance);
+        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, new ManualTime(), 7480), adapters, NullLogger<HostChannelService>.Instance, link, handlers);
         return (service, state);
     }
 
@@ -85,6 +93,33 @@ public sealed class HostChannelServiceTests : IDisposable
         await host.WriteAsync(ChannelMessageType.Heartbeat, ReadOnlyMemory<byte>.Empty, default);
         Assert.Equal(ChannelMessageType.Heartbeat, (await NextAsync(host)).Type);
         Assert.Equal(3, service.RejectedMessages);
+
+        await cts.CancelAsync();
+        await service.StopAsync(default);
+    }
+
+    [Fact]
+    public async Task Channel_RegisteredHandlerGetsItsType_AndLinkSendsWhileConnected()
+    {
+        Directory.CreateDirectory(_dir);
+        var link = new HostChannelLink();
+        var (service, _) = NewService(link, [new EchoRegisterHandler()]);
+        Assert.False(await link.TrySendAsync(ChannelMessageType.Query, new byte[] { 1 }, default));
+        using var cts = new CancellationTokenSource();
+        await service.StartAsync(cts.Token);
+        await using var host = await ConnectHostAsync();
+        Assert.Equal(ChannelMessageType.Hello, (await NextAsync(host)).Type);
+
+        await host.WriteAsync(ChannelMessageType.Register, new byte[] { 9, 8 }, default);
+        var echoed = await NextAsync(host);
+        Assert.Equal(ChannelMessageType.Register, echoed.Type);
+        Assert.Equal(new byte[] { 9, 8 }, echoed.Payload.ToArray());
+
+        Assert.True(link.IsConnected);
+        Assert.True(await link.TrySendAsync(ChannelMessageType.Query, new byte[] { 7 }, default));
+        var query = await NextAsync(host);
+        Assert.Equal(ChannelMessageType.Query, query.Type);
+        Assert.Equal(0, service.RejectedMessages);
 
         await cts.CancelAsync();
         await service.StopAsync(default);

@@ -37,6 +37,14 @@ public sealed class CountedAdapterTests
         var stat = AgentControl.Stat(t.AgentA.ControlSocket)["adapters"]!.AsArray();
         Assert.Single(stat);
         Assert.Equal(2, stat[0]!["count"]!.GetValue<int>());
+        // The same through the command line (R0.10): table and --json.
+        var (code, text, err) = t.A.Exec(Prerequisites.AgentBinary(), "stat", "--control", t.AgentA.ControlSocket);
+        Assert.True(code == 0, $"overlay-agent stat failed: {err}");
+        Assert.Contains($"adapter {dev} group web count 2 apps alpha,beta", text);
+        Assert.Contains("drops: auth=0", text);
+        (code, text, err) = t.A.Exec(Prerequisites.AgentBinary(), "stat", "--json", "--control", t.AgentA.ControlSocket);
+        Assert.True(code == 0, $"overlay-agent stat --json failed: {err}");
+        Assert.Equal(dev, System.Text.Json.Nodes.JsonNode.Parse(text)!["adapters"]![0]!["device"]!.GetValue<string>());
 
         alpha.Stop();
         Assert.Equal(new[] { dev }, OverlayDevices(t.A));

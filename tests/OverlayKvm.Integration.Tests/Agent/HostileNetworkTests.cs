@@ -55,6 +55,8 @@ public sealed class HostileNetworkTests
 
         Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
         Assert.True(Interlocked.Read(ref flipped) > 10, $"the relay flipped only {flipped} frames");
+        // The connection's last segments may still be in flight (and one of them flipped): let vmB catch up.
+        await AgentControl.SettledPacketsInAsync(t.AgentB.ControlSocket, "web");
         long auth = AgentControl.Drop(t.AgentB.ControlSocket, "auth") - authBefore;
         _output.WriteLine($"flipped {flipped} frames, vmB counted {auth} auth drops");
         Assert.Equal(Interlocked.Read(ref flipped), auth);
@@ -69,6 +71,8 @@ public sealed class HostileNetworkTests
         t.Relay.Record = false;
         Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
         string b = t.AgentB.ControlSocket;
+        // Let the connection's closing handshake finish so the only traffic from here on is what the relay injects.
+        await AgentControl.SettledPacketsInAsync(b, "web");
         long replayBefore = AgentControl.Drop(b, "replay");
         long spoofBefore = AgentControl.Drop(b, "spoof");
         long inBefore = AgentControl.Counter(b, "web", "sealed", "packetsIn");

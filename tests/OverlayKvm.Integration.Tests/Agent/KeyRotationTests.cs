@@ -58,11 +58,12 @@ public sealed class KeyRotationTests
         fromA.Bind(new IPEndPoint(IPAddress.Parse(t.OwnAddressA), 0));
         var target = new IPEndPoint(IPAddress.Parse(t.OwnAddressB), TwoVmTopology.OverlayPort);
         byte[] oldKey = t.Docs.Keys[0].Key;
-        long inBefore = AgentControl.Counter(b, "web", "sealed", "packetsIn");
+        long inBefore = await AgentControl.SettledPacketsInAsync(b, "web");
         long noKeyBefore = AgentControl.Drop(b, "no-key");
         fromA.SendTo(FrameForge.Seal(oldKey, "web", 1, "vmA", FrameForge.FreshCounter(), FrameForge.UdpPacket(TwoVmTopology.ClientAddress, TwoVmTopology.ServerAddress)), target);
         t.AgentB.WaitUntil(() => AgentControl.Counter(b, "web", "sealed", "packetsIn") > inBefore, TimeSpan.FromSeconds(5), "the epoch-1 frame inside the grace period");
         Assert.True(DateTimeOffset.UtcNow < retiresAt, "the machine was too slow: the grace period ended before the in-grace frame was checked");
+        Assert.Equal(inBefore + 1, AgentControl.Counter(b, "web", "sealed", "packetsIn"));
         Assert.Equal(noKeyBefore, AgentControl.Drop(b, "no-key"));
 
         // …and after the grace period it is refused as no-key.

@@ -27,6 +27,26 @@ internal static class AgentControl
 
     public static long Drop(string controlSocket, string reason) => Stat(controlSocket)["drops"]![reason]!.GetValue<long>();
 
+    /// <summary>
+    /// Waits until the group's sealed packets-in counter stops moving (e.g. a TCP connection's closing handshake
+    /// is over) and returns it, so a test can attribute what follows to what it injects.
+    /// </summary>
+    public static async Task<long> SettledPacketsInAsync(string controlSocket, string group)
+    {
+        long settled = -1;
+        for (int i = 0; i < 50; i++)
+        {
+            long now = Counter(controlSocket, group, "sealed", "packetsIn");
+            if (now == settled)
+            {
+                return now;
+            }
+            settled = now;
+            await Task.Delay(300);
+        }
+        throw new TimeoutException($"sealed packets in of group {group} kept changing for 15 s");
+    }
+
     /// <summary>A counter of group/path, e.g. ("web", "sealed", "packetsIn").</summary>
     public static long Counter(string controlSocket, string group, string path, string field)
     {

@@ -28,7 +28,7 @@ internal sealed class NetNamespace : IDisposable
         {
             ns.Ip("link", "set", "lo", "up");
             // IPv4-only underlay: no IPv6 neighbour discovery chatter, so captures hold only what the test caused.
-            var (code, _, err) = ns.Exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+            var (code, _, err) = ns.Exec("sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
             Assert.True(code == 0, $"disabling IPv6 in namespace {name} failed: {err}");
             return ns;
         }

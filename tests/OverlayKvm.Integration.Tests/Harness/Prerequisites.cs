@@ -25,9 +25,12 @@ internal static class Prerequisites
         return dir?.FullName ?? throw new InvalidOperationException($"OverlayKvm.sln not found above {AppContext.BaseDirectory}");
     }
 
+    /// <summary>The agent under test: OVERLAYKVM_AGENT (e.g. a Native AOT publish) or the debug build.</summary>
     public static string AgentBinary()
     {
-        string path = Path.Combine(RepoRoot(), "artifacts/bin/OverlayKvm.GuestAgent/debug/overlay-agent");
+        string path = Environment.GetEnvironmentVariable("OVERLAYKVM_AGENT") is { Length: > 0 } overridden
+            ? overridden
+            : Path.Combine(RepoRoot(), "artifacts/bin/OverlayKvm.GuestAgent/debug/overlay-agent");
         Assert.True(File.Exists(path), $"prerequisite missing: {path} (build tests/OverlayKvm.Integration.Tests first)");
         return path;
     }
