@@ -2,10 +2,13 @@ using BenchmarkDotNet.Running;
 using OverlayKvm.Bench.Api;
 
 // Two kinds of benchmark live here:
-// - process-level measurements that print figures (overlayd through its socket): `api-throughput`;
+// - process-level measurements that print figures: `api-throughput` (overlayd through its socket),
+//   `throughput` (iperf3/ping through veth, wireguard-go and the overlay between two namespaces);
 // - BenchmarkDotNet classes for in-process hot paths: everything else (`--filter '*Seal*'`, `--list flat`).
 if (args is ["api-throughput", .. var rest])
     return await AppDefineThroughput.RunAsync(rest);
+if (args is ["throughput", .. var tail])
+    return OverlayKvm.Bench.Datapath.ThroughputComparison.Run(tail);
 
 BenchmarkSwitcher.FromAssembly(typeof(AppDefineThroughput).Assembly).Run(args);
 return 0;

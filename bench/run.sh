@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs OverlayKvm's benchmarks and prints their figures. Installs the comparison tools the tests don't need.
+# Usage: bench/run.sh [all|api|throughput|micro]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+extra=(iperf3 wireguard-go wireguard-tools iputils-ping)
+missing=()
+for p in "${extra[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+dotnet build OverlayKvm.sln -c Release -nologo -v q -clp:NoSummary >/dev/null
+bench=artifacts/bin/OverlayKvm.Bench/release/OverlayKvm.Bench
+what=${1:-all}
+case "$what" in all|api) "$bench" api-throughput 2000 ;; esac
+case "$what" in all|throughput) "$bench" throughput 10 artifacts/bin/OverlayKvm.GuestAgent/release/overlay-agent ;; esac
+case "$what" in all|micro) "$bench" --filter '*' --job short --memory ;; esac
