@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace OverlayKvm.Core.Directory;
+namespace OverlayKvm.Core.DirectoryService;
 
 /// <summary>
 /// One mapping of the directory (seed 002 R1): an app's overlay address (with its group and name) → the

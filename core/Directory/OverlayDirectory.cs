@@ -4,7 +4,8 @@ using OverlayKvm.Core.Model.Validation;
 using OverlayKvm.Core.Policy;
 using OverlayKvm.Core.Store;
 
-namespace OverlayKvm.Core.Directory;
+// Not "…Directory": a namespace of that name would hide System.IO.Directory in every file below OverlayKvm.Core.
+namespace OverlayKvm.Core.DirectoryService;
 
 /// <summary>
 /// The directory service's data at one store version (seed 002 R1, R2, R4): the mapping from app address to

@@ -1,4 +1,4 @@
-namespace OverlayKvm.Core.Directory;
+namespace OverlayKvm.Core.DirectoryService;
 
 /// <summary>Where the destination is, seen from the source (seed 002 R2, R12): decides the transformation.</summary>
 public enum PathClass : byte

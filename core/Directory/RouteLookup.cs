@@ -1,6 +1,6 @@
 using OverlayKvm.Core.Policy;
 
-namespace OverlayKvm.Core.Directory;
+namespace OverlayKvm.Core.DirectoryService;
 
 /// <summary>
 /// The answer to lookup(src, dst, proto, port) (seed 002 R4 plus a verdict, R19): the path class, the

@@ -1,4 +1,4 @@
-namespace OverlayKvm.Core.Directory;
+namespace OverlayKvm.Core.DirectoryService;
 
 /// <summary>
 /// What the sending side does to a packet (seed 002 R23 vocabulary, mapped to OverlayKvm's paths). The

@@ -1,4 +1,4 @@
-namespace OverlayKvm.Core.Directory;
+namespace OverlayKvm.Core.DirectoryService;
 
 /// <summary>
 /// Path class → ordered actions (seed 002 R2: "enumerating transformation actions according to known

@@ -210,7 +210,7 @@ public static class PolicyText
     }
 
     /// <summary>Hostile text must not reach a terminal or a log with control characters, nor at any length.</summary>
-    internal static string Printable(string text)
+    public static string Printable(string text)
     {
         var clipped = text.Length > 80 ? text[..80] + "..." : text;
         var builder = new StringBuilder(clipped.Length);

@@ -98,6 +98,7 @@ public static class OverlayDaemon
         app.MapGroupEndpoints();
         app.MapAppEndpoints();
         app.MapDomainEndpoints();
+        app.MapPolicyApi();
         return app;
     }
 }

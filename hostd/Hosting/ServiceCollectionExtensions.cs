@@ -27,6 +27,8 @@ public static class ServiceCollectionExtensions
             store.LocalHost = host.Name;
         });
         services.AddSqliteOverlayStore();
+        services.AddOverlayPolicy(configuration);
+        services.AddOverlayJobs(configuration);
 
         services.AddHostedService<InventoryRegistration>();
         services.AddHostedService<AdminSocketPermissions>();
