@@ -71,6 +71,12 @@ public static class PolicyText
             return ParseApp(field, text, body, negated);
         }
 
+        // "10.1" is a legal group name, but written bare it is far more likely a mistyped address.
+        if (body.AsSpan().IndexOfAnyExcept("0123456789.:") < 0)
+        {
+            throw new ModelValidationException(field, $"'{Printable(text)}' looks like an incomplete address; write cidr:A.B.C.D/N, or group:{Printable(body)} for a group of that name");
+        }
+
         if (!NameRules.IsValid(body))
         {
             throw new ModelValidationException(field, $"'{Printable(text)}' is not a sender; expected {SenderForms}");
