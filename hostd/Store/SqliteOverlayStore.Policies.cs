@@ -108,10 +108,13 @@ public sealed partial class SqliteOverlayStore
         return Write(scope =>
         {
             var child = FindGroup(scope, group) ?? throw new EntityNotFoundException("group", group);
+            var nesting = LoadParentNames(scope);
             if (parent is null)
             {
-                if (scope.Execute("DELETE FROM group_parents WHERE group_id = $g", ("$g", child.Number)) > 0)
+                if (nesting.ContainsKey(group))
                 {
+                    StampSenderPolicyDestinations(scope, group, nesting);
+                    scope.Execute("DELETE FROM group_parents WHERE group_id = $g", ("$g", child.Number));
                     StampGroupTree(scope, child.Number);
                     scope.MarkChanged();
                 }
@@ -120,13 +123,15 @@ public sealed partial class SqliteOverlayStore
             }
 
             var above = FindGroup(scope, parent) ?? throw new EntityNotFoundException("group", parent);
-            var nesting = LoadParentNames(scope);
             if (nesting.TryGetValue(group, out var current) && string.Equals(current, parent, StringComparison.Ordinal))
             {
                 return new GroupParent(group, parent, (long)scope.Scalar("SELECT version FROM group_parents WHERE group_id = $g", ("$g", child.Number))!);
             }
 
             PolicyRules.CheckParent(group, parent, nesting);
+            StampSenderPolicyDestinations(scope, group, nesting);
+            nesting[group] = parent;
+            StampSenderPolicyDestinations(scope, group, nesting);
             scope.Execute(
                 "INSERT INTO group_parents (group_id, parent_id, version) VALUES ($g, $p, $v) ON CONFLICT (group_id) DO UPDATE SET parent_id = excluded.parent_id, version = excluded.version",
                 ("$g", child.Number), ("$p", above.Number), ("$v", scope.Version));
@@ -174,7 +179,56 @@ public sealed partial class SqliteOverlayStore
             }
         }
 
-        scope.Execute("DELETE FROM group_parents WHERE group_id = $g", ("$g", groupNumber));
+        var nesting = LoadParentNames(scope);
+        if (nesting.ContainsKey(name))
+        {
+            StampSenderPolicyDestinations(scope, name, nesting);
+            scope.Execute("DELETE FROM group_parents WHERE group_id = $g", ("$g", groupNumber));
+        }
+    }
+
+    /// <summary>
+    /// Documents carry the nesting rows below every group their policies name as a sender (to decide
+    /// "member of G2" for G2's sub-groups). Moving <paramref name="group"/> changes those rows for every
+    /// ancestor it has in <paramref name="nesting"/>; stamp the destinations of policies naming one of them,
+    /// so those documents get a new version. Called with the nesting before and after a change.
+    /// </summary>
+    private static void StampSenderPolicyDestinations(WriteScope scope, string group, Dictionary<string, string> nesting)
+    {
+        var ancestors = new HashSet<string>(StringComparer.Ordinal);
+        var current = group;
+        while (ancestors.Count <= PolicyRules.MaxNestingDepth && nesting.TryGetValue(current, out var above) && ancestors.Add(above))
+        {
+            current = above;
+        }
+
+        if (ancestors.Count == 0)
+        {
+            return;
+        }
+
+        var destinations = new HashSet<string>(StringComparer.Ordinal);
+        using (var command = scope.Command($"{PolicySelect} ORDER BY p.id"))
+        {
+            foreach (var policy in ReadAll(command, SqliteRows.ReadPolicy))
+            {
+                foreach (var sender in policy.Definition.Senders)
+                {
+                    if (sender.Kind == SenderKind.Group && sender.Group is { } name && ancestors.Contains(name))
+                    {
+                        destinations.Add(policy.DestinationGroup);
+                    }
+                }
+            }
+        }
+
+        foreach (var destination in destinations)
+        {
+            if (FindGroup(scope, destination) is { } found)
+            {
+                StampGroupTree(scope, found.Number);
+            }
+        }
     }
 
     /// <summary>Stamps a group and every group nested below it (their effective policies changed).</summary>

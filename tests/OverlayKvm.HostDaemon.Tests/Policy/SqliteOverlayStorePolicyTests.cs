@@ -97,6 +97,26 @@ public sealed class SqliteOverlayStorePolicyTests : IDisposable
     }
 
     [Fact]
+    public void NestingBelowASenderGroup_ChangesReceiverDocument_VersionRisesBothWays()
+    {
+        using var store = OpenWithGroups("G2", "G3", "G4");
+        store.DefineApplication("G3", "d", null, "vm3", []);
+        store.AddPolicy(Http());
+        var builder = new DomainConfigBuilder(store);
+        var plain = builder.Build("vm3", false);
+
+        store.SetGroupParent("G4", "G2");
+        var nested = builder.Build("vm3", false);
+        Assert.Equal([new GroupParentConfig("G4", "G2")], nested.GroupParents);
+        Assert.True(nested.Version > plain.Version);
+
+        store.SetGroupParent("G4", null);
+        var unnested = builder.Build("vm3", false);
+        Assert.Empty(unnested.GroupParents);
+        Assert.True(unnested.Version > nested.Version, "a row leaving the document must raise its version too");
+    }
+
+    [Fact]
     public void SetGroupParent_CycleRefused_SameParentCommitsNothing_UnnestWorks()
     {
         using var store = OpenWithGroups("A", "B", "C");
