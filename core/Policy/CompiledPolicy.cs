@@ -41,7 +41,7 @@ internal sealed class CompiledPolicy(long id, PolicyVerdict verdict, PolicyProto
         // Negated terms exclude outright; otherwise one positive term must match (none listed = everyone).
         var anyPositive = false;
         var positiveHit = false;
-        foreach (var sender in senders)
+        foreach (ref readonly var sender in _senders.AsSpan())
         {
             if (sender.Negated)
             {
@@ -64,6 +64,7 @@ internal sealed class CompiledPolicy(long id, PolicyVerdict verdict, PolicyProto
     }
 
     private readonly PolicyProtocol protocolOfPolicy = protocol;
+    private readonly CompiledSender[] _senders = senders;
 }
 
 /// <summary>One sender term, ready to compare against a <see cref="PolicyEndpoint"/> without allocating.</summary>

@@ -17,16 +17,20 @@ public sealed class PolicySet
     private readonly Dictionary<string, int> _groupIndex;
     private readonly string[] _groupNames;
     private readonly int[] _parent;
-    private readonly CompiledPolicy[][] _byDestination;
+    // Per destination group: its deny policies and its allow policies, each by ascending id, so the first match
+    // in each list is that group's decider and the scan stops there.
+    private readonly CompiledPolicy[][] _denies;
+    private readonly CompiledPolicy[][] _allows;
     private readonly string _withinReason;
     private readonly string _betweenReason;
 
-    private PolicySet(Dictionary<string, int> groupIndex, string[] groupNames, int[] parent, CompiledPolicy[][] byDestination, PolicyDefaults defaults, int count)
+    private PolicySet(Dictionary<string, int> groupIndex, string[] groupNames, int[] parent, CompiledPolicy[][] denies, CompiledPolicy[][] allows, PolicyDefaults defaults, int count)
     {
         _groupIndex = groupIndex;
         _groupNames = groupNames;
         _parent = parent;
-        _byDestination = byDestination;
+        _denies = denies;
+        _allows = allows;
         Defaults = defaults;
         PolicyCount = count;
         _withinReason = $"no policy matched; default for traffic within a group: {PolicyText.FormatVerdict(defaults.WithinGroup)}";
@@ -111,21 +115,17 @@ public sealed class PolicySet
             (lists[destination] ??= []).Add(new CompiledPolicy(policy.Id, d.Verdict, d.Protocol, d.Ports, senders, policy.ToString()));
         }
 
-        var byDestination = new CompiledPolicy[names.Count][];
-        for (var i = 0; i < byDestination.Length; i++)
+        var denies = new CompiledPolicy[names.Count][];
+        var allows = new CompiledPolicy[names.Count][];
+        for (var i = 0; i < names.Count; i++)
         {
-            var list = lists[i];
-            if (list is null)
-            {
-                byDestination[i] = [];
-                continue;
-            }
-
+            var list = lists[i] ?? [];
             list.Sort(static (a, b) => a.Id.CompareTo(b.Id));
-            byDestination[i] = [.. list];
+            denies[i] = [.. list.Where(static p => p.Verdict == PolicyVerdict.Deny)];
+            allows[i] = [.. list.Where(static p => p.Verdict == PolicyVerdict.Allow)];
         }
 
-        return new PolicySet(index, [.. names], parent, byDestination, defaults, policies.Count);
+        return new PolicySet(index, [.. names], parent, denies, allows, defaults, policies.Count);
     }
 
     /// <summary>The group's index, or -1 for a group this set has never heard of (matches no group term).</summary>
@@ -169,23 +169,19 @@ public sealed class PolicySet
         var group = destination.Group;
         for (var step = 0; group >= 0 && step <= PolicyRules.MaxNestingDepth; step++)
         {
-            foreach (var policy in _byDestination[group])
+            var found = FirstMatch(_denies[group], source, protocol, port);
+            if (found is not null && (deny is null || found.Id < deny.Id))
             {
-                if (!policy.Matches(this, source, protocol, port))
-                {
-                    continue;
-                }
+                deny = found;
+            }
 
-                if (policy.Verdict == PolicyVerdict.Deny)
+            // Once a deny decides, allows no longer matter.
+            if (deny is null)
+            {
+                found = FirstMatch(_allows[group], source, protocol, port);
+                if (found is not null && (allow is null || found.Id < allow.Id))
                 {
-                    if (deny is null || policy.Id < deny.Id)
-                    {
-                        deny = policy;
-                    }
-                }
-                else if (allow is null || policy.Id < allow.Id)
-                {
-                    allow = policy;
+                    allow = found;
                 }
             }
 
@@ -201,6 +197,19 @@ public sealed class PolicySet
         return source.Group >= 0 && source.Group == destination.Group
             ? new PolicyDecision(Defaults.WithinGroup, DecisionBasis.DefaultWithinGroup, 0, _withinReason)
             : new PolicyDecision(Defaults.BetweenGroups, DecisionBasis.DefaultBetweenGroups, 0, _betweenReason);
+    }
+
+    private CompiledPolicy? FirstMatch(CompiledPolicy[] byId, in PolicyEndpoint source, byte protocol, ushort port)
+    {
+        foreach (var policy in byId)
+        {
+            if (policy.Matches(this, source, protocol, port))
+            {
+                return policy;
+            }
+        }
+
+        return null;
     }
 
     private static CompiledSender CompileSender(PolicySender sender, Dictionary<string, int> index)
