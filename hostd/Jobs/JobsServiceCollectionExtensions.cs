@@ -11,8 +11,8 @@ public static class JobsServiceCollectionExtensions
 {
     /// <summary>
     /// Scheduled jobs on Quartz (in-memory scheduler, two worker threads, waits for running jobs on shutdown):
-    /// credential rotation when enabled. <see cref="JobsOptions"/> ("Jobs") is validated on start; the trigger
-    /// interval is read here because Quartz fixes schedules at registration.
+    /// credential rotation when enabled. <see cref="JobsOptions"/> ("Jobs") is validated here (the trigger interval
+    /// is read here because Quartz fixes schedules at registration) and again on start.
     /// </summary>
     public static IServiceCollection AddOverlayJobs(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,6 +23,11 @@ public static class JobsServiceCollectionExtensions
 
         var options = new JobsOptions();
         configuration.GetSection(JobsOptions.Section).Bind(options);
+
+        // Refuse bad options here, as overlayd does for its own: one OptionsValidationException listing every
+        // error (several failing sections at host start would surface as an AggregateException instead).
+        var validation = new JobsOptionsValidator().Validate(null, options);
+        if (validation.Failed) throw new OptionsValidationException(JobsOptions.Section, typeof(JobsOptions), validation.Failures);
         var rotation = options.CredentialRotation;
         // An out-of-range interval fails validation at start; the clamp only keeps Quartz from refusing first.
         var check = rotation.CheckInterval < JobsOptionsValidator.MinCheckInterval ? JobsOptionsValidator.MinCheckInterval : rotation.CheckInterval;
