@@ -78,6 +78,16 @@ public sealed class OverlayDirectory
     public bool TryFind(string group, string app, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DirectoryEntry? entry) =>
         _byName.TryGetValue((group, app), out entry);
 
+    /// <summary>
+    /// Anti-spoofing (seed 003 R3.12, R3.18): true only when <paramref name="appAddress"/> belongs to an app whose
+    /// domain has exactly <paramref name="outerSource"/> as its address, i.e. the frame came from the VM that
+    /// hosts the claimed inner source. Unknown apps and VMs without a known address never pass.
+    /// </summary>
+    public bool IsHostedAt(IPAddress appAddress, IPAddress outerSource) =>
+        TryFind(appAddress, out var entry)
+        && entry.DomainAddress is { } domainAddress
+        && domainAddress.Equals(AddressMath.Canonical(outerSource));
+
     /// <summary>Path, actions and verdict for a flow between two known apps (R4's two-stage lookup: mapping, then table).</summary>
     public RouteLookup Lookup(DirectoryEntry source, DirectoryEntry destination, byte protocol, ushort port)
     {

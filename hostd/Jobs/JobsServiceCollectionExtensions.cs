@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlayKvm.HostDaemon.Jobs;
 using Quartz;
@@ -46,6 +47,8 @@ public static class JobsServiceCollectionExtensions
             }
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        // Quartz narrates its start-up at Information (a dozen lines); overlayd's jobs log what they do themselves.
+        services.Configure<LoggerFilterOptions>(o => o.AddFilter("Quartz", LogLevel.Warning));
         return services;
     }
 }

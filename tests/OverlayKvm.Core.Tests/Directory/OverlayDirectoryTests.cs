@@ -102,6 +102,18 @@ public sealed class OverlayDirectoryTests
     }
 
     [Fact]
+    public void IsHostedAt_OnlyTheHostingVmsAddress()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.True(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("192.168.10.1")));
+        Assert.True(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("::ffff:192.168.10.1")));
+        // Same host, other VM: still a forgery of b's address.
+        Assert.False(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("192.168.10.2")));
+        Assert.False(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("192.0.2.11")));
+        Assert.False(directory.IsHostedAt(IPAddress.Parse("10.2.0.99"), IPAddress.Parse("192.168.10.1")));
+    }
+
+    [Fact]
     public void TransformationTable_MissingPathClass_Refused() =>
         Assert.Throws<ArgumentException>(() => new TransformationTable(new Dictionary<PathClass, TransformAction[]> { [PathClass.SameVm] = [TransformAction.Local] }));
 

@@ -157,6 +157,32 @@ public sealed class PolicyRouteExplainTests(ITestOutputHelper output)
         Assert.Empty((await ctl.JsonAsync("policy-list")).EnumerateArray());
     }
 
+    [Theory]
+    [InlineData("{\"destination\":\"G3\"}", "from: name at least one sender")]
+    [InlineData("{\"destination\":\"G3\",\"from\":[42]}", "malformed JSON")]
+    [InlineData("{\"destination\":\"G3\",\"from\":[\"G2\"],\"ports\":\"80\"}", "needs --proto tcp or udp")]
+    [InlineData("{\"destination\":\"G3\",\"from\":[\"G2\\u0007\"]}", "is not a sender")]
+    [InlineData("{\"from\":[\"G2\"]}", "policy destination group: is required")]
+    public async Task HostileApiBodies_400WithMessage_NothingStored(string body, string expected)
+    {
+        await using var daemon = new DaemonProcess();
+        await daemon.StartAsync();
+        var ctl = new Overlayctl(daemon.Socket);
+        await ctl.OkAsync("group-define", "G2", "--cidr", "10.2.0.0/16");
+        await ctl.OkAsync("group-define", "G3", "--cidr", "10.3.0.0/16");
+        using var http = UnixHttp.Create(daemon.Socket);
+
+        using var response = await http.PostAsync("v1/policies", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        output.WriteLine($"{(int)response.StatusCode} {text}");
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error").GetString()!;
+        Assert.Contains(expected, error);
+        Assert.DoesNotContain('\u0007', error); // control characters of hostile input never reach a terminal
+        Assert.Empty((await ctl.JsonAsync("policy-list")).EnumerateArray());
+    }
+
     [Fact]
     public async Task Policies_SurviveRestart_WithIdsAndNesting()
     {
