@@ -1,19 +1,36 @@
 namespace OverlayKvm.Core.Policy;
 
 /// <summary>A policy flattened for evaluation: group names replaced by indexes, CIDRs by number ranges.</summary>
-internal sealed class CompiledPolicy(long id, PolicyVerdict verdict, PolicyProtocol protocol, PortRange? ports, CompiledSender[] senders, string reason)
+internal sealed class CompiledPolicy
 {
-    public long Id { get; } = id;
-    public PolicyVerdict Verdict { get; } = verdict;
-    public string Reason { get; } = reason;
+    private readonly PolicyProtocol _protocol;
+    private readonly bool _hasPorts;
+    private readonly ushort _portFirst;
+    private readonly ushort _portLast;
+    private readonly CompiledSender[] _senders;
 
-    private readonly bool _hasPorts = ports.HasValue;
-    private readonly ushort _portFirst = ports?.First ?? 0;
-    private readonly ushort _portLast = ports?.Last ?? 0;
+    public CompiledPolicy(long id, PolicyVerdict verdict, PolicyProtocol protocol, PortRange? ports, CompiledSender[] senders, string reason)
+    {
+        Id = id;
+        Verdict = verdict;
+        Reason = reason;
+        _protocol = protocol;
+        _hasPorts = ports.HasValue;
+        _portFirst = ports?.First ?? 0;
+        _portLast = ports?.Last ?? 0;
+        _senders = senders;
+    }
+
+    public long Id { get; }
+
+    public PolicyVerdict Verdict { get; }
+
+    /// <summary>Built once at compile time, so a decision that names this policy allocates nothing.</summary>
+    public string Reason { get; }
 
     public bool Matches(PolicySet set, in PolicyEndpoint source, byte protocol, ushort port)
     {
-        switch (protocolOfPolicy)
+        switch (_protocol)
         {
             case PolicyProtocol.Any:
                 break;
@@ -25,7 +42,7 @@ internal sealed class CompiledPolicy(long id, PolicyVerdict verdict, PolicyProto
 
                 break;
             default:
-                if (protocol != (byte)protocolOfPolicy)
+                if (protocol != (byte)_protocol)
                 {
                     return false;
                 }
@@ -62,9 +79,6 @@ internal sealed class CompiledPolicy(long id, PolicyVerdict verdict, PolicyProto
 
         return !anyPositive || positiveHit;
     }
-
-    private readonly PolicyProtocol protocolOfPolicy = protocol;
-    private readonly CompiledSender[] _senders = senders;
 }
 
 /// <summary>One sender term, ready to compare against a <see cref="PolicyEndpoint"/> without allocating.</summary>

@@ -41,7 +41,7 @@ public static class PolicyServiceCollectionExtensions
         {
             PolicyDefaults = PolicyOptionsValidator.ToDefaults(provider.GetRequiredService<IOptions<PolicyOptions>>().Value),
         }));
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(PolicyJsonContext.Default));
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PolicyJsonContext.Default));
         return services;
     }
 }
