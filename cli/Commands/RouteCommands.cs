@@ -3,7 +3,7 @@ using OverlayKvm.Core.Api;
 
 namespace OverlayKvm.Cli.Commands;
 
-/// <summary>route-explain: the directory's path, actions, verdict and deciding policy for one flow (seed 002 R4).</summary>
+/// <summary>directory-list: the directory's mappings. route-explain: the directory's path, actions, verdict and deciding policy for one flow (seed 002 R4).</summary>
 internal static class RouteCommands
 {
     public static IEnumerable<Command> Create(CliGlobals g)
@@ -39,6 +39,20 @@ internal static class RouteCommands
             ]);
         }));
         yield return explain;
+
+        var group = new Option<string>("--group") { Description = "only this group's apps" };
+        var list = new Command("directory-list", "list the directory: each app's address, VM, host and VM address") { group };
+        list.SetAction(g.Run(async (client, print, p, ct) =>
+        {
+            var path = p.GetValue(group) is { } name ? $"v1/directory?group={Uri.EscapeDataString(name)}" : "v1/directory";
+            var v = await client.GetAsync(path, PolicyJsonContext.Default.DirectoryView, ct);
+            if (print.Json) { print.WriteJson(v, PolicyJsonContext.Default.DirectoryView); return; }
+            var rows = new List<string[]>();
+            foreach (var e in v.Entries) rows.Add([e.Address, $"{e.Group}/{e.App}", e.Domain, e.Host, e.DomainAddress ?? "?"]);
+            print.WriteTable(["Address", "App", "Domain", "Host", "VM address"], rows);
+            print.WriteLine($"Directory version {v.Version}");
+        }));
+        yield return list;
     }
 
     private static string Describe(RouteEndpointView e) =>

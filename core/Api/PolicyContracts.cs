@@ -39,6 +39,11 @@ public sealed record RouteExplainView(
     string Reason,
     long DirectoryVersion);
 
+/// <summary>One mapping of the directory (seed 002 R1): app → its VM, host and the VM's address.</summary>
+public sealed record DirectoryEntryView(string Group, string App, string Address, string Domain, string Host, string? DomainAddress, string? HostAddress);
+
+public sealed record DirectoryView(long Version, IReadOnlyList<DirectoryEntryView> Entries);
+
 /// <summary>Source-generated JSON for the policy part of the admin API (kept apart from ApiJsonContext on purpose).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -51,5 +56,6 @@ public sealed record RouteExplainView(
 [JsonSerializable(typeof(GroupNestingView))]
 [JsonSerializable(typeof(List<GroupNestingView>))]
 [JsonSerializable(typeof(RouteExplainView))]
+[JsonSerializable(typeof(DirectoryView))]
 [JsonSerializable(typeof(ErrorView))]
 public sealed partial class PolicyJsonContext : JsonSerializerContext;

@@ -40,6 +40,14 @@ public sealed class OverlayDirectory
 
     public int Count => _byAddress.Count;
 
+    /// <summary>Every mapping, sorted by group then app (for listings; lookups use <see cref="TryFind(IPAddress, out DirectoryEntry?)"/>).</summary>
+    public IReadOnlyList<DirectoryEntry> Entries()
+    {
+        var list = new List<DirectoryEntry>(_byAddress.Values);
+        list.Sort(static (a, b) => string.CompareOrdinal(a.Group, b.Group) is var byGroup and not 0 ? byGroup : string.CompareOrdinal(a.App, b.App));
+        return list;
+    }
+
     /// <param name="trustedSegments">Underlay ranges the operator trusts: VMs whose addresses share one get <see cref="PathClass.TrustedSegment"/>.</param>
     public static OverlayDirectory Build(StoreSnapshot snapshot, PolicyDefaults defaults, TransformationTable table, IReadOnlyList<IPNetwork> trustedSegments)
     {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using OverlayKvm.Core.Api;
 using OverlayKvm.Core.DirectoryService;
 using OverlayKvm.Core.Model.Validation;
 using OverlayKvm.Core.Policy;
@@ -11,7 +12,7 @@ using OverlayKvm.HostDaemon.Policy;
 namespace OverlayKvm.HostDaemon.DirectoryService;
 
 /// <summary>
-/// GET /v1/route?src=&amp;dst=&amp;proto=&amp;port= — the directory's answer for one flow: path class, forwarding
+/// GET /v1/directory[?group=G] — the mappings at the current version. GET /v1/route?src=&amp;dst=&amp;proto=&amp;port= — the directory's answer for one flow: path class, forwarding
 /// path, ordered actions, verdict and the deciding policy (seed 002 R4, issue 7 route-explain).
 /// </summary>
 internal static class RouteEndpoints
@@ -29,6 +30,18 @@ internal static class RouteEndpoints
             if (p != 0 && protocol is not (IpProtocolNumbers.Tcp or IpProtocolNumbers.Udp))
                 throw new ApiArgumentException($"port: {p} needs proto tcp or udp ({PolicyViews.ProtocolName(protocol)} has no ports)");
             return Results.Ok(current.Lookup(source, destination, protocol, (ushort)p).ToView());
+        });
+        app.MapGet("/v1/directory", (string? group, OverlayDirectoryProvider directory, IOverlayStore store) =>
+        {
+            if (group is not null && store.GetGroup(group) is null) throw new EntityNotFoundException("group", group);
+            var current = directory.Current();
+            var entries = new List<DirectoryEntryView>(current.Count);
+            foreach (var e in current.Entries())
+            {
+                if (group is null || string.Equals(e.Group, group, StringComparison.Ordinal))
+                    entries.Add(new DirectoryEntryView(e.Group, e.App, e.Address.ToString(), e.Domain, e.Host, e.DomainAddress?.ToString(), e.HostAddress?.ToString()));
+            }
+            return Results.Ok(new DirectoryView(current.Version, entries));
         });
         return app;
     }

@@ -23,6 +23,13 @@ public sealed class PolicyRouteExplainTests(ITestOutputHelper output)
         await ctl.OkAsync("app-define", "G2", "b", "--domain", "vm2", "--address", "10.2.0.10");
         await ctl.OkAsync("app-define", "G3", "d", "--domain", "vm3", "--address", "10.3.0.10");
 
+        var directory = await ctl.JsonAsync("directory-list");
+        var entries = directory.GetProperty("entries").EnumerateArray().ToArray();
+        Assert.Equal(["G2/b", "G3/d"], entries.Select(e => $"{e.GetProperty("group").GetString()}/{e.GetProperty("app").GetString()}"));
+        Assert.Equal(["192.168.50.2", "192.168.50.3"], entries.Select(e => e.GetProperty("domainAddress").GetString()));
+        Assert.Equal("otherhost", entries[1].GetProperty("host").GetString());
+        Assert.Equal(1, (await ctl.JsonAsync("directory-list", "--group", "G3")).GetProperty("entries").GetArrayLength());
+
         var added = await ctl.JsonAsync("policy-add", "G3", "--from", "G2", "--proto", "tcp", "--port", "80");
         var id = added.GetProperty("id").GetInt64();
         output.WriteLine(added.GetRawText());
