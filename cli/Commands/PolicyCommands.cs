@@ -29,10 +29,15 @@ internal static class PolicyCommands
         yield return add;
 
         var group = new Option<string>("--group") { Description = "only policies attached to this group" };
-        var list = new Command("policy-list", "list access policies by id") { group };
+        var inherited = new Option<bool>("--inherited") { Description = "with --group: also the policies of its ancestors (everything that applies to its members)" };
+        var list = new Command("policy-list", "list access policies by id") { group, inherited };
         list.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            var path = p.GetValue(group) is { } name ? $"v1/policies?group={Uri.EscapeDataString(name)}" : "v1/policies";
+            if (p.GetValue(inherited) && p.GetValue(group) is null)
+                throw new Client.OverlayCtlException("--inherited: needs --group GROUP", Client.ExitCodes.Usage);
+            var path = p.GetValue(group) is { } name
+                ? $"v1/policies?group={Uri.EscapeDataString(name)}{(p.GetValue(inherited) ? "&inherited=true" : "")}"
+                : "v1/policies";
             var policies = await client.GetAsync(path, PolicyJsonContext.Default.ListPolicyView, ct);
             if (print.Json) { print.WriteJson(policies, PolicyJsonContext.Default.ListPolicyView); return; }
             var rows = new List<string[]>();

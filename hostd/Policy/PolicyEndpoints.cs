@@ -15,9 +15,20 @@ internal static class PolicyEndpoints
     {
         var policies = app.MapGroup("/v1/policies");
 
-        policies.MapGet("/", (string? group, IOverlayStore store) =>
+        // ?group=G: policies attached to G; with &inherited=true also those of G's ancestors (all that apply to G's members).
+        policies.MapGet("/", (string? group, bool? inherited, IOverlayStore store) =>
         {
             var views = new List<PolicyView>();
+            if (group is not null && inherited == true)
+            {
+                var chain = new HashSet<string>(StringComparer.Ordinal) { group };
+                var parents = ParentMap(store);
+                var current = group;
+                while (chain.Count <= PolicyRules.MaxNestingDepth && parents.TryGetValue(current, out var above) && chain.Add(above)) current = above;
+                _ = store.GetGroup(group) ?? throw new EntityNotFoundException("group", group);
+                foreach (var p in store.ListPolicies()) if (chain.Contains(p.DestinationGroup)) views.Add(p.ToView());
+                return Results.Ok(views);
+            }
             foreach (var p in store.ListPolicies(group)) views.Add(p.ToView());
             return Results.Ok(views);
         });

@@ -32,12 +32,19 @@ public sealed partial class SqliteOverlayStore
                 }
             }
 
+            // Identical = same destination, protocol, ports, verdict and the same set of sender terms in any order.
             var (first, last) = (definition.Ports?.First, definition.Ports?.Last);
-            if (scope.Scalar(
-                    "SELECT id FROM policies WHERE destination_id = $d AND senders = $s AND protocol = $p AND port_first IS $f AND port_last IS $l AND verdict = $v",
-                    ("$d", destination.Number), ("$s", senders), ("$p", (int)definition.Protocol), ("$f", (int?)first), ("$l", (int?)last), ("$v", (int)definition.Verdict)) is long same)
+            var wanted = SenderSet(definition.Senders);
+            using (var existing = scope.Command($"{PolicySelect} WHERE p.destination_id = $d ORDER BY p.id", ("$d", destination.Number)))
             {
-                throw new ModelValidationException($"policy for {definition.DestinationGroup}", $"is identical to policy {same}") { IsConflict = true };
+                foreach (var other in ReadAll(existing, SqliteRows.ReadPolicy))
+                {
+                    var d = other.Definition;
+                    if (d.Protocol == definition.Protocol && d.Ports == definition.Ports && d.Verdict == definition.Verdict && SenderSet(d.Senders).SetEquals(wanted))
+                    {
+                        throw new ModelValidationException($"policy for {definition.DestinationGroup}", $"is identical to policy {other.Id}") { IsConflict = true };
+                    }
+                }
             }
 
             var id = (long)scope.Scalar(
@@ -146,6 +153,17 @@ public sealed partial class SqliteOverlayStore
     {
         using var connection = OpenReader();
         return LoadGroupParents(connection, null);
+    }
+
+    private static HashSet<string> SenderSet(IReadOnlyList<PolicySender> senders)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var sender in senders)
+        {
+            set.Add(PolicyText.FormatSender(sender));
+        }
+
+        return set;
     }
 
     /// <summary>Refuses to undefine a group that policies or sub-groups still name; drops its own nesting row.</summary>

@@ -61,11 +61,15 @@ public sealed class SqliteOverlayStorePolicyTests : IDisposable
         var same = Assert.Throws<ModelValidationException>(() => store.AddPolicy(Http()));
         Assert.True(same.IsConflict);
         Assert.Contains("identical to policy 1", same.Message);
+        var twoSenders = store.AddPolicy(Http() with { Senders = [PolicySender.OfGroup("G2"), PolicySender.OfCidr(IPNetwork.Parse("10.9.0.0/16"))] });
+        var reordered = Assert.Throws<ModelValidationException>(() => store.AddPolicy(Http() with { Senders = [PolicySender.OfCidr(IPNetwork.Parse("10.9.0.0/16")), PolicySender.OfGroup("G2")] }));
+        Assert.Contains($"identical to policy {twoSenders.Id}", reordered.Message);
+        before = store.CurrentVersion();
         Assert.Throws<ModelValidationException>(() => store.AddPolicy(Http() with { Protocol = PolicyProtocol.Icmp }));
         Assert.Throws<ModelValidationException>(() => store.AddPolicy(Http() with { Senders = [] }));
 
         Assert.Equal(before, store.CurrentVersion());
-        Assert.Single(store.ListPolicies());
+        Assert.Equal(2, store.ListPolicies().Count);
     }
 
     [Fact]

@@ -118,6 +118,10 @@ public sealed class PolicyRouteExplainTests(ITestOutputHelper output)
         var inherited = await ctl.JsonAsync("route-explain", "G2/b", "G5/e", "--proto", "tcp", "--port", "80");
         Assert.Equal("allow", inherited.GetProperty("verdict").GetString());
         Assert.Equal(id, inherited.GetProperty("policyId").GetInt64());
+        Assert.Empty((await ctl.JsonAsync("policy-list", "--group", "G5")).EnumerateArray());
+        var applying = Assert.Single((await ctl.JsonAsync("policy-list", "--group", "G5", "--inherited")).EnumerateArray());
+        Assert.Equal(id, applying.GetProperty("id").GetInt64());
+        Assert.Equal(2, (await ctl.RunAsync("policy-list", "--inherited")).ExitCode);
         var documentG5 = await ctl.JsonAsync("domain-config", "vm3");
         Assert.Contains(documentG5.GetProperty("groupParents").EnumerateArray(), r => r.GetProperty("group").GetString() == "G5" && r.GetProperty("parent").GetString() == "G3");
 
