@@ -1,1 +1,3 @@
-return 0;
+using OverlayKvm.GuestAgent.Cli;
+
+return await AgentCommandLine.RunAsync(args).ConfigureAwait(false);

@@ -12,6 +12,7 @@ need_pkgs=(
   libvirt-daemon-system
   qemu-system-x86   # TCG guests for the end-to-end tier
   sqlite3           # inspecting the embedded store by hand
+  socat             # the demo's unmodified client and server apps
 )
 
 missing=()

@@ -58,6 +58,13 @@ internal sealed class OverlayApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(ct);
     }
 
+    /// <summary>A POST without a body whose JSON answer is shown as it came.</summary>
+    public async Task<string> PostRawAsync(string path, CancellationToken ct)
+    {
+        using var response = await ExchangeAsync(new HttpRequestMessage(HttpMethod.Post, path), ct);
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
     private async Task<T> SendAsync<T>(HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken ct)
     {
         using var response = await ExchangeAsync(request, ct);

@@ -43,5 +43,17 @@ internal static class DomainCommands
             print.WriteJson(doc, ApiJsonContext.Default.DomainConfigDocument);
         }));
         yield return config;
+
+        var channels = new Command("channel-list", "show each local domain's agent channel: connected, configuration version applied");
+        channels.SetAction(g.Run(async (client, print, p, ct) =>
+        {
+            var list = await client.GetAsync("v1/channels", ApiJsonContext.Default.ListChannelView, ct);
+            if (print.Json) { print.WriteJson(list, ApiJsonContext.Default.ListChannelView); return; }
+            var rows = new List<string[]>();
+            foreach (var c in list)
+                rows.Add([c.Domain, c.Connected ? "connected" : "waiting", c.AcknowledgedVersion < 0 ? "-" : c.AcknowledgedVersion.ToString(), c.RejectedMessages.ToString(), c.Socket]);
+            print.WriteTable(["Domain", "Agent", "Config applied", "Rejected msgs", "Socket"], rows);
+        }));
+        yield return channels;
     }
 }

@@ -41,11 +41,18 @@ internal sealed class Printer(bool json, TextWriter output)
 
     public void WriteLine(string text) => output.WriteLine(text);
 
-    private IAnsiConsole Console() => AnsiConsole.Create(new AnsiConsoleSettings
+    private IAnsiConsole Console()
     {
-        Out = new AnsiConsoleOutput(output),
-        // Tables stay plain when written to a pipe or a file (scripts, tests).
-        Ansi = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = ColorSystemSupport.Detect,
-    });
+        bool terminal = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            // Tables stay plain when written to a pipe or a file (scripts, tests).
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.Detect,
+        });
+        // A pipe has no width: don't wrap socket paths and addresses at 80 columns.
+        if (!terminal) console.Profile.Width = 200;
+        return console;
+    }
 }

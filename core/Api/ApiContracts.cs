@@ -30,3 +30,6 @@ public sealed record VersionView(string Daemon, string Api, long StoreVersion);
 
 /// <summary>Every non-2xx answer of the API carries one of these: one line an operator can act on.</summary>
 public sealed record ErrorView(string Error);
+
+/// <summary>One domain's agent channel as overlayd sees it.</summary>
+public sealed record ChannelView(string Domain, string Socket, bool Connected, long AcknowledgedVersion, long RejectedMessages);

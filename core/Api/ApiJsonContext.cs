@@ -23,5 +23,7 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(HealthView))]
 [JsonSerializable(typeof(VersionView))]
 [JsonSerializable(typeof(ErrorView))]
+[JsonSerializable(typeof(ChannelView))]
+[JsonSerializable(typeof(List<ChannelView>))]
 [JsonSerializable(typeof(DomainConfigDocument))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -43,6 +43,13 @@ internal static partial class DomainEndpoints
             return Results.Ok(builder.Build(name, withSecrets));
         });
 
+        app.MapGet("/v1/channels", (Channel.ChannelSupervisorService channels) =>
+        {
+            var views = new List<ChannelView>();
+            foreach (var c in channels.Status()) views.Add(new ChannelView(c.Domain, c.Socket, c.Connected, c.AcknowledgedVersion, c.Rejected));
+            return Results.Ok(views);
+        });
+
         return app;
     }
 

@@ -7,7 +7,7 @@ namespace OverlayKvm.HostDaemon.Hosting;
 internal static class DaemonArguments
 {
     public const string Usage =
-        "usage: overlayd [--socket PATH] [--state-dir DIR] [--host-name NAME] [--host-address IP] [--host-capacity N]\n" +
+        "usage: overlayd [--socket PATH] [--state-dir DIR] [--channel-dir DIR] [--host-name NAME] [--host-address IP] [--host-capacity N]\n" +
         "                [--socket-mode 0660] [--config FILE.json]\n" +
         "Settings may also come from the environment: OVERLAYKVM_OVERLAYD__SOCKET, OVERLAYKVM_OVERLAYD__STATEDIR, ...";
 
@@ -16,6 +16,7 @@ internal static class DaemonArguments
         ["--socket"] = $"{DaemonOptions.Section}:Socket",
         ["--socket-mode"] = $"{DaemonOptions.Section}:SocketMode",
         ["--state-dir"] = $"{DaemonOptions.Section}:StateDir",
+        ["--channel-dir"] = $"{DaemonOptions.Section}:ChannelDir",
         ["--host-name"] = $"{DaemonOptions.Section}:HostName",
         ["--host-address"] = $"{DaemonOptions.Section}:HostAddress",
         ["--host-capacity"] = $"{DaemonOptions.Section}:HostCapacity",

@@ -19,6 +19,12 @@ public sealed class DaemonOptions
     /// <summary>Persistent state (the SQLite store). Default <c>/var/lib/overlaykvm</c>, created 0700.</summary>
     public string StateDir { get; set; } = "/var/lib/overlaykvm";
 
+    /// <summary>
+    /// Where the per-domain agent channel sockets live (<c>DOMAIN.agent.sock</c>): libvirt binds them for the
+    /// virtio-serial port and overlayd connects. Default <c>/run/overlaykvm</c>.
+    /// </summary>
+    public string ChannelDir { get; set; } = "/run/overlaykvm";
+
     /// <summary>This host's name in the inventory. Default: the machine name.</summary>
     public string? HostName { get; set; }
 

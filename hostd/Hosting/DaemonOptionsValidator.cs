@@ -18,6 +18,8 @@ internal sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
             errors.Add($"{s}:SocketMode: '{options.SocketMode}' is not an octal mode such as 0660");
         if (string.IsNullOrWhiteSpace(options.StateDir) || !Path.IsPathRooted(options.StateDir))
             errors.Add($"{s}:StateDir: must be an absolute path (got '{options.StateDir}')");
+        if (string.IsNullOrWhiteSpace(options.ChannelDir) || !Path.IsPathRooted(options.ChannelDir))
+            errors.Add($"{s}:ChannelDir: must be an absolute path (got '{options.ChannelDir}')");
         if (options.HostAddress is not null && !IPAddress.TryParse(options.HostAddress, out _))
             errors.Add($"{s}:HostAddress: '{options.HostAddress}' is not an IP address");
         if (options.HostCapacity < 1)

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
 using OverlayKvm.HostDaemon.Api;
+using OverlayKvm.HostDaemon.Engine;
 
 namespace OverlayKvm.HostDaemon.Hosting;
 
@@ -98,6 +99,7 @@ public static class OverlayDaemon
         app.MapGroupEndpoints();
         app.MapAppEndpoints();
         app.MapDomainEndpoints();
+        app.MapEngineEndpoints();
         app.MapPolicyApi();
         return app;
     }

@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
+using OverlayKvm.HostDaemon.Channel;
+using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Store;
 
 namespace OverlayKvm.HostDaemon.Hosting;
@@ -27,10 +29,13 @@ public static class ServiceCollectionExtensions
             store.LocalHost = host.Name;
         });
         services.AddSqliteOverlayStore();
+        services.AddOverlayEngine(configuration);
         services.AddOverlayPolicy(configuration);
         services.AddOverlayJobs(configuration);
 
         services.AddHostedService<InventoryRegistration>();
+        services.TryAddSingleton<ChannelSupervisorService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisorService>());
         services.AddHostedService<AdminSocketPermissions>();
         services.AddHostedService<SystemdNotifier>();
 

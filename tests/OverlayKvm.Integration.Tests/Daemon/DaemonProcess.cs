@@ -19,7 +19,14 @@ internal sealed class DaemonProcess : IAsyncDisposable
         Root = Directory.CreateTempSubdirectory("okvm-d-").FullName;
         Socket = Path.Combine(Root, "overlayd.sock");
         StateDir = Path.Combine(Root, "state");
+        EngineDir = Path.Combine(Root, "shm");
+        Directory.CreateDirectory(EngineDir);
     }
+
+    public string EngineDir { get; }
+
+    /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
+    public string ChannelDir => Path.Combine(Root, "channels");
 
     public string Root { get; }
     public string Socket { get; }
@@ -40,9 +47,11 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
+        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
             psi.ArgumentList.Add(a);
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
+        // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm.
+        psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = EngineDir;
         _process = Process.Start(psi) ?? throw new InvalidOperationException("cannot start overlayd");
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };

@@ -1,0 +1,17 @@
+using System.Text.Json.Serialization;
+using OverlayKvm.Core.Config;
+
+namespace OverlayKvm.Core.Channel;
+
+/// <summary>Source-generated JSON for every host-channel payload (AOT: no reflection).</summary>
+// Nullable annotations and constructor parameters are enforced so a hostile "apps": null is a parse error, not a crash later.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, MaxDepth = 16,
+    RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(HelloMessage))]
+[JsonSerializable(typeof(ConfigAckMessage))]
+[JsonSerializable(typeof(ErrorMessage))]
+[JsonSerializable(typeof(AppEventMessage))]
+[JsonSerializable(typeof(DomainConfigDocument))]
+internal sealed partial class ChannelJsonContext : JsonSerializerContext
+{
+}

@@ -1,0 +1,82 @@
+namespace OverlayKvm.Core.Interop;
+
+/// <summary>
+/// Hot-path reads and writes on a descriptor (TUN): they return the byte count or -1 with the errno, never throw,
+/// and retry EINTR here so callers see only real outcomes. EAGAIN is a result, not an error.
+/// </summary>
+internal static class FdIo
+{
+    public static unsafe int Read(SafeFdHandle fd, Span<byte> buffer, out Errno errno)
+    {
+        // SAFETY: the span is pinned by `fixed` for the duration of the call and its length bounds the read.
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                nint n = Interop.Read(fd, p, (nuint)buffer.Length);
+                if (n >= 0)
+                {
+                    errno = Errno.None;
+                    return (int)n;
+                }
+                errno = IoCheck.LastErrno;
+                if (errno != Errno.EINTR)
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    public static unsafe int Write(SafeFdHandle fd, ReadOnlySpan<byte> buffer, out Errno errno)
+    {
+        // SAFETY: the span is pinned by `fixed` for the duration of the call and its length bounds the write.
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                nint n = Interop.Write(fd, p, (nuint)buffer.Length);
+                if (n >= 0)
+                {
+                    errno = Errno.None;
+                    return (int)n;
+                }
+                errno = IoCheck.LastErrno;
+                if (errno != Errno.EINTR)
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits until fd is readable or the timeout passes. Returns true when readable (or hung up).</summary>
+    public static unsafe bool WaitReadable(SafeFdHandle fd, int timeoutMilliseconds)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            var pfd = new Interop.PollFd { Fd = (int)fd.DangerousGetHandle(), Events = Interop.POLLIN };
+            // SAFETY: pfd lives on this stack frame for the whole call; count is 1.
+            int r = Interop.Poll(&pfd, 1, timeoutMilliseconds);
+            if (r < 0)
+            {
+                Errno e = IoCheck.LastErrno;
+                if (e == Errno.EINTR)
+                {
+                    return false;
+                }
+                IoCheck.Throw("poll", e);
+            }
+            return r > 0;
+        }
+        finally
+        {
+            if (added)
+            {
+                fd.DangerousRelease();
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+namespace OverlayKvm.Core.SharedMemory;
+
+/// <summary>Outcome of <see cref="EngineEndpoint.TrySend"/>; anything but Sent means "use the sealed network path".</summary>
+public enum EngineSendResult
+{
+    Sent = 0,
+    /// <summary>The destination's ring is full: the engine is congested (fall back, or drop as a congested link would).</summary>
+    Full,
+    /// <summary>The operator switched the engine off for the group.</summary>
+    Disabled,
+    /// <summary>Packet empty or larger than the region's max record payload.</summary>
+    InvalidLength,
+    /// <summary>The ring's indices are inconsistent (counted; it heals when the consumer resynchronises).</summary>
+    Corrupt,
+    /// <summary>Not a slot of this region, or this endpoint's own slot.</summary>
+    NoSuchSlot,
+}
+
+/// <summary>
+/// One VM's end of a group's engine region (the agent's datapath half, FIG. 9/10): it writes to the rings
+/// <c>mySlot → peer</c> and reads the rings <c>peer → mySlot</c>. The slot comes from the register answer; the
+/// peer's slot from a query answer. Rings are opened on first use and kept; nothing allocates per packet.
+/// One sending thread and one receiving thread at most (each ring is single-producer/single-consumer).
+/// The caller re-validates the region with <see cref="EngineRegion.CheckHeader"/> on its poll cadence and
+/// rebuilds the endpoint when the generation changes or the daemon re-assigns slots (directory version).
+/// </summary>
+public sealed class EngineEndpoint : IDisposable
+{
+    private readonly EngineRegion _region;
+    private readonly RingProducer?[] _out;
+    private readonly RingConsumer?[] _in;
+    private int _nextPeer;
+
+    public EngineEndpoint(EngineRegion region, int mySlot)
+    {
+        if ((uint)mySlot >= (uint)region.Layout.SlotCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mySlot), $"engine region of group '{region.Group}': slot {mySlot} outside 0..{region.Layout.SlotCount - 1}");
+        }
+
+        _region = region;
+        MySlot = mySlot;
+        _out = new RingProducer?[region.Layout.SlotCount];
+        _in = new RingConsumer?[region.Layout.SlotCount];
+        for (int peer = 0; peer < _in.Length; peer++)
+        {
+            if (peer != mySlot)
+            {
+                _in[peer] = region.OpenConsumer(peer, mySlot);
+            }
+        }
+    }
+
+    public int MySlot { get; }
+
+    public int MaxPacket => _region.Layout.MaxRecordPayload;
+
+    /// <summary>Writes one packet, in clear, to the ring towards <paramref name="peerSlot"/>.</summary>
+    public EngineSendResult TrySend(int peerSlot, ReadOnlySpan<byte> packet)
+    {
+        if ((uint)peerSlot >= (uint)_out.Length || peerSlot == MySlot)
+        {
+            return EngineSendResult.NoSuchSlot;
+        }
+
+        if (!_region.Control.IsEngineEnabled)
+        {
+            return EngineSendResult.Disabled;
+        }
+
+        RingProducer producer = _out[peerSlot] ??= _region.OpenProducer(MySlot, peerSlot);
+        return producer.TryWrite(packet) switch
+        {
+            RingWriteResult.Written => EngineSendResult.Sent,
+            RingWriteResult.Full => EngineSendResult.Full,
+            RingWriteResult.InvalidLength => EngineSendResult.InvalidLength,
+            _ => EngineSendResult.Corrupt,
+        };
+    }
+
+    /// <summary>
+    /// Takes the next packet from any peer, round-robin so one busy peer cannot starve the others.
+    /// <paramref name="fromSlot"/> is the ring's sending slot: the origin the receiver checks its policy against.
+    /// </summary>
+    public RingReadResult TryReceive(Span<byte> destination, out int length, out int fromSlot)
+    {
+        int peers = _in.Length;
+        for (int i = 0; i < peers; i++)
+        {
+            int peer = (_nextPeer + i) % peers;
+            RingConsumer? consumer = _in[peer];
+            if (consumer is null)
+            {
+                continue;
+            }
+
+            RingReadResult result = consumer.TryRead(destination, out length);
+            if (result != RingReadResult.Empty)
+            {
+                _nextPeer = (peer + 1) % peers;
+                fromSlot = peer;
+                return result;
+            }
+        }
+
+        length = 0;
+        fromSlot = -1;
+        return RingReadResult.Empty;
+    }
+
+    /// <summary>Faults seen on this endpoint's rings (sum over both directions).</summary>
+    public long FaultCount
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0; i < _out.Length; i++)
+            {
+                sum += (_out[i]?.Faults.Total ?? 0) + (_in[i]?.Faults.Total ?? 0);
+            }
+
+            return sum;
+        }
+    }
+
+    public void Dispose()
+    {
+        for (int i = 0; i < _out.Length; i++)
+        {
+            _out[i]?.Dispose();
+            _in[i]?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,209 @@
+using System.Runtime.CompilerServices;
+using OverlayKvm.Core.SharedMemory.Interop;
+
+namespace OverlayKvm.Core.SharedMemory;
+
+/// <summary>
+/// The reading end of one single-producer/single-consumer ring. Exactly one thread of one process may read.
+/// The other side is hostile: the producer's tail is read once per call (acquire) and checked against the capacity;
+/// each record header is read once into locals and checked (word1 == ~word0, length, alignment, ring end) before a
+/// byte of payload is touched. Anything wrong drops the pending bytes, counts the fault and resynchronises
+/// (head = tail): a typed result, never an exception, never a read outside the ring.
+/// Restart semantics: the committed head lives in shared memory, so a consumer that dies and re-attaches continues
+/// at the first record it had not committed. <c>TryRead(..., commit: true)</c> commits as it hands a record out
+/// (at-most-once: a record taken but not yet processed when the consumer died is gone, like a packet dropped in
+/// flight); <c>commit: false</c> + <see cref="Commit"/> after processing gives at-least-once (the one record in
+/// flight may be delivered again).
+/// </summary>
+public sealed unsafe class RingConsumer : IDisposable
+{
+    private readonly SafeMappedMemoryHandle _lease;
+    private readonly byte* _control;
+    private readonly byte* _data;
+    private readonly ulong _capacity;
+    private readonly ulong _mask;
+    private readonly int _maxPayload;
+    private ulong _head;
+    private ulong _publishedHead;
+    private ulong _records;
+    private ulong _bytes;
+    private long _wraps;
+    private bool _disposed;
+
+    internal RingConsumer(SharedMemoryMapping mapping, long ringOffset, int capacity, int maxPayload)
+    {
+        if (ringOffset < 0 || ringOffset + EngineRegionLayout.RingControlSize + (long)capacity > mapping.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ringOffset), $"ring at {ringOffset} (+{capacity}) is outside region '{mapping.Path}'");
+        }
+
+        _lease = mapping.Handle;
+        _lease.AcquireLease();
+        // SAFETY: [ringOffset, ringOffset + 128 + capacity) lies inside the mapping (checked above) and the lease keeps it mapped.
+        _control = mapping.Pointer + ringOffset;
+        _data = _control + EngineRegionLayout.RingControlSize;
+        _capacity = (ulong)capacity;
+        _mask = _capacity - 1;
+        _maxPayload = maxPayload;
+
+        ulong head = Volatile.Read(ref Word(RingControl.HeadOffset));
+        ulong tail = Volatile.Read(ref Word(RingControl.TailOffset));
+        if (tail - head > _capacity || (head & 7) != 0)
+        {
+            Faults.Count(RingFault.OwnIndexInvalid, 0);
+            // Aligned down: every record position must be 8-aligned so a record header never crosses the ring's end.
+            head = tail & ~7UL;
+            Volatile.Write(ref Word(RingControl.HeadOffset), head);
+        }
+
+        _head = head;
+        _publishedHead = head;
+        _records = Volatile.Read(ref Word(RingControl.RecordsReadOffset));
+        _bytes = Volatile.Read(ref Word(RingControl.BytesReadOffset));
+    }
+
+    public RingFaultCounters Faults { get; } = new();
+
+    /// <summary>How often the read position went back to the ring's start.</summary>
+    public long Wraps => Volatile.Read(ref _wraps);
+
+    /// <summary>The committed read index (bytes ever consumed) as last published by this consumer.</summary>
+    public ulong Head => _publishedHead;
+
+    /// <summary>Copies the next record into <paramref name="destination"/>; with <paramref name="commit"/> false the
+    /// space is released only by <see cref="Commit"/> (a further read before that moves on locally).</summary>
+    public RingReadResult TryRead(Span<byte> destination, out int length, bool commit = true)
+    {
+        length = 0;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // At most two rounds: a padding record, then the record at offset 0.
+        for (int round = 0; round < 2; round++)
+        {
+            ulong tail = Volatile.Read(ref Word(RingControl.TailOffset));
+            ulong available = tail - _head;
+            if (available == 0)
+            {
+                RepairPublishedHeadIfChanged();
+                return RingReadResult.Empty;
+            }
+
+            if (available > _capacity || (available & 7) != 0)
+            {
+                return Resync(tail, RingFault.ForeignIndexInvalid);
+            }
+
+            ulong offset = _head & _mask;
+            // SAFETY: offset is 8-aligned and < capacity, so both header words are inside the data area.
+            uint word0 = *(uint*)(_data + offset);
+            uint word1 = *(uint*)(_data + offset + 4);
+            if (word1 != ~word0)
+            {
+                return Resync(tail, RingFault.RecordCheckMismatch);
+            }
+
+            uint len = word0 & RingRecord.LengthMask;
+            ulong contiguous = _capacity - offset;
+            if ((word0 & RingRecord.PaddingFlag) != 0)
+            {
+                if (len + (ulong)RingRecord.HeaderSize != contiguous || contiguous > available)
+                {
+                    return Resync(tail, RingFault.PaddingInvalid);
+                }
+
+                _head += contiguous;
+                _wraps++;
+                if (commit)
+                {
+                    Publish();
+                }
+
+                continue;
+            }
+
+            ulong recordSize = RingRecord.SizeFor(len);
+            if (len == 0 || len > (uint)_maxPayload || recordSize > available || recordSize > contiguous)
+            {
+                return Resync(tail, RingFault.RecordLengthInvalid);
+            }
+
+            if (len > (uint)destination.Length)
+            {
+                length = (int)len;
+                return RingReadResult.DestinationTooSmall;
+            }
+
+            // SAFETY: offset + 8 + len <= offset + recordSize <= capacity: the source lies inside the data area.
+            new ReadOnlySpan<byte>(_data + offset + RingRecord.HeaderSize, (int)len).CopyTo(destination);
+            _head += recordSize;
+            if ((_head & _mask) == 0)
+            {
+                _wraps++;
+            }
+
+            _records++;
+            _bytes += len;
+            if (commit)
+            {
+                Commit();
+            }
+
+            length = (int)len;
+            return RingReadResult.Message;
+        }
+
+        return RingReadResult.Empty;
+    }
+
+    /// <summary>Publishes the local read position: the producer may reuse the space of every record read so far.</summary>
+    public void Commit()
+    {
+        Word(RingControl.RecordsReadOffset) = _records;
+        Word(RingControl.BytesReadOffset) = _bytes;
+        Publish();
+    }
+
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            _lease.ReleaseLease();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private RingReadResult Resync(ulong tail, RingFault fault)
+    {
+        ulong dropped = tail - _head;
+        Faults.Count(fault, dropped <= _capacity ? dropped : 0);
+        // Skip everything pending (uncommitted reads included: they are dropped with the rest). If the tail itself
+        // was garbage, the producer's next write sees an impossible head, is refused and republishes its real tail,
+        // and this side resynchronises onto that on its next read.
+        _head = tail & ~7UL;
+        Publish();
+        return RingReadResult.Corrupt;
+    }
+
+    // Release: the copies made by earlier reads complete before the producer may reuse the space.
+    private void Publish()
+    {
+        _publishedHead = _head;
+        Volatile.Write(ref Word(RingControl.HeadOffset), _head);
+    }
+
+    /// <summary>
+    /// Idle path only: if someone overwrote our published head while the ring was empty, the producer would refuse
+    /// to write (Corrupt) and nothing would ever make us publish again. Put our value back and count it.
+    /// </summary>
+    private void RepairPublishedHeadIfChanged()
+    {
+        if (Volatile.Read(ref Word(RingControl.HeadOffset)) != _publishedHead)
+        {
+            Faults.Count(RingFault.OwnIndexInvalid, 0);
+            Volatile.Write(ref Word(RingControl.HeadOffset), _publishedHead);
+        }
+    }
+
+    // SAFETY: callers pass the fixed control-block offsets (< 128), 8-aligned, inside the leased mapping.
+    private ref ulong Word(int offset) => ref *(ulong*)(_control + offset);
+}

@@ -1,0 +1,137 @@
+using Microsoft.Win32.SafeHandles;
+using OverlayKvm.Core.SharedMemory.Interop;
+
+namespace OverlayKvm.Core.SharedMemory;
+
+/// <summary>
+/// A shared-memory region mapped read-write and MAP_SHARED from a path: <c>/dev/shm/NAME</c> on the host, the
+/// ivshmem device's <c>/sys/bus/pci/devices/BDF/resource2</c> in a guest (sysfs resource files must be mapped
+/// at offset 0 with their exact size, which is why this uses mmap directly rather than MemoryMappedFile, whose
+/// FileStream path adds locking and size handling that PCI resource files do not support).
+/// </summary>
+public sealed unsafe class SharedMemoryMapping : IDisposable
+{
+    private readonly SafeMappedMemoryHandle _handle;
+
+    private SharedMemoryMapping(string path, SafeMappedMemoryHandle handle)
+    {
+        Path = path;
+        _handle = handle;
+    }
+
+    public string Path { get; }
+
+    public long Length => _handle.Length;
+
+    internal SafeMappedMemoryHandle Handle => _handle;
+
+    /// <summary>
+    /// Creates the region file if missing (exactly <paramref name="size"/> bytes, <paramref name="mode"/>, optional
+    /// owner), or opens it if it exists with that size. An existing file of another size is refused: libvirt
+    /// refuses it too ("backing store size does not match").
+    /// </summary>
+    public static SharedMemoryMapping CreateOrOpen(string path, long size, UnixFileMode mode, (uint Uid, uint Gid)? owner)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 4096L, nameof(size));
+        int flags = SharedMemoryInterop.O_RDWR | SharedMemoryInterop.O_CREAT | SharedMemoryInterop.O_CLOEXEC | SharedMemoryInterop.O_NOFOLLOW;
+        using SafeFileHandle fd = SharedMemoryInterop.Open(path, flags, (int)mode);
+        if (fd.IsInvalid)
+        {
+            throw SharedMemoryErrors.FromLastError("open", path);
+        }
+
+        long existing = SizeOf(fd, path);
+        if (existing == 0)
+        {
+            if (SharedMemoryInterop.Ftruncate(fd, size) != 0)
+            {
+                throw SharedMemoryErrors.FromLastError("ftruncate", path);
+            }
+        }
+        else if (existing != size)
+        {
+            throw new InvalidDataException(
+                $"shared-memory region '{path}': existing size {existing} bytes differs from the configured {size} bytes");
+        }
+
+        // The mode passed to open is filtered by umask and ignored for an existing file: set it explicitly.
+        if (SharedMemoryInterop.Fchmod(fd, (uint)mode) != 0)
+        {
+            throw SharedMemoryErrors.FromLastError("fchmod", path);
+        }
+
+        if (owner is { } o && SharedMemoryInterop.Fchown(fd, o.Uid, o.Gid) != 0)
+        {
+            throw SharedMemoryErrors.FromLastError("fchown", path);
+        }
+
+        return Map(path, fd, size);
+    }
+
+    /// <summary>Maps an existing region. <paramref name="expectedSize"/> null means "the file's size".</summary>
+    public static SharedMemoryMapping Open(string path, long? expectedSize = null)
+    {
+        int flags = SharedMemoryInterop.O_RDWR | SharedMemoryInterop.O_CLOEXEC | SharedMemoryInterop.O_NOFOLLOW;
+        using SafeFileHandle fd = SharedMemoryInterop.Open(path, flags, 0);
+        if (fd.IsInvalid)
+        {
+            throw SharedMemoryErrors.FromLastError("open", path);
+        }
+
+        long size = SizeOf(fd, path);
+        if (expectedSize is { } expected && expected != size)
+        {
+            throw new InvalidDataException($"shared-memory region '{path}': size {size} bytes, expected {expected}");
+        }
+
+        if (size < 4096)
+        {
+            throw new InvalidDataException($"shared-memory region '{path}': size {size} bytes is too small to hold a region");
+        }
+
+        return Map(path, fd, size);
+    }
+
+    /// <summary>Base address of the mapping; valid until the mapping and every lease on it are released.</summary>
+    internal byte* Pointer => (byte*)_handle.DangerousGetHandle();
+
+    /// <summary>A bounds-checked view of part of the region.</summary>
+    public Span<byte> GetSpan(long offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        if (offset < 0 || length < 0 || offset + length > Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"view [{offset}, +{length}) is outside region '{Path}' of {Length} bytes");
+        }
+
+        // SAFETY: the range [offset, offset+length) was checked against the mapped length just above and the
+        // handle is open; the caller must not keep the span beyond the mapping's lifetime (spans cannot escape to the heap).
+        return new Span<byte>(Pointer + offset, length);
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private static long SizeOf(SafeFileHandle fd, string path)
+    {
+        long size = SharedMemoryInterop.Lseek(fd, 0, SharedMemoryInterop.SEEK_END);
+        if (size < 0)
+        {
+            throw SharedMemoryErrors.FromLastError("lseek", path);
+        }
+
+        return size;
+    }
+
+    private static SharedMemoryMapping Map(string path, SafeFileHandle fd, long size)
+    {
+        nint address = SharedMemoryInterop.Mmap(0, (nuint)size, SharedMemoryInterop.PROT_READ | SharedMemoryInterop.PROT_WRITE,
+            SharedMemoryInterop.MAP_SHARED, fd, 0);
+        if (address == SharedMemoryInterop.MAP_FAILED)
+        {
+            throw SharedMemoryErrors.FromLastError("mmap", path);
+        }
+
+        // The mapping stays valid after the fd is closed (mmap(2)); only the mapping is kept.
+        return new SharedMemoryMapping(path, new SafeMappedMemoryHandle(address, size));
+    }
+}

@@ -1,0 +1,44 @@
+using System.Buffers.Binary;
+
+namespace OverlayKvm.Core.Wire;
+
+/// <summary>
+/// The few fields of an inner IPv4 packet (RFC 791) the datapath needs: routing is by destination, anti-spoofing
+/// by source. Addresses are returned as big-endian uint32 so lookups allocate nothing.
+/// <code>
+/// 0: version(4) IHL(4) | 1: TOS | 2-3: total length | ... | 12-15: source | 16-19: destination
+/// </code>
+/// </summary>
+internal static class Ipv4Packet
+{
+    public const int MinHeaderSize = 20;
+    private const int TotalLengthOffset = 2;
+    private const int SourceOffset = 12;
+    private const int DestinationOffset = 16;
+
+    /// <summary>
+    /// Checks that packet holds a whole IPv4 packet (version 4, IHL ≥ 5, total length within the buffer and not
+    /// shorter than the header) and returns its addresses.
+    /// </summary>
+    public static bool TryReadAddresses(ReadOnlySpan<byte> packet, out uint source, out uint destination)
+    {
+        source = 0;
+        destination = 0;
+        if (packet.Length < MinHeaderSize || (packet[0] >> 4) != 4)
+        {
+            return false;
+        }
+        int headerLength = (packet[0] & 0x0F) * 4;
+        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(packet.Slice(TotalLengthOffset));
+        if (headerLength < MinHeaderSize || totalLength < headerLength || totalLength > packet.Length)
+        {
+            return false;
+        }
+        source = BinaryPrimitives.ReadUInt32BigEndian(packet.Slice(SourceOffset));
+        destination = BinaryPrimitives.ReadUInt32BigEndian(packet.Slice(DestinationOffset));
+        return true;
+    }
+
+    /// <summary>The total length field (callers first validate with <see cref="TryReadAddresses"/>).</summary>
+    public static int TotalLength(ReadOnlySpan<byte> packet) => BinaryPrimitives.ReadUInt16BigEndian(packet.Slice(TotalLengthOffset));
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using OverlayKvm.GuestAgent.Control;
+using OverlayKvm.GuestAgent.Hosting;
+
+namespace OverlayKvm.GuestAgent.Cli;
+
+/// <summary>`overlay-agent stat [--json]`: per-group, per-path counters, drops by reason, adapters (R0.10).</summary>
+internal static class StatCommand
+{
+    public static async Task<int> RunAsync(ParsedOptions options)
+    {
+        string control = options.Get("control") ?? AgentOptions.DefaultControlSocket;
+        ControlResponse r = await ControlClient.SendAsync(control, new ControlRequest("stat"), CancellationToken.None).ConfigureAwait(false);
+        if (!r.Ok || r.Stat is null)
+        {
+            Console.Error.WriteLine($"overlay-agent stat: {r.Error ?? "no statistics in the answer"}");
+            return AgentCommandLine.ExitFailed;
+        }
+        Console.Out.WriteLine(options.Has("json")
+            ? JsonSerializer.Serialize(r.Stat, AgentJsonContext.Default.StatReport)
+            : Format(r.Stat));
+        return AgentCommandLine.ExitOk;
+    }
+
+    internal static string Format(StatReport s)
+    {
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"domain {s.Domain ?? "(no configuration yet)"}  configuration version {s.ConfigVersion?.ToString(inv) ?? "-"}");
+        sb.AppendLine(inv, $"{"group",-16} {"path",-7} {"pkts in",12} {"bytes in",14} {"pkts out",12} {"bytes out",14} {"epoch",6}");
+        foreach (GroupStat g in s.Groups)
+        {
+            Row(sb, g.Group, "local", g.Local, "");
+            Row(sb, g.Group, "sealed", g.Sealed, g.SendEpoch?.ToString(inv) ?? "-");
+        }
+        sb.Append("drops:");
+        foreach (var (reason, count) in s.Drops)
+        {
+            sb.Append(inv, $" {reason}={count}");
+        }
+        sb.AppendLine();
+        foreach (AdapterStat a in s.Adapters)
+        {
+            sb.AppendLine(inv, $"adapter {a.Device} group {a.Group} count {a.Count} apps {string.Join(',', a.Apps)}");
+        }
+        return sb.ToString().TrimEnd();
+    }
+
+    private static void Row(StringBuilder sb, string group, string path, PathStat p, string epoch) =>
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{group,-16} {path,-7} {p.PacketsIn,12} {p.BytesIn,14} {p.PacketsOut,12} {p.BytesOut,14} {epoch,6}");
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using OverlayKvm.Core.Config;
+using OverlayKvm.Core.Crypto;
+using OverlayKvm.GuestAgent.Pipeline;
+
+namespace OverlayKvm.GuestAgent.Config;
+
+/// <summary>
+/// One configuration version compiled for the datapath: lookups by 32-bit ids and big-endian IPv4 addresses, so
+/// a packet needs no strings, no parsing and no allocation. Immutable once published; the datapath reads the
+/// current snapshot once per packet (<see cref="AgentState.Current"/>).
+/// </summary>
+internal sealed class AgentSnapshot
+{
+    public required DomainConfigDocument Document { get; init; }
+
+    public required uint SenderIndex { get; init; }
+
+    public required IReadOnlyDictionary<uint, GroupRuntime> GroupsById { get; init; }
+
+    public required IReadOnlyDictionary<string, GroupRuntime> GroupsByName { get; init; }
+
+    public long Version => Document.Version;
+}
+
+/// <summary>A group as the datapath needs it.</summary>
+internal sealed class GroupRuntime
+{
+    public required string Name { get; init; }
+
+    public required uint Id { get; init; }
+
+    public required GroupCounters Counters { get; init; }
+
+    /// <summary>Group members by overlay address (Table 2).</summary>
+    public required Dictionary<uint, MemberRoute> Members { get; init; }
+
+    /// <summary>Other VMs of the group by sender index (the header's sender field).</summary>
+    public required Dictionary<uint, PeerVm> Peers { get; init; }
+
+    /// <summary>Receive keys by (epoch, sender index).</summary>
+    public required Dictionary<(uint Epoch, uint Sender), ReceiveKey> ReceiveKeys { get; init; }
+
+    /// <summary>The key this VM seals with: the group's newest epoch. Null when the document carries no key.</summary>
+    public required SendKey? SendKey { get; init; }
+
+    /// <summary>Apps of this group configured for this VM.</summary>
+    public required IReadOnlyList<LocalAppConfig> LocalApps { get; init; }
+}
+
+/// <summary>Where a member app runs. <see cref="Peer"/> is null for apps of this VM.</summary>
+internal sealed record MemberRoute(string App, uint Address, PeerVm? Peer)
+{
+    public bool IsLocal => Peer is null;
+}
+
+/// <summary>Another VM of a group: its sender index, underlay address and the socket address frames go to.</summary>
+internal sealed class PeerVm
+{
+    public required string Domain { get; init; }
+
+    public required uint SenderIndex { get; init; }
+
+    /// <summary>Underlay IPv4 address, big-endian; the outer source of every frame this VM sends.</summary>
+    public required uint UnderlayAddress { get; init; }
+
+    public required IPEndPoint Endpoint { get; init; }
+
+    public required System.Net.SocketAddress SocketAddress { get; init; }
+}
+
+/// <summary>
+/// Opens frames of one sender in one epoch. Carries the replay window, so it is reused (not rebuilt) when a new
+/// configuration keeps the same key. Used only by the UDP receive worker.
+/// </summary>
+internal sealed class ReceiveKey
+{
+    public required uint Epoch { get; init; }
+
+    public required FrameCipher Cipher { get; init; }
+
+    public required ReplayWindow Window { get; init; }
+
+    /// <summary>UTC ticks after which the epoch is no longer accepted; long.MaxValue while current.</summary>
+    public required long RetiresAtTicks { get; init; }
+
+    public required byte[] KeyFingerprint { get; init; }
+}
+
+/// <summary>Seals this VM's frames for one group. Used only by that group's TUN worker.</summary>
+internal sealed class SendKey
+{
+    public required uint Epoch { get; init; }
+
+    public required FrameCipher Cipher { get; init; }
+
+    public required FrameCounter Counter { get; init; }
+
+    public required byte[] KeyFingerprint { get; init; }
+}

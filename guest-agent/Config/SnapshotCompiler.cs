@@ -1,0 +1,263 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using OverlayKvm.Core.Config;
+using OverlayKvm.Core.Crypto;
+using OverlayKvm.GuestAgent.Pipeline;
+
+namespace OverlayKvm.GuestAgent.Config;
+
+/// <summary>
+/// Validates a <see cref="DomainConfigDocument"/> and compiles it into an <see cref="AgentSnapshot"/>. Every
+/// problem is collected with its path ("groups[1].credentials[0].key: …") before refusing, so the operator sees
+/// them all at once. Keys and replay windows of the previous snapshot are carried over when unchanged, so a new
+/// version never reopens a replay window or resets a send counter.
+/// </summary>
+internal sealed class SnapshotCompiler
+{
+    private readonly DatapathCounters _counters;
+    private readonly TimeProvider _time;
+    private readonly int _overlayPort;
+
+    public SnapshotCompiler(DatapathCounters counters, TimeProvider time, int overlayPort)
+    {
+        _counters = counters;
+        _time = time;
+        _overlayPort = overlayPort;
+    }
+
+    public AgentSnapshot Compile(DomainConfigDocument doc, AgentSnapshot? previous)
+    {
+        var errors = new List<string>();
+        if (doc.FormatVersion != DomainConfigDocument.CurrentFormat)
+        {
+            errors.Add($"formatVersion: {doc.FormatVersion} is not supported (this agent reads {DomainConfigDocument.CurrentFormat})");
+        }
+        if (string.IsNullOrEmpty(doc.Domain))
+        {
+            errors.Add("domain: empty");
+        }
+        if (doc.Apps is null || doc.Groups is null)
+        {
+            errors.Add("apps/groups: missing");
+            throw new ConfigCompileException(errors);
+        }
+        string self = doc.Domain ?? "";
+        uint selfIndex = OverlayIds.SenderIndex(self);
+        var byId = new Dictionary<uint, GroupRuntime>();
+        var byName = new Dictionary<string, GroupRuntime>(StringComparer.Ordinal);
+
+        for (int g = 0; g < doc.Groups.Count; g++)
+        {
+            GroupConfig? group = doc.Groups[g];
+            string path = $"groups[{g}]";
+            if (group is null || string.IsNullOrEmpty(group.Name) || group.Members is null || group.Credentials is null)
+            {
+                errors.Add($"{path}: missing name, members or credentials");
+                continue;
+            }
+            uint id = OverlayIds.GroupId(group.Name);
+            if (byId.TryGetValue(id, out var clash))
+            {
+                errors.Add($"{path}.name: group id {id:x8} of '{group.Name}' collides with group '{clash.Name}'");
+                continue;
+            }
+            var runtime = CompileGroup(doc, group, path, id, self, selfIndex, previous, errors);
+            if (runtime is not null)
+            {
+                byId.Add(id, runtime);
+                byName.Add(group.Name, runtime);
+            }
+        }
+
+        for (int a = 0; a < doc.Apps.Count; a++)
+        {
+            LocalAppConfig? app = doc.Apps[a];
+            string path = $"apps[{a}]";
+            if (app is null || app.Routes is null || string.IsNullOrEmpty(app.Name))
+            {
+                errors.Add($"{path}: missing name or routes");
+                continue;
+            }
+            if (!byName.ContainsKey(app.Group))
+            {
+                errors.Add($"{path}.group: app '{app.Name}' names group '{app.Group}' that the document does not describe");
+            }
+            if (!TryParseIpv4(app.Address, out _))
+            {
+                errors.Add($"{path}.address: '{app.Address}' is not an IPv4 address");
+            }
+            if (app.RouteTable is < 1 or > 252 and < 256)
+            {
+                errors.Add($"{path}.routeTable: {app.RouteTable} is reserved or out of range (use 1..252 or 256..2^31-1)");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigCompileException(errors);
+        }
+        return new AgentSnapshot { Document = doc, SenderIndex = selfIndex, GroupsById = byId, GroupsByName = byName };
+    }
+
+    private GroupRuntime? CompileGroup(DomainConfigDocument doc, GroupConfig group, string path, uint id, string self, uint selfIndex,
+        AgentSnapshot? previous, List<string> errors)
+    {
+        int errorsBefore = errors.Count;
+        GroupRuntime? old = null;
+        previous?.GroupsById.TryGetValue(id, out old);
+
+        var peers = new Dictionary<uint, PeerVm>();
+        var members = new Dictionary<uint, MemberRoute>();
+        for (int m = 0; m < group.Members.Count; m++)
+        {
+            MemberConfig? member = group.Members[m];
+            string mpath = $"{path}.members[{m}]";
+            if (member is null || !TryParseIpv4(member.Address, out uint address))
+            {
+                errors.Add($"{mpath}.address: '{member?.Address}' is not an IPv4 address");
+                continue;
+            }
+            PeerVm? peer = null;
+            if (!string.Equals(member.Domain, self, StringComparison.Ordinal))
+            {
+                uint sender = OverlayIds.SenderIndex(member.Domain);
+                if (!peers.TryGetValue(sender, out peer))
+                {
+                    if (member.DomainAddress is null || !TryParseIpv4(member.DomainAddress, out uint underlay))
+                    {
+                        errors.Add($"{mpath}.domainAddress: VM '{member.Domain}' has no IPv4 underlay address ('{member.DomainAddress}')");
+                        continue;
+                    }
+                    if (sender == selfIndex)
+                    {
+                        errors.Add($"{mpath}.domain: sender index of '{member.Domain}' collides with this VM '{self}'");
+                        continue;
+                    }
+                    var endpoint = new IPEndPoint(new IPAddress(IPAddress.HostToNetworkOrder((int)underlay)), _overlayPort);
+                    peer = new PeerVm { Domain = member.Domain, SenderIndex = sender, UnderlayAddress = underlay, Endpoint = endpoint, SocketAddress = endpoint.Serialize() };
+                    peers.Add(sender, peer);
+                }
+                else if (!string.Equals(peer.Domain, member.Domain, StringComparison.Ordinal))
+                {
+                    errors.Add($"{mpath}.domain: sender index of '{member.Domain}' collides with '{peer.Domain}'");
+                    continue;
+                }
+            }
+            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer)))
+            {
+                errors.Add($"{mpath}.address: {member.Address} is used by two members");
+            }
+        }
+
+        var receiveKeys = new Dictionary<(uint, uint), ReceiveKey>();
+        SendKey? sendKey = null;
+        CredentialConfig? newest = null;
+        byte[]? newestKey = null;
+        long now = _time.GetUtcNow().UtcTicks;
+        for (int c = 0; c < group.Credentials.Count; c++)
+        {
+            CredentialConfig? cred = group.Credentials[c];
+            string cpath = $"{path}.credentials[{c}]";
+            byte[] key;
+            try
+            {
+                key = Convert.FromBase64String(cred?.Key ?? "");
+            }
+            catch (FormatException)
+            {
+                errors.Add($"{cpath}.key: not base64");
+                continue;
+            }
+            if (cred is null || key.Length != FrameKeySchedule.GroupKeySize || cred.Epoch < 0)
+            {
+                errors.Add($"{cpath}.key: epoch {cred?.Epoch} must carry a {FrameKeySchedule.GroupKeySize}-byte key (got {key.Length} bytes; redacted documents cannot be used)");
+                continue;
+            }
+            uint epoch = (uint)cred.Epoch;
+            byte[] fingerprint = SHA256.HashData(key);
+            long retires = cred.RetiresAt?.UtcTicks ?? long.MaxValue;
+            foreach (var peer in peers.Values)
+            {
+                ReceiveKey? reuse = null;
+                if (old is not null && old.ReceiveKeys.TryGetValue((epoch, peer.SenderIndex), out var prev) && prev.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
+                {
+                    reuse = prev;
+                }
+                receiveKeys[(epoch, peer.SenderIndex)] = reuse is not null && reuse.RetiresAtTicks == retires
+                    ? reuse
+                    : new ReceiveKey
+                    {
+                        Epoch = epoch,
+                        Cipher = reuse?.Cipher ?? FrameCipher.ForSender(key, id, epoch, peer.SenderIndex),
+                        Window = reuse?.Window ?? new ReplayWindow(),
+                        RetiresAtTicks = retires,
+                        KeyFingerprint = fingerprint,
+                    };
+            }
+            if ((cred.RetiresAt is null || cred.RetiresAt.Value.UtcTicks > now) && (newest is null || cred.Epoch > newest.Epoch))
+            {
+                newest = cred;
+                newestKey = key;
+            }
+        }
+        if (newest is not null && newestKey is not null)
+        {
+            byte[] fingerprint = SHA256.HashData(newestKey);
+            var prevSend = old?.SendKey;
+            sendKey = prevSend is not null && prevSend.Epoch == (uint)newest.Epoch && prevSend.KeyFingerprint.AsSpan().SequenceEqual(fingerprint)
+                ? prevSend
+                : new SendKey
+                {
+                    Epoch = (uint)newest.Epoch,
+                    Cipher = FrameCipher.ForSender(newestKey, id, (uint)newest.Epoch, selfIndex),
+                    // The counter is per sender, shared across epochs: it only ever rises.
+                    Counter = prevSend?.Counter ?? new FrameCounter(_time),
+                    KeyFingerprint = fingerprint,
+                };
+        }
+
+        var localApps = new List<LocalAppConfig>();
+        foreach (var app in doc.Apps)
+        {
+            if (app is not null && string.Equals(app.Group, group.Name, StringComparison.Ordinal))
+            {
+                localApps.Add(app);
+                if (TryParseIpv4(app.Address, out uint a) && !members.ContainsKey(a))
+                {
+                    members.Add(a, new MemberRoute(app.Name, a, null));
+                }
+            }
+        }
+
+        if (errors.Count > errorsBefore)
+        {
+            return null;
+        }
+        return new GroupRuntime
+        {
+            Name = group.Name,
+            Id = id,
+            Counters = _counters.ForGroup(group.Name),
+            Members = members,
+            Peers = peers,
+            ReceiveKeys = receiveKeys,
+            SendKey = sendKey,
+            LocalApps = localApps,
+        };
+    }
+
+    internal static bool TryParseIpv4(string? text, out uint address)
+    {
+        address = 0;
+        if (text is null || !IPAddress.TryParse(text, out var ip) || ip.AddressFamily != AddressFamily.InterNetwork)
+        {
+            return false;
+        }
+        Span<byte> bytes = stackalloc byte[4];
+        ip.TryWriteBytes(bytes, out _);
+        address = BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        return true;
+    }
+}

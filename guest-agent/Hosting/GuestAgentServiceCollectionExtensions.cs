@@ -1,0 +1,44 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OverlayKvm.GuestAgent.Channel;
+using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Control;
+using OverlayKvm.GuestAgent.Hosting;
+using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Transport;
+using OverlayKvm.GuestAgent.Tun;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+internal static class GuestAgentServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the agent: datapath (state, counters, send/receive paths, UDP transport, adapters) and one hosted
+    /// service per responsibility (reconcile/reaper, UDP receiver, control socket, host channel). TryAdd so tests
+    /// can swap a part (e.g. the channel transport) before calling this.
+    /// </summary>
+    public static IServiceCollection AddGuestAgent(this IServiceCollection services, AgentOptions options)
+    {
+        services.TryAddSingleton(Options.Options.Create(options));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<AgentState>();
+        services.TryAddSingleton<DatapathCounters>();
+        services.TryAddSingleton<AdapterTable>();
+        services.TryAddSingleton<IpCommand>();
+        services.TryAddSingleton(sp => new SnapshotCompiler(sp.GetRequiredService<DatapathCounters>(), sp.GetRequiredService<TimeProvider>(), options.OverlayPort));
+        services.TryAddSingleton<UdpTransport>();
+        services.TryAddSingleton<IFrameSender>(sp => sp.GetRequiredService<UdpTransport>());
+        services.TryAddSingleton<SendPath>();
+        services.TryAddSingleton<ReceivePath>();
+        services.TryAddSingleton<AdapterManager>();
+        services.TryAddSingleton<StatBuilder>();
+        services.TryAddSingleton<IHostChannelTransport>(_ => options.ChannelSocket is null
+            ? new VirtioSerialTransport()
+            : new UnixListenerTransport(options.ChannelSocket));
+        services.AddHostedService<AppReaperService>();
+        services.AddHostedService<UdpReceiveService>();
+        services.AddHostedService<ControlSocketService>();
+        services.AddHostedService<HostChannelService>();
+        return services;
+    }
+}

@@ -1,0 +1,78 @@
+namespace OverlayKvm.GuestAgent.Pipeline;
+
+/// <summary>Packets and bytes of one group on one path, both directions. Updated with Interlocked: no locks per packet.</summary>
+internal sealed class PathCounters
+{
+    private long _packetsOut;
+    private long _bytesOut;
+    private long _packetsIn;
+    private long _bytesIn;
+
+    public long PacketsOut => Volatile.Read(ref _packetsOut);
+    public long BytesOut => Volatile.Read(ref _bytesOut);
+    public long PacketsIn => Volatile.Read(ref _packetsIn);
+    public long BytesIn => Volatile.Read(ref _bytesIn);
+
+    public void CountOut(int bytes)
+    {
+        Interlocked.Increment(ref _packetsOut);
+        Interlocked.Add(ref _bytesOut, bytes);
+    }
+
+    public void CountIn(int bytes)
+    {
+        Interlocked.Increment(ref _packetsIn);
+        Interlocked.Add(ref _bytesIn, bytes);
+    }
+}
+
+/// <summary>Counters of one group: the local path (same VM) and the sealed path (other VMs over UDP).</summary>
+internal sealed class GroupCounters
+{
+    public GroupCounters(string group) => Group = group;
+
+    public string Group { get; }
+
+    public PathCounters Local { get; } = new();
+
+    public PathCounters Sealed { get; } = new();
+}
+
+/// <summary>
+/// All datapath counters of the agent. Group counters outlive configuration versions (kept by group name), so a
+/// new document does not reset them. Drops are counted per reason for the whole agent, since a malformed frame
+/// cannot be attributed to a group.
+/// </summary>
+internal sealed class DatapathCounters
+{
+    private readonly long[] _drops = new long[DropReasons.Count];
+    private readonly Dictionary<string, GroupCounters> _groups = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+
+    public void Drop(DropReason reason) => Interlocked.Increment(ref _drops[(int)reason]);
+
+    public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
+
+    public GroupCounters ForGroup(string group)
+    {
+        lock (_lock)
+        {
+            if (!_groups.TryGetValue(group, out var c))
+            {
+                c = new GroupCounters(group);
+                _groups.Add(group, c);
+            }
+            return c;
+        }
+    }
+
+    public GroupCounters[] Groups()
+    {
+        lock (_lock)
+        {
+            var all = _groups.Values.ToArray();
+            Array.Sort(all, (a, b) => string.CompareOrdinal(a.Group, b.Group));
+            return all;
+        }
+    }
+}

@@ -1,0 +1,38 @@
+namespace OverlayKvm.GuestAgent.Pipeline;
+
+/// <summary>Why the datapath dropped a packet. Each reason has its own counter (R0.10).</summary>
+internal enum DropReason
+{
+    /// <summary>Not a sealed frame of a known group (bad version/type/length, unknown group) or not a valid inner IPv4 packet.</summary>
+    Malformed = 0,
+    /// <summary>The AEAD tag did not verify: tampered, or sealed with another key.</summary>
+    Auth = 1,
+    /// <summary>Counter already seen or older than the replay window.</summary>
+    Replay = 2,
+    /// <summary>Outer source is not the VM the header names, or the inner source is not an app of that VM (or, sending, not a local app).</summary>
+    Spoof = 3,
+    /// <summary>Destination is not a member of the group, or not an app running here.</summary>
+    NoRoute = 4,
+    /// <summary>No key for the frame's epoch (unknown, or retired after its grace period), or no key to send with.</summary>
+    NoKey = 5,
+    /// <summary>The kernel refused the write (TUN or UDP send failed).</summary>
+    IoError = 6,
+}
+
+internal static class DropReasons
+{
+    public const int Count = 7;
+
+    /// <summary>Stable lower-case names used by `overlay-agent stat` and the control socket.</summary>
+    public static string Name(DropReason reason) => reason switch
+    {
+        DropReason.Malformed => "malformed",
+        DropReason.Auth => "auth",
+        DropReason.Replay => "replay",
+        DropReason.Spoof => "spoof",
+        DropReason.NoRoute => "no-route",
+        DropReason.NoKey => "no-key",
+        DropReason.IoError => "io-error",
+        _ => "unknown",
+    };
+}

@@ -1,0 +1,31 @@
+namespace OverlayKvm.HostDaemon.Engine;
+
+/// <summary>What <c>GET /v1/engine/stat</c> (and <c>overlayctl engine-stat</c>) shows.</summary>
+public sealed record EngineStat(DateTimeOffset At, EngineCounterStat Counters, IReadOnlyList<EngineGroupStat> Groups);
+
+public sealed record EngineCounterStat(
+    long Registrations,
+    long RegistrationsRefused,
+    long Deregistrations,
+    long Heartbeats,
+    long Expirations,
+    long HeaderRepairs,
+    long SlotRepairs,
+    long ControlRepairs,
+    IReadOnlyDictionary<string, long> Queries);
+
+/// <summary>One group's region on this host. Ring figures are published by the guests themselves: display only.</summary>
+public sealed record EngineGroupStat(
+    string Group,
+    bool Enabled,
+    string RegionPath,
+    ulong Generation,
+    int RingCapacity,
+    ulong DirectoryVersion,
+    string HeaderStatus,
+    IReadOnlyList<EngineSlotStat> Slots,
+    IReadOnlyList<EngineRingStat> Rings);
+
+public sealed record EngineSlotStat(int Slot, string Domain, IReadOnlyList<string> Addresses, DateTimeOffset LastHeartbeat, bool Expired);
+
+public sealed record EngineRingStat(int From, int To, ulong RecordsWritten, ulong BytesWritten, ulong RecordsRead, ulong BytesRead, ulong Pending);

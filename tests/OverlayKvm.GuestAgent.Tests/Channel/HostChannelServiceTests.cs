@@ -1,0 +1,92 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OverlayKvm.Core.Channel;
+using OverlayKvm.GuestAgent.Channel;
+using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Hosting;
+using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Tests.Doubles;
+using OverlayKvm.GuestAgent.Tun;
+
+namespace OverlayKvm.GuestAgent.Tests.Channel;
+
+/// <summary>The agent's channel end against a host double over a real unix socket pair.</summary>
+public sealed class HostChannelServiceTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "ovk-agent-test-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (HostChannelService Service, AgentState State) NewService()
+    {
+        var state = new AgentState();
+        var counters = new DatapathCounters();
+        var options = Options.Create(new AgentOptions { StateDirectory = Path.Combine(_dir, "state") });
+        var table = new AdapterTable();
+        var send = new SendPath(state, counters, new CapturingSender(), table);
+        var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
+        var transport = new UnixListenerTransport(Path.Combine(_dir, "channel.sock"));
+        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, new ManualTime(), 7480), adapters, NullLogger<HostChannelService>.Instance);
+        return (service, state);
+    }
+
+    private async Task<ChannelConnection> ConnectHostAsync()
+    {
+        string path = Path.Combine(_dir, "channel.sock");
+        for (int i = 0; i < 100 && !File.Exists(path); i++)
+        {
+            await Task.Delay(20);
+        }
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        return new ChannelConnection(new NetworkStream(socket, ownsSocket: true));
+    }
+
+    private static async Task<ChannelMessage> NextAsync(ChannelConnection c)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        return await c.ReadAsync(cts.Token) ?? throw new IOException("agent closed the channel");
+    }
+
+    [Fact]
+    public async Task Channel_HelloConfigUnknownAndBadPayload_AnsweredAndCounted_ChannelSurvives()
+    {
+        Directory.CreateDirectory(_dir);
+        var (service, state) = NewService();
+        using var cts = new CancellationTokenSource();
+        await service.StartAsync(cts.Token);
+        await using var host = await ConnectHostAsync();
+
+        var hello = await NextAsync(host);
+        Assert.Equal(ChannelMessageType.Hello, hello.Type);
+        Assert.Equal(ChannelProtocol.Version, ChannelConnection.TryParse(hello.Payload, ChannelJsonContext.Default.HelloMessage, out _)!.Protocol);
+
+        await host.WriteAsync((ChannelMessageType)77, new byte[] { 1, 2, 3 }, default);
+        var error = await NextAsync(host);
+        Assert.Equal(ChannelMessageType.Error, error.Type);
+        Assert.Equal("unknown-type", ChannelConnection.TryParse(error.Payload, ChannelJsonContext.Default.ErrorMessage, out _)!.Code);
+
+        await host.WriteAsync(ChannelMessageType.Config, "{\"apps\": null"u8.ToArray(), default);
+        var badAck = ChannelConnection.TryParse((await NextAsync(host)).Payload, ChannelJsonContext.Default.ConfigAckMessage, out _)!;
+        Assert.False(badAck.Applied);
+
+        var doc = new TwoAgents().Doc("vmA", 5);
+        await host.WriteJsonAsync(ChannelMessageType.Config, doc, ChannelJsonContext.Default.DomainConfigDocument, default);
+        var ack = ChannelConnection.TryParse((await NextAsync(host)).Payload, ChannelJsonContext.Default.ConfigAckMessage, out _)!;
+        Assert.True(ack.Applied, ack.Error);
+        Assert.Equal(5, state.Current!.Version);
+
+        await host.WriteJsonAsync(ChannelMessageType.Config, doc with { Version = 4 }, ChannelJsonContext.Default.DomainConfigDocument, default);
+        var older = ChannelConnection.TryParse((await NextAsync(host)).Payload, ChannelJsonContext.Default.ConfigAckMessage, out _)!;
+        Assert.False(older.Applied);
+        Assert.Contains("older", older.Error);
+
+        await host.WriteAsync(ChannelMessageType.Heartbeat, ReadOnlyMemory<byte>.Empty, default);
+        Assert.Equal(ChannelMessageType.Heartbeat, (await NextAsync(host)).Type);
+        Assert.Equal(3, service.RejectedMessages);
+
+        await cts.CancelAsync();
+        await service.StopAsync(default);
+    }
+}

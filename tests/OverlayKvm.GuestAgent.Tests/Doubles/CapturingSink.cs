@@ -1,0 +1,53 @@
+using System.Net;
+using OverlayKvm.GuestAgent.Pipeline;
+
+namespace OverlayKvm.GuestAgent.Tests.Doubles;
+
+/// <summary>Adapter double: keeps the last packet written (no allocation once warmed up).</summary>
+internal sealed class CapturingSink : IPacketSink
+{
+    private readonly byte[] _last = new byte[65536];
+
+    public int Count { get; private set; }
+
+    public int LastLength { get; private set; }
+
+    public bool Fail { get; set; }
+
+    public ReadOnlySpan<byte> Last => _last.AsSpan(0, LastLength);
+
+    public bool TryWrite(ReadOnlySpan<byte> packet)
+    {
+        if (Fail)
+        {
+            return false;
+        }
+        packet.CopyTo(_last);
+        LastLength = packet.Length;
+        Count++;
+        return true;
+    }
+}
+
+/// <summary>UDP double: keeps the last frame and where it was sent.</summary>
+internal sealed class CapturingSender : IFrameSender
+{
+    private readonly byte[] _last = new byte[65536];
+
+    public int Count { get; private set; }
+
+    public int LastLength { get; private set; }
+
+    public SocketAddress? LastDestination { get; private set; }
+
+    public byte[] LastFrame() => _last.AsSpan(0, LastLength).ToArray();
+
+    public bool TrySend(ReadOnlySpan<byte> frame, SocketAddress destination)
+    {
+        frame.CopyTo(_last);
+        LastLength = frame.Length;
+        LastDestination = destination;
+        Count++;
+        return true;
+    }
+}

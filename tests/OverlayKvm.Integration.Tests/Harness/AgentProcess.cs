@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text;
+using CoreInterop = OverlayKvm.Core.Interop.Interop;
+
+namespace OverlayKvm.Integration.Tests.Harness;
+
+/// <summary>
+/// A real overlay-agent process inside a namespace ("the agent in a VM"), with its channel socket, control socket
+/// and state directory under the test's temporary directory. Killed by PID on dispose; its output is kept for
+/// failure messages.
+/// </summary>
+internal sealed class AgentProcess : IDisposable
+{
+    private readonly StringBuilder _log = new();
+    private Process? _process;
+
+    public AgentProcess(NetNamespace ns, string directory, string domain)
+    {
+        Namespace = ns;
+        Domain = domain;
+        Directory.CreateDirectory(directory);
+        ChannelSocket = Path.Combine(directory, "channel.sock");
+        ControlSocket = Path.Combine(directory, "control.sock");
+        StateDirectory = Path.Combine(directory, "state");
+    }
+
+    public NetNamespace Namespace { get; }
+
+    public string Domain { get; }
+
+    public string ChannelSocket { get; }
+
+    public string ControlSocket { get; }
+
+    public string StateDirectory { get; }
+
+    public int Pid => _process?.Id ?? -1;
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public void Start()
+    {
+        File.Delete(ChannelSocket);
+        File.Delete(ControlSocket);
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "netns", "exec", Namespace.Name, Prerequisites.AgentBinary(), "serve",
+                     "--channel-socket", ChannelSocket, "--control", ControlSocket, "--state-dir", StateDirectory })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("cannot start overlay-agent");
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        WaitUntil(() => File.Exists(ChannelSocket) && File.Exists(ControlSocket), TimeSpan.FromSeconds(20), "agent sockets to appear");
+    }
+
+    /// <summary>SIGKILL: the agent gets no chance to clean up (crash / kill -9).</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            CoreInterop.Kill(_process.Id, 9);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (_process is { HasExited: true })
+            {
+                throw new InvalidOperationException($"overlay-agent in {Namespace.Name} exited ({_process.ExitCode}) while waiting for {what}:\n{Log}");
+            }
+            if (sw.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds} s waiting for {what}; agent log:\n{Log}");
+            }
+            Thread.Sleep(50);
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process?.Dispose();
+    }
+}

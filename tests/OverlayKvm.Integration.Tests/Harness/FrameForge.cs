@@ -1,0 +1,54 @@
+using System.Buffers.Binary;
+using System.Net;
+using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Wire;
+
+namespace OverlayKvm.Integration.Tests.Harness;
+
+/// <summary>
+/// Builds frames the way a (possibly malicious) group member holding the group key would: for spoofing and
+/// key-epoch tests. Uses the product's own sealing code, so a frame forged here is exactly as valid as a real one.
+/// </summary>
+internal static class FrameForge
+{
+    /// <summary>A counter above anything a real sender has used yet (real counters start at the wall clock in ns).</summary>
+    public static ulong FreshCounter() => (ulong)((DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100) + 1_000_000_000UL;
+
+    public static byte[] Seal(byte[] groupKey, string group, int epoch, string senderDomain, ulong counter, byte[] innerPacket)
+    {
+        uint groupId = OverlayIds.GroupId(group);
+        uint sender = OverlayIds.SenderIndex(senderDomain);
+        using var cipher = FrameCipher.ForSender(groupKey, groupId, (uint)epoch, sender);
+        var frame = new byte[innerPacket.Length + SealedFrameHeader.Overhead];
+        innerPacket.CopyTo(frame, SealedFrameHeader.Size);
+        int n = cipher.Seal(new SealedFrameHeader(FrameType.Data, groupId, (uint)epoch, sender, counter), frame, innerPacket.Length);
+        Assert.Equal(frame.Length, n);
+        return frame;
+    }
+
+    /// <summary>A minimal IPv4/UDP packet (valid header checksum, UDP checksum 0) with an 8-byte payload.</summary>
+    public static byte[] UdpPacket(string source, string destination, int port = 9)
+    {
+        var p = new byte[20 + 8 + 8];
+        p[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+        p[8] = 64;
+        p[9] = 17;
+        IPAddress.Parse(source).TryWriteBytes(p.AsSpan(12), out _);
+        IPAddress.Parse(destination).TryWriteBytes(p.AsSpan(16), out _);
+        uint sum = 0;
+        for (int i = 0; i < 20; i += 2)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(i));
+        }
+        while (sum > 0xFFFF)
+        {
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        }
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), (ushort)~sum);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), 40000);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), (ushort)port);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(24), 16);
+        return p;
+    }
+}

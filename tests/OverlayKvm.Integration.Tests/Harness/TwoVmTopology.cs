@@ -1,0 +1,195 @@
+using System.Net;
+
+namespace OverlayKvm.Integration.Tests.Harness;
+
+/// <summary>
+/// Two "VMs" (namespaces, each with a real overlay-agent) on an underlay, one group "web" with app "client"
+/// (10.1.0.1) on vmA and "server" (10.1.0.2) on vmB. The underlay is either a direct veth pair
+/// (10.99.0.1 ↔ 10.99.0.2) or passes through a <see cref="UdpRelay"/> in a third namespace. The test plays the
+/// host side of both channels. Everything is removed on dispose, in reverse order, even after a failure.
+/// </summary>
+internal sealed class TwoVmTopology : IAsyncDisposable
+{
+    public const int OverlayPort = 7480;
+    public const string ClientAddress = "10.1.0.1";
+    public const string ServerAddress = "10.1.0.2";
+    private readonly List<IDisposable> _cleanup = new();
+    private readonly List<IAsyncDisposable> _asyncCleanup = new();
+    private long _version = 1;
+
+    private TwoVmTopology(string directory)
+    {
+        Directory = directory;
+    }
+
+    public string Directory { get; }
+
+    public NetNamespace A { get; private set; } = null!;
+
+    public NetNamespace B { get; private set; } = null!;
+
+    public NetNamespace? RelayNs { get; private set; }
+
+    public UdpRelay? Relay { get; private set; }
+
+    public AgentProcess AgentA { get; private set; } = null!;
+
+    public AgentProcess AgentB { get; private set; } = null!;
+
+    public HostChannelPeer HostA { get; private set; } = null!;
+
+    public HostChannelPeer HostB { get; private set; } = null!;
+
+    public TestDocuments Docs { get; } = new();
+
+    /// <summary>Underlay address of vmA / vmB as the other side sees it.</summary>
+    public string AddressOfA { get; private set; } = "";
+
+    public string AddressOfB { get; private set; } = "";
+
+    /// <summary>Own underlay address and interface of each VM.</summary>
+    public string OwnAddressA { get; private set; } = "";
+
+    public string OwnAddressB { get; private set; } = "";
+
+    public string DeviceA { get; private set; } = "";
+
+    public static async Task<TwoVmTopology> CreateAsync(bool viaRelay)
+    {
+        Prerequisites.RequireRootAndTools("ip", "tcpdump");
+        string dir = Path.Combine(Path.GetTempPath(), "ovkt-" + Guid.NewGuid().ToString("N")[..8]);
+        System.IO.Directory.CreateDirectory(dir);
+        var t = new TwoVmTopology(dir);
+        try
+        {
+            await t.BuildAsync(viaRelay);
+            return t;
+        }
+        catch
+        {
+            await t.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task BuildAsync(bool viaRelay)
+    {
+        A = Track(NetNamespace.Create("a"));
+        B = Track(NetNamespace.Create("b"));
+        DeviceA = "va";
+        if (!viaRelay)
+        {
+            A.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", B.Name);
+            A.Ip("addr", "add", "10.99.0.1/24", "dev", "va");
+            B.Ip("addr", "add", "10.99.0.2/24", "dev", "vb");
+            A.Ip("link", "set", "va", "up");
+            B.Ip("link", "set", "vb", "up");
+            OwnAddressA = AddressOfA = "10.99.0.1";
+            OwnAddressB = AddressOfB = "10.99.0.2";
+        }
+        else
+        {
+            RelayNs = Track(NetNamespace.Create("r"));
+            A.Ip("link", "add", "va", "type", "veth", "peer", "name", "ra", "netns", RelayNs.Name);
+            B.Ip("link", "add", "vb", "type", "veth", "peer", "name", "rb", "netns", RelayNs.Name);
+            A.Ip("addr", "add", "10.99.1.2/24", "dev", "va");
+            RelayNs.Ip("addr", "add", "10.99.1.1/24", "dev", "ra");
+            B.Ip("addr", "add", "10.99.2.2/24", "dev", "vb");
+            RelayNs.Ip("addr", "add", "10.99.2.1/24", "dev", "rb");
+            foreach (var (ns, dev) in new[] { (A, "va"), (B, "vb"), (RelayNs, "ra"), (RelayNs, "rb") })
+            {
+                ns.Ip("link", "set", dev, "up");
+            }
+            OwnAddressA = "10.99.1.2";
+            OwnAddressB = "10.99.2.2";
+            AddressOfB = "10.99.1.1"; // what vmA is told vmB is: the relay
+            AddressOfA = "10.99.2.1"; // what vmB is told vmA is: the relay
+            Relay = Track(new UdpRelay(RelayNs, AddressOfB, AddressOfA,
+                new IPEndPoint(IPAddress.Parse(OwnAddressA), OverlayPort), new IPEndPoint(IPAddress.Parse(OwnAddressB), OverlayPort), OverlayPort));
+            Relay.Start();
+        }
+        Docs.Apps.Add(new TestApp("client", ClientAddress, "vmA", 101));
+        Docs.Apps.Add(new TestApp("server", ServerAddress, "vmB", 102));
+
+        AgentA = Track(new AgentProcess(A, Path.Combine(Directory, "a"), "vmA"));
+        AgentB = Track(new AgentProcess(B, Path.Combine(Directory, "b"), "vmB"));
+        AgentA.Start();
+        AgentB.Start();
+        HostA = TrackAsync(await HostChannelPeer.ConnectAsync(AgentA.ChannelSocket));
+        HostB = TrackAsync(await HostChannelPeer.ConnectAsync(AgentB.ChannelSocket));
+        await PushAsync();
+    }
+
+    public Dictionary<string, string> PeersOfA => new() { ["vmB"] = AddressOfB };
+
+    public Dictionary<string, string> PeersOfB => new() { ["vmA"] = AddressOfA };
+
+    /// <summary>Pushes the current documents (next version) to both agents and checks both applied them.</summary>
+    public async Task PushAsync()
+    {
+        long v = Interlocked.Increment(ref _version);
+        await HostA.PushAppliedAsync(Docs.For("vmA", OwnAddressA, PeersOfA, v));
+        await HostB.PushAppliedAsync(Docs.For("vmB", OwnAddressB, PeersOfB, v));
+    }
+
+    /// <summary>Reconnects the host side of vmA's channel (after an agent restart) and pushes its document again.</summary>
+    public async Task ReconnectAAsync()
+    {
+        HostA = TrackAsync(await HostChannelPeer.ConnectAsync(AgentA.ChannelSocket));
+        await HostA.PushAppliedAsync(Docs.For("vmA", OwnAddressA, PeersOfA, Interlocked.Read(ref _version)));
+    }
+
+    /// <summary>Starts `overlay-agent run --app NAME -- sleep 600` and waits until the app's address is on its adapter.</summary>
+    public AppProcess StartApp(AgentProcess agent, string app, string address)
+    {
+        var p = Track(AppProcess.Start(agent, app));
+        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
+        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\nagent log:\n{agent.Log}");
+        return p;
+    }
+
+    public string Logs() => $"--- agent vmA ---\n{AgentA?.Log}\n--- agent vmB ---\n{AgentB?.Log}";
+
+    private T Track<T>(T d)
+        where T : IDisposable
+    {
+        _cleanup.Add(d);
+        return d;
+    }
+
+    private T TrackAsync<T>(T d)
+        where T : IAsyncDisposable
+    {
+        _asyncCleanup.Add(d);
+        return d;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var d in Enumerable.Reverse(_asyncCleanup))
+        {
+            try
+            {
+                await d.DisposeAsync();
+            }
+            catch (IOException)
+            {
+                // The agent may already be gone; the channel closing is what we wanted.
+            }
+        }
+        // Apps first (they unregister), then agents, relay, namespaces (which removes veths and TUN devices).
+        foreach (var d in Enumerable.Reverse(_cleanup))
+        {
+            d.Dispose();
+        }
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A socket file still being unlinked by an exiting process; the directory is under /tmp.
+        }
+    }
+}
