@@ -21,6 +21,8 @@ internal static class OverlayCtl
         foreach (var c in DomainCommands.Create(g)) root.Add(c);
         foreach (var c in EngineCommands.Create(g)) root.Add(c);
         foreach (var c in SystemCommands.Create(g)) root.Add(c);
+        foreach (var c in PolicyCommands.Create(g)) root.Add(c);
+        foreach (var c in RouteCommands.Create(g)) root.Add(c);
         return root;
     }
 

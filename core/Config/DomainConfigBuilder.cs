@@ -1,4 +1,5 @@
 using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
 using OverlayKvm.Core.Store;
 
 namespace OverlayKvm.Core.Config;
@@ -12,11 +13,18 @@ namespace OverlayKvm.Core.Config;
 /// </summary>
 public sealed class DomainConfigBuilder(IOverlayStore store)
 {
+    /// <summary>The daemon's policy defaults, written into every document (overlayd sets them from its options).</summary>
+    public PolicyDefaults PolicyDefaults { get; init; } = PolicyDefaults.Standard;
+
     public DomainConfigDocument Build(string domain, bool includeSecrets) =>
-        Build(store.ReadSnapshot(), domain, includeSecrets);
+        Build(store.ReadSnapshot(), domain, includeSecrets, PolicyDefaults);
 
     /// <summary>Builds from a given snapshot: lets a caller push to many domains from one read.</summary>
-    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets)
+    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets) =>
+        Build(snapshot, domain, includeSecrets, PolicyDefaults.Standard);
+
+    /// <summary>Builds from a given snapshot with the daemon's policy defaults.</summary>
+    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets, PolicyDefaults policyDefaults)
     {
         DomainRecord? self = null;
         var domains = new Dictionary<string, DomainRecord>(snapshot.Domains.Count, StringComparer.Ordinal);
@@ -116,6 +124,8 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 ToCredentials(snapshot, name, includeSecrets)));
         }
 
+        var policies = DomainPolicySelection.Select(snapshot, groupNames);
+        version = Math.Max(version, policies.Version);
         var document = new DomainConfigDocument(
             DomainConfigDocument.CurrentFormat,
             self.Name,
@@ -124,7 +134,12 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
             self.Address?.ToString(),
             self.Host,
             appConfigs,
-            groupConfigs);
+            groupConfigs)
+        {
+            Policies = policies.Policies,
+            GroupParents = policies.GroupParents,
+            PolicyDefaults = PolicyDefaultsConfig.From(policyDefaults),
+        };
         return DomainConfigDigest.WithDigest(document);
     }
 

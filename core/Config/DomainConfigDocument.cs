@@ -24,6 +24,18 @@ public sealed record DomainConfigDocument(
     IReadOnlyList<GroupConfig> Groups)
 {
     public const int CurrentFormat = 1;
+
+    /// <summary>
+    /// Policies the domain's agent enforces as the receiving side: those attached to its groups or to their
+    /// ancestors (seed 004 R4.3, R4.8), by id. Empty in documents built without policies.
+    /// </summary>
+    public IReadOnlyList<Policy.PolicyConfig> Policies { get; init; } = [];
+
+    /// <summary>The nesting rows needed to evaluate <see cref="Policies"/> (ancestors of its groups, sub-groups of named senders).</summary>
+    public IReadOnlyList<Policy.GroupParentConfig> GroupParents { get; init; } = [];
+
+    /// <summary>What applies when no policy matches; null in documents built by hand (agents then use the standard defaults).</summary>
+    public Policy.PolicyDefaultsConfig? PolicyDefaults { get; init; }
 }
 
 /// <summary>An app that runs in this domain. Table 1: source-address rule steering the app to its group's adapter.</summary>

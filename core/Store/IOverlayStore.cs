@@ -1,4 +1,5 @@
 using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
 
 namespace OverlayKvm.Core.Store;
 
@@ -100,6 +101,38 @@ public interface IOverlayStore : IDisposable
             credentials[group.Name] = GetCredentials(group.Name);
         }
 
-        return new StoreSnapshot(version, groups, ListApplications(), ListDomains(), ListHosts(), credentials);
+        return new StoreSnapshot(version, groups, ListApplications(), ListDomains(), ListHosts(), credentials)
+        {
+            Policies = ListPolicies(),
+            GroupParents = ListGroupParents(),
+        };
     }
+
+    // Policies and nesting (seed 004 R4.2-R4.3). The defaults let test doubles written before these members
+    // keep compiling: they hold no policies and refuse to change any.
+
+    /// <summary>
+    /// Stores a policy after checking it (<see cref="PolicyRules.CheckDefinition"/>), that every group it names
+    /// exists (<see cref="EntityNotFoundException"/>) and that no identical policy exists (conflict). Ids are never reused.
+    /// </summary>
+    AccessPolicy AddPolicy(PolicyDefinition definition) =>
+        throw new NotSupportedException($"{GetType().Name} cannot store policies");
+
+    /// <summary>Policies by id; with <paramref name="destinationGroup"/>, only those attached directly to that group (unknown → <see cref="EntityNotFoundException"/>).</summary>
+    IReadOnlyList<AccessPolicy> ListPolicies(string? destinationGroup = null) => [];
+
+    AccessPolicy? GetPolicy(long id) => null;
+
+    /// <summary>Removes a policy; an unknown id → <see cref="EntityNotFoundException"/>.</summary>
+    void RemovePolicy(long id) =>
+        throw new NotSupportedException($"{GetType().Name} cannot remove policy {id}");
+
+    /// <summary>
+    /// Nests <paramref name="group"/> under <paramref name="parent"/> (null: un-nests). Refuses unknown groups,
+    /// cycles and chains deeper than <see cref="PolicyRules.MaxNestingDepth"/>. Returns the row, or null when un-nested.
+    /// </summary>
+    GroupParent? SetGroupParent(string group, string? parent) =>
+        throw new NotSupportedException($"{GetType().Name} cannot nest group {group}");
+
+    IReadOnlyList<GroupParent> ListGroupParents() => [];
 }

@@ -1,4 +1,5 @@
 using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
 
 namespace OverlayKvm.Core.Store;
 
@@ -13,4 +14,11 @@ public sealed record StoreSnapshot(
     IReadOnlyList<Application> Applications,
     IReadOnlyList<DomainRecord> Domains,
     IReadOnlyList<HostRecord> Hosts,
-    IReadOnlyDictionary<string, IReadOnlyList<GroupCredential>> Credentials);
+    IReadOnlyDictionary<string, IReadOnlyList<GroupCredential>> Credentials)
+{
+    /// <summary>Access policies, by id (R4.3). Empty for stores that predate policies.</summary>
+    public IReadOnlyList<AccessPolicy> Policies { get; init; } = [];
+
+    /// <summary>Group nesting rows (R4.2), by group name.</summary>
+    public IReadOnlyList<GroupParent> GroupParents { get; init; } = [];
+}

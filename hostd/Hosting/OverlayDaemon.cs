@@ -100,6 +100,7 @@ public static class OverlayDaemon
         app.MapAppEndpoints();
         app.MapDomainEndpoints();
         app.MapEngineEndpoints();
+        app.MapPolicyApi();
         return app;
     }
 }

@@ -30,6 +30,8 @@ public static class ServiceCollectionExtensions
         });
         services.AddSqliteOverlayStore();
         services.AddOverlayEngine(configuration);
+        services.AddOverlayPolicy(configuration);
+        services.AddOverlayJobs(configuration);
 
         services.AddHostedService<InventoryRegistration>();
         services.TryAddSingleton<ChannelSupervisorService>();

@@ -86,6 +86,7 @@ public sealed partial class SqliteOverlayStore
                 throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first") { IsConflict = true };
             }
 
+            ReleaseGroupReferences(scope, name, group.Number);
             scope.Execute("DELETE FROM credentials WHERE group_id = $g", ("$g", group.Number));
             scope.Execute("DELETE FROM groups WHERE id = $g", ("$g", group.Number));
             scope.MarkChanged();

@@ -39,6 +39,8 @@ public sealed partial class SqliteOverlayStore
         using var hostCommand = Command(connection, transaction, $"SELECT {SqliteRows.HostColumns} FROM hosts ORDER BY name");
         var hosts = ReadAll(hostCommand, SqliteRows.ReadHost);
         var credentials = LoadLiveCredentials(connection, transaction);
+        var policies = LoadPolicies(connection, transaction);
+        var parents = LoadGroupParents(connection, transaction);
         transaction.Commit();
 
         var validUntil = DateTimeOffset.MaxValue;
@@ -60,7 +62,11 @@ public sealed partial class SqliteOverlayStore
             applications.AsReadOnly(),
             domains.AsReadOnly(),
             hosts.AsReadOnly(),
-            credentials.AsReadOnly());
+            credentials.AsReadOnly())
+        {
+            Policies = policies.AsReadOnly(),
+            GroupParents = parents.AsReadOnly(),
+        };
         Volatile.Write(ref _snapshotCache, new CachedSnapshot(snapshot, validUntil));
         return snapshot;
     }

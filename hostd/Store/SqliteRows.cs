@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using OverlayKvm.Core.Json;
 using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
 
 namespace OverlayKvm.HostDaemon.Store;
 
@@ -57,6 +58,36 @@ internal static class SqliteRows
 
     public static IReadOnlyList<DataObject> ReadManifest(string json) =>
         json == EmptyManifest ? [] : JsonSerializer.Deserialize(json, OverlayJsonContext.Default.ListDataObject) ?? [];
+
+    /// <summary>Columns: id, destination name, senders, protocol, port_first, port_last, verdict, version.</summary>
+    public static AccessPolicy ReadPolicy(SqliteDataReader row)
+    {
+        var id = row.GetInt64(0);
+        var lines = row.GetString(2).Split('\n');
+        var senders = new List<PolicySender>(lines.Length);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            senders.Add(PolicyText.ParseSender($"policy {id}: sender[{i}]", lines[i]));
+        }
+
+        PortRange? ports = row.IsDBNull(4) ? null : new PortRange((ushort)row.GetInt32(4), (ushort)row.GetInt32(5));
+        var definition = new PolicyDefinition(row.GetString(1), senders, (PolicyProtocol)row.GetInt32(3), ports, (PolicyVerdict)row.GetInt32(6));
+        return new AccessPolicy(id, definition, row.GetInt64(7));
+    }
+
+    public static GroupParent ReadGroupParent(SqliteDataReader row) => new(row.GetString(0), row.GetString(1), row.GetInt64(2));
+
+    /// <summary>Canonical sender terms, one per line (a canonical term never contains a line break).</summary>
+    public static string WriteSenders(IReadOnlyList<PolicySender> senders)
+    {
+        var lines = new string[senders.Count];
+        for (var i = 0; i < lines.Length; i++)
+        {
+            lines[i] = PolicyText.FormatSender(senders[i]);
+        }
+
+        return string.Join('\n', lines);
+    }
 
     public static object? ToDb(IPAddress? address) => address?.ToString();
 

@@ -64,6 +64,30 @@ internal static class SqliteSchema
                 PRIMARY KEY (group_id, epoch)
             ) STRICT;
             """),
+        (2, """
+            -- Access policies (seed 004 R4.3). senders: canonical sender terms (PolicyText), one per line.
+            -- port_first/port_last: NULL = every port. AUTOINCREMENT: a removed policy's id is never reused,
+            -- so an id an agent cached cannot come to mean another policy.
+            CREATE TABLE policies (
+                id             INTEGER PRIMARY KEY AUTOINCREMENT,
+                destination_id INTEGER NOT NULL REFERENCES groups (id),
+                senders        TEXT NOT NULL,
+                protocol       INTEGER NOT NULL,
+                port_first     INTEGER,
+                port_last      INTEGER,
+                verdict        INTEGER NOT NULL,
+                version        INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX policies_destination ON policies (destination_id);
+
+            -- Group nesting (R4.2): at most one parent per group; cycles are refused by the store.
+            CREATE TABLE group_parents (
+                group_id  INTEGER PRIMARY KEY NOT NULL REFERENCES groups (id),
+                parent_id INTEGER NOT NULL REFERENCES groups (id),
+                version   INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX group_parents_parent ON group_parents (parent_id);
+            """),
     ];
 
     public static int Latest => Migrations[^1].Number;

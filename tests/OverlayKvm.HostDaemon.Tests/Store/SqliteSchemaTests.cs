@@ -22,8 +22,8 @@ public sealed class SqliteSchemaTests : IDisposable
 
         using var reopened = _temp.Open();
 
-        Assert.Equal(1L, _temp.QueryScalar("SELECT COUNT(*) FROM schema_version"));
-        Assert.Equal(1L, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal((long)SqliteSchema.Latest, _temp.QueryScalar("SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal((long)SqliteSchema.Latest, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
         Assert.Equal("wal", _temp.QueryScalar("PRAGMA journal_mode"));
         Assert.Equal(1L, reopened.CurrentVersion());
     }
@@ -45,7 +45,7 @@ public sealed class SqliteSchemaTests : IDisposable
 
         var error = Assert.Throws<InvalidOperationException>(() => new SqliteOverlayStore(_temp.DatabasePath, "host-a"));
 
-        Assert.Contains("schema version 99 is newer than this overlayd understands (1)", error.Message);
+        Assert.Contains($"schema version 99 is newer than this overlayd understands ({SqliteSchema.Latest})", error.Message);
     }
 
     [Fact]

@@ -1,0 +1,35 @@
+namespace OverlayKvm.Core.DirectoryService;
+
+/// <summary>
+/// Path class → ordered actions (seed 002 R2: "enumerating transformation actions according to known
+/// pathways"). The standard table is the design's: local, engine, encapsulate on a trusted segment,
+/// encapsulate then seal elsewhere. Immutable; the arrays it hands out are copies.
+/// </summary>
+public sealed class TransformationTable
+{
+    private readonly TransformAction[][] _actions;
+
+    public TransformationTable(IReadOnlyDictionary<PathClass, TransformAction[]> actions)
+    {
+        _actions = new TransformAction[4][];
+        foreach (var path in Enum.GetValues<PathClass>())
+        {
+            if (!actions.TryGetValue(path, out var list) || list.Length == 0)
+            {
+                throw new ArgumentException($"transformation table: path class {path} has no actions", nameof(actions));
+            }
+
+            _actions[(int)path] = [.. list];
+        }
+    }
+
+    public static TransformationTable Standard { get; } = new(new Dictionary<PathClass, TransformAction[]>
+    {
+        [PathClass.SameVm] = [TransformAction.Local],
+        [PathClass.SameHost] = [TransformAction.Engine],
+        [PathClass.TrustedSegment] = [TransformAction.Encapsulate],
+        [PathClass.Untrusted] = [TransformAction.Encapsulate, TransformAction.Seal],
+    });
+
+    public IReadOnlyList<TransformAction> ActionsFor(PathClass path) => _actions[(int)path];
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using OverlayKvm.Core.DirectoryService;
+using OverlayKvm.Core.Policy;
+using OverlayKvm.Core.Store;
+using OverlayKvm.HostDaemon.Policy;
+
+// Not "…Directory": a namespace of that name would hide System.IO.Directory in the rest of overlayd.
+namespace OverlayKvm.HostDaemon.DirectoryService;
+
+/// <summary>
+/// overlayd's directory service (seed 002 R1-R5): the <see cref="OverlayDirectory"/> of the current store
+/// version, rebuilt lazily when the version moves and shared (it is immutable) until then. Lookups for the
+/// admin API and, later, for agents' queries on the host channel go through <see cref="Current"/>.
+/// </summary>
+public sealed class OverlayDirectoryProvider
+{
+    private readonly IOverlayStore _store;
+    private readonly PolicyDefaults _defaults;
+    private readonly IReadOnlyList<IPNetwork> _trusted;
+    private readonly TransformationTable _table;
+    private OverlayDirectory? _current;
+
+    public OverlayDirectoryProvider(IOverlayStore store, IOptions<PolicyOptions> policy, IOptions<DirectoryOptions> directory)
+        : this(store, PolicyOptionsValidator.ToDefaults(policy.Value), DirectoryOptionsValidator.Parse(directory.Value), TransformationTable.Standard)
+    {
+    }
+
+    public OverlayDirectoryProvider(IOverlayStore store, PolicyDefaults defaults, IReadOnlyList<IPNetwork> trustedSegments, TransformationTable table)
+    {
+        _store = store;
+        _defaults = defaults;
+        _trusted = trustedSegments;
+        _table = table;
+    }
+
+    public PolicyDefaults Defaults => _defaults;
+
+    /// <summary>The directory at the store's current version (built at most once per version).</summary>
+    public OverlayDirectory Current()
+    {
+        var cached = Volatile.Read(ref _current);
+        if (cached is not null && cached.Version == _store.CurrentVersion())
+        {
+            return cached;
+        }
+
+        // Two threads may build the same version concurrently; both results are equal, the last one is kept.
+        var built = OverlayDirectory.Build(_store.ReadSnapshot(), _defaults, _table, _trusted);
+        Volatile.Write(ref _current, built);
+        return built;
+    }
+}

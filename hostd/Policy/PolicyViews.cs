@@ -1,0 +1,71 @@
+using OverlayKvm.Core.Api;
+using OverlayKvm.Core.DirectoryService;
+using OverlayKvm.Core.Policy;
+
+namespace OverlayKvm.HostDaemon.Policy;
+
+/// <summary>Policy records and lookups → API views, in the text forms of <see cref="PolicyText"/>.</summary>
+internal static class PolicyViews
+{
+    public static PolicyView ToView(this AccessPolicy policy)
+    {
+        var config = PolicyConfigConversion.ToConfig(policy);
+        return new PolicyView(policy.Id, config.Destination, config.From, config.Protocol, config.Ports, config.Verdict, policy.Version, PolicyText.Describe(policy.Definition));
+    }
+
+    public static RouteExplainView ToView(this RouteLookup lookup)
+    {
+        var actions = new List<string>(lookup.Actions.Count);
+        foreach (var action in lookup.Actions) actions.Add(ActionName(action));
+        var decision = lookup.Decision;
+        return new RouteExplainView(
+            ToView(lookup.Source),
+            ToView(lookup.Destination),
+            ProtocolName(lookup.Protocol),
+            lookup.Port,
+            PathName(lookup.Path),
+            actions,
+            lookup.ForwardingPath,
+            PolicyText.FormatVerdict(decision.Verdict),
+            decision.Basis == DecisionBasis.Policy ? decision.PolicyId : null,
+            decision.Basis switch
+            {
+                DecisionBasis.Policy => $"policy {decision.PolicyId}",
+                DecisionBasis.DefaultWithinGroup => "default within group",
+                DecisionBasis.DefaultBetweenGroups => "default between groups",
+                _ => "unknown endpoint",
+            },
+            decision.Reason,
+            lookup.DirectoryVersion);
+    }
+
+    public static string PathName(PathClass path) => path switch
+    {
+        PathClass.SameVm => "same-vm",
+        PathClass.SameHost => "same-host",
+        PathClass.TrustedSegment => "trusted-segment",
+        _ => "untrusted",
+    };
+
+    public static string ActionName(TransformAction action) => action switch
+    {
+        TransformAction.Local => "local",
+        TransformAction.Engine => "engine",
+        TransformAction.Encapsulate => "encapsulate",
+        TransformAction.Seal => "seal",
+        _ => "drop",
+    };
+
+    public static string ProtocolName(byte protocol) => protocol switch
+    {
+        0 => "any",
+        IpProtocolNumbers.Tcp => "tcp",
+        IpProtocolNumbers.Udp => "udp",
+        IpProtocolNumbers.Icmp => "icmp",
+        IpProtocolNumbers.IcmpV6 => "icmpv6",
+        _ => protocol.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static RouteEndpointView ToView(DirectoryEntry e) =>
+        new(e.Group, e.App, e.Address.ToString(), e.Domain, e.Host, e.DomainAddress?.ToString());
+}

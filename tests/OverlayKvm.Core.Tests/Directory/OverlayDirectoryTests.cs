@@ -1,0 +1,125 @@
+using System.Net;
+using OverlayKvm.Core.DirectoryService;
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.Core.Tests.DirectoryService;
+
+/// <summary>
+/// Directory lookups over a hand-made snapshot: two hosts, three VMs, apps of G2 and G3 placed so that every
+/// path class occurs (seed 002 R1, R2, R4, R12, R19).
+/// </summary>
+public sealed class OverlayDirectoryTests
+{
+    private static StoreSnapshot Snapshot(params AccessPolicy[] policies) => new(
+        42,
+        [Group("G2", "10.2.0.0/16", 1), Group("G3", "10.3.0.0/16", 2)],
+        [
+            App("G2", "b", "10.2.0.5", "vm1"),
+            App("G3", "local", "10.3.0.9", "vm1"),
+            App("G3", "engine", "10.3.0.7", "vm2"),
+            App("G3", "far", "10.3.0.6", "vm3"),
+        ],
+        [
+            new DomainRecord("vm1", null, "h1", IPAddress.Parse("192.168.10.1"), 1),
+            new DomainRecord("vm2", null, "h1", IPAddress.Parse("192.168.10.2"), 1),
+            new DomainRecord("vm3", null, "h2", IPAddress.Parse("192.168.20.3"), 1),
+        ],
+        [new HostRecord("h1", IPAddress.Parse("192.0.2.11"), 8, 1), new HostRecord("h2", IPAddress.Parse("192.0.2.12"), 8, 1)],
+        new Dictionary<string, IReadOnlyList<GroupCredential>>())
+    {
+        Policies = policies,
+    };
+
+    private static readonly AccessPolicy Http = new(5, new PolicyDefinition("G3", [PolicySender.OfGroup("G2")], PolicyProtocol.Tcp, new PortRange(80, 80), PolicyVerdict.Allow), 40);
+
+    [Fact]
+    public void Lookup_EachPathClass_OrderedActionsAndForwardingPath()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.True(directory.TryFind(IPAddress.Parse("10.2.0.5"), out var b));
+
+        var cases = new (string Address, PathClass Path, TransformAction[] Actions, string[] Hops)[]
+        {
+            ("10.3.0.9", PathClass.SameVm, [TransformAction.Local], []),
+            ("10.3.0.7", PathClass.SameHost, [TransformAction.Engine], ["192.168.10.1", "192.168.10.2"]),
+            ("10.3.0.6", PathClass.Untrusted, [TransformAction.Encapsulate, TransformAction.Seal], ["192.168.10.1", "192.168.20.3"]),
+        };
+        foreach (var (address, path, actions, hops) in cases)
+        {
+            Assert.True(directory.TryFind(IPAddress.Parse(address), out var destination));
+            var lookup = directory.Lookup(b, destination, IpProtocolNumbers.Tcp, 80);
+            Assert.Equal(path, lookup.Path);
+            Assert.Equal(actions, lookup.Actions);
+            Assert.Equal(hops, lookup.ForwardingPath);
+            Assert.Equal((PolicyVerdict.Allow, 5L), (lookup.Decision.Verdict, lookup.Decision.PolicyId));
+            Assert.Equal(42, lookup.DirectoryVersion);
+        }
+    }
+
+    [Fact]
+    public void Lookup_Denied_ActionsAreDropOnly_PathStillReported()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.True(directory.TryFind("G2", "b", out var b));
+        Assert.True(directory.TryFind("G3", "far", out var far));
+
+        var ssh = directory.Lookup(b, far, IpProtocolNumbers.Tcp, 22);
+
+        Assert.Equal(PolicyVerdict.Deny, ssh.Decision.Verdict);
+        Assert.Equal(DecisionBasis.DefaultBetweenGroups, ssh.Decision.Basis);
+        Assert.Equal([TransformAction.Drop], ssh.Actions);
+        Assert.Equal(PathClass.Untrusted, ssh.Path);
+    }
+
+    [Fact]
+    public void Classify_TrustedSegment_OnlyWhenBothVmsInsideOneSegment()
+    {
+        var trusted = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, [IPNetwork.Parse("192.168.0.0/16")]);
+        Assert.True(trusted.TryFind("G2", "b", out var b));
+        Assert.True(trusted.TryFind("G3", "far", out var far));
+        var lookup = trusted.Lookup(b, far, IpProtocolNumbers.Tcp, 80);
+        Assert.Equal(PathClass.TrustedSegment, lookup.Path);
+        Assert.Equal([TransformAction.Encapsulate], lookup.Actions);
+
+        var split = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, [IPNetwork.Parse("192.168.10.0/24"), IPNetwork.Parse("192.168.20.0/24")]);
+        Assert.True(split.TryFind("G2", "b", out b));
+        Assert.True(split.TryFind("G3", "far", out far));
+        Assert.Equal(PathClass.Untrusted, split.Classify(b, far));
+    }
+
+    [Fact]
+    public void TryFind_UnknownAddressOrName_NotFound_MappedSpellingFound()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.False(directory.TryFind(IPAddress.Parse("10.2.0.99"), out _));
+        Assert.False(directory.TryFind("G2", "nosuch", out _));
+        Assert.True(directory.TryFind(IPAddress.Parse("::ffff:10.2.0.5"), out var mapped));
+        Assert.Equal(("G2", "b", "vm1", "h1"), (mapped.Group, mapped.App, mapped.Domain, mapped.Host));
+        Assert.Equal(IPAddress.Parse("192.0.2.11"), mapped.HostAddress);
+        Assert.Equal(4, directory.Count);
+    }
+
+    [Fact]
+    public void IsHostedAt_OnlyTheHostingVmsAddress()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.True(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("192.168.10.1")));
+        Assert.True(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("::ffff:192.168.10.1")));
+        // Same host, other VM: still a forgery of b's address.
+        Assert.False(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("192.168.10.2")));
+        Assert.False(directory.IsHostedAt(IPAddress.Parse("10.2.0.5"), IPAddress.Parse("192.0.2.11")));
+        Assert.False(directory.IsHostedAt(IPAddress.Parse("10.2.0.99"), IPAddress.Parse("192.168.10.1")));
+    }
+
+    [Fact]
+    public void TransformationTable_MissingPathClass_Refused() =>
+        Assert.Throws<ArgumentException>(() => new TransformationTable(new Dictionary<PathClass, TransformAction[]> { [PathClass.SameVm] = [TransformAction.Local] }));
+
+    private static ApplicationGroup Group(string name, string cidr, int number) =>
+        new(name, IPNetwork.Parse(cidr), ProtectionLevel.Sealed, 1) { Number = number };
+
+    private static Application App(string group, string name, string address, string domain) =>
+        new(group, name, IPAddress.Parse(address), domain, [], 1);
+}

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Options;
+
+namespace OverlayKvm.HostDaemon.Tests.Jobs;
+
+/// <summary>Options a test sets and changes by hand.</summary>
+internal sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
+{
+    public T CurrentValue { get; set; } = value;
+
+    public T Get(string? name) => CurrentValue;
+
+    public IDisposable? OnChange(Action<T, string?> listener) => null;
+}
