@@ -50,8 +50,11 @@ internal sealed partial class QemuHookHandler(
             }
             catch (Exception ex) when (ex is XmlException or OverlayMetadataException)
             {
-                // Our namespace is there (the hook only forwards those) but unreadable: refuse rather than run unequipped.
-                refusal = $"domain '{domain}': cannot read its XML or OverlayKvm metadata: {ex.Message}";
+                // Unreadable but naming our namespace: refuse rather than let a member run unchecked.
+                if (request.Xml.Contains(OverlayMetadata.NamespaceUri, StringComparison.Ordinal))
+                {
+                    refusal = $"domain '{domain}': cannot read its XML or OverlayKvm metadata: {ex.Message}";
+                }
             }
         }
 
