@@ -125,19 +125,24 @@ internal sealed partial class LibvirtEventService(
         }
     }
 
+    // Equip first, then publish: a consumer that sees a Defined event sees the domain as overlayd left it.
     private void Handle(LibvirtConnection connection, DomainLifecycleEvent e)
     {
-        feed.Publish(e);
-        if (e.Kind != DomainEventKind.Defined)
+        if (e.Kind == DomainEventKind.Defined)
         {
-            return;
+            Equip(connection, e.Domain);
         }
+        feed.Publish(e);
+    }
+
+    private void Equip(LibvirtConnection connection, string domain)
+    {
         try
         {
-            var result = equipper.Equip(connection, e.Domain);
+            var result = equipper.Equip(connection, domain);
             if (result is { Changed: true })
             {
-                Log.Equipped(logger, e.Domain, string.Join(", ", result.Added));
+                Log.Equipped(logger, domain, string.Join(", ", result.Added));
                 feed.Publish(result);
             }
         }
@@ -147,7 +152,7 @@ internal sealed partial class LibvirtEventService(
         }
         catch (Exception ex) when (ex is LibvirtException or OverlayMetadataException or System.Xml.XmlException)
         {
-            Log.EquipFailed(logger, e.Domain, ex.Message);
+            Log.EquipFailed(logger, domain, ex.Message);
         }
     }
 

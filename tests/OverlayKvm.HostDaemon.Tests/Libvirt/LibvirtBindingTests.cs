@@ -3,6 +3,7 @@ using OverlayKvm.HostDaemon.Libvirt;
 namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 
 /// <summary>Issue 5, Show 1: the binding against test:///default (no daemon).</summary>
+[Collection(TestDriverCollection.Name)]
 public sealed class LibvirtBindingTests
 {
     private const string Ns = "https://overlaykvm.org/xmlns/domain/1";
