@@ -27,6 +27,7 @@ internal static class LibvirtEventLoop
             {
                 return;
             }
+            LibvirtErrors.SilenceDefaultHandler();
             LibvirtErrors.Check(Interop.Libvirt.EventRegisterDefaultImpl(), "virEventRegisterDefaultImpl", "the process");
             s_thread = new Thread(Run)
             {

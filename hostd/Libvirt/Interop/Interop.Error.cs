@@ -30,6 +30,10 @@ internal static partial class Interop
 
         [LibraryImport(LibraryName, EntryPoint = "virResetLastError")]
         internal static partial void ResetLastError();
+
+        /// <summary>Replaces libvirt's default handler, which prints every error to stderr.</summary>
+        [LibraryImport(LibraryName, EntryPoint = "virSetErrorFunc")]
+        internal static unsafe partial void SetErrorFunc(IntPtr userData, delegate* unmanaged<IntPtr, VirError*, void> handler);
     }
 
     internal static partial class Libc

@@ -38,6 +38,17 @@ internal static class LibvirtErrors
         return result;
     }
 
+    /// <summary>
+    /// libvirt prints every error to stderr unless a handler is set. Ours are raised as exceptions (with the
+    /// message) where they matter, and expected ones (a closed connection while reconnecting) are not noise.
+    /// </summary>
+    internal static unsafe void SilenceDefaultHandler() => Interop.Libvirt.SetErrorFunc(IntPtr.Zero, &IgnoreError);
+
+    [UnmanagedCallersOnly]
+    private static unsafe void IgnoreError(IntPtr userData, Interop.Libvirt.VirError* error)
+    {
+    }
+
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ThrowLast(string operation, string subject) => throw CreateLast(operation, subject);
