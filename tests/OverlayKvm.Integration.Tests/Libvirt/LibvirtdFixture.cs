@@ -17,6 +17,7 @@ public sealed class LibvirtdFixture : IDisposable
 
     private Process? _virtlogd;
     private Process? _libvirtd;
+    private string? _maskDirectory;
 
     public LibvirtdFixture()
     {
@@ -55,8 +56,49 @@ public sealed class LibvirtdFixture : IDisposable
 
     public void StartLibvirtd()
     {
-        _libvirtd = StartForeground(Libvirtd, "libvirtd");
+        _libvirtd = StartLibvirtdProcess();
         WaitForDaemon();
+    }
+
+    /// <summary>
+    /// On hosts where /dev/kvm is root-only (this machine kind), libvirt 9.0 lets its capability-probe QEMU
+    /// open it (CAP_DAC_OVERRIDE) but then judges KVM unusable for the qemu user, declares its capability cache
+    /// stale on every lookup and re-probes QEMU on nearly every call (seconds each, serialized). Our domains
+    /// are TCG (type='qemu'), so the daemon we start gets a private mount namespace where /dev/kvm is an empty
+    /// root-only file (the probe sees no KVM: consistent, the cache holds) and qemu.conf disables per-domain
+    /// /dev namespaces (which cannot carry a file mount on /dev). Nothing changes outside that namespace.
+    /// </summary>
+    private Process StartLibvirtdProcess()
+    {
+        if (!KvmIsRootOnly())
+        {
+            return StartForeground(Libvirtd, "libvirtd");
+        }
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("libvirt end-to-end tests run on Linux only");
+        }
+        _maskDirectory ??= Directory.CreateDirectory($"/run/overlaykvm-test-{Guid.NewGuid():N}"[..32]).FullName;
+        string fakeKvm = Path.Combine(_maskDirectory, "kvm");
+        string qemuConf = Path.Combine(_maskDirectory, "qemu.conf");
+        File.WriteAllBytes(fakeKvm, []);
+        File.SetUnixFileMode(fakeKvm, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(qemuConf, File.ReadAllText("/etc/libvirt/qemu.conf") + "\n# overlaykvm tests: see LibvirtdFixture\nnamespaces = [ ]\n");
+        File.SetUnixFileMode(qemuConf, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return StartForeground("/usr/bin/unshare", "libvirtd",
+            "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+            "mount --bind \"$0\" /dev/kvm && mount --bind \"$1\" /etc/libvirt/qemu.conf && exec " + Libvirtd,
+            fakeKvm, qemuConf);
+    }
+
+    private static bool KvmIsRootOnly()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/dev/kvm"))
+        {
+            return false;
+        }
+        const UnixFileMode groupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        return (File.GetUnixFileMode("/dev/kvm") & groupOrOther) == 0;
     }
 
     /// <summary>SIGHUP: libvirtd rereads its hook directories.</summary>
@@ -102,6 +144,10 @@ public sealed class LibvirtdFixture : IDisposable
             Terminate(_virtlogd);
             _virtlogd.Dispose();
         }
+        if (_maskDirectory is not null)
+        {
+            Directory.Delete(_maskDirectory, recursive: true);
+        }
     }
 
     private void StartDaemons()
@@ -110,12 +156,16 @@ public sealed class LibvirtdFixture : IDisposable
         {
             _virtlogd = StartForeground(Virtlogd, "virtlogd");
         }
-        _libvirtd = StartForeground(Libvirtd, "libvirtd");
+        _libvirtd = StartLibvirtdProcess();
     }
 
-    private static Process StartForeground(string path, string name)
+    private static Process StartForeground(string path, string name, params string[] args)
     {
         var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
         var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {path}");
         // Drain its output so it never blocks on a full pipe.
         p.OutputDataReceived += (_, _) => { };

@@ -14,7 +14,7 @@ namespace OverlayKvm.Integration.Tests.Libvirt;
 [Collection(LibvirtdCollection.Name)]
 public sealed class LibvirtdRestartTests(LibvirtdFixture daemon, ITestOutputHelper output)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     private static async Task WaitUntil(Func<bool> condition, string what)
     {
