@@ -34,6 +34,7 @@ internal sealed partial class LibvirtEventService(
             Log.Disabled(logger);
             return;
         }
+        EnsureAgentSocketDirectory(o.AgentSocketDirectory);
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -123,6 +124,25 @@ internal sealed partial class LibvirtEventService(
             subscription?.Dispose();
             connection.Dispose();
         }
+    }
+
+    // libvirtd (root) creates each agent socket itself and hands QEMU the descriptor, so root-only is enough;
+    // a missing directory would make every member domain fail to start.
+    private void EnsureAgentSocketDirectory(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            return;
+        }
+        if (OperatingSystem.IsLinux())
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory);
+        }
+        Log.CreatedSocketDirectory(logger, directory);
     }
 
     // Equip first, then publish: a consumer that sees a Defined event sees the domain as overlayd left it.
@@ -217,6 +237,9 @@ internal sealed partial class LibvirtEventService(
 
         [LoggerMessage(7, LogLevel.Error, "could not equip domain {Domain}: {Reason}")]
         public static partial void EquipFailed(ILogger logger, string domain, string reason);
+
+        [LoggerMessage(9, LogLevel.Information, "created agent socket directory {Directory} (mode 0700)")]
+        public static partial void CreatedSocketDirectory(ILogger logger, string directory);
 
         [LoggerMessage(8, LogLevel.Information, "reconciled after connection #{Number}: {Domains} domains, {Equipped} equipped, {Failures} failures")]
         public static partial void Reconciled(ILogger logger, long number, int domains, int equipped, int failures);

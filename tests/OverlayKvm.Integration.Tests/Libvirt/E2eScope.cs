@@ -17,8 +17,8 @@ internal sealed class E2eScope : IDisposable
         {
             throw new PlatformNotSupportedException("libvirt end-to-end tests run on Linux only");
         }
-        // QEMU (user libvirt-qemu) binds the agent socket here.
-        File.SetUnixFileMode(AgentSocketDirectory, (UnixFileMode)0x1FF);
+        // Root-only on purpose: libvirtd creates the agent sockets and passes them to QEMU, as in production.
+        File.SetUnixFileMode(AgentSocketDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     public string Suffix { get; }
