@@ -24,7 +24,7 @@ internal sealed partial class LibvirtEventService(
     ILogger<LibvirtEventService> logger) : BackgroundService
 {
     // Lifecycle events come at the rate operators start and stop VMs; an unbounded queue never drops one.
-    private readonly Channel<object> _inbox = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<DomainLifecycleEvent> _inbox = Channel.CreateUnbounded<DomainLifecycleEvent>(new UnboundedChannelOptions { SingleReader = true });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -84,6 +84,7 @@ internal sealed partial class LibvirtEventService(
             Reconcile(connection, number);
 
             var reader = _inbox.Reader;
+            long reportedFailures = 0;
             while (!closed.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
             {
                 // Wake at least every second to notice a dead connection even if the close callback never came.
@@ -99,7 +100,13 @@ internal sealed partial class LibvirtEventService(
                 }
                 while (reader.TryRead(out var item))
                 {
-                    Handle(connection, (DomainLifecycleEvent)item);
+                    Handle(connection, item);
+                }
+                long failures = subscription.CallbackFailures;
+                if (failures != reportedFailures)
+                {
+                    Log.CallbackFailures(logger, connection.Uri, failures);
+                    reportedFailures = failures;
                 }
                 if (!connection.IsAlive)
                 {
@@ -237,6 +244,9 @@ internal sealed partial class LibvirtEventService(
 
         [LoggerMessage(7, LogLevel.Error, "could not equip domain {Domain}: {Reason}")]
         public static partial void EquipFailed(ILogger logger, string domain, string reason);
+
+        [LoggerMessage(10, LogLevel.Error, "libvirt callbacks on {Uri} failed {Count} time(s) so far (events may be missing until the next reconcile)")]
+        public static partial void CallbackFailures(ILogger logger, string uri, long count);
 
         [LoggerMessage(9, LogLevel.Information, "created agent socket directory {Directory} (mode 0700)")]
         public static partial void CreatedSocketDirectory(ILogger logger, string directory);
