@@ -51,7 +51,7 @@ internal sealed class HookInstallation : IDisposable
     }
 
     // .../dotnet/shared/Microsoft.NETCore.App/<version>/System.Private.CoreLib.dll → .../dotnet
-    private static string DotnetRoot() =>
+    internal static string DotnetRoot() =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "..", "..", ".."));
 
     public void Dispose()

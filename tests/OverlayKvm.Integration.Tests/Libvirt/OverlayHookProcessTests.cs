@@ -28,6 +28,7 @@ public sealed class OverlayHookProcessTests
             psi.ArgumentList.Add(a);
         }
         psi.Environment["OVERLAYKVM_SOCKET"] = socket;
+        psi.Environment["DOTNET_ROOT"] = HookInstallation.DotnetRoot();
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
