@@ -3,13 +3,18 @@
 # libvirtd see it (libvirt reads hook directories at start and on SIGHUP).
 # Usage: install-qemu-hook.sh [PATH-TO-overlay-hook]   (default: the Native AOT build next to this script)
 #        install-qemu-hook.sh --uninstall
-# Environment: HOOKS_DIR (default /etc/libvirt/hooks) to install elsewhere.
+# Environment: HOOKS_DIR (default /etc/libvirt/hooks) to install elsewhere; NO_SIGNAL=1 to skip the SIGHUP
+# (image builds, tests).
 set -euo pipefail
 
 hooks_dir="${HOOKS_DIR:-/etc/libvirt/hooks}"
 target="$hooks_dir/qemu.d/overlaykvm"
 
 signal_libvirtd() {
+  if [ "${NO_SIGNAL:-0}" = 1 ]; then
+    echo "install-qemu-hook: NO_SIGNAL=1: not signalling libvirtd"
+    return
+  fi
   # Only HUP the libvirtd that is running (by PID); it is fine if none runs: it reads the hooks when it starts.
   local pids
   pids=$(pidof libvirtd || true)
