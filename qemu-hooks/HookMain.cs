@@ -29,14 +29,16 @@ internal static class HookMain
         string extra = args.Length > 3 ? args[3] : "-";
         bool isPrepare = operation == "prepare";
 
-        string xml;
-        try
+        string xml = ReadBounded(stdin, out bool truncated);
+        if (truncated)
         {
-            xml = ReadAll(stdin);
-        }
-        catch (InvalidDataException ex)
-        {
-            stderr.WriteLine($"overlay-hook: domain '{domain}' {operation}: {ex.Message}");
+            // <metadata> sits near the top of libvirt's XML: if our namespace is not in the first 4 MiB the
+            // domain is not ours and must not be blocked; if it is, we cannot judge it whole, so refuse prepare.
+            if (!xml.Contains(MetadataProbe.NamespaceUri, StringComparison.Ordinal))
+            {
+                return HookExitCode.Allow;
+            }
+            stderr.WriteLine($"overlay-hook: domain '{domain}' {operation}: domain XML on stdin exceeds {MaxXmlBytes} bytes");
             return isPrepare ? HookExitCode.BadInvocation : HookExitCode.Allow;
         }
 
@@ -69,18 +71,18 @@ internal static class HookMain
         }
     }
 
-    private static string ReadAll(Stream stdin)
+    /// <summary>Reads up to <see cref="MaxXmlBytes"/>; the rest is drained (libvirt's writer must not see a broken pipe).</summary>
+    private static string ReadBounded(Stream stdin, out bool truncated)
     {
         var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
+        truncated = false;
         int n;
         while ((n = stdin.Read(chunk, 0, chunk.Length)) > 0)
         {
-            if (buffer.Length + n > MaxXmlBytes)
-            {
-                throw new InvalidDataException($"domain XML on stdin exceeds {MaxXmlBytes} bytes");
-            }
-            buffer.Write(chunk, 0, n);
+            int keep = (int)Math.Min(n, MaxXmlBytes - buffer.Length);
+            buffer.Write(chunk, 0, keep);
+            truncated |= keep < n;
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }

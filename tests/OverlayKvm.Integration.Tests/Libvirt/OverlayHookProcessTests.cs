@@ -98,6 +98,15 @@ public sealed class OverlayHookProcessTests
     }
 
     [Fact]
+    public async Task OversizedStdin_ForeignDomain_IsAllowed()
+    {
+        var big = new StringBuilder(DomainXml(null)).Append(' ', 5 * 1024 * 1024).ToString();
+        var (rc, _, stderr) = await RunHook(MissingSocket(), big, "vm1", "prepare", "begin", "-");
+        Assert.Equal(0, rc);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
     public async Task MemberDomain_OverlaydAllowsAndRefuses_ExitCodesAndReasonFollow()
     {
         using var store = new InMemoryOverlayStore();
