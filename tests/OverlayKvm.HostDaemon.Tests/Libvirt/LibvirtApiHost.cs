@@ -27,6 +27,7 @@ internal sealed class LibvirtApiHost : IAsyncDisposable
 
     public string Directory { get; }
     public string SocketPath { get; }
+    public string AgentSocketDirectory => _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LibvirtOptions>>().Value.AgentSocketDirectory;
     public HttpClient Client { get; }
     public IServiceProvider Services => _app.Services;
     public DomainLifecycleFeed Feed => _app.Services.GetRequiredService<DomainLifecycleFeed>();
@@ -41,7 +42,10 @@ internal sealed class LibvirtApiHost : IAsyncDisposable
         try
         {
             var builder = WebApplication.CreateSlimBuilder();
-            builder.Configuration.AddInMemoryCollection(settings);
+            // The event service creates the agent socket directory: keep it inside ours unless a test chose one.
+            var effective = new Dictionary<string, string?>(settings);
+            effective.TryAdd("Libvirt:AgentSocketDirectory", Path.Combine(directory, "agents"));
+            builder.Configuration.AddInMemoryCollection(effective);
             builder.Logging.ClearProviders();
             builder.Services.AddSingleton(store);
             builder.Services.AddLibvirtIntegration(builder.Configuration);

@@ -30,7 +30,6 @@ public sealed class LibvirtServiceTests : IAsyncLifetime
         _host = await LibvirtApiHost.StartAsync(_store, new Dictionary<string, string?>
         {
             ["Libvirt:Uri"] = TestDomains.Uri,
-            ["Libvirt:AgentSocketDirectory"] = "/run/overlaykvm-test",
             ["Placement:HostName"] = "h1",
         }, feed =>
         {
@@ -170,7 +169,7 @@ public sealed class LibvirtServiceTests : IAsyncLifetime
         using var json = JsonDocument.Parse(body);
         Assert.True(json.RootElement.GetProperty("changed").GetBoolean());
         string[] added = json.RootElement.GetProperty("added").EnumerateArray().Select(e => e.GetString()!).ToArray();
-        Assert.Equal(["metadata member group=web app=frontend", "shmem overlaykvm-web (4 MiB)", $"channel org.overlaykvm.agent.0 -> /run/overlaykvm-test/{name}.agent.sock"], added);
+        Assert.Equal(["metadata member group=web app=frontend", "shmem overlaykvm-web (4 MiB)", $"channel org.overlaykvm.agent.0 -> {_host.AgentSocketDirectory}/{name}.agent.sock"], added);
 
         using (var d = _conn.LookupByName(name))
         {

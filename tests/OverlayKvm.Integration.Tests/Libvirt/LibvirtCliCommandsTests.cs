@@ -102,7 +102,6 @@ public sealed class LibvirtCliCommandsTests : IAsyncLifetime
         await using var host = await LibvirtApiHost.StartAsync(store, new Dictionary<string, string?>
         {
             ["Libvirt:Uri"] = "test:///default",
-            ["Libvirt:AgentSocketDirectory"] = "/run/overlaykvm-cli-test",
         });
         string name = $"cli-{Guid.NewGuid():N}"[..16];
         using var conn = OverlayKvm.HostDaemon.Libvirt.LibvirtConnection.Open("test:///default");
@@ -123,7 +122,7 @@ public sealed class LibvirtCliCommandsTests : IAsyncLifetime
             int exit = await root.Parse(["domain-attach", name, "--group", "web"]).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
             Assert.True(exit == 0, error.ToString());
             Assert.Equal(
-                $"+ metadata member group=web{Environment.NewLine}+ shmem overlaykvm-web (4 MiB){Environment.NewLine}+ channel org.overlaykvm.agent.0 -> /run/overlaykvm-cli-test/{name}.agent.sock{Environment.NewLine}",
+                $"+ metadata member group=web{Environment.NewLine}+ shmem overlaykvm-web (4 MiB){Environment.NewLine}+ channel org.overlaykvm.agent.0 -> {host.AgentSocketDirectory}/{name}.agent.sock{Environment.NewLine}",
                 output.ToString());
 
             output = new StringWriter();
