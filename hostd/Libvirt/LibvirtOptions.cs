@@ -1,0 +1,34 @@
+namespace OverlayKvm.HostDaemon.Libvirt;
+
+/// <summary>Configuration section "Libvirt".</summary>
+public sealed class LibvirtOptions
+{
+    public const string SectionName = "Libvirt";
+
+    /// <summary>Driver URI overlayd connects to. Default "qemu:///system".</summary>
+    public string Uri { get; set; } = "qemu:///system";
+
+    /// <summary>Whether the event service runs (connects, listens, equips domains). Default true.</summary>
+    public bool EventServiceEnabled { get; set; } = true;
+
+    /// <summary>Directory of the per-domain agent sockets (DOMAIN.agent.sock). Default "/run/overlaykvm".</summary>
+    public string AgentSocketDirectory { get; set; } = "/run/overlaykvm";
+
+    /// <summary>Size of each group's ivshmem region in MiB, a power of two (QEMU's rule). Default 4.</summary>
+    public int ShmemSizeMiB { get; set; } = 4;
+
+    /// <summary>Device whose presence enables vsock injection. Default "/dev/vhost-vsock".</summary>
+    public string VsockDevicePath { get; set; } = "/dev/vhost-vsock";
+
+    /// <summary>Keepalive interval in seconds (a dead daemon is noticed after interval × (count + 1)). Default 2.</summary>
+    public int KeepAliveIntervalSeconds { get; set; } = 2;
+
+    /// <summary>Unanswered keepalives before the connection is declared dead. Default 2.</summary>
+    public int KeepAliveCount { get; set; } = 2;
+
+    /// <summary>First reconnect delay; doubles up to <see cref="ReconnectMaxDelay"/>. Default 200 ms.</summary>
+    public TimeSpan ReconnectInitialDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest delay between reconnect attempts. Default 5 s.</summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+}

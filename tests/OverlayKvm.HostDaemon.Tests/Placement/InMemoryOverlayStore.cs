@@ -1,0 +1,106 @@
+using System.Net;
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.HostDaemon.Tests.Placement;
+
+/// <summary>
+/// A small in-memory <see cref="IOverlayStore"/> for tests of the libvirt and placement handlers (the SQLite
+/// store is built elsewhere). It keeps the version and uniqueness rules those handlers rely on; credentials
+/// are not needed here and throw.
+/// </summary>
+internal sealed class InMemoryOverlayStore : IOverlayStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, ApplicationGroup> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string, string), Application> _apps = new();
+    private readonly Dictionary<string, DomainRecord> _domains = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HostRecord> _hosts = new(StringComparer.Ordinal);
+    private long _version;
+
+    public event Action<long>? Changed;
+
+    public long CurrentVersion()
+    {
+        lock (_gate)
+        {
+            return _version;
+        }
+    }
+
+    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection) =>
+        Write(v => _groups[name] = new ApplicationGroup(name, addressSpace, protection, v));
+
+    public IReadOnlyList<ApplicationGroup> ListGroups() => Read(() => _groups.Values.ToList());
+
+    public ApplicationGroup? GetGroup(string name) => Read(() => _groups.GetValueOrDefault(name));
+
+    public void UndefineGroup(string name) => Write(_ =>
+    {
+        if (_apps.Keys.Any(k => k.Item1 == name))
+        {
+            throw new ModelValidationException($"group {name}", "still has applications");
+        }
+        return _groups.Remove(name) ? name : throw new EntityNotFoundException("group", name);
+    });
+
+    public Application DefineApplication(string group, string name, IPAddress? address, string domain, IReadOnlyList<DataObject> manifest) =>
+        Write(v =>
+        {
+            var g = _groups.GetValueOrDefault(group) ?? throw new EntityNotFoundException("group", group);
+            var ip = address ?? IPAddress.Parse($"10.{_apps.Count / 250}.{_apps.Count % 250}.{10 + _apps.Count % 200}");
+            return _apps[(group, name)] = new Application(g.Name, name, ip, domain, manifest, v);
+        });
+
+    public IReadOnlyList<Application> ListApplications(string? group = null) =>
+        Read(() => _apps.Values.Where(a => group is null || a.Group == group).OrderBy(a => a.Group).ThenBy(a => a.Name).ToList());
+
+    public Application? GetApplication(string group, string name) => Read(() => _apps.GetValueOrDefault((group, name)));
+
+    public void UndefineApplication(string group, string name) =>
+        Write(_ => _apps.Remove((group, name)) ? name : throw new EntityNotFoundException("application", $"{group}/{name}"));
+
+    public DomainRecord UpsertDomain(string name, Guid? uuid, string host, IPAddress? address) =>
+        Write(v => _domains[name] = new DomainRecord(name, uuid, host, address, v));
+
+    public IReadOnlyList<DomainRecord> ListDomains() => Read(() => _domains.Values.OrderBy(d => d.Name).ToList());
+
+    public DomainRecord? GetDomain(string name) => Read(() => _domains.GetValueOrDefault(name));
+
+    public HostRecord UpsertHost(string name, IPAddress address, int capacity) =>
+        Write(v => _hosts[name] = new HostRecord(name, address, capacity, v));
+
+    public IReadOnlyList<HostRecord> ListHosts() => Read(() => _hosts.Values.OrderBy(h => h.Name).ToList());
+
+    public IReadOnlyList<GroupCredential> GetCredentials(string group) =>
+        throw new NotSupportedException("InMemoryOverlayStore: credentials are not part of the libvirt tests");
+
+    public GroupCredential RotateCredentials(string group, TimeSpan grace) =>
+        throw new NotSupportedException("InMemoryOverlayStore: credentials are not part of the libvirt tests");
+
+    public void Dispose()
+    {
+    }
+
+    private T Read<T>(Func<T> read)
+    {
+        lock (_gate)
+        {
+            return read();
+        }
+    }
+
+    private T Write<T>(Func<long, T> write)
+    {
+        T result;
+        long version;
+        lock (_gate)
+        {
+            version = _version + 1;
+            result = write(version);
+            _version = version;
+        }
+        Changed?.Invoke(version);
+        return result;
+    }
+}
