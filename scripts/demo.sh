@@ -47,7 +47,8 @@ for vm in "${vms[@]}"; do
 done
 
 step "overlayd on the embedded SQLite store ($DEMO_DIR/state)"
-"$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" --channel-dir "$DEMO_DIR/channels" \
+# The namespace demo has no libvirt domains: keep overlayd's libvirt event service off.
+OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED=false "$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" --channel-dir "$DEMO_DIR/channels" \
   --host-name demo-host --host-address 10.77.0.254 >"$DEMO_DIR/overlayd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do "$overlayctl" -c "$sock" version >/dev/null 2>&1 && break; sleep 0.1; done

@@ -20,6 +20,12 @@ internal sealed class OverlayApiClient : IDisposable
     public OverlayApiClient(string socketPath, TimeSpan timeout)
     {
         _socket = socketPath;
+        _http = CreateHttpClient(socketPath, timeout);
+    }
+
+    /// <summary>An HttpClient whose every connection is overlayd's unix socket (for commands that speak raw JSON).</summary>
+    public static HttpClient CreateHttpClient(string socketPath, TimeSpan timeout)
+    {
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, ct) =>
@@ -37,7 +43,7 @@ internal sealed class OverlayApiClient : IDisposable
                 }
             },
         };
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://overlayd/"), Timeout = timeout };
+        return new HttpClient(handler) { BaseAddress = new Uri("http://overlayd/"), Timeout = timeout };
     }
 
     public Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) =>

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
 using OverlayKvm.HostDaemon.Api;
 using OverlayKvm.HostDaemon.Engine;
+using OverlayKvm.HostDaemon.Libvirt;
 
 namespace OverlayKvm.HostDaemon.Hosting;
 
@@ -101,6 +102,7 @@ public static class OverlayDaemon
         app.MapDomainEndpoints();
         app.MapEngineEndpoints();
         app.MapPolicyApi();
+        app.MapLibvirtEndpoints();
         return app;
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
 using OverlayKvm.HostDaemon.Channel;
 using OverlayKvm.HostDaemon.Engine;
+using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Store;
 
 namespace OverlayKvm.HostDaemon.Hosting;
@@ -32,6 +33,17 @@ public static class ServiceCollectionExtensions
         services.AddOverlayEngine(configuration);
         services.AddOverlayPolicy(configuration);
         services.AddOverlayJobs(configuration);
+        services.AddLibvirtIntegration(configuration);
+        // One truth for what libvirt and overlayd must agree on: the channel socket directory overlayd connects
+        // to is the one libvirt binds, and the ivshmem size QEMU maps is the region size the engine creates
+        // (QEMU refuses a backing file of another size). Explicit Libvirt:* settings still win.
+        services.AddOptions<LibvirtOptions>().PostConfigure<IOptions<DaemonOptions>, IOptions<EngineOptions>>((libvirt, daemon, engine) =>
+        {
+            if (configuration[$"{LibvirtOptions.SectionName}:{nameof(LibvirtOptions.AgentSocketDirectory)}"] is null)
+                libvirt.AgentSocketDirectory = daemon.Value.ChannelDir;
+            if (configuration[$"{LibvirtOptions.SectionName}:{nameof(LibvirtOptions.ShmemSizeMiB)}"] is null)
+                libvirt.ShmemSizeMiB = (int)(engine.Value.RegionSizeBytes >> 20);
+        });
 
         services.AddHostedService<InventoryRegistration>();
         services.TryAddSingleton<ChannelSupervisorService>();

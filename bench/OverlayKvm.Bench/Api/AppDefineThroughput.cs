@@ -50,12 +50,17 @@ internal static class AppDefineThroughput
     {
         Directory.CreateDirectory(dir);
         var socket = Path.Combine(dir, "overlayd.sock");
-        using var daemon = Process.Start(new ProcessStartInfo(overlayd)
+        var psi = new ProcessStartInfo(overlayd)
         {
-            ArgumentList = { "--socket", socket, "--state-dir", Path.Combine(dir, "state"), "--host-name", "bench", "--host-address", "192.0.2.1" },
+            ArgumentList = { "--socket", socket, "--state-dir", Path.Combine(dir, "state"), "--channel-dir", Path.Combine(dir, "channels"),
+                "--host-name", "bench", "--host-address", "192.0.2.1" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
+        };
+        psi.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "false";
+        psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = Path.Combine(dir, "shm");
+        Directory.CreateDirectory(Path.Combine(dir, "shm"));
+        using var daemon = Process.Start(psi)!;
         // Drain the daemon's output: an unread pipe fills up and blocks its logger (and with it the daemon).
         daemon.OutputDataReceived += static (_, _) => { };
         daemon.ErrorDataReceived += static (_, _) => { };

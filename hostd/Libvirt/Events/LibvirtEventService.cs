@@ -24,7 +24,7 @@ internal sealed partial class LibvirtEventService(
     ILogger<LibvirtEventService> logger) : BackgroundService
 {
     // Lifecycle events come at the rate operators start and stop VMs; an unbounded queue never drops one.
-    private readonly Channel<DomainLifecycleEvent> _inbox = Channel.CreateUnbounded<DomainLifecycleEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<DomainLifecycleEvent> _inbox = System.Threading.Channels.Channel.CreateUnbounded<DomainLifecycleEvent>(new UnboundedChannelOptions { SingleReader = true });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -52,6 +52,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
         // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm.
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = EngineDir;
+        // A test daemon must never equip or reconcile the host's real libvirt domains.
+        psi.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "false";
         _process = Process.Start(psi) ?? throw new InvalidOperationException("cannot start overlayd");
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
