@@ -67,22 +67,24 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # --- resolve package versions (cheap: apt's local lists) --------------------------------------------
-candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2; exit }'; }
-
-kernel_meta_version="$(candidate linux-image-amd64)"
-if [ -z "$kernel_meta_version" ] || [ "$kernel_meta_version" = "(none)" ]; then
+# One apt-cache call per question: each costs ~0.5 s of cache loading.
+candidates() { # prints "PACKAGE VERSION" for each argument that has a candidate
+    apt-cache policy "$@" 2>/dev/null \
+        | awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } /Candidate:/ && $2 != "(none)" { print p, $2 }'
+}
+KERNEL_PKG="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
+if [ -z "$KERNEL_PKG" ]; then
     say "apt lists have no linux-image-amd64; running apt-get update"
     apt-get update >&2 || die "apt-get update failed"
+    KERNEL_PKG="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
 fi
-KERNEL_PKG="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
 [ -n "$KERNEL_PKG" ] || die "cannot resolve the kernel package that linux-image-amd64 depends on"
 KERNEL_VERSION="${KERNEL_PKG#linux-image-}"
 PACKAGES=("$KERNEL_PKG" busybox-static libc6 libssl3)
 declare -A VERSION
+while read -r p v; do VERSION[$p]="$v"; done < <(candidates "${PACKAGES[@]}")
 for p in "${PACKAGES[@]}"; do
-    v="$(candidate "$p")"
-    [ -n "$v" ] && [ "$v" != "(none)" ] || die "apt has no candidate version for $p"
-    VERSION[$p]="$v"
+    [ -n "${VERSION[$p]:-}" ] || die "apt has no candidate version for $p"
 done
 
 # --- the stamp: every input that changes the image ---------------------------------------------------
