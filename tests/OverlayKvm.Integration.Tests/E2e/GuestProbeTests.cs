@@ -8,7 +8,7 @@ namespace OverlayKvm.Integration.Tests.E2e;
 /// Boots the guest image (built without an agent, so init runs the probe) in real TCG domains and proves the
 /// two paths the guest agent will use: the virtio-serial host channel found by name and the ivshmem BAR2.
 /// </summary>
-[Collection(LibvirtdCollection.Name)]
+[Collection("libvirtd")]
 public sealed class GuestProbeTests : IClassFixture<GuestE2eFixture>
 {
     private readonly GuestE2eFixture _fixture;

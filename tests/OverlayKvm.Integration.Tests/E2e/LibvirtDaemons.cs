@@ -10,6 +10,8 @@ namespace OverlayKvm.Integration.Tests.E2e;
 internal sealed class LibvirtDaemons : IAsyncDisposable
 {
     private static readonly string[] Packages = ["libvirt-daemon-system", "libvirt-clients", "qemu-system-x86", "libvirt0"];
+    private static readonly SemaphoreSlim ReviveLock = new(1, 1);
+    private static LibvirtDaemons? _active;
     private readonly List<(string Name, int Pid)> _started = new();
     private readonly Action<string> _log;
 
@@ -23,26 +25,56 @@ internal sealed class LibvirtDaemons : IAsyncDisposable
         try
         {
             await daemons.InstallIfMissingAsync();
+            _active = daemons;
             if (await AnswersAsync())
             {
                 log("libvirtd already answers on " + Virsh.Uri);
                 return daemons;
             }
-            if (FindProcess("virtlogd") is null) await daemons.StartAsync("virtlogd", "/run/virtlogd.pid");
-            if (FindProcess("libvirtd") is null) await daemons.StartAsync("libvirtd", "/run/libvirtd.pid");
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
-            while (!await AnswersAsync())
-            {
-                if (DateTime.UtcNow > deadline)
-                    throw new InvalidOperationException($"libvirtd did not answer 'virsh -c {Virsh.Uri} list' within 45 s (libvirtd pid {FindProcess("libvirtd")?.ToString() ?? "none"}, virtlogd pid {FindProcess("virtlogd")?.ToString() ?? "none"})");
-                await Task.Delay(250);
-            }
+            await daemons.StartMissingAsync();
             return daemons;
         }
         catch
         {
             await daemons.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Called when virsh could not connect: waits a few seconds for whoever is restarting libvirtd, then starts
+    /// the missing daemons itself (they are then stopped with the others this harness started).
+    /// </summary>
+    public static async Task ReviveAsync()
+    {
+        await ReviveLock.WaitAsync();
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                if (await AnswersAsync()) return;
+                await Task.Delay(250);
+            }
+            var daemons = _active ?? throw new InvalidOperationException($"libvirtd does not answer on {Virsh.Uri} and no E2E fixture is active to start it");
+            daemons._log("libvirtd went away during the run (another suite stopped it?): starting it again");
+            await daemons.StartMissingAsync();
+        }
+        finally
+        {
+            ReviveLock.Release();
+        }
+    }
+
+    private async Task StartMissingAsync()
+    {
+        if (FindProcess("virtlogd") is null) await StartAsync("virtlogd", "/run/virtlogd.pid");
+        if (FindProcess("libvirtd") is null) await StartAsync("libvirtd", "/run/libvirtd.pid");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
+        while (!await AnswersAsync())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"libvirtd did not answer 'virsh -c {Virsh.Uri} list' within 45 s (libvirtd pid {FindProcess("libvirtd")?.ToString() ?? "none"}, virtlogd pid {FindProcess("virtlogd")?.ToString() ?? "none"})");
+            await Task.Delay(250);
         }
     }
 
@@ -59,7 +91,8 @@ internal sealed class LibvirtDaemons : IAsyncDisposable
 
     private static async Task<bool> AnswersAsync()
     {
-        var result = await Virsh.TryRunAsync(TimeSpan.FromSeconds(20), "list");
+        // Straight to virsh, not through Virsh.TryRunAsync, which would come back here to revive.
+        var result = await ProcessResult.RunAsync("virsh", ["-c", Virsh.Uri, "list"], timeout: TimeSpan.FromSeconds(20));
         return result.ExitCode == 0;
     }
 
@@ -112,6 +145,7 @@ internal sealed class LibvirtDaemons : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (ReferenceEquals(_active, this)) _active = null;
         // Reverse order: libvirtd before virtlogd, which libvirtd's domains log through.
         for (var i = _started.Count - 1; i >= 0; i--)
         {

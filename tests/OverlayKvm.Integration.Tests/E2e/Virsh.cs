@@ -6,15 +6,36 @@ namespace OverlayKvm.Integration.Tests.E2e;
 internal static class Virsh
 {
     public const string Uri = "qemu:///system";
+    private static readonly TimeSpan ReconnectWindow = TimeSpan.FromSeconds(60);
 
     public static Task<ProcessResult> TryRunAsync(TimeSpan timeout, params string[] args) =>
-        ProcessResult.RunAsync("virsh", ["-c", Uri, .. args], timeout: timeout);
+        RunRetryingConnectAsync(timeout, args);
 
     public static async Task<string> RunAsync(params string[] args)
     {
-        var result = await TryRunAsync(TimeSpan.FromSeconds(60), args);
+        var result = await RunRetryingConnectAsync(TimeSpan.FromSeconds(60), args);
         if (result.ExitCode != 0)
             throw new InvalidOperationException($"virsh -c {Uri} {string.Join(' ', args)} failed: {result.Stderr.Trim()} {result.Stdout.Trim()}");
         return result.Stdout;
     }
+
+    /// <summary>
+    /// Other suites on the same machine start and stop the one system libvirtd (their own, by PID). A command
+    /// that could not even connect did nothing, so it is safe to retry it once the daemon answers again —
+    /// restarting it through <see cref="LibvirtDaemons.ReviveAsync"/> if nobody else does.
+    /// </summary>
+    private static async Task<ProcessResult> RunRetryingConnectAsync(TimeSpan timeout, string[] args)
+    {
+        var deadline = DateTime.UtcNow + ReconnectWindow;
+        while (true)
+        {
+            var result = await ProcessResult.RunAsync("virsh", ["-c", Uri, .. args], timeout: timeout);
+            if (result.ExitCode == 0 || !IsConnectFailure(result) || DateTime.UtcNow > deadline)
+                return result;
+            await LibvirtDaemons.ReviveAsync();
+        }
+    }
+
+    public static bool IsConnectFailure(ProcessResult result) =>
+        result.Stderr.Contains("failed to connect to the hypervisor", StringComparison.Ordinal);
 }
