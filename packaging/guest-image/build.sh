@@ -233,10 +233,11 @@ install -m 0755 "$SCRIPT_DIR/probe.sh" "$ROOT/bin/overlaykvm-probe"
     || die "cpio/gzip of $ROOT failed"
 
 # Publish atomically: a reader sees either the old image or the whole new one.
-cp "$KERNEL_SRC" "$WORK/kernel"
+# A hard link when the cache and DIR share a filesystem: the vmlinux is ~64 MB and never changes in place.
+ln -f "$KERNEL_SRC" "$WORK/kernel" 2>/dev/null || cp "$KERNEL_SRC" "$WORK/kernel"
 mv -f "$WORK/kernel" "$OUT_DIR/kernel"
 mv -f "$WORK/initrd.gz" "$OUT_DIR/initrd.gz"
-chmod 0644 "$OUT_DIR/kernel" "$OUT_DIR/initrd.gz"
+chmod 0644 "$OUT_DIR/initrd.gz"
 {
     echo "KERNEL=$OUT_DIR/kernel"
     echo "INITRD=$OUT_DIR/initrd.gz"
@@ -247,5 +248,5 @@ chmod 0644 "$OUT_DIR/kernel" "$OUT_DIR/initrd.gz"
     echo "STAMP=$STAMP"
 } > "$OUT_DIR/image.env.tmp"
 mv -f "$OUT_DIR/image.env.tmp" "$OUT_DIR/image.env"
-say "built $OUT_DIR (kernel $KERNEL_FORMAT $(du -k "$OUT_DIR/kernel" | cut -f1) KiB, initrd $(du -k "$OUT_DIR/initrd.gz" | cut -f1) KiB)"
+say "built $OUT_DIR (kernel $KERNEL_FORMAT $(stat -c %s "$OUT_DIR/kernel") bytes, initrd $(stat -c %s "$OUT_DIR/initrd.gz") bytes)"
 cat "$OUT_DIR/image.env"
