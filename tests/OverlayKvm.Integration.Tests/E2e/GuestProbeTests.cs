@@ -30,7 +30,7 @@ public sealed class GuestProbeTests : IClassFixture<GuestE2eFixture>
         var boot = await ProbeBoot.StartAsync(domain);
         await using var channel = boot.Channel;
         _output.WriteLine($"hello: {boot.Hello}");
-        PrintTimes(boot);
+        PrintTimes(boot, domain);
 
         Assert.StartsWith("hello ", boot.Hello);
         Assert.StartsWith("/sys/bus/pci/devices/", boot.Field("region"));
@@ -46,9 +46,11 @@ public sealed class GuestProbeTests : IClassFixture<GuestE2eFixture>
 
         Assert.Equal("error unknown command: no-such-command", await channel.RequestAsync("no-such-command", ProbeBoot.ReplyTimeout));
 
+        var exitWatch = System.Diagnostics.Stopwatch.StartNew();
         Assert.Equal("bye", await channel.RequestAsync("exit 0", ProbeBoot.ReplyTimeout));
         await domain.Serial.WaitForLineAsync("overlaykvm-probe exited with status 0", TimeSpan.FromSeconds(20));
         await domain.WaitShutOffAsync(TimeSpan.FromSeconds(30));
+        _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe exit -> domain shut off: {exitWatch.Elapsed.TotalSeconds:F2} s"));
     }
 
     [Fact]
@@ -64,7 +66,7 @@ public sealed class GuestProbeTests : IClassFixture<GuestE2eFixture>
 
         var boot = await ProbeBoot.StartAsync(domain);
         await using var channel = boot.Channel;
-        PrintTimes(boot);
+        PrintTimes(boot, domain);
 
         Assert.Equal("shm-data " + Convert.ToHexStringLower(hostMarker),
             await channel.RequestAsync($"shm-read {hostMarkerOffset} 16", ProbeBoot.ReplyTimeout));
@@ -97,7 +99,7 @@ public sealed class GuestProbeTests : IClassFixture<GuestE2eFixture>
             await using var domain = await TestDomain.DefineAsync(Spec, _output.WriteLine);
             var boot = await ProbeBoot.StartAsync(domain);
             await using var channel = boot.Channel;
-            PrintTimes(boot);
+            PrintTimes(boot, domain);
             Assert.StartsWith("hello ", boot.Hello);
             firstLines.Add(boot.FirstLine.TotalSeconds);
             Assert.Equal("bye", await channel.RequestAsync("exit 0", ProbeBoot.ReplyTimeout));
@@ -117,7 +119,7 @@ public sealed class GuestProbeTests : IClassFixture<GuestE2eFixture>
             Spec with { NetworkName = network.Name, ExtraCmdline = "overlaykvm.ip=" + address }, _output.WriteLine);
         var boot = await ProbeBoot.StartAsync(domain);
         await using var channel = boot.Channel;
-        PrintTimes(boot);
+        PrintTimes(boot, domain);
 
         Assert.Equal("net " + address, (await channel.RequestAsync("net", ProbeBoot.ReplyTimeout)).TrimEnd());
         await domain.Serial.WaitForLineAsync("overlaykvm-init: eth0 " + address, TimeSpan.FromSeconds(10));
@@ -126,7 +128,17 @@ public sealed class GuestProbeTests : IClassFixture<GuestE2eFixture>
         await domain.WaitShutOffAsync(TimeSpan.FromSeconds(30));
     }
 
-    private void PrintTimes(ProbeBoot boot) =>
+    private void PrintTimes(ProbeBoot boot, TestDomain domain) =>
         _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"virsh start returned after {boot.VirshStart.TotalSeconds:F2} s; first line on the port {boot.FirstLine.TotalSeconds:F2} s after virsh start; guest uptime at hello {boot.GuestUptimeSeconds:F2} s"));
+            $"virsh start returned after {boot.VirshStart.TotalSeconds:F2} s; first line on the port {boot.FirstLine.TotalSeconds:F2} s after virsh start; guest uptime at hello {boot.GuestUptimeSeconds:F2} s; init: {InitLine(domain)}"));
+
+    /// <summary>init's first console line, "up S s after kernel start": the kernel's share of the boot.</summary>
+    private static string InitLine(TestDomain domain)
+    {
+        foreach (var line in domain.Serial.ReadAll().Split('\n'))
+        {
+            if (line.StartsWith("overlaykvm-init: up ", StringComparison.Ordinal)) return line["overlaykvm-init: ".Length..].TrimEnd('\r');
+        }
+        return "(no init line yet)";
+    }
 }
