@@ -1,5 +1,6 @@
 using Xunit.Abstractions;
 using System.Text;
+using OverlayKvm.Integration.Tests.Daemon;
 
 namespace OverlayKvm.Integration.Tests.E2e;
 
@@ -12,6 +13,7 @@ namespace OverlayKvm.Integration.Tests.E2e;
 public sealed class GuestAgentLaunchTests : IClassFixture<GuestE2eFixture>
 {
     private static readonly string ImageDir = Path.Combine(GuestImage.CacheRoot, "e2e-fake-agent");
+    private static readonly string NativeImageDir = Path.Combine(GuestImage.CacheRoot, "e2e-native-agent");
 
     // Fixed content: the image's input stamp includes the agent's hash, so an unchanged script reuses the image.
     private const string FakeAgent = """
@@ -62,5 +64,31 @@ public sealed class GuestAgentLaunchTests : IClassFixture<GuestE2eFixture>
         await domain.Serial.WaitForLineAsync("overlaykvm-init: overlay-agent exited with status 7", TimeSpan.FromSeconds(20));
         await domain.WaitShutOffAsync(TimeSpan.FromSeconds(30));
         Assert.DoesNotContain("starting overlaykvm-probe", domain.Serial.ReadAll());
+    }
+
+    [Fact]
+    public async Task AgentImage_DynamicallyLinkedAgent_LoadsLibcLibmAndOpenSslFromTheImage()
+    {
+        Directory.CreateDirectory(NativeImageDir);
+        var source = Path.Combine(RepoPaths.Root, "tests", "OverlayKvm.Integration.Tests", "E2e", "native-agent-stand-in.c");
+        var binary = Path.Combine(NativeImageDir, "native-agent-stand-in");
+        if (!File.Exists("/usr/bin/gcc"))
+            throw new InvalidOperationException("gcc is not installed (/usr/bin/gcc): it is needed to build the native stand-in agent (and by Native AOT)");
+        var compile = await ProcessResult.RunAsync("/usr/bin/gcc", ["-O2", "-Wall", "-Wextra", "-o", binary, source, "-lm"], timeout: TimeSpan.FromSeconds(60));
+        Assert.True(compile.ExitCode == 0, $"gcc {source}: {compile}");
+        var image = await GuestImage.BuildAsync(NativeImageDir, binary, _output.WriteLine);
+
+        await using var domain = await TestDomain.DefineAsync(
+            new TestDomainSpec(image) { ExtraCmdline = "overlaykvm.agent=\"16\"" }, _output.WriteLine);
+        var boot = await ProbeBoot.StartAsync(domain);
+        await using var channel = boot.Channel;
+        _output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"agent reported: {boot.Hello} ({boot.FirstLine.TotalSeconds:F2} s after virsh start)"));
+
+        Assert.Matches(@"^native sqrt=4\.0000 openssl=OpenSSL 3\.\d+\.\d+ .* chacha20poly1305=yes$", boot.Hello);
+
+        await channel.WriteLineAsync("stop");
+        await domain.Serial.WaitForLineAsync("overlaykvm-init: overlay-agent exited with status 0", TimeSpan.FromSeconds(20));
+        await domain.WaitShutOffAsync(TimeSpan.FromSeconds(30));
     }
 }
