@@ -47,13 +47,14 @@ public sealed class GuestAgentLaunchTests : IClassFixture<GuestE2eFixture>
         var image = await GuestImage.BuildAsync(ImageDir, agentPath, _output.WriteLine);
 
         await using var domain = await TestDomain.DefineAsync(
-            new TestDomainSpec(image) { ExtraCmdline = "overlaykvm.agent=\"run --config /etc/overlaykvm/agent.json --verbose\"" },
+            // '*' and '$(…)' must reach the agent as words: no globbing, no command substitution by init.
+            new TestDomainSpec(image) { ExtraCmdline = "overlaykvm.agent=\"run --config /etc/overlaykvm/agent.json --verbose * $(poweroff)\"" },
             _output.WriteLine);
         var boot = await ProbeBoot.StartAsync(domain);
         await using var channel = boot.Channel;
         _output.WriteLine("agent reported: " + boot.Hello);
 
-        Assert.StartsWith("agent argc=4 args=run --config /etc/overlaykvm/agent.json --verbose ", boot.Hello);
+        Assert.StartsWith("agent argc=6 args=run --config /etc/overlaykvm/agent.json --verbose * $(poweroff) ", boot.Hello);
         Assert.Contains(" port=/dev/virtio-ports/org.overlaykvm.agent.0 ", boot.Hello);
         Assert.Matches(@" region=/sys/bus/pci/devices/[0-9a-f:.]+/resource2 ", boot.Hello);
         Assert.Contains(" tun=yes ", boot.Hello);
