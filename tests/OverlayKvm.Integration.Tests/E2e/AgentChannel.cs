@@ -59,17 +59,28 @@ internal sealed class AgentChannel : IAsyncDisposable
     public async Task<string> ReadLineAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        string? line;
+        // The guest is untrusted: a line is bounded, never an unbounded buffer of whatever it sends.
+        var line = new StringBuilder();
+        var one = new char[1];
         try
         {
-            line = await _reader.ReadLineAsync(cts.Token);
+            while (true)
+            {
+                if (await _reader.ReadAsync(one.AsMemory(), cts.Token) == 0)
+                    throw new EndOfStreamException($"the guest side of {_path} closed before ending a line (got '{line}')");
+                if (one[0] == '\n') return line.ToString().TrimEnd('\r');
+                if (line.Length == MaxLineChars)
+                    throw new InvalidDataException($"the guest sent a line longer than {MaxLineChars} characters on {_path}");
+                line.Append(one[0]);
+            }
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"no line from the guest on {_path} within {timeout.TotalSeconds} s");
+            throw new TimeoutException($"no complete line from the guest on {_path} within {timeout.TotalSeconds} s (got '{line}')");
         }
-        return line ?? throw new EndOfStreamException($"the guest side of {_path} closed before sending a line");
     }
+
+    public const int MaxLineChars = 64 * 1024;
 
     /// <summary>Sends one command and returns the guest's one-line answer.</summary>
     public async Task<string> RequestAsync(string command, TimeSpan timeout)

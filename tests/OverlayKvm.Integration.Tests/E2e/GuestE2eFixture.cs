@@ -21,7 +21,17 @@ public sealed class GuestE2eFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _daemons = await LibvirtDaemons.EnsureAsync(_narration.Add);
-        _probeImage = await GuestImage.BuildAsync(ProbeImageDir, agent: null, _narration.Add);
+        try
+        {
+            _probeImage = await GuestImage.BuildAsync(ProbeImageDir, agent: null, _narration.Add);
+        }
+        catch
+        {
+            // Do not leave daemons we started running if the fixture never becomes usable.
+            await _daemons.DisposeAsync();
+            _daemons = null;
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
