@@ -30,7 +30,8 @@ internal static class Virsh
         while (true)
         {
             var result = await ProcessResult.RunAsync("virsh", ["-c", Uri, .. args], timeout: timeout);
-            if (result.ExitCode == 0 || !IsConnectFailure(result) || DateTime.UtcNow > deadline)
+            var retry = IsConnectFailure(result) || (IsLostConnection(result) && IsIdempotent(args));
+            if (result.ExitCode == 0 || !retry || DateTime.UtcNow > deadline)
                 return result;
             await LibvirtDaemons.ReviveAsync();
         }
@@ -38,4 +39,14 @@ internal static class Virsh
 
     public static bool IsConnectFailure(ProcessResult result) =>
         result.Stderr.Contains("failed to connect to the hypervisor", StringComparison.Ordinal);
+
+    /// <summary>libvirtd went away in the middle of the call: the command may or may not have taken effect.</summary>
+    private static bool IsLostConnection(ProcessResult result) =>
+        result.Stderr.Contains("Disconnected from", StringComparison.Ordinal)
+        || result.Stderr.Contains("End of file while reading data", StringComparison.Ordinal);
+
+    /// <summary>Commands that are safe to repeat after a lost connection (defining the same XML twice is fine;
+    /// destroy/undefine callers already accept "not running"/"failed to get domain").</summary>
+    private static bool IsIdempotent(string[] args) =>
+        args.Length > 0 && args[0] is "list" or "domstate" or "define" or "destroy" or "undefine";
 }
