@@ -137,6 +137,20 @@ KTREE="$(extracted "$KERNEL_PKG")"
 BBTREE="$(extracted busybox-static)"
 LIBCTREE="$(extracted libc6)"
 SSLTREE="$(extracted libssl3)"
+# Drop trees and .debs of versions no longer current (a kernel update leaves ~450 MB behind otherwise).
+# Images already built keep working: their kernel is a hard link or a copy, not a path into pkg/.
+for d in "$CACHE_DIR"/pkg/*; do
+    case "$d" in "$KTREE"|"$BBTREE"|"$LIBCTREE"|"$SSLTREE") ;; *) say "pruning $(basename "$d")"; rm -rf "$d" ;; esac
+done
+for f in "$DEB_DIR"/*.deb; do
+    [ -e "$f" ] || continue
+    keep=0
+    for p in "${PACKAGES[@]}"; do
+        case "$(basename "$f")" in "${p}_"*) [ "$(dpkg-deb -f "$f" Version)" = "${VERSION[$p]}" ] && keep=1 ;; esac
+    done
+    [ $keep -eq 1 ] || { say "pruning $(basename "$f")"; rm -f "$f"; }
+done
+
 MODDIR="$KTREE/lib/modules/$KERNEL_VERSION"
 [ -d "$MODDIR" ] || die "$KERNEL_PKG has no lib/modules/$KERNEL_VERSION"
 
