@@ -248,8 +248,10 @@ install -m 0755 "$SCRIPT_DIR/probe.sh" "$ROOT/bin/overlaykvm-probe"
 
 # Publish atomically: a reader sees either the old image or the whole new one.
 # A hard link when the cache and DIR share a filesystem: the vmlinux is ~64 MB and never changes in place.
-ln -f "$KERNEL_SRC" "$WORK/kernel" 2>/dev/null || cp "$KERNEL_SRC" "$WORK/kernel"
-mv -f "$WORK/kernel" "$OUT_DIR/kernel"
+if [ ! "$OUT_DIR/kernel" -ef "$KERNEL_SRC" ]; then   # mv refuses to replace a file by a link to itself
+    ln -f "$KERNEL_SRC" "$WORK/kernel" 2>/dev/null || cp "$KERNEL_SRC" "$WORK/kernel"
+    mv -f "$WORK/kernel" "$OUT_DIR/kernel"
+fi
 mv -f "$WORK/initrd.gz" "$OUT_DIR/initrd.gz"
 chmod 0644 "$OUT_DIR/initrd.gz"
 {

@@ -51,4 +51,31 @@ public sealed class GuestImageBuilderTests
         await using (var kernel = File.OpenRead(first.Kernel)) kernel.ReadExactly(magic);
         Assert.Equal(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }, magic);
     }
+
+    [Fact]
+    public async Task Build_AgentChanged_RebuildsTheSameOutputInPlace()
+    {
+        var outDir = Path.Combine(GuestImage.CacheRoot, "e2e-builder-rebuild-test");
+        var agentDir = Directory.CreateTempSubdirectory("okve2e-agents.").FullName;
+        try
+        {
+            var agentA = Path.Combine(agentDir, "a");
+            var agentB = Path.Combine(agentDir, "b");
+            await File.WriteAllTextAsync(agentA, "#!/bin/sh\necho a\n");
+            await File.WriteAllTextAsync(agentB, "#!/bin/sh\necho b\n");
+            File.SetUnixFileMode(agentA, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(agentB, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+
+            var a = await GuestImage.BuildAsync(outDir, agentA);
+            var b = await GuestImage.BuildAsync(outDir, agentB);
+
+            Assert.NotEqual(a.Stamp, b.Stamp);
+            Assert.Contains("AGENT=" + agentB, await File.ReadAllTextAsync(Path.Combine(outDir, "image.env")));
+            Assert.True(File.Exists(b.Kernel) && new FileInfo(b.Kernel).Length > 1_000_000, $"kernel {b.Kernel} missing or truncated after the rebuild");
+        }
+        finally
+        {
+            Directory.Delete(agentDir, recursive: true);
+        }
+    }
 }
