@@ -16,21 +16,28 @@ internal static partial class ShmBackingFile
 
     public static void Create(string shmemName, long size, ReadOnlySpan<byte> content, long contentOffset)
     {
-        var path = PathOf(shmemName);
         var (uid, gid) = LookUpUser(QemuUser);
+        CreateAs(shmemName, size, content, contentOffset, uid, gid, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>Creates the file with any owner and mode (tests of QEMU's refusals use the wrong ones).</summary>
+    public static void CreateAs(string shmemName, long size, ReadOnlySpan<byte> content, long contentOffset, uint uid, uint gid, UnixFileMode mode)
+    {
+        var path = PathOf(shmemName);
         using (var file = new FileStream(path, new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
             Access = FileAccess.ReadWrite,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            UnixCreateMode = mode,
         }))
         {
             file.SetLength(size);
             file.Position = contentOffset;
             file.Write(content);
         }
+        File.SetUnixFileMode(path, mode); // the create mode is filtered by the umask
         if (Chown(path, uid, gid) != 0)
-            throw new IOException($"chown {path} to {QemuUser} ({uid}:{gid}) failed: errno {Marshal.GetLastPInvokeError()}");
+            throw new IOException($"chown {path} to {uid}:{gid} failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
     public static byte[] Read(string shmemName, long offset, int count)
