@@ -86,6 +86,14 @@ internal sealed class LibvirtDaemons : IAsyncDisposable
         _log("installing " + string.Join(' ', Packages));
         var install = await ProcessResult.RunAsync("apt-get", ["install", "-y", "--no-install-recommends", .. Packages], timeout: TimeSpan.FromMinutes(5));
         if (install.ExitCode != 0)
+        {
+            // A fresh machine may have empty package lists.
+            var update = await ProcessResult.RunAsync("apt-get", ["update"], timeout: TimeSpan.FromMinutes(5));
+            if (update.ExitCode != 0)
+                throw new InvalidOperationException($"libvirt/QEMU are not installed and apt-get update failed: {update}");
+            install = await ProcessResult.RunAsync("apt-get", ["install", "-y", "--no-install-recommends", .. Packages], timeout: TimeSpan.FromMinutes(5));
+        }
+        if (install.ExitCode != 0)
             throw new InvalidOperationException($"libvirt/QEMU are not installed and apt-get install {string.Join(' ', Packages)} failed: {install}");
     }
 
