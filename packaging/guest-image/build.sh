@@ -15,7 +15,8 @@
 # Runs as root (apt-get, dpkg -x with device-free packages, /var/cache).
 set -euo pipefail
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SCRIPT_DIR
 CACHE_DIR="${OVERLAYKVM_GUEST_CACHE:-/var/cache/overlaykvm/guest}"
 OUT_DIR=""
 AGENT=""

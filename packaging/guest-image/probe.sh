@@ -26,6 +26,7 @@ REGION_BASE="${OVERLAYKVM_ENGINE_REGION_PHYS:-}"
 REGION_SIZE=0
 if [ -n "${OVERLAYKVM_ENGINE_REGION:-}" ]; then
     bar2="$(sed -n 3p "${OVERLAYKVM_ENGINE_REGION%/resource2}/resource")"
+    # shellcheck disable=SC2086 # split "start end flags" into fields
     set -- $bar2
     REGION_SIZE=$(($2 - $1 + 1))
 fi
@@ -36,8 +37,9 @@ shm_read() { # OFF LEN
     off="$1"; len="$2"
     case "$off$len" in *[!0-9]*|'') reply "error shm-read needs decimal OFF LEN"; return ;; esac
     [ -n "$REGION_BASE" ] || { reply "error no engine region"; return; }
-    [ "$len" -le 256 ] && [ $((off + len)) -le "$REGION_SIZE" ] \
-        || { reply "error shm-read $off $len outside region of $REGION_SIZE bytes (max 256)"; return; }
+    if [ "$len" -gt 256 ] || [ $((off + len)) -gt "$REGION_SIZE" ]; then
+        reply "error shm-read $off $len outside region of $REGION_SIZE bytes (max 256)"; return
+    fi
     hex=""; i=0
     while [ $i -lt "$len" ]; do
         b="$(devmem $((REGION_BASE + off + i)) 8)" || { reply "error devmem read at $((off + i)) failed"; return; }
@@ -54,8 +56,9 @@ shm_write() { # OFF HEX
     [ $((${#hex} % 2)) -eq 0 ] || { reply "error shm-write HEX has an odd length"; return; }
     [ -n "$REGION_BASE" ] || { reply "error no engine region"; return; }
     n=$((${#hex} / 2))
-    [ "$n" -le 256 ] && [ $((off + n)) -le "$REGION_SIZE" ] \
-        || { reply "error shm-write $off +$n outside region of $REGION_SIZE bytes (max 256)"; return; }
+    if [ "$n" -gt 256 ] || [ $((off + n)) -gt "$REGION_SIZE" ]; then
+        reply "error shm-write $off +$n outside region of $REGION_SIZE bytes (max 256)"; return
+    fi
     i=0; rest="$hex"
     while [ -n "$rest" ]; do
         byte="${rest%"${rest#??}"}"; rest="${rest#??}"
