@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Security;
+using System.Security.Cryptography;
+
+namespace OverlayKvm.Integration.Tests.E2e;
+
+/// <summary>What a test domain boots and what it is wired to.</summary>
+internal sealed record TestDomainSpec(GuestImage Image)
+{
+    /// <summary>Appended to the base kernel command line (console=ttyS0 panic=-1 quiet).</summary>
+    public string ExtraCmdline { get; init; } = "";
+    public int MemoryMiB { get; init; } = 256;
+    public int ShmemMiB { get; init; } = 4;
+    /// <summary>An isolated libvirt network to put a virtio NIC on, or null for no NIC.</summary>
+    public string? NetworkName { get; init; }
+}
+
+/// <summary>
+/// A libvirt domain built from xml-templates/e2e/probe-domain.xml with its files in a private temp directory
+/// (serial log, agent channel socket, the rendered XML). Disposing destroys and undefines it and removes its
+/// files and its ivshmem backing file, whether or not the test passed.
+/// </summary>
+internal sealed class TestDomain : IAsyncDisposable
+{
+    public const string NamePrefix = "okve2e-";
+    private const string BaseCmdline = "console=ttyS0 panic=-1 quiet";
+    private readonly Action<string> _log;
+    private bool _defined;
+
+    private TestDomain(string name, string directory, Action<string> log)
+    {
+        Name = name;
+        Directory = directory;
+        _log = log;
+        Serial = new SerialLog(Path.Combine(directory, "serial.log"));
+    }
+
+    public string Name { get; }
+    public string ShmemName => Name;
+    public string Directory { get; }
+    public string AgentSocketPath => Path.Combine(Directory, "agent.sock");
+    public SerialLog Serial { get; }
+
+    public static async Task<TestDomain> DefineAsync(TestDomainSpec spec, Action<string> log)
+    {
+        var name = NamePrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        var directory = System.IO.Directory.CreateTempSubdirectory(name + ".").FullName;
+        // QEMU runs as libvirt-qemu and must reach the channel socket's directory.
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var domain = new TestDomain(name, directory, log);
+        try
+        {
+            var xmlPath = Path.Combine(directory, "domain.xml");
+            await File.WriteAllTextAsync(xmlPath, domain.Render(spec));
+            // Marked before the call: a define that times out on our side may still complete in libvirtd,
+            // and cleanup must then undefine it.
+            domain._defined = true;
+            await Virsh.RunAsync("define", xmlPath);
+            log($"defined {name} (files in {directory})");
+            return domain;
+        }
+        catch
+        {
+            await domain.DisposeAsync();
+            throw;
+        }
+    }
+
+    private string Render(TestDomainSpec spec)
+    {
+        var template = File.ReadAllText(RepoPaths.E2eTemplate("probe-domain.xml"));
+        var cmdline = spec.ExtraCmdline.Length == 0 ? BaseCmdline : BaseCmdline + " " + spec.ExtraCmdline;
+        var nic = spec.NetworkName is null
+            ? ""
+            : $"    <interface type='network'><source network='{Escape(spec.NetworkName)}'/><model type='virtio'/></interface>";
+        var values = new Dictionary<string, string>
+        {
+            ["@NAME@"] = Escape(Name),
+            ["@MEMORY_MIB@"] = spec.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["@KERNEL@"] = Escape(spec.Image.Kernel),
+            ["@INITRD@"] = Escape(spec.Image.Initrd),
+            ["@CMDLINE@"] = Escape(cmdline),
+            ["@SERIAL_LOG@"] = Escape(Serial.Path),
+            ["@AGENT_SOCKET@"] = Escape(AgentSocketPath),
+            ["@SHMEM_NAME@"] = Escape(ShmemName),
+            ["@SHMEM_MIB@"] = spec.ShmemMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["@INTERFACE@"] = nic,
+        };
+        foreach (var (key, value) in values)
+        {
+            if (!template.Contains(key, StringComparison.Ordinal))
+                throw new InvalidDataException($"{RepoPaths.E2eTemplate("probe-domain.xml")} has no {key} placeholder");
+            template = template.Replace(key, value, StringComparison.Ordinal);
+        }
+        return template;
+    }
+
+    private static string Escape(string value) => SecurityElement.Escape(value);
+
+    /// <summary>Starts the domain; returns how long 'virsh start' took.</summary>
+    public async Task<TimeSpan> StartAsync()
+    {
+        var watch = Stopwatch.StartNew();
+        await Virsh.RunAsync("start", Name);
+        return watch.Elapsed;
+    }
+
+    public async Task<string> StateAsync() => (await Virsh.RunAsync("domstate", Name)).Trim();
+
+    /// <summary>Waits until the domain is shut off (the guest powered off); throws with its state on timeout.</summary>
+    public async Task WaitShutOffAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        string state;
+        while ((state = await StateAsync()) != "shut off")
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"domain {Name} is still '{state}' after {timeout.TotalSeconds} s");
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var failures = new List<Exception>();
+        if (_defined)
+        {
+            var destroy = await Virsh.TryRunAsync(TimeSpan.FromSeconds(60), "destroy", Name);
+            if (destroy.ExitCode != 0 && !destroy.Stderr.Contains("not running", StringComparison.OrdinalIgnoreCase)
+                && !destroy.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
+                failures.Add(new InvalidOperationException($"virsh destroy {Name}: {destroy.Stderr.Trim()}"));
+            var undefine = await Virsh.TryRunAsync(TimeSpan.FromSeconds(60), "undefine", Name);
+            if (undefine.ExitCode != 0 && !undefine.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
+                failures.Add(new InvalidOperationException($"virsh undefine {Name}: {undefine.Stderr.Trim()}"));
+            _defined = false;
+        }
+        try
+        {
+            ShmBackingFile.Delete(ShmemName);
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException e)
+        {
+            failures.Add(e);
+        }
+        _log($"cleaned up {Name}");
+        if (failures.Count > 0)
+            throw new AggregateException($"cleanup of test domain {Name} failed", failures);
+    }
+}
