@@ -13,6 +13,7 @@ need_pkgs=(
   qemu-system-x86   # TCG guests for the end-to-end tier
   sqlite3           # inspecting the embedded store by hand
   socat             # the demo's unmodified client and server apps
+  gcc               # Native AOT links the guest agent and the hook with it
 )
 
 missing=()
