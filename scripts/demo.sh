@@ -25,14 +25,20 @@ pids=()
 cleanup() {
   set +e
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  # Whatever still runs inside the demo's namespaces (agents, apps) is ours too: stop it before removing them.
+  for vm in "${vms[@]}"; do ip netns pids "okvm-demo-$vm" 2>/dev/null | xargs -r kill 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  for vm in "${vms[@]}"; do ip netns del "okvm-demo-$vm" 2>/dev/null; done
+  sleep 0.5
+  for vm in "${vms[@]}"; do ip netns pids "okvm-demo-$vm" 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del "okvm-demo-$vm" 2>/dev/null; done
   echo "demo: stopped overlayd and the agents, removed the namespaces; state and logs in $DEMO_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for vm in "${vms[@]}"; do ip netns del "okvm-demo-$vm" 2>/dev/null || true; done
+for vm in "${vms[@]}"; do
+  ip netns pids "okvm-demo-$vm" 2>/dev/null | xargs -r kill -9 2>/dev/null || true   # left by an interrupted run
+  ip netns del "okvm-demo-$vm" 2>/dev/null || true
+done
 rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR/channels"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 ctl() { echo "+ overlayctl $*"; "$overlayctl" -c "$sock" "$@"; }
@@ -67,7 +73,7 @@ ctl app-list
 step "Start the guest agents; overlayd connects to their host channels and pushes their configuration"
 for vm in "${vms[@]}"; do
   mkdir -p "$DEMO_DIR/$vm"
-  in_vm "$vm" "$agent" serve --channel-socket "$DEMO_DIR/channels/$vm.agent.sock" --control "$DEMO_DIR/$vm/control.sock" \
+  ip netns exec "okvm-demo-$vm" "$agent" serve --channel-socket "$DEMO_DIR/channels/$vm.agent.sock" --control "$DEMO_DIR/$vm/control.sock" \
     --state-dir "$DEMO_DIR/$vm/state" >"$DEMO_DIR/$vm/agent.log" 2>&1 &
   pids+=($!)
 done
@@ -77,7 +83,7 @@ done
 ctl channel-list
 
 step "Start the apps with 'overlay-agent run': the adapter comes up with the first app of the group"
-in_vm vm2 "$agent" run --app backend --control "$DEMO_DIR/vm2/control.sock" -- \
+ip netns exec okvm-demo-vm2 "$agent" run --app backend --control "$DEMO_DIR/vm2/control.sock" -- \
   socat TCP-LISTEN:7000,bind=10.1.0.2,reuseaddr,fork SYSTEM:'sha256sum | cut -c1-16' >"$DEMO_DIR/vm2/backend.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do in_vm vm2 ss -ltn 2>/dev/null | grep -q 10.1.0.2:7000 && break; sleep 0.1; done
