@@ -302,8 +302,10 @@ internal sealed partial class AdapterManager : IDisposable
         TunDevice device = TunDevice.OpenOrCreate(name, persist: true);
         try
         {
-            _ip.Run("link", "set", "dev", name, "mtu", AdapterMtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up");
+            // Before "up": once the link is up the kernel sends an MLD report at once, which the IPv4-only
+            // datapath would count as a malformed packet.
             DisableIpv6(name);
+            _ip.Run("link", "set", "dev", name, "mtu", AdapterMtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up");
         }
         catch
         {

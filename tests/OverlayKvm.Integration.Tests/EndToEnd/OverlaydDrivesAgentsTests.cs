@@ -63,6 +63,10 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
             (sent, received) = await TcpTransfer.RunAsync(b, "10.1.0.2", a, "10.1.0.1", data, TimeSpan.FromSeconds(40));
             Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
             output.WriteLine(await ctl.OkAsync("channel-list"));
+            // A clean run drops nothing: not even the kernel's own chatter on a fresh adapter.
+            foreach (var agent in new[] { agentA, agentB })
+                foreach (var reason in new[] { "malformed", "auth", "replay", "spoof", "no-route", "no-key" })
+                    Assert.True(AgentControl.Drop(agent.ControlSocket, reason) == 0, $"{agent.Domain} dropped packets as {reason}: {AgentControl.Stat(agent.ControlSocket)}");
         }
         catch
         {
