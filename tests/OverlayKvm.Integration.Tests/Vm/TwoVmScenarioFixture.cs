@@ -33,7 +33,7 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
     private DaemonProcess? _daemon;
     private IsolatedNetwork? _network;
     private TestDomain? _vm1, _vm2;
-    private BridgeCapture? _capture;
+    private BridgeCapture? _capture, _baseline;
 
     public IReadOnlyList<string> Narration => _narration;
     internal string Vm1Serial { get; private set; } = "";
@@ -45,6 +45,12 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
     internal Dictionary<string, TimeSpan> VirshStart { get; } = new();
     internal byte[] CaptureRaw { get; private set; } = [];
     internal List<CapturedFrame> CaptureFrames { get; private set; } = new();
+    internal byte[] BaselineRaw { get; private set; } = [];
+    internal List<CapturedFrame> BaselineFrames { get; private set; } = new();
+    /// <summary>Per domain: host-clock time from 'virsh start' until a console line first appeared.</summary>
+    internal Dictionary<string, Dictionary<string, TimeSpan>> ConsoleTimes { get; } = new();
+    public static readonly string[] ConsoleMarkers =
+        ["overlaykvm-init: up ", "overlaykvm-init: starting overlay-agent", "vm-scenario: agent answering"];
     internal string Bridge => _network?.Bridge ?? "";
     /// <summary>Set when the scenario could not run; every test then fails with it.</summary>
     internal Exception? Failure { get; private set; }
@@ -96,6 +102,8 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
         // Port 8081 carries the plain baseline transfer (the marker in clear, by design): left out of the capture,
         // which must then hold only the overlay's traffic and the clear "done" signal on 9999.
         _capture = BridgeCapture.Start(_network.Bridge, Path.Combine(_daemon.Root, "bridge.pcap"), "not tcp port 8081");
+        // The baseline in its own file, for its host-clock duration only.
+        _baseline = BridgeCapture.Start(_network.Bridge, Path.Combine(_daemon.Root, "baseline.pcap"), "tcp port 8081");
 
         var acks = new List<Task>();
         foreach (var (name, domain) in new[] { ("vm2", _vm2), ("vm1", _vm1) })
@@ -103,6 +111,7 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
             var watch = Stopwatch.StartNew();
             VirshStart[name] = await domain.StartAsync();
             acks.Add(WaitAckedAsync(ctl, name, watch));
+            acks.Add(WatchConsoleAsync(name, domain, watch));
         }
         await Task.WhenAll(acks);
         ChannelListTable = await ctl.OkAsync("channel-list");
@@ -111,6 +120,7 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
         await _vm2.Serial.WaitForLineAsync("vm-scenario: server done", ScenarioTimeout);
         await _vm1.Serial.WaitForLineAsync("vm-scenario: client done", TimeSpan.FromSeconds(30));
         (CaptureRaw, CaptureFrames) = _capture.Stop();
+        (BaselineRaw, BaselineFrames) = _baseline.Stop();
         Vm1Serial = _vm1.Serial.ReadAll();
         Vm2Serial = _vm2.Serial.ReadAll();
     }
@@ -130,6 +140,23 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
         }, Log);
         Log($"{domain.Name} plays {overlayName} ({role}, eth0 {ip})");
         return domain;
+    }
+
+    /// <summary>Records when each of <see cref="ConsoleMarkers"/> first shows on the console (polled every 50 ms).</summary>
+    private async Task WatchConsoleAsync(string name, TestDomain domain, Stopwatch sinceStart)
+    {
+        var seen = new Dictionary<string, TimeSpan>();
+        lock (ConsoleTimes) ConsoleTimes[name] = seen;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (seen.Count < ConsoleMarkers.Length && DateTime.UtcNow < deadline)
+        {
+            var text = domain.Serial.ReadAll();
+            foreach (var marker in ConsoleMarkers)
+            {
+                if (!seen.ContainsKey(marker) && text.Contains(marker, StringComparison.Ordinal)) seen[marker] = sinceStart.Elapsed;
+            }
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Polls overlayd until the domain's agent is connected and has acknowledged the configuration.</summary>
@@ -164,6 +191,7 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
             catch (Exception e) { failures.Add(e); }
         }
         _capture?.Dispose();
+        _baseline?.Dispose();
         if (_vm1 is not null) await Step(_vm1.DisposeAsync);
         if (_vm2 is not null) await Step(_vm2.DisposeAsync);
         if (_network is not null) await Step(_network.DisposeAsync);

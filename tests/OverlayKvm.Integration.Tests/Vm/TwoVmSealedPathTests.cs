@@ -49,8 +49,10 @@ public sealed class TwoVmSealedPathTests : IClassFixture<TwoVmScenarioFixture>
     public void SealedPath_WgetOverOverlayAddress_ArrivesIntact()
     {
         var payload = Field(Line(_fx.Vm2Serial, "vm-scenario: payload "), "sha256");
+        foreach (var l in ScenarioLines(_fx.Vm2Serial)) _output.WriteLine("vm2: " + l);
+        foreach (var l in ScenarioLines(_fx.Vm1Serial)) _output.WriteLine("vm1: " + l);
         var sealedLine = Line(_fx.Vm1Serial, "vm-scenario: sealed ");
-        _output.WriteLine(sealedLine);
+        if (Field(sealedLine, "rc") != "0") _output.WriteLine("--- vm1 console ---\n" + E2e.SerialLog.Tail(_fx.Vm1Serial, 4000));
         Assert.Equal("0", Field(sealedLine, "rc"));
         Assert.Equal(TwoVmScenarioFixture.TransferBytes.ToString(CultureInfo.InvariantCulture), Field(sealedLine, "bytes"));
         Assert.Equal(payload, Field(sealedLine, "sha256"));
@@ -69,6 +71,9 @@ public sealed class TwoVmSealedPathTests : IClassFixture<TwoVmScenarioFixture>
             var kind = f.EtherType == 0x0800 ? $"ipv4 proto {f.Protocol}" : $"ethertype 0x{f.EtherType:x4}";
             kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
             if (f.EtherType != 0x0800) continue;
+            // The guests' kernels announce multicast membership (IGMP to 224.0.0.x, from 0.0.0.0 before an address
+            // is set): link-local control traffic of the VMs themselves, carrying no data.
+            if (f.Protocol == 2 && f.Destination!.StartsWith("224.0.0.", StringComparison.Ordinal)) continue;
             Assert.True(vms.Contains(f.Source!) && vms.Contains(f.Destination!), $"a frame between {f.Source} and {f.Destination} on the bridge");
             // The overlay's inner TCP (port 8080) must never appear on the wire: only inside sealed UDP.
             Assert.False(f.Protocol == 6 && (f.SourcePort == 8080 || f.DestinationPort == 8080), "inner TCP/8080 seen in clear on the bridge");
@@ -109,16 +114,34 @@ public sealed class TwoVmSealedPathTests : IClassFixture<TwoVmScenarioFixture>
         var plain = Line(_fx.Vm1Serial, "vm-scenario: plain ");
         var sealedLine = Line(_fx.Vm1Serial, "vm-scenario: sealed ");
         Assert.Equal("0", Field(plain, "rc"));
-        foreach (var (vm, serial) in new[] { ("vm1", _fx.Vm1Serial), ("vm2", _fx.Vm2Serial) })
+        foreach (var vm in new[] { "vm1", "vm2" })
         {
-            var init = double.Parse(Regex.Match(Line(serial, "overlaykvm-init: up "), @"up ([0-9.]+)s").Groups[1].Value, CultureInfo.InvariantCulture);
-            var agent = double.Parse(Field(Line(serial, "vm-scenario: agent answering "), "uptime"), CultureInfo.InvariantCulture);
+            var seen = _fx.ConsoleTimes[vm];
+            foreach (var marker in TwoVmScenarioFixture.ConsoleMarkers)
+                Assert.True(seen.ContainsKey(marker), $"{vm}: '{marker}' never appeared on the console");
+            var init = seen[TwoVmScenarioFixture.ConsoleMarkers[0]].TotalSeconds;
+            var agentStart = seen[TwoVmScenarioFixture.ConsoleMarkers[1]].TotalSeconds;
+            var answering = seen[TwoVmScenarioFixture.ConsoleMarkers[2]].TotalSeconds;
             _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{vm}: virsh start {_fx.VirshStart[vm].TotalSeconds:F2} s; kernel start -> /init {init:F2} s; /init -> agent answering {agent - init:F2} s; virsh start -> configuration acknowledged (seen by overlayd) {_fx.StartToAck[vm].TotalSeconds:F2} s"));
+                $"{vm} (host clock from virsh start): virsh start returned {_fx.VirshStart[vm].TotalSeconds:F2} s; /init's first line {init:F2} s; init starts the agent {agentStart:F2} s; agent answers on its control socket {answering:F2} s; configuration acknowledged (overlayd's channel-list) {_fx.StartToAck[vm].TotalSeconds:F2} s"));
         }
-        double Rate(string line) => double.Parse(Field(line, "bytes"), CultureInfo.InvariantCulture) / 1e6 / Math.Max(0.01, double.Parse(Field(line, "seconds"), CultureInfo.InvariantCulture));
+        // Host clock: first to last frame of the transfer on the bridge.
+        double sealedSeconds = PcapTiming.Span(_fx.CaptureRaw, _fx.CaptureFrames, f => f.Protocol == 17);
+        var byClientPort = new Dictionary<int, long>();
+        foreach (var f in _fx.BaselineFrames)
+        {
+            var (src, dst) = PcapTiming.TcpPorts(f);
+            int client = src == 8081 ? dst : src;
+            byClientPort[client] = byClientPort.GetValueOrDefault(client) + f.IpPayload.Length;
+        }
+        Assert.NotEmpty(byClientPort);
+        int dataPort = byClientPort.MaxBy(kv => kv.Value).Key; // the data.bin fetch, not the ready.txt polls
+        double plainSeconds = PcapTiming.Span(_fx.BaselineRaw, _fx.BaselineFrames, f => { var (s, d) = PcapTiming.TcpPorts(f); return s == dataPort || d == dataPort; });
+        Assert.True(sealedSeconds > 0 && plainSeconds > 0, $"no transfer span in the captures (sealed {sealedSeconds}, plain {plainSeconds})");
+        double mb = TwoVmScenarioFixture.TransferBytes / 1e6;
         _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"throughput vm2 -> vm1, busybox httpd/wget, {TwoVmScenarioFixture.TransferBytes} bytes: plain TCP over virtio-net {Rate(plain):F2} MB/s ({Field(plain, "seconds")} s); sealed overlay path {Rate(sealedLine):F2} MB/s ({Field(sealedLine, "seconds")} s)"));
+            $"throughput vm2 -> vm1, busybox httpd -> wget, {TwoVmScenarioFixture.TransferBytes} bytes, host clock on the bridge: plain TCP over virtio-net {mb / plainSeconds:F2} MB/s ({plainSeconds:F3} s); sealed overlay path {mb / sealedSeconds:F2} MB/s ({sealedSeconds:F3} s)"));
+        _output.WriteLine($"guest clock (vm1 /proc/uptime, unreliable under TCG): plain {Field(plain, "seconds")} s, sealed {Field(sealedLine, "seconds")} s");
         foreach (var l in ScenarioLines(_fx.Vm1Serial)) if (l.StartsWith("vm-scenario: stat", StringComparison.Ordinal)) _output.WriteLine(l);
     }
 

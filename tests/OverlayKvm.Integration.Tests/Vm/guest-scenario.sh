@@ -12,6 +12,7 @@
 CONTROL=/run/oa.sock
 say() { echo "vm-scenario: $*"; }
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^overlaykvm\.$1=//p" | head -n1; }
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 show_net() { # $1: label; the adapter, addresses and policy rules as the test asserts on them
     ip -o link show | grep -o 'ovk[0-9a-f]*' | sort -u | sed "s/^/vm-scenario: $1 link /"
@@ -25,16 +26,23 @@ stop_app() {
     i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); usleep 100000; done
 }
 # Starts `overlay-agent run --app APP -- CMD...` in the background once the agent knows the app (the host may
-# still be pushing the configuration); prints the wrapper's pid.
+# still be pushing the configuration) and waits until the app's address is on the adapter (the wrapper registers
+# before it starts the command; the agent adds the address, then the source rule); prints the wrapper's pid.
 start_app() {
-    app="$1"; shift
+    app="$1"; addr="$2"; shift 2
     i=0
     while [ $i -lt 120 ]; do
         overlay-agent run --control "$CONTROL" --app "$app" -- "$@" </dev/null >"/tmp/app-$app.log" 2>&1 &
         pid=$!
-        sleep 1
-        if kill -0 "$pid" 2>/dev/null; then echo "$pid"; return 0; fi
-        i=$((i + 1))
+        j=0
+        while kill -0 "$pid" 2>/dev/null && [ $j -lt 100 ]; do
+            if ip -o -4 addr show | grep -q " $addr/32 " && ip rule show | grep -q "from $addr lookup"; then
+                echo "$pid"; return 0
+            fi
+            j=$((j + 1)); usleep 100000
+        done
+        kill "$pid" 2>/dev/null
+        i=$((i + 1)); sleep 1
     done
     say "app $app never started: $(cat "/tmp/app-$app.log")"
     return 1
@@ -57,11 +65,11 @@ if [ "$ROLE" = server ]; then
     mkdir -p /srv/www
     # The payload is full of a plaintext marker, so a capture can tell whether any of it crossed the wire in clear.
     yes "OVK-PLAINTEXT-MARKER-4d1f-" | head -c "$SIZE" > /srv/www/data.bin
-    say "payload bytes=$(wc -c < /srv/www/data.bin) sha256=$(sha256sum /srv/www/data.bin | cut -d' ' -f1)"
+    say "payload bytes=$(size_of /srv/www/data.bin) sha256=$(sha256sum /srv/www/data.bin | cut -d' ' -f1)"
     # Plain comparison server on eth0 (not an overlay app): the throughput baseline over the same virtio-net.
     httpd -f -p "$MYIP:8081" -h /srv/www &
     plain=$!
-    web="$(start_app "$APP" httpd -f -p "$APPIP:8080" -h /srv/www)" || exit 1
+    web="$(start_app "$APP" "$APPIP" httpd -f -p "$APPIP:8080" -h /srv/www)" || exit 1
     show_net during
     echo ready > /srv/www/ready.txt
     say "server ready uptime=$(uptime_s)"
@@ -83,11 +91,11 @@ until wget -q -O /tmp/ready.txt "http://$PEERIP:8081/ready.txt" 2>/dev/null; do
     sleep 1
 done
 t0="$(uptime_s)"; wget -q -O /tmp/plain.bin "http://$PEERIP:8081/data.bin"; rc=$?; t1="$(uptime_s)"
-say "plain rc=$rc bytes=$(wc -c < /tmp/plain.bin) seconds=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') sha256=$(sha256sum /tmp/plain.bin | cut -d' ' -f1)"
+say "plain rc=$rc bytes=$(size_of /tmp/plain.bin) seconds=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') sha256=$(sha256sum /tmp/plain.bin | cut -d' ' -f1)"
 rm -f /tmp/plain.bin
 
 # A first app process keeps the client's registration (count 1) while the transfer runs as a second one.
-holder="$(start_app "$APP" sleep 600)" || exit 1
+holder="$(start_app "$APP" "$APPIP" sleep 600)" || exit 1
 ADAPTER="$(ip -o link show | grep -o 'ovk[0-9a-f]*' | head -n1)"
 # Workaround (reported): the agent routes an app's traffic by a source rule (from APP lookup TABLE) and adds
 # nothing to the main table, so an unmodified client that does not bind its overlay address finds no route to the
@@ -97,7 +105,7 @@ show_net during
 t0="$(uptime_s)"
 overlay-agent run --control "$CONTROL" --app "$APP" -- wget -q -O /tmp/sealed.bin "http://$PEERAPP:8080/data.bin"
 rc=$?; t1="$(uptime_s)"
-say "sealed rc=$rc bytes=$(wc -c < /tmp/sealed.bin) seconds=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') sha256=$(sha256sum /tmp/sealed.bin | cut -d' ' -f1)"
+say "sealed rc=$rc bytes=$(size_of /tmp/sealed.bin) seconds=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') sha256=$(sha256sum /tmp/sealed.bin | cut -d' ' -f1)"
 overlay-agent stat --control "$CONTROL" | sed 's/^/vm-scenario: stat /'
 stop_app "$holder"
 i=0; while ip -o link show | grep -q ovk && [ $i -lt 50 ]; do i=$((i + 1)); usleep 100000; done
