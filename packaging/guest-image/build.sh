@@ -29,7 +29,7 @@ die() { echo "guest-image: error: $*" >&2; exit 1; }
 say() { echo "guest-image: $*" >&2; }
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do

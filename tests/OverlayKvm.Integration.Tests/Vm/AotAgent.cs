@@ -44,6 +44,7 @@ internal static class AotAgent
                 Directory.CreateDirectory(dir);
                 File.Move(Path.Combine(staging, "overlay-agent"), binary + ".tmp", overwrite: true);
                 File.Move(binary + ".tmp", binary, overwrite: true);
+                PruneStale(hash);
                 return binary;
             }
             finally
@@ -54,6 +55,19 @@ internal static class AotAgent
         finally
         {
             Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Removes builds of other inputs untouched for a day (~8 MB each). Not sooner: other worktrees' test runs
+    /// share this cache and may be copying theirs into an image right now.
+    /// </summary>
+    private static void PruneStale(string keep)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(CacheDir))
+        {
+            if (Path.GetFileName(dir) == keep) continue;
+            if (Directory.GetLastWriteTimeUtc(dir) < DateTime.UtcNow - TimeSpan.FromDays(1)) Directory.Delete(dir, recursive: true);
         }
     }
 

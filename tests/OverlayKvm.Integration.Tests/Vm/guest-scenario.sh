@@ -97,6 +97,9 @@ rm -f /tmp/plain.bin
 # A first app process keeps the client's registration (count 1) while the transfer runs as a second one.
 holder="$(start_app "$APP" "$APPIP" sleep 600)" || exit 1
 ADAPTER="$(ip -o link show | grep -o 'ovk[0-9a-f]*' | head -n1)"
+# Evidence for the gap below: the unmodified client before the workaround route exists.
+overlay-agent run --control "$CONTROL" --app "$APP" -- wget -q -O /dev/null "http://$PEERAPP:8080/ready.txt" >/tmp/noroute.log 2>&1
+say "client without main route rc=$? $(tr '\n' ' ' < /tmp/noroute.log)"
 # Workaround (reported): the agent routes an app's traffic by a source rule (from APP lookup TABLE) and adds
 # nothing to the main table, so an unmodified client that does not bind its overlay address finds no route to the
 # peer. This main-table route (gone with the adapter) makes the kernel pick the app address as the source.
