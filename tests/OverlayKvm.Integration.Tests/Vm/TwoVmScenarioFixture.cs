@@ -26,7 +26,7 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
     public const string PlaintextMarker = "OVK-PLAINTEXT-MARKER";
     public const string AgentArgs = "serve --control /run/oa.sock --state-dir /tmp/oa";
     private static readonly string ImageDir = Path.Combine(GuestImage.CacheRoot, "e2e-vm");
-    private static readonly TimeSpan ScenarioTimeout = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan ScenarioTimeout = TimeSpan.FromSeconds(120);
 
     private readonly List<string> _narration = new();
     private LibvirtDaemons? _libvirt;
@@ -84,7 +84,9 @@ public sealed class TwoVmScenarioFixture : IAsyncLifetime
         Directory.CreateDirectory(_daemon.ChannelDir);
         const UnixFileMode Mode0755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-        File.SetUnixFileMode(_daemon.Root, Mode0755);
+        // The daemon's folder only needs to be traversable (it holds the store and the admin socket).
+        File.SetUnixFileMode(_daemon.Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         File.SetUnixFileMode(_daemon.ChannelDir, Mode0755);
         await _daemon.StartAsync();
         var ctl = new Overlayctl(_daemon.Socket);
