@@ -3,7 +3,10 @@
 # modules, finds the agent's virtio-serial port by name, enables the ivshmem BAR and starts the guest agent
 # (or, without one, a small probe used by the end-to-end tests).
 #
-#   packaging/guest-image/build.sh [--agent PATH] [--out DIR] [--cache DIR]
+#   packaging/guest-image/build.sh [--agent PATH] [--extra SRC:DEST]... [--out DIR] [--cache DIR]
+#
+# --extra copies file SRC to DEST (an absolute path) inside the initramfs, executable: e.g. a test scenario
+# that init starts beside the agent when the kernel command line names it (overlaykvm.test=DEST).
 #
 # Outputs in DIR (default $CACHE/image):
 #   kernel      the uncompressed vmlinux (PVH entry; boots faster under TCG) or, failing that, the vmlinuz
@@ -20,17 +23,19 @@ readonly SCRIPT_DIR
 CACHE_DIR="${OVERLAYKVM_GUEST_CACHE:-/var/cache/overlaykvm/guest}"
 OUT_DIR=""
 AGENT=""
+EXTRAS=()
 
 die() { echo "guest-image: error: $*" >&2; exit 1; }
 say() { echo "guest-image: $*" >&2; }
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
     case "$1" in
         --agent) [ $# -ge 2 ] || die "--agent needs a path"; AGENT="$2"; shift 2 ;;
+        --extra) [ $# -ge 2 ] || die "--extra needs SRC:DEST"; EXTRAS+=("$2"); shift 2 ;;
         --out) [ $# -ge 2 ] || die "--out needs a directory"; OUT_DIR="$2"; shift 2 ;;
         --cache) [ $# -ge 2 ] || die "--cache needs a directory"; CACHE_DIR="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -44,6 +49,13 @@ if [ -n "$AGENT" ]; then
     [ -x "$AGENT" ] || die "--agent '$AGENT': not executable"
     AGENT="$(readlink -f "$AGENT")"
 fi
+for extra in "${EXTRAS[@]}"; do
+    src="${extra%%:*}"; dest="${extra#*:}"
+    [ "$src" != "$extra" ] || die "--extra '$extra': expected SRC:DEST"
+    [ -f "$src" ] || die "--extra '$extra': no such file '$src'"
+    case "$dest" in /*) ;; *) die "--extra '$extra': DEST must be an absolute path" ;; esac
+    case "$dest" in *..*) die "--extra '$extra': DEST must not contain '..'" ;; esac
+done
 OUT_DIR="${OUT_DIR:-$CACHE_DIR/image}"
 mkdir -p "$CACHE_DIR" "$OUT_DIR"
 CACHE_DIR="$(readlink -f "$CACHE_DIR")"
@@ -94,6 +106,7 @@ stamp_inputs() {
     sha256sum "$SCRIPT_DIR/build.sh" "$SCRIPT_DIR/init" "$SCRIPT_DIR/probe.sh" "$SCRIPT_DIR/modules.list" \
         | awk '{ print "file", $1 }'
     if [ -n "$AGENT" ]; then echo "agent $(sha256sum < "$AGENT" | awk '{ print $1 }')"; else echo "agent none"; fi
+    for extra in "${EXTRAS[@]}"; do echo "extra ${extra#*:} $(sha256sum < "${extra%%:*}" | awk '{ print $1 }')"; done
 }
 STAMP="$(stamp_inputs | sha256sum | awk '{ print $1 }')"
 if [ -f "$OUT_DIR/image.env" ] && [ -f "$OUT_DIR/initrd.gz" ] && [ -f "$OUT_DIR/kernel" ] \
@@ -237,6 +250,9 @@ done
 install -m 0755 "$SCRIPT_DIR/init" "$ROOT/init"
 install -m 0755 "$SCRIPT_DIR/probe.sh" "$ROOT/bin/overlaykvm-probe"
 [ -n "$AGENT" ] && install -m 0755 "$AGENT" "$ROOT/bin/overlay-agent"
+for extra in "${EXTRAS[@]}"; do
+    install -D -m 0755 "${extra%%:*}" "$ROOT${extra#*:}"
+done
 {
     echo "KERNEL_VERSION=$KERNEL_VERSION"
     echo "STAMP=$STAMP"

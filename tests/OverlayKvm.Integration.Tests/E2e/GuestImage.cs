@@ -12,10 +12,12 @@ internal sealed record GuestImage(string Kernel, string Initrd, string KernelVer
     /// Runs the builder (fast when its cache is warm: it only compares an input stamp) and reads the result.
     /// The first build downloads ~75 MB of Debian packages and can take a minute or two.
     /// </summary>
-    public static async Task<GuestImage> BuildAsync(string outDir, string? agent = null, Action<string>? log = null)
+    public static async Task<GuestImage> BuildAsync(string outDir, string? agent = null, Action<string>? log = null,
+        IReadOnlyList<(string Source, string Destination)>? extras = null)
     {
         var args = new List<string> { RepoPaths.GuestImageBuilder, "--out", outDir };
         if (agent is not null) { args.Add("--agent"); args.Add(agent); }
+        foreach (var (source, destination) in extras ?? []) { args.Add("--extra"); args.Add(source + ":" + destination); }
         var result = await ProcessResult.RunAsync("/bin/bash", args, timeout: TimeSpan.FromMinutes(8));
         log?.Invoke($"build.sh --out {outDir}{(agent is null ? "" : " --agent " + agent)}: exit {result.ExitCode}\n{result.Stderr.Trim()}");
         if (result.ExitCode != 0)

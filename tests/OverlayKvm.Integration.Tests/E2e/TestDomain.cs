@@ -13,6 +13,8 @@ internal sealed record TestDomainSpec(GuestImage Image)
     public int ShmemMiB { get; init; } = 4;
     /// <summary>An isolated libvirt network to put a virtio NIC on, or null for no NIC.</summary>
     public string? NetworkName { get; init; }
+    /// <summary>Where QEMU binds the agent channel's socket; null: agent.sock in the domain's temp directory.</summary>
+    public string? AgentSocketPath { get; init; }
 }
 
 /// <summary>
@@ -27,18 +29,19 @@ internal sealed class TestDomain : IAsyncDisposable
     private readonly Action<string> _log;
     private bool _defined;
 
-    private TestDomain(string name, string directory, Action<string> log)
+    private TestDomain(string name, string directory, Action<string> log, string? agentSocketPath)
     {
         Name = name;
         Directory = directory;
         _log = log;
+        AgentSocketPath = agentSocketPath ?? Path.Combine(directory, "agent.sock");
         Serial = new SerialLog(Path.Combine(directory, "serial.log"));
     }
 
     public string Name { get; }
     public string ShmemName => Name;
     public string Directory { get; }
-    public string AgentSocketPath => Path.Combine(Directory, "agent.sock");
+    public string AgentSocketPath { get; }
     public SerialLog Serial { get; }
 
     public static async Task<TestDomain> DefineAsync(TestDomainSpec spec, Action<string> log)
@@ -48,7 +51,7 @@ internal sealed class TestDomain : IAsyncDisposable
         // QEMU runs as libvirt-qemu and must reach the channel socket's directory.
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var domain = new TestDomain(name, directory, log);
+        var domain = new TestDomain(name, directory, log, spec.AgentSocketPath);
         try
         {
             var xmlPath = Path.Combine(directory, "domain.xml");

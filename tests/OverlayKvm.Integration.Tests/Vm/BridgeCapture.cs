@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using OverlayKvm.Integration.Tests.Harness;
+
+namespace OverlayKvm.Integration.Tests.Vm;
+
+/// <summary>
+/// tcpdump on a libvirt network's bridge (host namespace), writing a pcap file the test decodes with
+/// <see cref="PacketCapture.Read"/>. Stopped by its PID; the file is removed on dispose.
+/// </summary>
+internal sealed class BridgeCapture : IDisposable
+{
+    private readonly Process _tcpdump;
+
+    private BridgeCapture(Process tcpdump, string file)
+    {
+        _tcpdump = tcpdump;
+        File = file;
+    }
+
+    public string File { get; }
+
+    public static BridgeCapture Start(string bridge, string file, string filter)
+    {
+        if (!System.IO.File.Exists("/usr/bin/tcpdump") && !System.IO.File.Exists("/usr/sbin/tcpdump"))
+            throw new InvalidOperationException("prerequisite missing: tcpdump (scripts/setup.sh installs it) is needed to capture on the VMs' bridge");
+        var psi = new ProcessStartInfo("tcpdump") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "-i", bridge, "-U", "-n", "-s", "0", "-w", file, filter }) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start tcpdump");
+        // tcpdump prints "listening on …" to stderr once the capture is armed.
+        var ready = p.StandardError.ReadLineAsync();
+        if (!ready.Wait(TimeSpan.FromSeconds(10)) || ready.Result is null || !ready.Result.Contains("listening", StringComparison.Ordinal))
+        {
+            p.Kill();
+            p.WaitForExit(5000);
+            throw new InvalidOperationException($"tcpdump on bridge {bridge} did not start: {(ready.IsCompleted ? ready.Result : "no output in 10 s")}");
+        }
+        _ = p.StandardError.ReadToEndAsync(); // keep draining: a full stderr pipe would stall it
+        return new BridgeCapture(p, file);
+    }
+
+    /// <summary>Ends the capture (SIGINT flushes the file) and returns the raw pcap bytes and the decoded frames.</summary>
+    public (byte[] Raw, List<CapturedFrame> Frames) Stop()
+    {
+        if (!_tcpdump.HasExited)
+        {
+            OverlayKvm.Core.Interop.Interop.Kill(_tcpdump.Id, 2);
+            _tcpdump.WaitForExit(10_000);
+        }
+        return (System.IO.File.ReadAllBytes(File), PacketCapture.Read(File));
+    }
+
+    public void Dispose()
+    {
+        if (!_tcpdump.HasExited)
+        {
+            _tcpdump.Kill();
+            _tcpdump.WaitForExit(5000);
+        }
+        _tcpdump.Dispose();
+        System.IO.File.Delete(File);
+    }
+}
