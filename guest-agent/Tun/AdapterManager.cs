@@ -256,12 +256,18 @@ internal sealed partial class AdapterManager : IDisposable
         string dev = adapter.DeviceName;
         string table = config.RouteTable.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string host = config.Address + "/32";
-        _ip.Run("addr", "replace", host, "dev", dev);
+        // Order matters to whoever waits for the app's address to appear: the rule and the main-table route
+        // exist before the address does, so the first packet from (or to) the address already finds the adapter.
         // `ip rule add` is not idempotent: delete first so re-applying never stacks duplicate rules.
         while (_ip.TryRun("rule", "del", "from", host, "lookup", table, "priority", RulePriority).ExitCode == 0)
         {
         }
         _ip.Run("rule", "add", "from", host, "lookup", table, "priority", RulePriority);
+        // R0.9 / claim 12: the VM's own routing table routes the group's space to the adapter, so an unmodified
+        // client that does not bind its overlay address (busybox wget) still reaches its peers; the kernel then
+        // picks one of the adapter's app addresses as source, which the receiver checks against this VM's apps.
+        _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev);
+        _ip.Run("addr", "replace", host, "dev", dev);
         _ip.TryRun("route", "flush", "table", table);
         if (config.Routes.Count == 0)
         {

@@ -18,6 +18,7 @@ public sealed class CountedAdapterTests
         await t.PushAsync();
         Assert.Empty(OverlayDevices(t.A));
 
+        string mainBefore = t.A.Ip("route", "show", "table", "main");
         var alpha = t.StartApp(t.AgentA, "alpha", "10.1.0.3");
         var beta = t.StartApp(t.AgentA, "beta", "10.1.0.4");
         List<string> devices = OverlayDevices(t.A);
@@ -32,8 +33,11 @@ public sealed class CountedAdapterTests
         Assert.Contains("from 10.1.0.4 lookup 104", rules);
         // Claim 12: the overlay route's gateway is the adapter.
         Assert.Contains($"10.1.0.0/16 dev {dev}", t.A.Ip("route", "show", "table", "103"));
-        // Other processes are untouched: the main table has no overlay route.
-        Assert.DoesNotContain("10.1.0.0/16", t.A.Ip("route", "show", "table", "main"));
+        // R0.9: the VM's own routing table routes the overlay to the adapter while it runs (so unmodified clients
+        // that do not bind their overlay address reach their peers); nothing else in it changes.
+        string main = t.A.Ip("route", "show", "table", "main");
+        Assert.Contains($"10.1.0.0/16 dev {dev}", main);
+        Assert.Equal(mainBefore, main.Replace($"10.1.0.0/16 dev {dev} scope link \n", "", StringComparison.Ordinal));
         var stat = AgentControl.Stat(t.AgentA.ControlSocket)["adapters"]!.AsArray();
         Assert.Single(stat);
         Assert.Equal(2, stat[0]!["count"]!.GetValue<int>());
@@ -59,6 +63,7 @@ public sealed class CountedAdapterTests
         Assert.DoesNotContain("10.1.0.", t.A.Ip("rule", "show"));
         Assert.DoesNotContain("10.1.0.", t.A.Ip("-4", "addr", "show"));
         Assert.Equal("", t.A.Ip("route", "show", "table", "104").Trim());
+        Assert.Equal(mainBefore, t.A.Ip("route", "show", "table", "main"));
         Assert.Empty(AgentControl.Stat(t.AgentA.ControlSocket)["adapters"]!.AsArray());
     }
 }
