@@ -43,6 +43,9 @@ internal sealed class EngineAttachment : IDisposable
 
     public int MySlot => Endpoint.MySlot;
 
+    /// <summary>Send worker only: Stopwatch timestamp before which a full ring is not waited on (see EngineDatapath).</summary>
+    public long NoWaitUntil { get; set; }
+
     public bool IsEnabled => _region.Control.IsEngineEnabled;
 
     public ulong DirectoryVersion => _region.Control.DirectoryVersion;

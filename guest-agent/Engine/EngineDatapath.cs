@@ -66,7 +66,13 @@ internal sealed class EngineDatapath : IDisposable
             return Fallback(EngineFallback.NotAccessible);
         }
 
-        return attachment.Endpoint.TrySend(route.PeerSlot, packet) switch
+        EngineSendResult result = attachment.Endpoint.TrySend(route.PeerSlot, packet);
+        if (result == EngineSendResult.Full)
+        {
+            result = WaitForRoom(attachment, route.PeerSlot, packet);
+        }
+
+        return result switch
         {
             EngineSendResult.Sent => true,
             EngineSendResult.Full => Fallback(EngineFallback.Full),
@@ -74,6 +80,42 @@ internal sealed class EngineDatapath : IDisposable
             _ => Fallback(EngineFallback.Fault),
         };
     }
+
+    /// <summary>
+    /// A full ring means the receiving agent is momentarily behind (it polls, spinning while busy): back-pressure the
+    /// sending app for up to <see cref="FullWait"/> rather than spill a burst onto the network, which would put
+    /// co-located traffic on the underlay and reorder the stream. A ring that stays full (the receiver is gone or
+    /// stuck) is not waited on again for <see cref="FullBackoff"/>: its packets take the sealed path at once.
+    /// </summary>
+    private static EngineSendResult WaitForRoom(EngineAttachment attachment, int peerSlot, ReadOnlySpan<byte> packet)
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (now < attachment.NoWaitUntil)
+        {
+            return EngineSendResult.Full;
+        }
+
+        long deadline = now + (long)(FullWait.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var spin = default(SpinWait);
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+            EngineSendResult result = attachment.Endpoint.TrySend(peerSlot, packet);
+            if (result != EngineSendResult.Full)
+            {
+                return result;
+            }
+        }
+
+        attachment.NoWaitUntil = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(FullBackoff.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        return EngineSendResult.Full;
+    }
+
+    /// <summary>Longest a sender waits for room in a full ring (spinning, then yielding).</summary>
+    public static readonly TimeSpan FullWait = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>After a wait timed out, how long full rings of that group fall back without waiting.</summary>
+    public static readonly TimeSpan FullBackoff = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Counts a packet that came off a ring but was refused (malformed, spoofed, no route).</summary>
     public void CountRingDrop() => Interlocked.Increment(ref _ringPacketsDropped);

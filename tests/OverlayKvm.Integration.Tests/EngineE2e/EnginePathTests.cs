@@ -42,6 +42,8 @@ public sealed class EnginePathTests(ITestOutputHelper output)
             long engineIn = EngineScenario.Counter(s.AgentB, "engine", "bytesIn") - engineInBefore;
             long sealedOut = EngineScenario.Counter(s.AgentA, "sealed", "packetsOut") - sealedOutBefore;
             output.WriteLine($"engine bytes out (vmA) {engineOut}, in (vmB) {engineIn}; sealed packets out (vmA) {sealedOut}; underlay frames {frames.Count}");
+            output.WriteLine($"vmA engine: {AgentControl.Stat(s.AgentA.ControlSocket)["engine"]!.ToJsonString()}");
+            output.WriteLine($"vmB engine: {AgentControl.Stat(s.AgentB.ControlSocket)["engine"]!.ToJsonString()}");
             Assert.True(engineOut >= FiftyMegabytes, $"vmA's engine path carried {engineOut} bytes, less than the {FiftyMegabytes} sent");
             Assert.True(engineIn >= FiftyMegabytes, $"vmB's engine path delivered {engineIn} bytes, less than the {FiftyMegabytes} sent");
             Assert.Equal(0, sealedOut);

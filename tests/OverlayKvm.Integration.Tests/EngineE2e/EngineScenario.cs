@@ -80,10 +80,31 @@ internal sealed class EngineScenario : IAsyncDisposable
         File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmA.agent.sock"), AgentA.ChannelSocket);
         File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmB.agent.sock"), AgentB.ChannelSocket);
 
+        await WaitConfiguredAsync();
         StartApp(AgentA, "client", Client);
         StartApp(AgentB, "server", Server);
         await WaitAttachedAsync(AgentA);
         await WaitAttachedAsync(AgentB);
+    }
+
+    /// <summary>Waits until overlayd reports both agents connected and running the current document.</summary>
+    private async Task WaitConfiguredAsync()
+    {
+        long version = (await Ctl.JsonAsync("domain-config", "vmA")).GetProperty("version").GetInt64();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        string last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            JsonElement channels = await Ctl.JsonAsync("channel-list");
+            last = channels.GetRawText();
+            if (channels.GetArrayLength() == 2 && channels.EnumerateArray().All(c =>
+                    c.GetProperty("connected").GetBoolean() && c.GetProperty("acknowledgedVersion").GetInt64() >= version))
+            {
+                return;
+            }
+            await Task.Delay(200);
+        }
+        Assert.Fail($"agents did not apply configuration version {version} within 20 s: {last}");
     }
 
     /// <summary>Waits until the agent reports an attachment to web's region (register answered, region mapped).</summary>
