@@ -35,6 +35,7 @@ internal sealed partial class EngineControlService : BackgroundService
     private readonly ILogger<EngineControlService> _logger;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly Dictionary<string, string> _registered = new(StringComparer.Ordinal); // address → group
+    private readonly Dictionary<string, string> _lastAttachError = new(StringComparer.Ordinal); // group → last logged reason
 
     public EngineControlService(EngineDatapath engine, EngineHypercalls hypercalls, EngineRegionOpener opener, AgentState state,
         AdapterManager adapters, ILogger<EngineControlService> logger)
@@ -179,21 +180,32 @@ internal sealed partial class EngineControlService : BackgroundService
         EngineRegion? region = _opener.TryOpen(group, answer.RegionName!, out string? error);
         if (region is null)
         {
-            Log.AttachFailed(_logger, group, error ?? "(unknown)");
+            AttachFailed(group, error ?? "(unknown)");
             _engine.Detach(groupId);
             return;
         }
 
         if (region.Generation != answer.Generation || (uint)answer.Slot >= (uint)region.Layout.SlotCount)
         {
-            Log.AttachFailed(_logger, group, $"region {region.Mapping.Path} is at generation {region.Generation} with {region.Layout.SlotCount} slots; the host assigned slot {answer.Slot} at generation {answer.Generation}");
+            AttachFailed(group, $"region {region.Mapping.Path} is at generation {region.Generation} with {region.Layout.SlotCount} slots; the host assigned slot {answer.Slot} at generation {answer.Generation}");
             region.Dispose();
             _engine.Detach(groupId);
             return;
         }
 
+        _lastAttachError.Remove(group);
         _engine.Attach(new EngineAttachment(group, groupId, region, answer.Slot));
         Log.Attached(_logger, group, region.Mapping.Path, answer.Slot, answer.Generation);
+    }
+
+    // Retried every round: log a reason once, not every few seconds.
+    private void AttachFailed(string group, string reason)
+    {
+        if (!_lastAttachError.TryGetValue(group, out string? last) || last != reason)
+        {
+            _lastAttachError[group] = reason;
+            Log.AttachFailed(_logger, group, reason);
+        }
     }
 
     private void DetachIfUnused(string group)
