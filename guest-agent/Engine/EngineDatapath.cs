@@ -112,7 +112,8 @@ internal sealed class EngineDatapath : IDisposable
     }
 
     /// <summary>Longest a sender waits for room in a full ring (spinning, then yielding).</summary>
-    public static readonly TimeSpan FullWait = TimeSpan.FromMilliseconds(5);
+    /// Long enough to ride out the receiver being descheduled for a few time slices on a busy host.
+    public static readonly TimeSpan FullWait = TimeSpan.FromMilliseconds(20);
 
     /// <summary>After a wait timed out, how long full rings of that group fall back without waiting.</summary>
     public static readonly TimeSpan FullBackoff = TimeSpan.FromMilliseconds(100);

@@ -40,7 +40,7 @@ internal sealed class ReceivePath
     public DropReason? Process(Span<byte> frame, uint outerSource)
     {
         AgentSnapshot? snapshot = _state.Current;
-        if (frame.Length > EngineFrameMarker.TypeOffset && frame[EngineFrameMarker.TypeOffset] == EngineFrameMarker.EngineType)
+        if (EngineFrameMarker.IsClaimed(frame))
         {
             return Drop(DropReason.EngineClaim);
         }

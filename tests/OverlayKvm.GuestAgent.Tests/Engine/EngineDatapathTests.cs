@@ -177,6 +177,13 @@ public sealed class EngineDatapathTests : IDisposable
         Assert.Equal(DropReason.EngineClaim, _t.ReceiveB.Process(frame, TwoAgents.VmAUnderlay));
         Assert.Equal(1, _t.CountersB.Drops(DropReason.EngineClaim));
         Assert.Equal(0, _t.SinkB.Count);
+
+        // Junk that merely has a 2 at offset 1 is not a claim: it stays malformed.
+        byte[] junk = new byte[200];
+        junk[0] = 7;
+        junk[EngineFrameMarker.TypeOffset] = EngineFrameMarker.EngineType;
+        Assert.Equal(DropReason.Malformed, _t.ReceiveB.Process(junk, TwoAgents.VmAUnderlay));
+        Assert.Equal(1, _t.CountersB.Drops(DropReason.EngineClaim));
     }
 
     [Fact]
