@@ -27,6 +27,9 @@ internal sealed partial class EngineControlService : BackgroundService
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>After a query got no answer, how long before that destination may be asked again.</summary>
+    public static readonly TimeSpan UnansweredRetry = TimeSpan.FromSeconds(1);
+
     private readonly EngineDatapath _engine;
     private readonly EngineHypercalls _hypercalls;
     private readonly EngineRegionOpener _opener;
@@ -92,7 +95,7 @@ internal sealed partial class EngineControlService : BackgroundService
             {
             }
 
-            _engine.Dispose();
+            // Attachments are unmapped by the container when it disposes EngineDatapath, after the workers stopped.
         }
     }
 
@@ -233,20 +236,35 @@ internal sealed partial class EngineControlService : BackgroundService
                 continue;
             }
 
-            EngineRoute? route = null;
+            EngineQueryAnswer? answer = null;
             try
             {
-                EngineQueryAnswer? answer = await _hypercalls.QueryAsync(ToDotted(destination), cancellationToken).ConfigureAwait(false);
-                if (answer is not null)
-                {
-                    route = new EngineRoute(answer.Accessible && answer.Group == attachment!.Group && answer.RegionName is not null,
-                        answer.Slot, answer.AskerSlot, answer.Accessible ? answer.Generation : attachment!.Generation, answer.DirectoryVersion);
-                }
+                answer = await _hypercalls.QueryAsync(ToDotted(destination), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                attachment!.Routes.Complete(destination, route);
+                if (answer is null)
+                {
+                    // No host (fail-static) or no answer: do not let every packet ask again; retry after a pause.
+                    EngineRouteCache routes = attachment!.Routes;
+                    _ = Task.Delay(UnansweredRetry, CancellationToken.None).ContinueWith(_ => routes.Complete(destination, null), TaskScheduler.Default);
+                }
             }
+
+            if (answer is null)
+            {
+                continue;
+            }
+
+            if (answer.Accessible && answer.Generation != attachment!.Generation)
+            {
+                // The daemon re-created the region: attach the new generation before using it.
+                RequestReregister();
+            }
+
+            attachment!.Routes.Complete(destination, new EngineRoute(
+                answer.Accessible && answer.Group == attachment.Group && answer.RegionName is not null,
+                answer.Slot, answer.AskerSlot, answer.Accessible ? answer.Generation : attachment.Generation, answer.DirectoryVersion));
         }
     }
 

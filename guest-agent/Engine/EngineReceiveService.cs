@@ -29,11 +29,20 @@ internal sealed partial class EngineReceiveService : BackgroundService
         _logger = logger;
     }
 
+    private Thread? _thread;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var thread = new Thread(() => Run(stoppingToken)) { IsBackground = true, Name = "overlay-engine-rx" };
-        thread.Start();
+        _thread = new Thread(() => Run(stoppingToken)) { IsBackground = true, Name = "overlay-engine-rx" };
+        _thread.Start();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Waits for the worker to leave the rings, so the regions can be unmapped safely afterwards.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        _thread?.Join(TimeSpan.FromSeconds(2));
     }
 
     private void Run(CancellationToken stoppingToken)
