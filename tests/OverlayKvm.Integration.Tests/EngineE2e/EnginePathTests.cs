@@ -25,7 +25,11 @@ public sealed class EnginePathTests(ITestOutputHelper output)
             long engineOutBefore = EngineScenario.Counter(s.AgentA, "engine", "bytesOut");
             long engineInBefore = EngineScenario.Counter(s.AgentB, "engine", "bytesIn");
             long sealedOutBefore = EngineScenario.Counter(s.AgentA, "sealed", "packetsOut");
-            JsonElement ringBefore = Ring(await s.WebEngineStatAsync(), "vmA", "vmB");
+            JsonElement web = await s.WebEngineStatAsync();
+            // R0.11: each app's address is listed against its VM.
+            Assert.Equal(["10.1.0.1"], Addresses(web, "vmA"));
+            Assert.Equal(["10.1.0.2"], Addresses(web, "vmB"));
+            JsonElement ringBefore = Ring(web, "vmA", "vmB");
 
             var data = TcpTransfer.MakeData(FiftyMegabytes);
             List<CapturedFrame> frames;
@@ -150,6 +154,10 @@ public sealed class EnginePathTests(ITestOutputHelper output)
         int from = SlotOf(group, fromDomain), to = SlotOf(group, toDomain);
         return group.GetProperty("rings").EnumerateArray().Single(r => r.GetProperty("from").GetInt32() == from && r.GetProperty("to").GetInt32() == to);
     }
+
+    private static string[] Addresses(JsonElement group, string domain) =>
+        group.GetProperty("slots").EnumerateArray().Single(x => x.GetProperty("domain").GetString() == domain)
+            .GetProperty("addresses").EnumerateArray().Select(a => a.GetString()!).ToArray();
 
     private static int SlotOf(JsonElement group, string domain) =>
         group.GetProperty("slots").EnumerateArray().Single(x => x.GetProperty("domain").GetString() == domain).GetProperty("slot").GetInt32();
