@@ -12,6 +12,11 @@ namespace OverlayKvm.Core.Channel;
 [JsonSerializable(typeof(ErrorMessage))]
 [JsonSerializable(typeof(AppEventMessage))]
 [JsonSerializable(typeof(DomainConfigDocument))]
+[JsonSerializable(typeof(EngineAddressRequest))]
+[JsonSerializable(typeof(EngineRegisterAnswer))]
+[JsonSerializable(typeof(EngineQueryAnswer))]
+[JsonSerializable(typeof(EngineDeregisterAnswer))]
+[JsonSerializable(typeof(EngineDirectoryChangedMessage))]
 internal sealed partial class ChannelJsonContext : JsonSerializerContext
 {
 }

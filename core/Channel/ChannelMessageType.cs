@@ -21,10 +21,12 @@ internal enum ChannelMessageType : byte
     AppStarted = 6,
     /// <summary>Agent → host: an app's count went 1→0 (JSON <see cref="AppEventMessage"/>).</summary>
     AppStopped = 7,
-    /// <summary>Reserved for the acceleration engine: register an app address ("hypercall").</summary>
+    /// <summary>Engine "hypercall" register: agent → host <see cref="EngineAddressRequest"/>, host → agent <see cref="EngineRegisterAnswer"/> (same id).</summary>
     Register = 8,
-    /// <summary>Reserved for the acceleration engine: is an address reachable through the host?</summary>
+    /// <summary>Engine query: agent → host <see cref="EngineAddressRequest"/>, host → agent <see cref="EngineQueryAnswer"/> (same id).</summary>
     Query = 9,
-    /// <summary>Reserved for the acceleration engine: withdraw a registration.</summary>
+    /// <summary>Engine deregister: agent → host <see cref="EngineAddressRequest"/>, host → agent <see cref="EngineDeregisterAnswer"/> (same id).</summary>
     Deregister = 10,
+    /// <summary>Host → agent: the engine directory of a group changed (JSON <see cref="EngineDirectoryChangedMessage"/>): drop cached query answers.</summary>
+    EngineDirectoryChanged = 11,
 }

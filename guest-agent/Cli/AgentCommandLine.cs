@@ -9,7 +9,7 @@ namespace OverlayKvm.GuestAgent.Cli;
 /// <summary>
 /// overlay-agent's command line:
 /// <code>
-/// overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR]
+/// overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR] [--engine-dir DIR | --no-engine]
 /// overlay-agent run --app NAME [--group G] [--control PATH] -- CMD ARGS...
 /// overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]
 /// overlay-agent stat [--json] [--control PATH]
@@ -80,6 +80,8 @@ internal static class AgentCommandLine
             ControlSocket = parsed.Get("control") ?? AgentOptions.DefaultControlSocket,
             BindAddress = parsed.Get("bind") ?? "0.0.0.0",
             StateDirectory = parsed.Get("state-dir") ?? "/var/lib/overlay-agent",
+            EngineDirectory = parsed.Get("engine-dir"),
+            EngineEnabled = !parsed.Has("no-engine"),
         };
         options.OverlayPort = parsed.GetInt("port") ?? options.OverlayPort;
         options.UnderlayMtu = parsed.GetInt("underlay-mtu") ?? options.UnderlayMtu;
@@ -112,7 +114,7 @@ internal static class AgentCommandLine
 
     public const string Usage = """
         usage:
-          overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR]
+          overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR] [--engine-dir DIR | --no-engine]
           overlay-agent run --app NAME [--group G] [--control PATH] -- CMD ARGS...
           overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]
           overlay-agent stat [--json] [--control PATH]
@@ -122,7 +124,7 @@ internal static class AgentCommandLine
 /// <summary>`--name value` pairs and bare `--flag`s.</summary>
 internal sealed class ParsedOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "no-engine" };
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
 
     public static ParsedOptions Parse(string[] args)

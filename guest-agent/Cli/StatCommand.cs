@@ -33,6 +33,7 @@ internal static class StatCommand
         foreach (GroupStat g in s.Groups)
         {
             Row(sb, g.Group, "local", g.Local, "");
+            Row(sb, g.Group, "engine", g.Engine, "");
             Row(sb, g.Group, "sealed", g.Sealed, g.SendEpoch?.ToString(inv) ?? "-");
         }
         sb.Append("drops:");
@@ -41,6 +42,19 @@ internal static class StatCommand
             sb.Append(inv, $" {reason}={count}");
         }
         sb.AppendLine();
+        if (s.Engine is { } e)
+        {
+            foreach (EngineGroupAttachment a in e.Attached)
+            {
+                sb.AppendLine(inv, $"engine group {a.Group} region {a.Region} slot {a.Slot} generation {a.Generation} {(a.Enabled ? "enabled" : "disabled")} cached-answers {a.CachedRoutes}");
+            }
+            sb.Append("engine fallbacks:");
+            foreach (var (reason, count) in e.Fallbacks)
+            {
+                sb.Append(inv, $" {reason}={count}");
+            }
+            sb.AppendLine(inv, $" ring-drops={e.RingDrops}");
+        }
         foreach (AdapterStat a in s.Adapters)
         {
             sb.AppendLine(inv, $"adapter {a.Device} group {a.Group} count {a.Count} apps {string.Join(',', a.Apps)}");

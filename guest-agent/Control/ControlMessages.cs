@@ -14,7 +14,8 @@ internal sealed record ControlResponse(
 
 internal sealed record PathStat(long PacketsIn, long BytesIn, long PacketsOut, long BytesOut);
 
-internal sealed record GroupStat(string Group, PathStat Local, PathStat Sealed, long? SendEpoch);
+/// <param name="Engine">Other VMs of this host through the acceleration engine's rings (in clear, no network).</param>
+internal sealed record GroupStat(string Group, PathStat Local, PathStat Sealed, long? SendEpoch, PathStat Engine);
 
 internal sealed record AdapterStat(string Device, string Group, int Count, IReadOnlyList<string> Apps);
 
@@ -23,4 +24,10 @@ internal sealed record StatReport(
     long? ConfigVersion,
     IReadOnlyList<GroupStat> Groups,
     IReadOnlyDictionary<string, long> Drops,
-    IReadOnlyList<AdapterStat> Adapters);
+    IReadOnlyList<AdapterStat> Adapters,
+    EngineStat? Engine = null);
+
+/// <summary>The agent's view of the acceleration engine: attached groups and why packets took the sealed path instead.</summary>
+internal sealed record EngineStat(IReadOnlyList<EngineGroupAttachment> Attached, IReadOnlyDictionary<string, long> Fallbacks, long RingDrops);
+
+internal sealed record EngineGroupAttachment(string Group, string Region, int Slot, ulong Generation, bool Enabled, int CachedRoutes);

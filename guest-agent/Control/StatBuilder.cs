@@ -1,4 +1,5 @@
 using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Engine;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Tun;
 
@@ -10,9 +11,11 @@ internal sealed class StatBuilder
     private readonly DatapathCounters _counters;
     private readonly AgentState _state;
     private readonly AdapterManager _adapters;
+    private readonly EngineDatapath? _engine;
 
-    public StatBuilder(DatapathCounters counters, AgentState state, AdapterManager adapters)
+    public StatBuilder(DatapathCounters counters, AgentState state, AdapterManager adapters, EngineDatapath? engine = null)
     {
+        _engine = engine;
         _counters = counters;
         _state = state;
         _adapters = adapters;
@@ -29,14 +32,41 @@ internal sealed class StatBuilder
             {
                 epoch = runtime.SendKey.Epoch;
             }
-            groups.Add(new GroupStat(g.Group, ToStat(g.Local), ToStat(g.Sealed), epoch));
+            groups.Add(new GroupStat(g.Group, ToStat(g.Local), ToStat(g.Sealed), epoch, ToStat(g.Engine)));
         }
         var drops = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < DropReasons.Count; i++)
         {
             drops[DropReasons.Name((DropReason)i)] = _counters.Drops((DropReason)i);
         }
-        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe());
+        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe(), BuildEngine());
+    }
+
+    private EngineStat? BuildEngine()
+    {
+        if (_engine is null)
+        {
+            return null;
+        }
+        var attached = new List<EngineGroupAttachment>();
+        foreach (EngineAttachment a in _engine.Attachments)
+        {
+            try
+            {
+                attached.Add(new EngineGroupAttachment(a.Group, a.RegionPath, a.MySlot, a.Generation, a.IsEnabled, a.Routes.Count));
+            }
+            catch (ObjectDisposedException)
+            {
+                // Retired between listing and reading: it is no longer attached.
+            }
+        }
+        attached.Sort((x, y) => string.CompareOrdinal(x.Group, y.Group));
+        var fallbacks = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < EngineFallbacks.Count; i++)
+        {
+            fallbacks[EngineFallbacks.Name((EngineFallback)i)] = _engine.Fallbacks((EngineFallback)i);
+        }
+        return new EngineStat(attached, fallbacks, _engine.RingPacketsDropped);
     }
 
     private static PathStat ToStat(PathCounters c) => new(c.PacketsIn, c.BytesIn, c.PacketsOut, c.BytesOut);

@@ -32,6 +32,15 @@ internal sealed class AgentOptions
     /// <summary>Where registrations are persisted for reconciliation after a restart.</summary>
     public string StateDirectory { get; set; } = "/var/lib/overlay-agent";
 
+    /// <summary>
+    /// Where the engine's group regions are mapped from: null (a VM) → the ivshmem devices' BAR2; a directory (the
+    /// agent shares the host's memory, e.g. network-namespace tests) → the file DIR/REGION-NAME the host names.
+    /// </summary>
+    public string? EngineDirectory { get; set; }
+
+    /// <summary>False turns the acceleration engine off in this agent (every other-VM packet takes the sealed path).</summary>
+    public bool EngineEnabled { get; set; } = true;
+
     /// <summary>How often exited app processes are noticed and uncounted.</summary>
     public TimeSpan ReapInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
@@ -54,6 +63,10 @@ internal sealed class AgentOptions
         if (string.IsNullOrWhiteSpace(ControlSocket))
         {
             errors.Add("--control: empty path");
+        }
+        if (EngineDirectory is not null && !Directory.Exists(EngineDirectory))
+        {
+            errors.Add($"--engine-dir: '{EngineDirectory}' is not a directory");
         }
         if (string.IsNullOrWhiteSpace(StateDirectory))
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using OverlayKvm.GuestAgent.Channel;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Control;
+using OverlayKvm.GuestAgent.Engine;
 using OverlayKvm.GuestAgent.Hosting;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Transport;
@@ -40,6 +41,18 @@ internal static class GuestAgentServiceCollectionExtensions
         services.AddHostedService<UdpReceiveService>();
         services.AddHostedService<ControlSocketService>();
         services.AddHostedService<HostChannelService>();
+        if (options.EngineEnabled)
+        {
+            // The engine path (docs/guest-agent.md): hypercalls on the host channel, region attachments, ring receive worker.
+            services.TryAddSingleton<EngineDatapath>();
+            services.TryAddSingleton<EngineHypercalls>();
+            services.AddSingleton<IHostChannelHandler>(sp => sp.GetRequiredService<EngineHypercalls>());
+            services.TryAddSingleton(_ => new EngineRegionOpener(options.EngineDirectory));
+            services.TryAddSingleton<EngineReceivePath>();
+            services.TryAddSingleton<EngineControlService>();
+            services.AddHostedService(sp => sp.GetRequiredService<EngineControlService>());
+            services.AddHostedService<EngineReceiveService>();
+        }
         return services;
     }
 }

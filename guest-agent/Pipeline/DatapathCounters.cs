@@ -26,7 +26,8 @@ internal sealed class PathCounters
     }
 }
 
-/// <summary>Counters of one group: the local path (same VM) and the sealed path (other VMs over UDP).</summary>
+/// <summary>Counters of one group: the local path (same VM), the engine path (other VMs on this host, shared-memory
+/// rings) and the sealed path (other VMs over UDP).</summary>
 internal sealed class GroupCounters
 {
     public GroupCounters(string group) => Group = group;
@@ -36,6 +37,8 @@ internal sealed class GroupCounters
     public PathCounters Local { get; } = new();
 
     public PathCounters Sealed { get; } = new();
+
+    public PathCounters Engine { get; } = new();
 }
 
 /// <summary>

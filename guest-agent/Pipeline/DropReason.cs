@@ -17,11 +17,13 @@ internal enum DropReason
     NoKey = 5,
     /// <summary>The kernel refused the write (TUN or UDP send failed).</summary>
     IoError = 6,
+    /// <summary>A network frame whose type says "engine path" (R0.15): engine data never arrives over a network.</summary>
+    EngineClaim = 7,
 }
 
 internal static class DropReasons
 {
-    public const int Count = 7;
+    public const int Count = 8;
 
     /// <summary>Stable lower-case names used by `overlay-agent stat` and the control socket.</summary>
     public static string Name(DropReason reason) => reason switch
@@ -33,6 +35,7 @@ internal static class DropReasons
         DropReason.NoRoute => "no-route",
         DropReason.NoKey => "no-key",
         DropReason.IoError => "io-error",
+        DropReason.EngineClaim => "engine-claim",
         _ => "unknown",
     };
 }

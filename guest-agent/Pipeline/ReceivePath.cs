@@ -1,11 +1,14 @@
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Engine;
 
 namespace OverlayKvm.GuestAgent.Pipeline;
 
 /// <summary>
 /// Receive stage, run by the UDP worker for each datagram that arrived on the overlay port. Checks in order of
 /// cost, so junk is rejected before any cryptography:
+/// 0. a frame whose type byte says "engine path" is dropped as `engine-claim` (R0.15: data that claims to come
+///    through the engine but arrives from a network is never delivered);
 /// 1. header parses and names a group this VM is in → else `malformed`;
 /// 2. the header's sender is a VM of that group and the datagram's outer source is that VM's underlay address
 ///    → else `spoof` (a member cannot claim to be another one);
@@ -37,6 +40,10 @@ internal sealed class ReceivePath
     public DropReason? Process(Span<byte> frame, uint outerSource)
     {
         AgentSnapshot? snapshot = _state.Current;
+        if (EngineFrameMarker.IsClaimed(frame))
+        {
+            return Drop(DropReason.EngineClaim);
+        }
         if (!SealedFrameHeader.TryRead(frame, out SealedFrameHeader header))
         {
             return Drop(DropReason.Malformed);

@@ -1,5 +1,6 @@
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Engine;
 
 namespace OverlayKvm.GuestAgent.Pipeline;
 
@@ -10,8 +11,10 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 /// 2. the inner source must be an app of this VM in this group (a local process cannot use the adapter to
 ///    impersonate another member) → else `spoof`;
 /// 3. destination on this VM → written back to the adapter in clear (local path);
-/// 4. destination on another VM → sealed with the group's newest key and sent by UDP to that VM (sealed path);
-/// 5. anything else is dropped with its reason. Nothing here allocates, throws, or logs.
+/// 4. destination on another VM: first the acceleration engine (FIG. 9): a current "accessible" answer for it →
+///    written in clear to the shared-memory ring, never on a network (engine path);
+/// 5. otherwise sealed with the group's newest key and sent by UDP to that VM (sealed path);
+/// 6. anything else is dropped with its reason. Nothing here allocates, throws, or logs.
 /// </summary>
 internal sealed class SendPath
 {
@@ -19,9 +22,11 @@ internal sealed class SendPath
     private readonly DatapathCounters _counters;
     private readonly IFrameSender _sender;
     private readonly AdapterTable _adapters;
+    private readonly EngineDatapath? _engine;
 
-    public SendPath(AgentState state, DatapathCounters counters, IFrameSender sender, AdapterTable adapters)
+    public SendPath(AgentState state, DatapathCounters counters, IFrameSender sender, AdapterTable adapters, EngineDatapath? engine = null)
     {
+        _engine = engine;
         _state = state;
         _counters = counters;
         _sender = sender;
@@ -65,6 +70,11 @@ internal sealed class SendPath
             }
             group.Counters.Local.CountOut(packetLength);
             group.Counters.Local.CountIn(packetLength);
+            return null;
+        }
+        if (_engine is not null && _engine.TrySend(group, destination, packet))
+        {
+            group.Counters.Engine.CountOut(packetLength);
             return null;
         }
         SendKey? key = group.SendKey;

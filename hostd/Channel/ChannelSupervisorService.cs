@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Store;
+using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Hosting;
 
 namespace OverlayKvm.HostDaemon.Channel;
@@ -20,7 +21,8 @@ internal sealed partial class ChannelSupervisorService(
     LocalHost host,
     IOptions<DaemonOptions> options,
     ILoggerFactory loggers,
-    TimeProvider time) : BackgroundService
+    TimeProvider time,
+    EngineRegistry engine) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, DomainChannelClient> _clients = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changed = new(1, 1);
@@ -79,7 +81,7 @@ internal sealed partial class ChannelSupervisorService(
             if (_clients.TryGetValue(domain, out var existing)) { existing.NotifyChanged(); continue; }
             var name = domain;
             var client = new DomainChannelClient(name, SocketPath(options.Value.ChannelDir, name),
-                () => builder.Build(name, includeSecrets: true), loggers.CreateLogger<DomainChannelClient>(), time);
+                () => builder.Build(name, includeSecrets: true), loggers.CreateLogger<DomainChannelClient>(), time, engine);
             _clients[name] = client;
             client.Start();
             Log.Watching(_logger, name, SocketPath(options.Value.ChannelDir, name));
@@ -89,6 +91,8 @@ internal sealed partial class ChannelSupervisorService(
             if (wanted.Contains(domain)) continue;
             _clients.TryRemove(domain, out _);
             _ = client.DisposeAsync().AsTask();
+            // The domain left this host (or was undefined): its engine slots go with its channel.
+            engine.RemoveDomain(domain);
             Log.Released(_logger, domain);
         }
     }

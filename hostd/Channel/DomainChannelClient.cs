@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using OverlayKvm.Core.Channel;
 using OverlayKvm.Core.Config;
+using OverlayKvm.HostDaemon.Engine;
 
 namespace OverlayKvm.HostDaemon.Channel;
 
@@ -12,6 +13,8 @@ namespace OverlayKvm.HostDaemon.Channel;
 /// back-off while the domain runs. The channel is per domain, so what the agent says (app started/stopped) is
 /// attributed to this domain without trusting the agent's claims. Hostile input from the guest (oversized,
 /// unknown, unparsable messages) is answered with an error and counted, never fatal to the daemon.
+/// Engine "hypercalls" (register, query, deregister, heartbeat) go to the <see cref="EngineRegistry"/> with this
+/// client's domain, and the registry's directory changes of the groups this domain registered in are pushed to it.
 /// </summary>
 internal sealed partial class DomainChannelClient : IAsyncDisposable
 {
@@ -26,9 +29,19 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private long _pushed = -1;
     private long _acknowledged = -1;
     private long _rejected;
+    private readonly EngineRegistry? _engine;
+    private readonly EngineHypercallDispatcher? _hypercalls;
+    private ChannelConnection? _connection;
 
-    public DomainChannelClient(string domain, string socketPath, Func<DomainConfigDocument> document, ILogger logger, TimeProvider? time = null)
+    public DomainChannelClient(string domain, string socketPath, Func<DomainConfigDocument> document, ILogger logger, TimeProvider? time = null,
+        EngineRegistry? engine = null)
     {
+        if (engine is not null)
+        {
+            _engine = engine;
+            _hypercalls = new EngineHypercallDispatcher(domain, engine);
+            engine.DirectoryChanged += OnDirectoryChanged;
+        }
         _domain = domain;
         _socketPath = socketPath;
         _document = document;
@@ -109,6 +122,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             ChannelJsonContext.Default.HelloMessage, cts.Token).ConfigureAwait(false);
         await PushAsync(connection, cts.Token).ConfigureAwait(false);
         Task pusher = PushOnChangeAsync(connection, cts.Token);
+        Volatile.Write(ref _connection, connection);
         try
         {
             while (true)
@@ -129,6 +143,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
         finally
         {
+            Volatile.Write(ref _connection, null);
             await cts.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -209,7 +224,26 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 return;
             }
             case ChannelMessageType.Heartbeat:
+                _hypercalls?.Heartbeat();
                 return;
+            case ChannelMessageType.Register:
+            case ChannelMessageType.Query:
+            case ChannelMessageType.Deregister:
+            {
+                if (_hypercalls is null)
+                {
+                    Interlocked.Increment(ref _rejected);
+                    await connection.SendErrorAsync("no-engine", $"message type {(byte)message.Type}: overlayd runs without an acceleration engine", cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                EngineHypercallDispatcher.Answer answer = _hypercalls.Dispatch(message.Type, message.Payload);
+                if (answer.Rejected)
+                {
+                    Interlocked.Increment(ref _rejected);
+                }
+                await connection.WriteAsync(answer.Type, answer.Payload, cancellationToken).ConfigureAwait(false);
+                return;
+            }
             case ChannelMessageType.Error:
             {
                 var err = ChannelConnection.TryParse(message.Payload, ChannelJsonContext.Default.ErrorMessage, out _);
@@ -223,8 +257,36 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
     }
 
+    // Raised on the registry caller's thread: send in the background, never block the registry.
+    private void OnDirectoryChanged(string group, ulong version)
+    {
+        ChannelConnection? connection = Volatile.Read(ref _connection);
+        if (connection is null || _hypercalls is null || !_hypercalls.Follows(group))
+        {
+            return;
+        }
+        _ = PushDirectoryChangedAsync(connection, group, version);
+    }
+
+    private async Task PushDirectoryChangedAsync(ChannelConnection connection, string group, ulong version)
+    {
+        try
+        {
+            await connection.WriteJsonAsync(ChannelMessageType.EngineDirectoryChanged, new EngineDirectoryChangedMessage(group, version),
+                ChannelJsonContext.Default.EngineDirectoryChangedMessage, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The channel closed meanwhile; the agent drops its cache when it reconnects and re-registers.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_engine is not null)
+        {
+            _engine.DirectoryChanged -= OnDirectoryChanged;
+        }
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_run is not null)
         {

@@ -36,6 +36,9 @@ internal sealed class AgentProcess : IDisposable
 
     public int Pid => _process?.Id ?? -1;
 
+    /// <summary>More `serve` flags, e.g. ["--engine-dir", DIR] for the engine path; set before <see cref="Start"/>.</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
     public string Log
     {
         get
@@ -54,6 +57,10 @@ internal sealed class AgentProcess : IDisposable
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in new[] { "netns", "exec", Namespace.Name, Prerequisites.AgentBinary(), "serve",
                      "--channel-socket", ChannelSocket, "--control", ControlSocket, "--state-dir", StateDirectory })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        foreach (string a in ExtraArguments)
         {
             psi.ArgumentList.Add(a);
         }

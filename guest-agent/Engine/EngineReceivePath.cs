@@ -1,0 +1,72 @@
+using OverlayKvm.Core.Wire;
+using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Pipeline;
+
+namespace OverlayKvm.GuestAgent.Engine;
+
+/// <summary>
+/// Receive stage for a packet taken off a ring (FIG. 10). The ring itself proves the origin: only the VM holding
+/// slot <c>fromSlot</c> may write the ring <c>fromSlot → mySlot</c>, and the daemon says which addresses that slot
+/// holds. So there is nothing to decrypt; the checks are:
+/// 1. the packet is IPv4 and its total length fits what was read → else `malformed`;
+/// 2. the group is in the running configuration → else `no-route`;
+/// 3. the inner source is a member app of another VM of the group, and the daemon published it for the sending
+///    slot → else `spoof` (a VM cannot write as another VM's app);
+/// 4. the destination is an app of this VM with a running adapter → else `no-route`;
+/// then the packet is written to the group's TUN. Nothing here allocates, throws, or logs.
+/// </summary>
+internal sealed class EngineReceivePath
+{
+    private readonly AgentState _state;
+    private readonly DatapathCounters _counters;
+    private readonly AdapterTable _adapters;
+    private readonly EngineDatapath _engine;
+
+    public EngineReceivePath(AgentState state, DatapathCounters counters, AdapterTable adapters, EngineDatapath engine)
+    {
+        _state = state;
+        _counters = counters;
+        _adapters = adapters;
+        _engine = engine;
+    }
+
+    public DropReason? Process(EngineAttachment attachment, int fromSlot, ReadOnlySpan<byte> packet)
+    {
+        if (!Ipv4Packet.TryReadAddresses(packet, out uint source, out uint destination) || Ipv4Packet.TotalLength(packet) > packet.Length)
+        {
+            return Drop(DropReason.Malformed);
+        }
+
+        AgentSnapshot? snapshot = _state.Current;
+        if (snapshot is null || !snapshot.GroupsById.TryGetValue(attachment.GroupId, out GroupRuntime? group))
+        {
+            return Drop(DropReason.NoRoute);
+        }
+
+        if (!group.Members.TryGetValue(source, out MemberRoute? from) || from.IsLocal || !attachment.SlotOwns(fromSlot, source))
+        {
+            return Drop(DropReason.Spoof);
+        }
+
+        if (!group.Members.TryGetValue(destination, out MemberRoute? to) || !to.IsLocal || !_adapters.TryGet(group.Id, out IPacketSink sink))
+        {
+            return Drop(DropReason.NoRoute);
+        }
+
+        int length = Ipv4Packet.TotalLength(packet);
+        if (!sink.TryWrite(packet.Slice(0, length)))
+        {
+            return Drop(DropReason.IoError);
+        }
+
+        group.Counters.Engine.CountIn(length);
+        return null;
+    }
+
+    private DropReason Drop(DropReason reason)
+    {
+        _counters.Drop(reason);
+        _engine.CountRingDrop();
+        return reason;
+    }
+}

@@ -1,0 +1,138 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OverlayKvm.Core.SharedMemory;
+
+namespace OverlayKvm.GuestAgent.Engine;
+
+/// <summary>
+/// The engine receive worker: one dedicated thread polls the rings of every attached group (round-robin inside
+/// each endpoint) and hands each packet to <see cref="EngineReceivePath"/>. Notification is polling with
+/// <see cref="AdaptiveBackoff"/>: spinning while packets flow (low latency), sleeping up to a few milliseconds
+/// when idle (≈0 CPU). Every <see cref="HeaderCheckInterval"/> it re-validates each region's header; a region that
+/// fails (overwritten, re-created with a new generation) is detached so senders fall back to the sealed path,
+/// and the control service is asked to register again (which re-attaches when the region is sound).
+/// </summary>
+internal sealed partial class EngineReceiveService : BackgroundService
+{
+    public static readonly TimeSpan HeaderCheckInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly EngineDatapath _engine;
+    private readonly EngineReceivePath _receive;
+    private readonly EngineControlService _control;
+    private readonly ILogger<EngineReceiveService> _logger;
+
+    public EngineReceiveService(EngineDatapath engine, EngineReceivePath receive, EngineControlService control, ILogger<EngineReceiveService> logger)
+    {
+        _engine = engine;
+        _receive = receive;
+        _control = control;
+        _logger = logger;
+    }
+
+    private Thread? _thread;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _thread = new Thread(() => Run(stoppingToken)) { IsBackground = true, Name = "overlay-engine-rx" };
+        _thread.Start();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Waits for the worker to leave the rings, so the regions can be unmapped safely afterwards.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        _thread?.Join(TimeSpan.FromSeconds(2));
+    }
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        // Grown (rarely: once per attachment with larger records) to the largest record a ring may carry, so a
+        // record never stays stuck as "destination too small".
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        var backoff = default(AdaptiveBackoff);
+        long nextHeaderCheck = Environment.TickCount64 + (long)HeaderCheckInterval.TotalMilliseconds;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            bool worked = false;
+            EngineAttachment[] attachments = _engine.Attachments;
+            for (int i = 0; i < attachments.Length; i++)
+            {
+                EngineAttachment attachment = attachments[i];
+                try
+                {
+                    if (attachment.Endpoint.MaxPacket > buffer.Length)
+                    {
+                        buffer = GC.AllocateUninitializedArray<byte>(attachment.Endpoint.MaxPacket, pinned: true);
+                    }
+
+                    for (int burst = 0; burst < 64; burst++)
+                    {
+                        RingReadResult result = attachment.Endpoint.TryReceive(buffer, out int length, out int fromSlot);
+                        if (result == RingReadResult.Empty)
+                        {
+                            break;
+                        }
+
+                        worked = true;
+                        if (result == RingReadResult.Message)
+                        {
+                            _receive.Process(attachment, fromSlot, buffer.AsSpan(0, length));
+                        }
+                        else
+                        {
+                            _engine.CountRingDrop();
+                        }
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Retired under us (after its grace period): the next round reads the new table.
+                }
+            }
+
+            if (Environment.TickCount64 >= nextHeaderCheck)
+            {
+                CheckHeaders(attachments);
+                nextHeaderCheck = Environment.TickCount64 + (long)HeaderCheckInterval.TotalMilliseconds;
+            }
+
+            if (worked)
+            {
+                backoff.Reset();
+            }
+            else
+            {
+                backoff.Idle();
+            }
+        }
+    }
+
+    private void CheckHeaders(EngineAttachment[] attachments)
+    {
+        foreach (EngineAttachment attachment in attachments)
+        {
+            RegionHeaderStatus status;
+            try
+            {
+                status = attachment.CheckHeader();
+            }
+            catch (ObjectDisposedException)
+            {
+                continue;
+            }
+
+            if (status != RegionHeaderStatus.Valid && _engine.Detach(attachment.GroupId) is not null)
+            {
+                Log.RegionInvalid(_logger, attachment.Group, attachment.RegionPath, status);
+                _control.RequestReregister();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(60, LogLevel.Warning, "engine of group {Group}: region {Path} no longer valid ({Status}); sealed network path until it is registered again")]
+        public static partial void RegionInvalid(ILogger logger, string group, string path, RegionHeaderStatus status);
+    }
+}

@@ -1,0 +1,226 @@
+using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.SharedMemory;
+using OverlayKvm.Core.Wire;
+using OverlayKvm.GuestAgent.Engine;
+using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Tests.Doubles;
+
+namespace OverlayKvm.GuestAgent.Tests.Engine;
+
+/// <summary>
+/// The engine path of two agents (TwoAgents' vmA → vmB) over a real shared region: FIG. 9 on the sender (ask first,
+/// ring when accessible, sealed otherwise) and FIG. 10 on the receiver (no decryption, origin proven by the ring).
+/// </summary>
+public sealed class EngineDatapathTests : IDisposable
+{
+    private readonly SharedRegion _region = new();
+    private readonly TwoAgents _t = new();
+    private readonly EngineDatapath _engineA = new();
+    private readonly EngineDatapath _engineB = new();
+    private readonly SendPath _sendA;
+    private readonly EngineReceivePath _receiveB;
+    private readonly EngineAttachment _attachA;
+    private readonly EngineAttachment _attachB;
+
+    public EngineDatapathTests()
+    {
+        var opener = new EngineRegionOpener(_region.Directory);
+        _attachA = new EngineAttachment("web", _t.GroupId, Open(opener), 0);
+        _attachB = new EngineAttachment("web", _t.GroupId, Open(opener), 1);
+        _engineA.Attach(_attachA);
+        _engineB.Attach(_attachB);
+        _sendA = new SendPath(_t.StateA, _t.CountersA, _t.SenderA, _t.AdaptersA, _engineA);
+        _receiveB = new EngineReceivePath(_t.StateB, _t.CountersB, _t.AdaptersB, _engineB);
+    }
+
+    public void Dispose()
+    {
+        _engineA.Dispose();
+        _engineB.Dispose();
+        _region.Dispose();
+    }
+
+    private static EngineRegion Open(EngineRegionOpener opener) =>
+        opener.TryOpen("web", SharedRegion.Name, out string? error) ?? throw new InvalidOperationException(error);
+
+    private void AnswerAccessible(ulong version = 1) =>
+        _attachA.Routes.Complete(Ip("10.1.0.2"), new EngineRoute(true, 1, 0, SharedRegion.Generation, version));
+
+    private static uint Ip(string s) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(System.Net.IPAddress.Parse(s).GetAddressBytes());
+
+    private int Deliver()
+    {
+        var buffer = new byte[65536];
+        int delivered = 0;
+        while (_attachB.Endpoint.TryReceive(buffer, out int length, out int from) == RingReadResult.Message)
+        {
+            Assert.Null(_receiveB.Process(_attachB, from, buffer.AsSpan(0, length)));
+            delivered++;
+        }
+        return delivered;
+    }
+
+    [Fact]
+    public void FirstPacket_Unresolved_GoesSealedAndQueuesOneQuery()
+    {
+        byte[] buffer = TwoAgents.NewBuffer();
+        int n = TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2");
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, n));
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+
+        Assert.Equal(2, _t.SenderA.Count);
+        Assert.Equal(2, _engineA.Fallbacks(EngineFallback.Unresolved));
+        Assert.True(_engineA.PendingQueries.TryRead(out var query));
+        Assert.Equal((_t.GroupId, Ip("10.1.0.2")), query);
+        Assert.False(_engineA.PendingQueries.TryRead(out _)); // deduplicated while outstanding
+    }
+
+    [Fact]
+    public void Accessible_PacketGoesThroughTheRingInClear_DeliveredUnchangedAndCounted()
+    {
+        AnswerAccessible();
+        byte[] buffer = TwoAgents.NewBuffer();
+        int n = TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2", payload: 1000);
+        byte[] original = buffer.AsSpan(SealedFrameHeader.Size, n).ToArray();
+
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, n));
+
+        Assert.Equal(0, _t.SenderA.Count);
+        Assert.Equal(1, _t.CountersA.ForGroup("web").Engine.PacketsOut);
+        Assert.Equal(n, _t.CountersA.ForGroup("web").Engine.BytesOut);
+        Assert.Equal(1, Deliver());
+        Assert.Equal(original, _t.SinkB.Last.ToArray());
+        Assert.Equal(n, _t.CountersB.ForGroup("web").Engine.BytesIn);
+        Assert.Equal(0, _t.CountersB.ForGroup("web").Sealed.PacketsIn);
+    }
+
+    [Fact]
+    public void EngineSwitchedOff_FallsBackToSealed_AndReturnsWhenOnAgain()
+    {
+        AnswerAccessible();
+        byte[] buffer = TwoAgents.NewBuffer();
+        _region.Daemon.Control.SetEngineEnabled(false);
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+        Assert.Equal(1, _t.SenderA.Count);
+        Assert.Equal(1, _engineA.Fallbacks(EngineFallback.Disabled));
+
+        _region.Daemon.Control.SetEngineEnabled(true);
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+        Assert.Equal(1, _t.SenderA.Count);
+        Assert.Equal(1, _t.CountersA.ForGroup("web").Engine.PacketsOut);
+    }
+
+    [Fact]
+    public void DirectoryVersionMoves_CachedAnswerIsStale_AskedAgain()
+    {
+        AnswerAccessible(version: 1);
+        _region.Daemon.Control.SetDirectoryVersion(2);
+        byte[] buffer = TwoAgents.NewBuffer();
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+        Assert.Equal(1, _t.SenderA.Count);
+        Assert.Equal(1, _engineA.Fallbacks(EngineFallback.Unresolved));
+        Assert.True(_engineA.PendingQueries.TryRead(out _));
+    }
+
+    [Fact]
+    public void NotAccessibleAnswer_SealedPath()
+    {
+        _attachA.Routes.Complete(Ip("10.1.0.2"), new EngineRoute(false, -1, -1, SharedRegion.Generation, 1));
+        byte[] buffer = TwoAgents.NewBuffer();
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+        Assert.Equal(1, _t.SenderA.Count);
+        Assert.Equal(1, _engineA.Fallbacks(EngineFallback.NotAccessible));
+    }
+
+    [Fact]
+    public void RingPacket_SourceNotOfTheSendingSlot_DroppedAsSpoof()
+    {
+        // vmA's slot writes a packet claiming vmB's own address as source, then an unknown member address.
+        using RingProducer producer = _region.Daemon.OpenProducer(0, 1);
+        byte[] buffer = TwoAgents.NewBuffer();
+        int n = TwoAgents.WritePacket(buffer, "10.1.0.2", "10.1.0.2");
+        Assert.Equal(RingWriteResult.Written, producer.TryWrite(buffer.AsSpan(SealedFrameHeader.Size, n)));
+        n = TwoAgents.WritePacket(buffer, "10.1.9.9", "10.1.0.2");
+        Assert.Equal(RingWriteResult.Written, producer.TryWrite(buffer.AsSpan(SealedFrameHeader.Size, n)));
+        // Slot 2 is not vmA's: a packet with vmA's address on ring 2 → 1 is a spoof too.
+        using RingProducer other = _region.Daemon.OpenProducer(2, 1);
+        n = TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2");
+        Assert.Equal(RingWriteResult.Written, other.TryWrite(buffer.AsSpan(SealedFrameHeader.Size, n)));
+
+        var rx = new byte[65536];
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(RingReadResult.Message, _attachB.Endpoint.TryReceive(rx, out int length, out int from));
+            Assert.Equal(DropReason.Spoof, _receiveB.Process(_attachB, from, rx.AsSpan(0, length)));
+        }
+        Assert.Equal(0, _t.SinkB.Count);
+        Assert.Equal(3, _t.CountersB.Drops(DropReason.Spoof));
+        Assert.Equal(3, _engineB.RingPacketsDropped);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { })]
+    [InlineData(new byte[] { 0x45, 0, 0 })]
+    [InlineData(new byte[] { 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 })]
+    public void RingPacket_Malformed_DroppedAndCounted(byte[] packet)
+    {
+        Assert.Equal(DropReason.Malformed, _receiveB.Process(_attachB, 0, packet));
+        Assert.Equal(0, _t.SinkB.Count);
+    }
+
+    [Fact]
+    public void NetworkFrameClaimingTheEnginePath_DroppedAsEngineClaim()
+    {
+        byte[] frame = new byte[200];
+        frame[0] = 1;
+        frame[EngineFrameMarker.TypeOffset] = EngineFrameMarker.EngineType;
+        Assert.Equal(DropReason.EngineClaim, _t.ReceiveB.Process(frame, TwoAgents.VmAUnderlay));
+        Assert.Equal(1, _t.CountersB.Drops(DropReason.EngineClaim));
+        Assert.Equal(0, _t.SinkB.Count);
+
+        // Junk that merely has a 2 at offset 1 is not a claim: it stays malformed.
+        byte[] junk = new byte[200];
+        junk[0] = 7;
+        junk[EngineFrameMarker.TypeOffset] = EngineFrameMarker.EngineType;
+        Assert.Equal(DropReason.Malformed, _t.ReceiveB.Process(junk, TwoAgents.VmAUnderlay));
+        Assert.Equal(1, _t.CountersB.Drops(DropReason.EngineClaim));
+    }
+
+    [Fact]
+    public void EngineSendAndReceive_SteadyState_AllocateNothing()
+    {
+        AnswerAccessible();
+        byte[] buffer = TwoAgents.NewBuffer();
+        int n = TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2", payload: 1200);
+        var rx = new byte[65536];
+        void RoundTrip()
+        {
+            _sendA.Process(_t.GroupId, buffer, n);
+            _attachB.Endpoint.TryReceive(rx, out int length, out int from);
+            _receiveB.Process(_attachB, from, rx.AsSpan(0, length));
+        }
+        for (int i = 0; i < 100; i++)
+        {
+            RoundTrip();
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            RoundTrip();
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(10_100, _t.CountersB.ForGroup("web").Engine.PacketsIn);
+        Assert.Equal(0, _t.SenderA.Count);
+    }
+
+    [Fact]
+    public void Detached_NotAttachedFallback()
+    {
+        Assert.NotNull(_engineA.Detach(_t.GroupId));
+        byte[] buffer = TwoAgents.NewBuffer();
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+        Assert.Equal(1, _t.SenderA.Count);
+        Assert.Equal(1, _engineA.Fallbacks(EngineFallback.NotAttached));
+    }
+}

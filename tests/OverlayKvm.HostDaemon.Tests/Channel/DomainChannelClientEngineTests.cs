@@ -1,0 +1,73 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using OverlayKvm.Core.Channel;
+using OverlayKvm.Core.Config;
+using OverlayKvm.HostDaemon.Channel;
+using OverlayKvm.HostDaemon.Tests.Engine;
+
+namespace OverlayKvm.HostDaemon.Tests.Channel;
+
+/// <summary>overlayd's end of a domain channel with the engine wired: answers over the socket and directory pushes.</summary>
+public sealed class DomainChannelClientEngineTests : IDisposable
+{
+    private readonly EngineFixture _f = new();
+    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dcc-").FullName;
+
+    public void Dispose()
+    {
+        _f.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task RegisterOverTheChannel_ThenAPeerRegisters_DirectoryChangePushedToTheFollower()
+    {
+        string path = Path.Combine(_dir, "vm1.agent.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
+        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        client.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using Socket accepted = await listener.AcceptAsync(cts.Token);
+        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false));
+
+        await agent.WriteAsync(ChannelMessageType.Register,
+            JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(17, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
+        EngineRegisterAnswer answer = await ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token);
+        Assert.Equal((17L, true, "web"), (answer.Id, answer.Ok, answer.Group));
+
+        // Another VM of the group registers: vm1 must drop its cached answers.
+        Assert.True(_f.Registry.Register("vm2", EngineFixture.Ip("10.1.0.2")).Succeeded);
+        EngineDirectoryChangedMessage pushed = await ReadAsync(agent, ChannelMessageType.EngineDirectoryChanged,
+            ChannelJsonContext.Default.EngineDirectoryChangedMessage, cts.Token);
+        Assert.Equal("web", pushed.Group);
+        Assert.True(pushed.DirectoryVersion > 0);
+
+        // A heartbeat on the channel keeps vm1's slot (the registry counts it).
+        long before = _f.Registry.Snapshot().Counters.Heartbeats;
+        await agent.WriteAsync(ChannelMessageType.Heartbeat, ReadOnlyMemory<byte>.Empty, cts.Token);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (_f.Registry.Snapshot().Counters.Heartbeats == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(before + 1, _f.Registry.Snapshot().Counters.Heartbeats);
+    }
+
+    private static async Task<T> ReadAsync<T>(ChannelConnection connection, ChannelMessageType type,
+        System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)
+        where T : class
+    {
+        while (true)
+        {
+            ChannelMessage m = await connection.ReadAsync(cancellationToken) ?? throw new IOException("overlayd closed the channel");
+            if (m.Type == type)
+            {
+                return ChannelConnection.TryParse(m.Payload, info, out string? error) ?? throw new InvalidDataException(error);
+            }
+        }
+    }
+}
