@@ -137,7 +137,9 @@ public sealed class LibvirtBindingTests
             using var domain = conn.TryLookupByName("test");
         }
         int after = CountOpenFds();
-        Assert.True(after <= before, $"open file descriptors grew from {before} to {after} over 10,000 open/close cycles");
+        // The count is the whole test process's: another class's host may still be closing a socket or two
+        // (seen once: 295 → 299). A leak per cycle would add thousands; a slack of 16 cannot hide one.
+        Assert.True(after - before < 16, $"open file descriptors grew from {before} to {after} over 10,000 open/close cycles");
     }
 
     private static int CountOpenFds() => Directory.GetFiles("/proc/self/fd").Length;
