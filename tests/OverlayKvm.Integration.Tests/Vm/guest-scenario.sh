@@ -101,40 +101,6 @@ ADAPTER="$(ip -o link show | grep -o 'ovk[0-9a-f]*' | head -n1)"
 # unmodified wget, which does not bind its overlay address, reaches the peer as is.
 ip route show | grep "$ADAPTER" | sed 's/^/vm-scenario: main route /'
 show_net during
-    echo ready > /srv/www/ready.txt
-    say "server ready uptime=$(uptime_s)"
-    # The client says "done" in clear on eth0 once it has fetched everything.
-    nc -l -p 9999 > /tmp/done.txt
-    say "client said $(cat /tmp/done.txt)"
-    stop_app "$web"
-    kill "$plain"
-    i=0; while ip -o link show | grep -q ovk && [ $i -lt 50 ]; do i=$((i + 1)); usleep 100000; done
-    show_net after
-    say "server done"
-    exit 0
-fi
-
-# client
-i=0
-until wget -q -O /tmp/ready.txt "http://$PEERIP:8081/ready.txt" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 300 ] || { say "server never became ready"; exit 1; }
-    sleep 1
-done
-t0="$(uptime_s)"; wget -q -O /tmp/plain.bin "http://$PEERIP:8081/data.bin"; rc=$?; t1="$(uptime_s)"
-say "plain rc=$rc bytes=$(size_of /tmp/plain.bin) seconds=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') sha256=$(sha256sum /tmp/plain.bin | cut -d' ' -f1)"
-rm -f /tmp/plain.bin
-
-# A first app process keeps the client's registration (count 1) while the transfer runs as a second one.
-holder="$(start_app "$APP" "$APPIP" sleep 600)" || exit 1
-ADAPTER="$(ip -o link show | grep -o 'ovk[0-9a-f]*' | head -n1)"
-# Evidence for the gap below: the unmodified client before the workaround route exists.
-overlay-agent run --control "$CONTROL" --app "$APP" -- wget -q -O /dev/null "http://$PEERAPP:8080/ready.txt" >/tmp/noroute.log 2>&1
-say "client without main route rc=$? $(tr '\n' ' ' < /tmp/noroute.log)"
-# Workaround (reported): the agent routes an app's traffic by a source rule (from APP lookup TABLE) and adds
-# nothing to the main table, so an unmodified client that does not bind its overlay address finds no route to the
-# peer. This main-table route (gone with the adapter) makes the kernel pick the app address as the source.
-ip route add "$PEERAPP/32" dev "$ADAPTER" src "$APPIP" && say "client route $PEERAPP dev $ADAPTER src $APPIP"
-show_net during
 t0="$(uptime_s)"
 overlay-agent run --control "$CONTROL" --app "$APP" -- wget -q -O /tmp/sealed.bin "http://$PEERAPP:8080/data.bin"
 rc=$?; t1="$(uptime_s)"
