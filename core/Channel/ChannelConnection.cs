@@ -28,6 +28,19 @@ internal sealed class ChannelConnection : IAsyncDisposable
     public int MaxMessageSize { get; }
 
     /// <summary>Reads the next message; null at a clean end of stream (between messages).</summary>
+    /// <summary>
+    /// Reads messages until the peer closes the channel, handing each to <paramref name="handle"/> in order.
+    /// Protocol violations (<see cref="ChannelProtocolException"/>) propagate: both ends treat them as fatal
+    /// for the connection and count them.
+    /// </summary>
+    public async Task ReadAllAsync(Func<ChannelMessage, CancellationToken, Task> handle, CancellationToken cancellationToken)
+    {
+        while (await ReadAsync(cancellationToken).ConfigureAwait(false) is { } message)
+        {
+            await handle(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask<ChannelMessage?> ReadAsync(CancellationToken cancellationToken)
     {
         int got = await ReadFullyAsync(_lengthBuffer, cancellationToken).ConfigureAwait(false);

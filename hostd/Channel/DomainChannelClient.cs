@@ -125,15 +125,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         Volatile.Write(ref _connection, connection);
         try
         {
-            while (true)
-            {
-                ChannelMessage? message = await connection.ReadAsync(cts.Token).ConfigureAwait(false);
-                if (message is null)
-                {
-                    return;
-                }
-                await HandleAsync(connection, message.Value, cts.Token).ConfigureAwait(false);
-            }
+            await connection.ReadAllAsync((message, ct) => HandleAsync(connection, message, ct), cts.Token).ConfigureAwait(false);
         }
         catch (ChannelProtocolException ex)
         {
