@@ -27,6 +27,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _run;
     private long _pushed = -1;
+    // A key epoch that retires drops out of the document without a store change: same version, new digest.
+    private string? _pushedDigest;
     private long _acknowledged = -1;
     private long _rejected;
     private readonly EngineRegistry? _engine;
@@ -103,6 +105,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             }
             Connected = false;
             Interlocked.Exchange(ref _pushed, -1);
+            Volatile.Write(ref _pushedDigest, null);
             try
             {
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
@@ -159,12 +162,13 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private async Task PushAsync(ChannelConnection connection, CancellationToken cancellationToken)
     {
         DomainConfigDocument doc = _document();
-        if (doc.Version == Interlocked.Read(ref _pushed))
+        if (doc.Version == Interlocked.Read(ref _pushed) && doc.Digest == Volatile.Read(ref _pushedDigest))
         {
             return;
         }
         await connection.WriteJsonAsync(ChannelMessageType.Config, doc, ChannelJsonContext.Default.DomainConfigDocument, cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _pushed, doc.Version);
+        Volatile.Write(ref _pushedDigest, doc.Digest);
         Log.Pushed(_logger, _domain, doc.Version);
     }
 
