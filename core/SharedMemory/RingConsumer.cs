@@ -17,11 +17,7 @@ namespace OverlayKvm.Core.SharedMemory;
 /// </summary>
 public sealed unsafe class RingConsumer : IDisposable
 {
-    private readonly SafeMappedMemoryHandle _lease;
-    private readonly byte* _control;
-    private readonly byte* _data;
-    private readonly ulong _capacity;
-    private readonly ulong _mask;
+    private readonly RingMemory _ring;
     private readonly int _maxPayload;
     private ulong _head;
     private ulong _publishedHead;
@@ -32,34 +28,23 @@ public sealed unsafe class RingConsumer : IDisposable
 
     internal RingConsumer(SharedMemoryMapping mapping, long ringOffset, int capacity, int maxPayload)
     {
-        if (ringOffset < 0 || ringOffset + EngineRegionLayout.RingControlSize + (long)capacity > mapping.Length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ringOffset), $"ring at {ringOffset} (+{capacity}) is outside region '{mapping.Path}'");
-        }
-
-        _lease = mapping.Handle;
-        _lease.AcquireLease();
-        // SAFETY: [ringOffset, ringOffset + 128 + capacity) lies inside the mapping (checked above) and the lease keeps it mapped.
-        _control = mapping.Pointer + ringOffset;
-        _data = _control + EngineRegionLayout.RingControlSize;
-        _capacity = (ulong)capacity;
-        _mask = _capacity - 1;
+        _ring = RingMemory.Attach(mapping, ringOffset, capacity);
         _maxPayload = maxPayload;
 
-        ulong head = Volatile.Read(ref Word(RingControl.HeadOffset));
-        ulong tail = Volatile.Read(ref Word(RingControl.TailOffset));
-        if (tail - head > _capacity || (head & 7) != 0)
+        ulong head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
+        ulong tail = Volatile.Read(ref _ring.Word(RingControl.TailOffset));
+        if (tail - head > _ring.Capacity || (head & 7) != 0)
         {
             Faults.Count(RingFault.OwnIndexInvalid, 0);
             // Aligned down: every record position must be 8-aligned so a record header never crosses the ring's end.
             head = tail & ~7UL;
-            Volatile.Write(ref Word(RingControl.HeadOffset), head);
+            Volatile.Write(ref _ring.Word(RingControl.HeadOffset), head);
         }
 
         _head = head;
         _publishedHead = head;
-        _records = Volatile.Read(ref Word(RingControl.RecordsReadOffset));
-        _bytes = Volatile.Read(ref Word(RingControl.BytesReadOffset));
+        _records = Volatile.Read(ref _ring.Word(RingControl.RecordsReadOffset));
+        _bytes = Volatile.Read(ref _ring.Word(RingControl.BytesReadOffset));
     }
 
     public RingFaultCounters Faults { get; } = new();
@@ -79,7 +64,7 @@ public sealed unsafe class RingConsumer : IDisposable
         // At most two rounds: a padding record, then the record at offset 0.
         for (int round = 0; round < 2; round++)
         {
-            ulong tail = Volatile.Read(ref Word(RingControl.TailOffset));
+            ulong tail = Volatile.Read(ref _ring.Word(RingControl.TailOffset));
             ulong available = tail - _head;
             if (available == 0)
             {
@@ -87,22 +72,22 @@ public sealed unsafe class RingConsumer : IDisposable
                 return RingReadResult.Empty;
             }
 
-            if (available > _capacity || (available & 7) != 0)
+            if (available > _ring.Capacity || (available & 7) != 0)
             {
                 return Resync(tail, RingFault.ForeignIndexInvalid);
             }
 
-            ulong offset = _head & _mask;
+            ulong offset = _head & _ring.Mask;
             // SAFETY: offset is 8-aligned and < capacity, so both header words are inside the data area.
-            uint word0 = *(uint*)(_data + offset);
-            uint word1 = *(uint*)(_data + offset + 4);
+            uint word0 = *(uint*)(_ring.Data + offset);
+            uint word1 = *(uint*)(_ring.Data + offset + 4);
             if (word1 != ~word0)
             {
                 return Resync(tail, RingFault.RecordCheckMismatch);
             }
 
             uint len = word0 & RingRecord.LengthMask;
-            ulong contiguous = _capacity - offset;
+            ulong contiguous = _ring.Capacity - offset;
             if ((word0 & RingRecord.PaddingFlag) != 0)
             {
                 if (len + (ulong)RingRecord.HeaderSize != contiguous || contiguous > available)
@@ -133,9 +118,9 @@ public sealed unsafe class RingConsumer : IDisposable
             }
 
             // SAFETY: offset + 8 + len <= offset + recordSize <= capacity: the source lies inside the data area.
-            new ReadOnlySpan<byte>(_data + offset + RingRecord.HeaderSize, (int)len).CopyTo(destination);
+            new ReadOnlySpan<byte>(_ring.Data + offset + RingRecord.HeaderSize, (int)len).CopyTo(destination);
             _head += recordSize;
-            if ((_head & _mask) == 0)
+            if ((_head & _ring.Mask) == 0)
             {
                 _wraps++;
             }
@@ -157,8 +142,8 @@ public sealed unsafe class RingConsumer : IDisposable
     /// <summary>Publishes the local read position: the producer may reuse the space of every record read so far.</summary>
     public void Commit()
     {
-        Word(RingControl.RecordsReadOffset) = _records;
-        Word(RingControl.BytesReadOffset) = _bytes;
+        _ring.Word(RingControl.RecordsReadOffset) = _records;
+        _ring.Word(RingControl.BytesReadOffset) = _bytes;
         Publish();
     }
 
@@ -167,7 +152,7 @@ public sealed unsafe class RingConsumer : IDisposable
         if (!_disposed)
         {
             _disposed = true;
-            _lease.ReleaseLease();
+            _ring.Release();
         }
     }
 
@@ -175,7 +160,7 @@ public sealed unsafe class RingConsumer : IDisposable
     private RingReadResult Resync(ulong tail, RingFault fault)
     {
         ulong dropped = tail - _head;
-        Faults.Count(fault, dropped <= _capacity ? dropped : 0);
+        Faults.Count(fault, dropped <= _ring.Capacity ? dropped : 0);
         // Skip everything pending (uncommitted reads included: they are dropped with the rest). If the tail itself
         // was garbage, the producer's next write sees an impossible head, is refused and republishes its real tail,
         // and this side resynchronises onto that on its next read.
@@ -188,7 +173,7 @@ public sealed unsafe class RingConsumer : IDisposable
     private void Publish()
     {
         _publishedHead = _head;
-        Volatile.Write(ref Word(RingControl.HeadOffset), _head);
+        Volatile.Write(ref _ring.Word(RingControl.HeadOffset), _head);
     }
 
     /// <summary>
@@ -197,13 +182,11 @@ public sealed unsafe class RingConsumer : IDisposable
     /// </summary>
     private void RepairPublishedHeadIfChanged()
     {
-        if (Volatile.Read(ref Word(RingControl.HeadOffset)) != _publishedHead)
+        if (Volatile.Read(ref _ring.Word(RingControl.HeadOffset)) != _publishedHead)
         {
             Faults.Count(RingFault.OwnIndexInvalid, 0);
-            Volatile.Write(ref Word(RingControl.HeadOffset), _publishedHead);
+            Volatile.Write(ref _ring.Word(RingControl.HeadOffset), _publishedHead);
         }
     }
 
-    // SAFETY: callers pass the fixed control-block offsets (< 128), 8-aligned, inside the leased mapping.
-    private ref ulong Word(int offset) => ref *(ulong*)(_control + offset);
 }
