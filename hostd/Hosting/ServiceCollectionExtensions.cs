@@ -8,6 +8,7 @@ using OverlayKvm.Core.Api;
 using OverlayKvm.HostDaemon.Channel;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Libvirt;
+using OverlayKvm.HostDaemon.Placement;
 using OverlayKvm.HostDaemon.Store;
 
 namespace OverlayKvm.HostDaemon.Hosting;
@@ -43,6 +44,14 @@ public static class ServiceCollectionExtensions
                 libvirt.AgentSocketDirectory = daemon.Value.ChannelDir;
             if (configuration[$"{LibvirtOptions.SectionName}:{nameof(LibvirtOptions.ShmemSizeMiB)}"] is null)
                 libvirt.ShmemSizeMiB = (int)(engine.Value.RegionSizeBytes >> 20);
+        });
+        // Placement reasons about "this host" too: the same name and capacity the inventory holds.
+        services.AddOptions<PlacementOptions>().PostConfigure<LocalHost>((placement, host) =>
+        {
+            if (configuration[$"{PlacementOptions.SectionName}:{nameof(PlacementOptions.HostName)}"] is null)
+                placement.HostName = host.Name;
+            if (configuration[$"{PlacementOptions.SectionName}:{nameof(PlacementOptions.LocalCapacity)}"] is null)
+                placement.LocalCapacity = host.Capacity;
         });
 
         services.AddHostedService<InventoryRegistration>();
