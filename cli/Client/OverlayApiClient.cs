@@ -16,11 +16,26 @@ internal sealed class OverlayApiClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly string _socket;
+    private readonly bool _ownsHttp;
 
     public OverlayApiClient(string socketPath, TimeSpan timeout)
+        : this(CreateHttpClient(socketPath, timeout), socketPath, ownsHttp: true)
     {
-        _socket = socketPath;
-        _http = CreateHttpClient(socketPath, timeout);
+    }
+
+    /// <summary>Over a given HttpClient (commands handed one by their host, tests); <paramref name="endpoint"/> names it in errors.</summary>
+    public OverlayApiClient(HttpClient http, string endpoint, bool ownsHttp)
+    {
+        _http = http;
+        _socket = endpoint;
+        _ownsHttp = ownsHttp;
+    }
+
+    /// <summary>Any request whose JSON answer is shown as it came; failures become <see cref="OverlayCtlException"/>.</summary>
+    public async Task<string> SendRawAsync(HttpMethod method, string path, HttpContent? body, CancellationToken ct)
+    {
+        using var response = await ExchangeAsync(new HttpRequestMessage(method, path) { Content = body }, ct);
+        return await response.Content.ReadAsStringAsync(ct);
     }
 
     /// <summary>An HttpClient whose every connection is overlayd's unix socket (for commands that speak raw JSON).</summary>
@@ -132,5 +147,8 @@ internal sealed class OverlayApiClient : IDisposable
         return $"overlayd answered {(int)response.StatusCode} {response.ReasonPhrase}";
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        if (_ownsHttp) _http.Dispose();
+    }
 }

@@ -29,7 +29,7 @@ internal static class LibvirtCommands
             string name = parse.GetRequiredValue(domain);
             if (!TrySplitMembership(parse.GetValue(group), parse.GetValue(app), out string? g, out string? a, out string? problem))
             {
-                await error.WriteLineAsync($"domain-attach {name}: {problem}");
+                await error.WriteLineAsync($"overlayctl: domain-attach {name}: {problem}");
                 return 2;
             }
             using var body = JsonBody(w =>
@@ -127,44 +127,35 @@ internal static class LibvirtCommands
         return sb.ToString();
     }
 
+    // Same request path and error mapping as every other overlayctl command (one stderr line, exit 1/3/4).
     private static async Task<int> SendAsync(HttpClient client, HttpMethod method, string path, HttpContent? body, bool json,
         Func<JsonElement, string> format, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, path) { Content = body };
-        HttpResponseMessage response;
+        using var api = new Client.OverlayApiClient(client, client.BaseAddress?.ToString() ?? "overlayd", ownsHttp: false);
+        string text;
         try
         {
-            response = await client.SendAsync(request, ct);
+            text = await api.SendRawAsync(method, path, body, ct);
         }
-        catch (HttpRequestException ex)
+        catch (Client.OverlayCtlException ex)
         {
-            await error.WriteLineAsync($"cannot reach overlayd: {ex.Message}");
-            return 1;
+            await error.WriteLineAsync($"overlayctl: {ex.Message}");
+            return ex.ExitCode;
         }
-        using (response)
+        JsonDocument doc;
+        try
         {
-            string text = await response.Content.ReadAsStringAsync(ct);
-            JsonDocument doc;
-            try
-            {
-                doc = JsonDocument.Parse(text);
-            }
-            catch (JsonException)
-            {
-                await error.WriteLineAsync($"overlayd answered {(int)response.StatusCode} with a body that is not JSON: {text}");
-                return 1;
-            }
-            using (doc)
-            {
-                if (!response.IsSuccessStatusCode)
-                {
-                    string message = doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() ?? text : text;
-                    await error.WriteLineAsync(message);
-                    return 1;
-                }
-                await output.WriteAsync(json ? text + Environment.NewLine : format(doc.RootElement));
-                return 0;
-            }
+            doc = JsonDocument.Parse(text);
+        }
+        catch (JsonException)
+        {
+            await error.WriteLineAsync($"overlayctl: overlayd answered with a body that is not JSON: {text}");
+            return Client.ExitCodes.Refused;
+        }
+        using (doc)
+        {
+            await output.WriteAsync(json ? text + Environment.NewLine : format(doc.RootElement));
+            return Client.ExitCodes.Ok;
         }
     }
 
