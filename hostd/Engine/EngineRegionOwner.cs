@@ -167,7 +167,7 @@ public sealed partial class EngineRegionOwner : IDisposable
         return SharedMemoryMapping.CreateOrOpen(path, _options.RegionSizeBytes, UnixFileMode.UserRead | UnixFileMode.UserWrite, owner);
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,64}\z")] // \z: "$" would accept a trailing newline
     private static partial Regex GroupNamePattern();
 
     private static partial class Log

@@ -6,12 +6,13 @@ namespace OverlayKvm.Core.Model.Validation;
 /// <summary>
 /// Names of groups, apps, domains and hosts end up in file names (sockets, /dev/shm regions), libvirt XML,
 /// shell sessions and logs, so they are restricted to a charset that is safe in all of them:
-/// <c>^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$</c> (1–64 characters, no leading dot, dash or underscore).
+/// <c>^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\z</c> (1–64 characters, no leading dot, dash or underscore).
 /// </summary>
 public static partial class NameRules
 {
     /// <summary>The pattern every name must match, for error messages and documentation.</summary>
-    public const string Pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$";
+    // \z, not $: "$" also matches before a trailing newline, which would let "web" + newline through.
+    public const string Pattern = @"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\z";
 
     public static bool IsValid(string? name) => name is not null && NameRegex().IsMatch(name);
 

@@ -19,6 +19,8 @@ public sealed class NameRulesTests
     [Theory]
     [InlineData("")]
     [InlineData(".hidden")]
+    [InlineData("web\n")]
+    [InlineData("a\r\n")]
     [InlineData("-flag")]
     [InlineData("_x")]
     [InlineData("a/b")]
