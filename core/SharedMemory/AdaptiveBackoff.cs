@@ -31,6 +31,31 @@ public struct AdaptiveBackoff
         }
     }
 
+    /// <summary>
+    /// Like <see cref="Idle"/> but never sleeps: spins or yields and returns true, or returns false once the poller
+    /// has been idle long enough that it should block on its doorbell (<see cref="EngineDoorbell"/>) instead.
+    /// </summary>
+    public bool TrySpinOrYield()
+    {
+        int round = _idleRounds;
+        if (round >= SpinRounds + YieldRounds)
+        {
+            return false;
+        }
+
+        _idleRounds++;
+        if (round < SpinRounds)
+        {
+            Thread.SpinWait(8 << Math.Min(round / 8, 5));
+        }
+        else
+        {
+            Thread.Yield();
+        }
+
+        return true;
+    }
+
     /// <summary>Call after a round that did work: the next idle round spins again.</summary>
     public void Reset() => _idleRounds = 0;
 }

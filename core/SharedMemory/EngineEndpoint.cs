@@ -21,6 +21,8 @@ public enum EngineSendResult
 /// <c>mySlot → peer</c> and reads the rings <c>peer → mySlot</c>. The slot comes from the register answer; the
 /// peer's slot from a query answer. Rings are opened on first use and kept; nothing allocates per packet.
 /// One sending thread and one receiving thread at most (each ring is single-producer/single-consumer).
+/// Notification: after each record it sends, the endpoint rings the peer's <see cref="EngineDoorbell"/> (a FUTEX_WAKE
+/// only if the peer's receiver sleeps); an idle receiver sleeps with <see cref="WaitForData"/>.
 /// The caller re-validates the region with <see cref="EngineRegion.CheckHeader"/> on its poll cadence and
 /// rebuilds the endpoint when the generation changes or the daemon re-assigns slots (directory version).
 /// </summary>
@@ -29,6 +31,7 @@ public sealed class EngineEndpoint : IDisposable
     private readonly EngineRegion _region;
     private readonly RingProducer?[] _out;
     private readonly RingConsumer?[] _in;
+    private readonly EngineDoorbell?[] _peerDoorbells;
     private int _nextPeer;
 
     public EngineEndpoint(EngineRegion region, int mySlot)
@@ -42,6 +45,8 @@ public sealed class EngineEndpoint : IDisposable
         MySlot = mySlot;
         _out = new RingProducer?[region.Layout.SlotCount];
         _in = new RingConsumer?[region.Layout.SlotCount];
+        _peerDoorbells = new EngineDoorbell?[region.Layout.SlotCount];
+        Doorbell = region.OpenDoorbell(mySlot);
         for (int peer = 0; peer < _in.Length; peer++)
         {
             if (peer != mySlot)
@@ -52,6 +57,24 @@ public sealed class EngineEndpoint : IDisposable
     }
 
     public int MySlot { get; }
+
+    /// <summary>This slot's doorbell (receive thread only): peers ring it after writing to our rings.</summary>
+    public EngineDoorbell Doorbell { get; }
+
+    /// <summary>FUTEX_WAKE calls this endpoint issued towards sleeping peers.</summary>
+    public long WakesSent
+    {
+        get
+        {
+            long sum = 0;
+            foreach (EngineDoorbell? d in _peerDoorbells)
+            {
+                sum += d?.WakesSent ?? 0;
+            }
+
+            return sum;
+        }
+    }
 
     public int MaxPacket => _region.Layout.MaxRecordPayload;
 
@@ -69,13 +92,59 @@ public sealed class EngineEndpoint : IDisposable
         }
 
         RingProducer producer = _out[peerSlot] ??= _region.OpenProducer(MySlot, peerSlot);
-        return producer.TryWrite(packet) switch
+        RingWriteResult written = producer.TryWrite(packet);
+        if (written == RingWriteResult.Written)
         {
-            RingWriteResult.Written => EngineSendResult.Sent,
+            (_peerDoorbells[peerSlot] ??= _region.OpenDoorbell(peerSlot)).Ring();
+            return EngineSendResult.Sent;
+        }
+
+        return written switch
+        {
             RingWriteResult.Full => EngineSendResult.Full,
             RingWriteResult.InvalidLength => EngineSendResult.InvalidLength,
             _ => EngineSendResult.Corrupt,
         };
+    }
+
+    /// <summary>Whether any peer's ring towards this slot holds unread bytes (receive thread only).</summary>
+    public bool HasPending
+    {
+        get
+        {
+            for (int i = 0; i < _in.Length; i++)
+            {
+                if (_in[i]?.HasPending == true)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Receive thread, idle: announce on the doorbell, re-check the rings, and sleep until a peer rings or
+    /// <paramref name="limit"/> passes. Returns at once (Woken) when the re-check finds data.
+    /// </summary>
+    public DoorbellWaitResult WaitForData(TimeSpan limit)
+    {
+        Doorbell.Announce();
+        try
+        {
+            if (HasPending)
+            {
+                Doorbell.NoteDataFound();
+                return DoorbellWaitResult.Woken;
+            }
+
+            return Doorbell.Wait(limit);
+        }
+        finally
+        {
+            Doorbell.Withdraw();
+        }
     }
 
     /// <summary>
@@ -129,6 +198,9 @@ public sealed class EngineEndpoint : IDisposable
         {
             _out[i]?.Dispose();
             _in[i]?.Dispose();
+            _peerDoorbells[i]?.Dispose();
         }
+
+        Doorbell.Dispose();
     }
 }

@@ -128,6 +128,18 @@ public sealed unsafe class EngineRegion : IDisposable
         return new RingConsumer(Mapping, Layout.RingOffset(from, to), Layout.RingCapacity, Layout.MaxRecordPayload);
     }
 
+    /// <summary>The doorbell of <paramref name="slot"/>: its receive thread waits on it, senders to it ring it.</summary>
+    public EngineDoorbell OpenDoorbell(int slot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if ((uint)slot >= (uint)Layout.SlotCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slot), $"engine region '{Mapping.Path}': no doorbell for slot {slot} ({Layout.SlotCount} slots)");
+        }
+
+        return new EngineDoorbell(Mapping, Layout.DoorbellOffset(slot), slot);
+    }
+
     /// <summary>Traffic counters the two ends publish in a ring's control block (written by guests: display only).</summary>
     public RingStatistics ReadRingStatistics(int from, int to)
     {

@@ -7,7 +7,7 @@ namespace OverlayKvm.Core.SharedMemory;
 /// (all little-endian):
 /// <code>
 ///  0 u64 magic "OKVMENG\0"     24 u64 region size       40 u32 slot table offset
-///  8 u16 layout version (1)    32 u32 ring capacity     44 u32 rings offset
+///  8 u16 layout version (2)    32 u32 ring capacity     44 u32 rings offset
 /// 10 u16 header size (64)      36 u32 slot size (512)   48 u32 max record payload
 /// 12 u32 slot count                                     52 u32 CRC-32C of bytes [0, 52)
 /// 16 u64 generation                                     56 u64 reserved (0)
@@ -17,7 +17,8 @@ namespace OverlayKvm.Core.SharedMemory;
 public readonly record struct EngineRegionHeader(ulong Generation, EngineRegionLayout Layout)
 {
     public const ulong Magic = 0x0047_4E45_4D56_4B4F; // "OKVMENG\0" read as a little-endian u64
-    public const ushort LayoutVersion = 1;
+    // 2: a doorbell page (one futex word per slot) between the slot table and the rings; the rings moved.
+    public const ushort LayoutVersion = 2;
     public const int Size = 64;
 
     private const int MagicOffset = 0;
@@ -53,7 +54,7 @@ public readonly record struct EngineRegionHeader(ulong Generation, EngineRegionL
 
     /// <summary>
     /// Parses and validates a header against the mapped length: magic, version, checksum, and that every derived
-    /// offset equals what layout version 1 computes for these parameters (so no field can point outside the region).
+    /// offset equals what this layout version computes for these parameters (so no field can point outside the region).
     /// </summary>
     public static RegionHeaderStatus TryRead(ReadOnlySpan<byte> source, long mappedLength, out EngineRegionHeader header)
     {

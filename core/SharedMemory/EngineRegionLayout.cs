@@ -3,10 +3,11 @@ using System.Numerics;
 namespace OverlayKvm.Core.SharedMemory;
 
 /// <summary>
-/// Where everything lives in an engine region (layout version 1, docs/engine-region.md):
+/// Where everything lives in an engine region (layout version 2, docs/engine-region.md):
 /// <code>
 /// [0, 4096)                       header page (EngineRegionHeader)
 /// [4096, 4096 + slots*512)        slot table (SlotEntry)
+/// [doorbellsOffset, +slots*64)    one doorbell word per slot, each on its own cache line (EngineDoorbell)
 /// [ringsOffset, ...)              one ring per ordered slot pair (from != to), each:
 ///                                 128-byte control block (producer line, consumer line) + capacity data bytes
 /// </code>
@@ -17,14 +18,20 @@ public readonly record struct EngineRegionLayout(long RegionSize, int SlotCount,
     public const int HeaderPageSize = 4096;
     public const int SlotSize = 512;
     public const int RingControlSize = 128;
+    public const int DoorbellSize = 64;
     public const int MinRingCapacity = 16 * 1024;
     public const int MaxRingCapacity = 1 << 30;
     public const int MaxSlots = 64;
 
     public int SlotTableOffset => HeaderPageSize;
 
-    /// <summary>Rings start on a page boundary after the slot table.</summary>
-    public int RingsOffset => (int)AlignUp(HeaderPageSize + (long)SlotCount * SlotSize, 4096);
+    /// <summary>The doorbell page(s) start on a page boundary after the slot table (new in version 2).</summary>
+    public int DoorbellsOffset => (int)AlignUp(HeaderPageSize + (long)SlotCount * SlotSize, 4096);
+
+    /// <summary>Rings start on a page boundary after the doorbells.</summary>
+    public int RingsOffset => (int)AlignUp(DoorbellsOffset + (long)SlotCount * DoorbellSize, 4096);
+
+    public long DoorbellOffset(int slot) => DoorbellsOffset + (long)slot * DoorbellSize;
 
     public int RingCount => SlotCount * (SlotCount - 1);
 

@@ -55,6 +55,17 @@ public sealed unsafe class RingConsumer : IDisposable
     /// <summary>The committed read index (bytes ever consumed) as last published by this consumer.</summary>
     public ulong Head => _publishedHead;
 
+    /// <summary>Whether the producer published bytes this consumer has not read (one acquire load; the doorbell's
+    /// re-check before sleeping). A garbage tail also counts as pending: the next read resynchronises.</summary>
+    public bool HasPending
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Volatile.Read(ref _ring.Word(RingControl.TailOffset)) != _head;
+        }
+    }
+
     /// <summary>Copies the next record into <paramref name="destination"/>; with <paramref name="commit"/> false the
     /// space is released only by <see cref="Commit"/> (a further read before that moves on locally).</summary>
     public RingReadResult TryRead(Span<byte> destination, out int length, bool commit = true)

@@ -6,15 +6,21 @@ namespace OverlayKvm.GuestAgent.Engine;
 
 /// <summary>
 /// The engine receive worker: one dedicated thread polls the rings of every attached group (round-robin inside
-/// each endpoint) and hands each packet to <see cref="EngineReceivePath"/>. Notification is polling with
-/// <see cref="AdaptiveBackoff"/>: spinning while packets flow (low latency), sleeping up to a few milliseconds
-/// when idle (≈0 CPU). Every <see cref="HeaderCheckInterval"/> it re-validates each region's header; a region that
+/// each endpoint) and hands each packet to <see cref="EngineReceivePath"/>. While packets flow it polls
+/// (<see cref="AdaptiveBackoff"/>: spin, then yield); once idle it sleeps on its slot's doorbell
+/// (<see cref="EngineDoorbell"/>): a sender in the same kernel wakes it at once, one in another VM cannot (futex
+/// does not cross kernels), so every sleep is bounded by <see cref="DoorbellWaitLimit"/>. With several groups
+/// attached it announces on every doorbell but can block on one only: a wake from another group's sender is
+/// missed and costs at most that bound. Every <see cref="HeaderCheckInterval"/> it re-validates each region's header; a region that
 /// fails (overwritten, re-created with a new generation) is detached so senders fall back to the sealed path,
 /// and the control service is asked to register again (which re-attaches when the region is sound).
 /// </summary>
 internal sealed partial class EngineReceiveService : BackgroundService
 {
     public static readonly TimeSpan HeaderCheckInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest doorbell sleep: the wake-up latency from a sender in another VM (docs/engine-region.md).</summary>
+    public static readonly TimeSpan DoorbellWaitLimit = EngineDoorbell.DefaultWaitLimit;
 
     private readonly EngineDatapath _engine;
     private readonly EngineReceivePath _receive;
@@ -101,9 +107,71 @@ internal sealed partial class EngineReceiveService : BackgroundService
             {
                 backoff.Reset();
             }
-            else
+            else if (!backoff.TrySpinOrYield())
             {
-                backoff.Idle();
+                SleepOnDoorbells(attachments);
+            }
+        }
+    }
+
+    /// <summary>Idle: announce on every attachment's doorbell, re-check all rings, block on the first doorbell.</summary>
+    private static void SleepOnDoorbells(EngineAttachment[] attachments)
+    {
+        if (attachments.Length == 0)
+        {
+            Thread.Sleep(DoorbellWaitLimit);
+            return;
+        }
+
+        if (attachments.Length == 1)
+        {
+            try
+            {
+                attachments[0].Endpoint.WaitForData(DoorbellWaitLimit);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Retired under us: the next round reads the new table.
+            }
+
+            return;
+        }
+
+        int announced = 0;
+        try
+        {
+            bool pending = false;
+            for (; announced < attachments.Length; announced++)
+            {
+                attachments[announced].Endpoint.Doorbell.Announce();
+            }
+
+            for (int i = 0; i < attachments.Length && !pending; i++)
+            {
+                pending = attachments[i].Endpoint.HasPending;
+            }
+
+            if (!pending)
+            {
+                attachments[0].Endpoint.Doorbell.Wait(DoorbellWaitLimit);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Retired under us: the next round reads the new table.
+        }
+        finally
+        {
+            for (int i = 0; i < announced; i++)
+            {
+                try
+                {
+                    attachments[i].Endpoint.Doorbell.Withdraw();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Already retired: its word is gone with it.
+                }
             }
         }
     }

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using OverlayKvm.Core.SharedMemory;
+
+namespace OverlayKvm.Core.Tests.SharedMemory;
+
+/// <summary>
+/// The per-slot doorbell (layout version 2): a receiver asleep on it is woken by a sender through a second mapping
+/// of the region (as another process has it), a sender never issues a wake while the receiver is awake, and a
+/// scribbled doorbell word cannot make either side hang. Cross-process: Integration.Tests Engine/DoorbellProcessTests.
+/// </summary>
+public sealed class EngineDoorbellTests
+{
+    [Fact]
+    public void Layout_DoorbellsLieBetweenSlotTableAndRings_OneCacheLineEach()
+    {
+        Assert.Equal(2, EngineRegionHeader.LayoutVersion);
+        Assert.True(EngineRegionLayout.TryCompute(16L << 20, 8, out EngineRegionLayout layout, out _));
+        Assert.True(layout.DoorbellsOffset >= layout.SlotTableOffset + 8 * EngineRegionLayout.SlotSize);
+        for (int slot = 0; slot < 8; slot++)
+        {
+            Assert.Equal(0, layout.DoorbellOffset(slot) % 64);
+            Assert.True(layout.DoorbellOffset(slot) + EngineRegionLayout.DoorbellSize <= layout.RingsOffset);
+        }
+    }
+
+    [Fact]
+    public void Wait_NobodyRings_ReturnsTimedOut()
+    {
+        using var temp = new TempRegion();
+        using var receiver = new EngineEndpoint(temp.Region, 1);
+
+        DoorbellWaitResult result = receiver.WaitForData(TimeSpan.FromMilliseconds(20));
+
+        Assert.Equal(DoorbellWaitResult.TimedOut, result);
+        Assert.Equal(0u, receiver.Doorbell.Peek());
+    }
+
+    [Fact]
+    public void Send_ReceiverAwake_IssuesNoWake()
+    {
+        using var temp = new TempRegion();
+        using var sender = new EngineEndpoint(temp.Region, 0);
+
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Equal(EngineSendResult.Sent, sender.TrySend(1, new byte[64]));
+        }
+
+        Assert.Equal(0, sender.WakesSent);
+    }
+
+    [Fact]
+    public void WaitForData_DataAlreadyPending_ReturnsWithoutSleeping()
+    {
+        using var temp = new TempRegion();
+        using var sender = new EngineEndpoint(temp.Region, 0);
+        using var receiver = new EngineEndpoint(temp.Region, 1);
+        Assert.Equal(EngineSendResult.Sent, sender.TrySend(1, new byte[64]));
+
+        Assert.Equal(DoorbellWaitResult.Woken, receiver.WaitForData(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, receiver.Doorbell.Waits);
+    }
+
+    [Fact]
+    public async Task Send_ReceiverAsleepThroughAnotherMapping_WakesIt()
+    {
+        using var temp = new TempRegion();
+        using EngineRegion other = temp.AttachAgain();
+        using var sender = new EngineEndpoint(temp.Region, 0);
+        using var receiver = new EngineEndpoint(other, 1);
+        using EngineDoorbell probe = temp.Region.OpenDoorbell(1);
+
+        Task<DoorbellWaitResult> sleeper = Task.Factory.StartNew(() => receiver.WaitForData(TimeSpan.FromSeconds(30)), TaskCreationOptions.LongRunning);
+        SpinUntil(() => probe.Peek() == EngineDoorbell.Sleeping, "the receiver to announce its sleep");
+        Thread.Sleep(100); // from announce to FUTEX_WAIT
+
+        Assert.Equal(EngineSendResult.Sent, sender.TrySend(1, new byte[64]));
+        DoorbellWaitResult result = await sleeper.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(DoorbellWaitResult.Woken, result);
+        Assert.Equal(1, sender.WakesSent);
+        Assert.Equal(1, receiver.Doorbell.WokenWaits);
+        Assert.Equal(RingReadResult.Message, receiver.TryReceive(new byte[4096], out int length, out int from));
+        Assert.Equal((64, 0), (length, from));
+    }
+
+    [Fact]
+    public async Task ScribbledDoorbell_NeitherSideHangs_AndEveryRecordArrives()
+    {
+        using var temp = new TempRegion();
+        using EngineRegion other = temp.AttachAgain();
+        using var sender = new EngineEndpoint(temp.Region, 0);
+        using var receiver = new EngineEndpoint(other, 1);
+        using var stop = new CancellationTokenSource();
+        long scribbles = 0;
+        Task scribbler = Task.Factory.StartNew(() =>
+        {
+            var random = new Random(5);
+            Span<byte> word = temp.Bytes(temp.Region.Layout.DoorbellOffset(1), 4);
+            while (!stop.IsCancellationRequested)
+            {
+                // Mostly garbage, sometimes "sleeping" (makes senders issue useless wakes), sometimes 0.
+                uint value = (random.Next(3)) switch { 0 => EngineDoorbell.Sleeping, 1 => 0u, _ => (uint)random.Next() };
+                BitConverter.TryWriteBytes(word, value);
+                scribbles++;
+                Thread.SpinWait(200);
+            }
+        }, TaskCreationOptions.LongRunning);
+
+        const int Records = 2000;
+        Task<int> receiving = Task.Factory.StartNew(() =>
+        {
+            byte[] buffer = new byte[4096];
+            int received = 0;
+            while (received < Records)
+            {
+                if (receiver.TryReceive(buffer, out _, out _) == RingReadResult.Message)
+                {
+                    received++;
+                }
+                else
+                {
+                    receiver.WaitForData(TimeSpan.FromMilliseconds(5));
+                }
+            }
+
+            return received;
+        }, TaskCreationOptions.LongRunning);
+
+        try
+        {
+            for (int i = 0; i < Records; i++)
+            {
+                while (sender.TrySend(1, new byte[100]) != EngineSendResult.Sent)
+                {
+                    Thread.Yield();
+                }
+
+                if (i % 100 == 0)
+                {
+                    Thread.Sleep(2); // let the receiver drain and sleep while the word is being scribbled
+                }
+            }
+
+            // A hang would show as this bound expiring (a hostile word may only cost bounded waits).
+            Assert.Equal(Records, await receiving.WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            stop.Cancel();
+            await scribbler;
+        }
+
+        Assert.True(scribbles > 0);
+        Assert.True(receiver.Doorbell.Waits > 0, "the receiver must have slept on the scribbled doorbell");
+    }
+
+    private static void SpinUntil(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"timed out waiting for {what}");
+            Thread.Sleep(5);
+        }
+    }
+}
