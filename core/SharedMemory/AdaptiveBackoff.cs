@@ -3,7 +3,7 @@ namespace OverlayKvm.Core.SharedMemory;
 /// <summary>
 /// Polling back-off for ring readers and blocked writers: spin (sub-microsecond latency while busy), then yield,
 /// then sleep with a growing interval up to <see cref="MaxSleepMilliseconds"/> (an idle poller costs ~0 CPU).
-/// A value type so a poll loop keeps it in a local: no allocation.
+/// A value type so a poll loop keeps it in a local: no allocation. <c>default</c> uses the default phases.
 /// </summary>
 public struct AdaptiveBackoff
 {
@@ -11,23 +11,32 @@ public struct AdaptiveBackoff
     private const int YieldRounds = 64;
     public const int MaxSleepMilliseconds = 4;
 
+    // Stored plus one so that default(AdaptiveBackoff) means "the default phases".
+    private readonly int _spinRoundsPlusOne;
+    private readonly int _yieldRoundsPlusOne;
     private int _idleRounds;
+
+    /// <summary>Custom phases: <paramref name="spinRounds"/> spinning rounds, then <paramref name="yieldRounds"/> yields.</summary>
+    public AdaptiveBackoff(int spinRounds, int yieldRounds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(spinRounds);
+        ArgumentOutOfRangeException.ThrowIfNegative(yieldRounds);
+        _spinRoundsPlusOne = spinRounds + 1;
+        _yieldRoundsPlusOne = yieldRounds + 1;
+        _idleRounds = 0;
+    }
+
+    private readonly int Spins => _spinRoundsPlusOne == 0 ? SpinRounds : _spinRoundsPlusOne - 1;
+
+    private readonly int Yields => _yieldRoundsPlusOne == 0 ? YieldRounds : _yieldRoundsPlusOne - 1;
 
     /// <summary>Call after a round that found no work.</summary>
     public void Idle()
     {
-        int round = _idleRounds++;
-        if (round < SpinRounds)
+        if (!TrySpinOrYield())
         {
-            Thread.SpinWait(8 << Math.Min(round / 8, 5));
-        }
-        else if (round < SpinRounds + YieldRounds)
-        {
-            Thread.Yield();
-        }
-        else
-        {
-            Thread.Sleep(Math.Min(1 + (round - SpinRounds - YieldRounds) / 64, MaxSleepMilliseconds));
+            int round = _idleRounds++;
+            Thread.Sleep(Math.Min(1 + (round - Spins - Yields) / 64, MaxSleepMilliseconds));
         }
     }
 
@@ -38,13 +47,13 @@ public struct AdaptiveBackoff
     public bool TrySpinOrYield()
     {
         int round = _idleRounds;
-        if (round >= SpinRounds + YieldRounds)
+        if (round >= Spins + Yields)
         {
             return false;
         }
 
         _idleRounds++;
-        if (round < SpinRounds)
+        if (round < Spins)
         {
             Thread.SpinWait(8 << Math.Min(round / 8, 5));
         }

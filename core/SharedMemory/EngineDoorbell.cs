@@ -18,10 +18,12 @@ public enum DoorbellWaitResult
 }
 
 /// <summary>
-/// One slot's doorbell (layout version 2, docs/engine-region.md "Notification"): a u32 word on its own cache line
-/// that says whether the slot's receive thread sleeps. The receiver <see cref="Announce"/>s, re-checks its rings,
-/// and <see cref="Wait"/>s (FUTEX_WAIT, shared, bounded by a timeout); a producer, after publishing a record,
-/// <see cref="Ring"/>s: one fence and one read while the receiver is busy, a FUTEX_WAKE only when it sleeps.
+/// One doorbell word of a slot (layout version 2, docs/engine-region.md "Notification"): a u32 in the slot's own
+/// cache line that says whether a thread of that slot sleeps — the receive doorbell (its receive thread waits for
+/// data; senders ring it after publishing) or the room doorbell (its sending thread waits for room in a full ring;
+/// receivers ring it after consuming). The waiting side <see cref="Announce"/>s, re-checks its condition,
+/// and <see cref="Wait"/>s (FUTEX_WAIT, shared, bounded by a timeout); the other side, after changing the ring,
+/// <see cref="Ring"/>s: one fence and one read while the waiter is busy, a FUTEX_WAKE only when it sleeps.
 /// A futex wake reaches only waiters in the same kernel (namespaces on one host). Between two VMs the word is
 /// still shared through ivshmem but the wake is not, so the receiver's timed wait bounds the latency there.
 /// The word is written by other (hostile) VMs: any value is safe — a wrong one costs at most an early return

@@ -32,6 +32,8 @@ public sealed class EngineEndpoint : IDisposable
     private readonly RingProducer?[] _out;
     private readonly RingConsumer?[] _in;
     private readonly EngineDoorbell?[] _peerDoorbells;
+    private readonly EngineDoorbell?[] _peerRoomDoorbells;
+    private readonly bool[] _consumedFrom;
     private int _nextPeer;
 
     public EngineEndpoint(EngineRegion region, int mySlot)
@@ -46,7 +48,10 @@ public sealed class EngineEndpoint : IDisposable
         _out = new RingProducer?[region.Layout.SlotCount];
         _in = new RingConsumer?[region.Layout.SlotCount];
         _peerDoorbells = new EngineDoorbell?[region.Layout.SlotCount];
+        _peerRoomDoorbells = new EngineDoorbell?[region.Layout.SlotCount];
+        _consumedFrom = new bool[region.Layout.SlotCount];
         Doorbell = region.OpenDoorbell(mySlot);
+        RoomDoorbell = region.OpenRoomDoorbell(mySlot);
         for (int peer = 0; peer < _in.Length; peer++)
         {
             if (peer != mySlot)
@@ -61,6 +66,9 @@ public sealed class EngineEndpoint : IDisposable
     /// <summary>This slot's doorbell (receive thread only): peers ring it after writing to our rings.</summary>
     public EngineDoorbell Doorbell { get; }
 
+    /// <summary>This slot's room doorbell (sending thread only): it sleeps on it while a ring it writes is full.</summary>
+    public EngineDoorbell RoomDoorbell { get; }
+
     /// <summary>FUTEX_WAKE calls this endpoint issued towards sleeping peers.</summary>
     public long WakesSent
     {
@@ -68,6 +76,11 @@ public sealed class EngineEndpoint : IDisposable
         {
             long sum = 0;
             foreach (EngineDoorbell? d in _peerDoorbells)
+            {
+                sum += d?.WakesSent ?? 0;
+            }
+
+            foreach (EngineDoorbell? d in _peerRoomDoorbells)
             {
                 sum += d?.WakesSent ?? 0;
             }
@@ -105,6 +118,51 @@ public sealed class EngineEndpoint : IDisposable
             RingWriteResult.InvalidLength => EngineSendResult.InvalidLength,
             _ => EngineSendResult.Corrupt,
         };
+    }
+
+    /// <summary>
+    /// Sending thread, after <paramref name="peerSlot"/>'s ring was Full: announce on the room doorbell, try once
+    /// more, and sleep until the receiver consumed (it rings after each burst) or <paramref name="limit"/> passes.
+    /// Returns the result of the last attempt (Full if there is still no room). Sleeping instead of spinning leaves
+    /// the CPU to the receiver, which is what makes room.
+    /// </summary>
+    public EngineSendResult WaitForRoom(int peerSlot, ReadOnlySpan<byte> packet, TimeSpan limit)
+    {
+        RoomDoorbell.Announce();
+        EngineSendResult result;
+        try
+        {
+            result = TrySend(peerSlot, packet);
+            if (result != EngineSendResult.Full)
+            {
+                RoomDoorbell.NoteDataFound();
+                return result;
+            }
+
+            RoomDoorbell.Wait(limit);
+        }
+        finally
+        {
+            RoomDoorbell.Withdraw();
+        }
+
+        return TrySend(peerSlot, packet);
+    }
+
+    /// <summary>
+    /// Receive thread, after a burst of reads: rings the room doorbell of every peer it consumed from since the last
+    /// call (one fence and one read each; a wake only if that peer's sender sleeps on a full ring).
+    /// </summary>
+    public void SignalRoom()
+    {
+        for (int peer = 0; peer < _consumedFrom.Length; peer++)
+        {
+            if (_consumedFrom[peer])
+            {
+                _consumedFrom[peer] = false;
+                (_peerRoomDoorbells[peer] ??= _region.OpenRoomDoorbell(peer)).Ring();
+            }
+        }
     }
 
     /// <summary>Whether any peer's ring towards this slot holds unread bytes (receive thread only).</summary>
@@ -166,6 +224,7 @@ public sealed class EngineEndpoint : IDisposable
             RingReadResult result = consumer.TryRead(destination, out length);
             if (result != RingReadResult.Empty)
             {
+                _consumedFrom[peer] = true;
                 _nextPeer = (peer + 1) % peers;
                 fromSlot = peer;
                 return result;
@@ -199,8 +258,10 @@ public sealed class EngineEndpoint : IDisposable
             _out[i]?.Dispose();
             _in[i]?.Dispose();
             _peerDoorbells[i]?.Dispose();
+            _peerRoomDoorbells[i]?.Dispose();
         }
 
         Doorbell.Dispose();
+        RoomDoorbell.Dispose();
     }
 }

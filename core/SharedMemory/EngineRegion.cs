@@ -129,7 +129,13 @@ public sealed unsafe class EngineRegion : IDisposable
     }
 
     /// <summary>The doorbell of <paramref name="slot"/>: its receive thread waits on it, senders to it ring it.</summary>
-    public EngineDoorbell OpenDoorbell(int slot)
+    public EngineDoorbell OpenDoorbell(int slot) => OpenDoorbell(slot, EngineRegionLayout.ReceiveDoorbellOffset);
+
+    /// <summary>The room doorbell of <paramref name="slot"/>: its sender waits on it when a ring it writes is full,
+    /// the receivers of that slot's rings ring it after they consumed.</summary>
+    public EngineDoorbell OpenRoomDoorbell(int slot) => OpenDoorbell(slot, EngineRegionLayout.RoomDoorbellOffset);
+
+    private EngineDoorbell OpenDoorbell(int slot, int wordOffset)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if ((uint)slot >= (uint)Layout.SlotCount)
@@ -137,7 +143,7 @@ public sealed unsafe class EngineRegion : IDisposable
             throw new ArgumentOutOfRangeException(nameof(slot), $"engine region '{Mapping.Path}': no doorbell for slot {slot} ({Layout.SlotCount} slots)");
         }
 
-        return new EngineDoorbell(Mapping, Layout.DoorbellOffset(slot), slot);
+        return new EngineDoorbell(Mapping, Layout.DoorbellOffset(slot) + wordOffset, slot);
     }
 
     /// <summary>Traffic counters the two ends publish in a ring's control block (written by guests: display only).</summary>

@@ -7,7 +7,7 @@ namespace OverlayKvm.Core.SharedMemory;
 /// <code>
 /// [0, 4096)                       header page (EngineRegionHeader)
 /// [4096, 4096 + slots*512)        slot table (SlotEntry)
-/// [doorbellsOffset, +slots*64)    one doorbell word per slot, each on its own cache line (EngineDoorbell)
+/// [doorbellsOffset, +slots*64)    per slot, one cache line: +0 receiver doorbell, +32 room doorbell (EngineDoorbell)
 /// [ringsOffset, ...)              one ring per ordered slot pair (from != to), each:
 ///                                 128-byte control block (producer line, consumer line) + capacity data bytes
 /// </code>
@@ -19,6 +19,12 @@ public readonly record struct EngineRegionLayout(long RegionSize, int SlotCount,
     public const int SlotSize = 512;
     public const int RingControlSize = 128;
     public const int DoorbellSize = 64;
+
+    /// <summary>Inside a slot's doorbell line: the word its receive thread sleeps on ("data for me").</summary>
+    public const int ReceiveDoorbellOffset = 0;
+
+    /// <summary>Inside a slot's doorbell line: the word its sending thread sleeps on when a ring it writes is full ("room for me").</summary>
+    public const int RoomDoorbellOffset = 32;
     public const int MinRingCapacity = 16 * 1024;
     public const int MaxRingCapacity = 1 << 30;
     public const int MaxSlots = 64;

@@ -82,10 +82,12 @@ internal sealed class EngineDatapath : IDisposable
     }
 
     /// <summary>
-    /// A full ring means the receiving agent is momentarily behind (it polls, spinning while busy): back-pressure the
-    /// sending app for up to <see cref="FullWait"/> rather than spill a burst onto the network, which would put
-    /// co-located traffic on the underlay and reorder the stream. A ring that stays full (the receiver is gone or
-    /// stuck) is not waited on again for <see cref="FullBackoff"/>: its packets take the sealed path at once.
+    /// A full ring means the receiving agent is momentarily behind: back-pressure the sending app for up to
+    /// <see cref="FullWait"/> rather than spill a burst onto the network, which would put co-located traffic on the
+    /// underlay and reorder the stream. The sender sleeps on its room doorbell (the receiver rings it after each
+    /// burst it consumed; between VMs each sleep is bounded by <see cref="RoomWaitSlice"/>) instead of spinning, so
+    /// the CPU goes to the receiver that makes the room. A ring that stays full (the receiver is gone or stuck) is
+    /// not waited on again for <see cref="FullBackoff"/>: its packets take the sealed path at once.
     /// </summary>
     private static EngineSendResult WaitForRoom(EngineAttachment attachment, int peerSlot, ReadOnlySpan<byte> packet)
     {
@@ -96,11 +98,9 @@ internal sealed class EngineDatapath : IDisposable
         }
 
         long deadline = now + (long)(FullWait.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-        var spin = default(SpinWait);
         while (System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
         {
-            spin.SpinOnce(sleep1Threshold: -1);
-            EngineSendResult result = attachment.Endpoint.TrySend(peerSlot, packet);
+            EngineSendResult result = attachment.Endpoint.WaitForRoom(peerSlot, packet, RoomWaitSlice);
             if (result != EngineSendResult.Full)
             {
                 return result;
@@ -111,7 +111,10 @@ internal sealed class EngineDatapath : IDisposable
         return EngineSendResult.Full;
     }
 
-    /// <summary>Longest a sender waits for room in a full ring (spinning, then yielding).</summary>
+    /// <summary>One room-doorbell sleep: the bound when the receiver is in another VM (its wake cannot reach us).</summary>
+    public static readonly TimeSpan RoomWaitSlice = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Longest a sender waits for room in a full ring (sleeping on its room doorbell).</summary>
     /// Long enough to ride out the receiver being descheduled for a few time slices on a busy host.
     public static readonly TimeSpan FullWait = TimeSpan.FromMilliseconds(20);
 

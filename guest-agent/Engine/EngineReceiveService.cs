@@ -19,6 +19,11 @@ internal sealed partial class EngineReceiveService : BackgroundService
 {
     public static readonly TimeSpan HeaderCheckInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Idle rounds spent spinning (growing SpinWait), then yielding, before sleeping on the doorbell.</summary>
+    public const int IdleSpinRounds = 16;
+
+    public const int IdleYieldRounds = 0;
+
     /// <summary>Longest doorbell sleep: the wake-up latency from a sender in another VM (docs/engine-region.md).</summary>
     public static readonly TimeSpan DoorbellWaitLimit = EngineDoorbell.DefaultWaitLimit;
 
@@ -56,7 +61,11 @@ internal sealed partial class EngineReceiveService : BackgroundService
         // Grown (rarely: once per attachment with larger records) to the largest record a ring may carry, so a
         // record never stays stuck as "destination too small".
         byte[] buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
-        var backoff = default(AdaptiveBackoff);
+        // A short spin and no yield before the doorbell. Measured (bench/run.sh path, docs/engine-region.md): the default
+        // 64 spin + 64 yield rounds burned the CPU the peer's threads needed on a busy 2-core host (1-byte TCP RR
+        // 433 us, then 40-100 us with little or no spinning), and sched_yield on a loaded CFS run queue hands the rest
+        // of a slice to other processes. The doorbell makes long spinning unnecessary in one kernel.
+        var backoff = new AdaptiveBackoff(spinRounds: IdleSpinRounds, yieldRounds: IdleYieldRounds);
         long nextHeaderCheck = Environment.TickCount64 + (long)HeaderCheckInterval.TotalMilliseconds;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -72,7 +81,8 @@ internal sealed partial class EngineReceiveService : BackgroundService
                         buffer = GC.AllocateUninitializedArray<byte>(attachment.Endpoint.MaxPacket, pinned: true);
                     }
 
-                    for (int burst = 0; burst < 64; burst++)
+                    int burst = 0;
+                    for (; burst < 64; burst++)
                     {
                         RingReadResult result = attachment.Endpoint.TryReceive(buffer, out int length, out int fromSlot);
                         if (result == RingReadResult.Empty)
@@ -89,6 +99,12 @@ internal sealed partial class EngineReceiveService : BackgroundService
                         {
                             _engine.CountRingDrop();
                         }
+                    }
+
+                    if (burst > 0)
+                    {
+                        // Room was made: wake a sender that sleeps on a full ring (once per burst, not per packet).
+                        attachment.Endpoint.SignalRoom();
                     }
                 }
                 catch (ObjectDisposedException)

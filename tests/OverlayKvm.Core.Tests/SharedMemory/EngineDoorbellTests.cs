@@ -155,6 +155,50 @@ public sealed class EngineDoorbellTests
         Assert.True(receiver.Doorbell.Waits > 0, "the receiver must have slept on the scribbled doorbell");
     }
 
+    [Fact]
+    public async Task WaitForRoom_FullRing_SenderSleepsUntilTheReceiverConsumesAndSignals()
+    {
+        using var temp = new TempRegion();
+        using EngineRegion other = temp.AttachAgain();
+        using var sender = new EngineEndpoint(temp.Region, 0);
+        using var receiver = new EngineEndpoint(other, 1);
+        using EngineDoorbell probe = temp.Region.OpenRoomDoorbell(0);
+        byte[] packet = new byte[1400];
+        int queued = 0;
+        while (sender.TrySend(1, packet) == EngineSendResult.Sent)
+        {
+            queued++;
+        }
+
+        Task<EngineSendResult> waiting = Task.Factory.StartNew(() => sender.WaitForRoom(1, packet, TimeSpan.FromSeconds(30)), TaskCreationOptions.LongRunning);
+        SpinUntil(() => probe.Peek() == EngineDoorbell.Sleeping, "the sender to announce it waits for room");
+        Thread.Sleep(100); // from announce to FUTEX_WAIT
+        Assert.False(waiting.IsCompleted);
+
+        Assert.Equal(RingReadResult.Message, receiver.TryReceive(new byte[4096], out _, out _));
+        receiver.SignalRoom();
+        EngineSendResult result = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(EngineSendResult.Sent, result);
+        Assert.True(queued > 10);
+        Assert.Equal(1, sender.RoomDoorbell.WokenWaits);
+        Assert.Equal(1, receiver.WakesSent);
+    }
+
+    [Fact]
+    public void SignalRoom_NothingConsumed_RingsNobody()
+    {
+        using var temp = new TempRegion();
+        using var receiver = new EngineEndpoint(temp.Region, 1);
+        using EngineDoorbell room = temp.Region.OpenRoomDoorbell(0);
+        room.Announce();
+
+        receiver.SignalRoom();
+
+        Assert.Equal(EngineDoorbell.Sleeping, room.Peek());
+        Assert.Equal(0, receiver.WakesSent);
+    }
+
     private static void SpinUntil(Func<bool> condition, string what)
     {
         var clock = Stopwatch.StartNew();

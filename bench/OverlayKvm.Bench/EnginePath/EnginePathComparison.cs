@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text;
+using System.Text.Json.Nodes;
+using OverlayKvm.Bench.Datapath;
+
+namespace OverlayKvm.Bench.EnginePath;
+
+/// <summary>
+/// Issue 4 "Measure", whole path (app → TUN → agent → ring → agent → TUN → app): in one run, two namespaces "vmA"
+/// and "vmB" joined by a veth underlay, a real overlayd (engine regions in a private folder), a real overlay-agent
+/// in each namespace configured by it (as tests/…/EngineE2e/EngineScenario does), apps client 10.1.0.1 (vmA) and
+/// server 10.1.0.2 (vmB); then single-stream TCP throughput (iperf3), ping (200 × 10 ms: avg and p50) and a 1-byte
+/// TCP request/response loop for (a) the engine path, (b) the sealed path (<c>overlayctl engine-disable web</c>),
+/// (c) plain veth between the same namespaces; each measured <c>rounds</c> times, printed side by side with the
+/// ratios engine/sealed, plus the agents' CPU seconds per GB. Everything it creates (namespaces, processes, the
+/// folder) is removed at the end, on failure and on Ctrl-C.
+/// Args: [seconds per iperf3 run = 10] [rounds = 2] [binaries configuration = release].
+/// </summary>
+[SupportedOSPlatform("linux")]
+public static class EnginePathComparison
+{
+    private const string Client = "10.1.0.1";
+    private const string Server = "10.1.0.2";
+
+    private sealed record Figures(string Path, int Round, double Gbps, long Retransmits, double PingAvgMs, double PingP50Ms, double RrMicros, double AgentCpuSecondsPerGb);
+
+    public static int Run(string[] args)
+    {
+        int seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        string configuration = args.Length > 2 ? args[2] : "release";
+        using var bench = new PathBench(configuration);
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // Ctrl-C: clean up here (the finally blocks of a thread killed by the runtime do not run), then exit.
+            e.Cancel = true;
+            Console.Error.WriteLine("interrupted: cleaning up");
+            bench.Dispose();
+            Environment.Exit(130);
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            bench.SetUp();
+            var results = new List<Figures>();
+            for (int round = 1; round <= rounds; round++)
+            {
+                bench.Ctl("engine-enable", "web");
+                bench.WarmUpEngine();
+                results.Add(Measure(bench, "engine", round, seconds, Client, Server, expectEngine: true));
+                bench.Ctl("engine-disable", "web");
+                results.Add(Measure(bench, "sealed", round, seconds, Client, Server, expectEngine: false));
+                results.Add(Measure(bench, "veth", round, seconds, "10.97.0.1", "10.97.0.2", expectEngine: null));
+            }
+
+            Print(results);
+            return 0;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or System.Text.Json.JsonException)
+        {
+            Console.Error.WriteLine($"engine-path: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static Figures Measure(PathBench bench, string path, int round, int seconds, string from, string to, bool? expectEngine)
+    {
+        Console.WriteLine($"== round {round}, {path}: {from} -> {to}");
+        long enginePacketsBefore = bench.AgentCounter("vmA", "engine", "packetsOut");
+        long sealedPacketsBefore = bench.AgentCounter("vmA", "sealed", "packetsOut");
+        Dictionary<string, long> fallbacksBefore = bench.Fallbacks("vmA");
+        long cpuBefore = bench.AgentJiffies();
+        using Process server = BenchShell.Start(null, "ip", "netns", "exec", bench.B, "iperf3", "-s", "-1", "-B", to);
+        Thread.Sleep(500);
+        string json = BenchShell.Run("ip", "netns", "exec", bench.A, "iperf3", "-c", to, "-B", from, "-t", seconds.ToString(CultureInfo.InvariantCulture), "-J");
+        long cpu = bench.AgentJiffies() - cpuBefore;
+        server.WaitForExit(5000);
+        JsonNode end = JsonNode.Parse(json)!["end"]!;
+        double bps = end["sum_received"]!["bits_per_second"]!.GetValue<double>();
+        long bytes = end["sum_received"]!["bytes"]!.GetValue<long>();
+        long retransmits = end["sum_sent"]!["retransmits"]?.GetValue<long>() ?? 0;
+        long engineMoved = bench.AgentCounter("vmA", "engine", "packetsOut") - enginePacketsBefore;
+        long sealedMoved = bench.AgentCounter("vmA", "sealed", "packetsOut") - sealedPacketsBefore;
+        if (expectEngine == true)
+        {
+            // A full ring spills to the sealed path (EngineDatapath.WaitForRoom); say how much, fail if it dominated.
+            var spilled = new StringBuilder();
+            foreach ((string reason, long count) in bench.Fallbacks("vmA"))
+            {
+                long delta = count - fallbacksBefore.GetValueOrDefault(reason);
+                if (delta > 0)
+                {
+                    spilled.Append(CultureInfo.InvariantCulture, $" {reason}={delta}");
+                }
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   vmA packets out: engine {engineMoved}, sealed {sealedMoved} ({100.0 * sealedMoved / Math.Max(1, engineMoved + sealedMoved):F2} %); fallbacks:{(spilled.Length == 0 ? " none" : spilled.ToString())}"));
+            if (engineMoved == 0 || sealedMoved > engineMoved / 10)
+            {
+                throw new InvalidOperationException($"engine run: vmA sent {engineMoved} packets on the engine and {sealedMoved} sealed; the engine path was not the one measured");
+            }
+        }
+
+        if (expectEngine == false && (sealedMoved == 0 || engineMoved > 0))
+        {
+            throw new InvalidOperationException($"sealed run: vmA sent {sealedMoved} packets sealed and {engineMoved} on the engine; the sealed path was not the one measured");
+        }
+
+        if (expectEngine is not null)
+        {
+            // Kernel-side drops on the TUN devices (the TX queue the agent reads, the RX backlog it writes into)
+            // explain TCP retransmits that no agent counter shows.
+            foreach (string ns in new[] { bench.A, bench.B })
+            {
+                foreach (string line in BenchShell.Run("ip", "-n", ns, "-s", "-o", "link", "show").Split('\n'))
+                {
+                    if (line.Contains(": ovk", StringComparison.Ordinal))
+                    {
+                        Console.WriteLine($"   {ns}: {System.Text.RegularExpressions.Regex.Replace(line, @"\s+", " ")}");
+                    }
+                }
+            }
+        }
+
+        (double avg, double p50) = Ping(bench.A, from, to);
+        double rr = RequestResponse.MeanMicros(bench.A, bench.B, from, to, 2000);
+        double cpuPerGb = expectEngine is null ? 0 : cpu / 100.0 / (bytes / 1e9);
+        var f = new Figures(path, round, bps / 1e9, retransmits, avg, p50, rr, cpuPerGb);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   {f.Gbps * 1000 / 8:F0} MB/s ({f.Gbps:F2} Gbit/s, {retransmits} retr), ping avg {avg:F3} ms p50 {p50:F3} ms, 1-byte TCP RR {rr:F0} us, agents {cpuPerGb:F2} CPU s/GB"));
+        return f;
+    }
+
+    /// <summary>ping -c 200 -i 0.01 from the client address: (average, median) round trip in ms.</summary>
+    private static (double Avg, double P50) Ping(string ns, string from, string to)
+    {
+        string output = BenchShell.Run("ip", "netns", "exec", ns, "ping", "-c", "200", "-i", "0.01", "-I", from, to);
+        var times = new List<double>();
+        foreach (string line in output.Split('\n'))
+        {
+            int at = line.IndexOf("time=", StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                string value = line[(at + 5)..].Split(' ')[0];
+                times.Add(double.Parse(value, CultureInfo.InvariantCulture));
+            }
+        }
+
+        if (times.Count < 150)
+        {
+            throw new InvalidOperationException($"ping {from} -> {to}: only {times.Count} of 200 replies:\n{output}");
+        }
+
+        times.Sort();
+        double sum = 0;
+        foreach (double t in times)
+        {
+            sum += t;
+        }
+
+        return (sum / times.Count, times[times.Count / 2]);
+    }
+
+    private static void Print(List<Figures> results)
+    {
+        Console.WriteLine();
+        Console.WriteLine("Whole path app -> TUN -> agent -> (ring | sealed UDP | -) -> agent -> TUN -> app, single TCP stream (iperf3).");
+        Console.WriteLine("agents CPU s/GB: CPU time of both overlay-agent processes per GB moved (veth: no agents).");
+        Console.WriteLine($"{"round",5} {"path",-8} {"MB/s",8} {"retr",6} {"ping avg ms",12} {"ping p50 ms",12} {"1B RR us",9} {"agents s/GB",12}");
+        foreach (Figures r in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Round,5} {r.Path,-8} {r.Gbps * 1000 / 8,8:F0} {r.Retransmits,6} {r.PingAvgMs,12:F3} {r.PingP50Ms,12:F3} {r.RrMicros,9:F0} {r.AgentCpuSecondsPerGb,12:F2}"));
+        }
+
+        foreach (int round in results.Select(r => r.Round).Distinct())
+        {
+            Figures e = results.Single(r => r.Round == round && r.Path == "engine");
+            Figures s = results.Single(r => r.Round == round && r.Path == "sealed");
+            Figures v = results.Single(r => r.Round == round && r.Path == "veth");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {round}: engine/sealed throughput x{e.Gbps / s.Gbps:F2}, ping avg x{e.PingAvgMs / s.PingAvgMs:F2}, ping p50 x{e.PingP50Ms / s.PingP50Ms:F2}, 1B RR x{e.RrMicros / s.RrMicros:F2}; engine/veth throughput x{e.Gbps / v.Gbps:F2}"));
+        }
+    }
+}

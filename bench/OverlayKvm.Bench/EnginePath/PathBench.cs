@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text;
+using System.Text.Json.Nodes;
+using OverlayKvm.Bench.Datapath;
+
+namespace OverlayKvm.Bench.EnginePath;
+
+/// <summary>
+/// The topology of the whole-path benchmark, built with the real binaries: namespaces A ("vmA") and B ("vmB") with a
+/// veth underlay 10.97.0.1 ↔ 10.97.0.2, overlayd (own socket, state, channel and engine folders; libvirt events off),
+/// an overlay-agent per namespace mapping the engine regions from the daemon's folder, the daemon reaching the agents
+/// through symlinks in its channel folder, and the apps client/server held up by `overlay-agent run`.
+/// Dispose stops every process it started (by PID) and deletes the namespaces and the folder; it is idempotent and
+/// safe to call from the Ctrl-C handler.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class PathBench : IDisposable
+{
+    private readonly string _bin;
+    private readonly string _dir;
+    private readonly string _socket;
+    private readonly List<Process> _processes = new();
+    private readonly List<int> _agentPids = new();
+    private readonly Lock _gate = new();
+    private bool _disposed;
+
+    public PathBench(string configuration)
+    {
+        _bin = Path.Combine(RepoRoot(), "artifacts", "bin");
+        Configuration = configuration;
+        string suffix = Guid.NewGuid().ToString("N")[..6];
+        A = "okvp-a-" + suffix;
+        B = "okvp-b-" + suffix;
+        _dir = Directory.CreateTempSubdirectory("okvp-").FullName;
+        _socket = Path.Combine(_dir, "overlayd.sock");
+    }
+
+    public string A { get; }
+
+    public string B { get; }
+
+    public string Configuration { get; }
+
+    private string Binary(string project, string name)
+    {
+        string path = Path.Combine(_bin, project, Configuration, name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{name} not built at {path} (dotnet build -c {Configuration})");
+    }
+
+    public void SetUp()
+    {
+        foreach (string tool in new[] { "ip", "iperf3", "ping" })
+        {
+            if (!File.Exists($"/usr/bin/{tool}") && !File.Exists($"/usr/sbin/{tool}") && !File.Exists($"/bin/{tool}") && !File.Exists($"/sbin/{tool}"))
+            {
+                throw new InvalidOperationException($"prerequisite missing: {tool} (bench/run.sh installs iperf3 and iputils-ping)");
+            }
+        }
+
+        foreach (string ns in new[] { A, B })
+        {
+            BenchShell.Run("ip", "netns", "add", ns);
+            BenchShell.Run("ip", "-n", ns, "link", "set", "lo", "up");
+        }
+
+        BenchShell.Run("ip", "-n", A, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", B);
+        BenchShell.Run("ip", "-n", A, "addr", "add", "10.97.0.1/24", "dev", "va");
+        BenchShell.Run("ip", "-n", B, "addr", "add", "10.97.0.2/24", "dev", "vb");
+        BenchShell.Run("ip", "-n", A, "link", "set", "va", "up");
+        BenchShell.Run("ip", "-n", B, "link", "set", "vb", "up");
+
+        string engineDir = Path.Combine(_dir, "shm");
+        string channelDir = Path.Combine(_dir, "channels");
+        Directory.CreateDirectory(engineDir);
+        Directory.CreateDirectory(channelDir);
+        Track(BenchShell.Start(new Dictionary<string, string>
+        {
+            ["OVERLAYKVM_ENGINE__DIRECTORY"] = engineDir,
+            ["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "false",
+        }, Binary("OverlayKvm.HostDaemon", "overlayd"), "--socket", _socket, "--state-dir", Path.Combine(_dir, "state"),
+            "--channel-dir", channelDir, "--host-name", "benchhost", "--host-address", "192.0.2.1"));
+        WaitUntil(() => File.Exists(_socket) && TryCtl("group-list"), TimeSpan.FromSeconds(30), "overlayd to answer on its socket");
+
+        Ctl("group-define", "web", "--cidr", "10.1.0.0/16");
+        Ctl("domain-define", "vmA", "--address", "10.97.0.1");
+        Ctl("domain-define", "vmB", "--address", "10.97.0.2");
+        Ctl("app-define", "web", "client", "--domain", "vmA", "--address", "10.1.0.1");
+        Ctl("app-define", "web", "server", "--domain", "vmB", "--address", "10.1.0.2");
+
+        string agent = Binary("OverlayKvm.GuestAgent", "overlay-agent");
+        foreach ((string ns, string domain) in new[] { (A, "vmA"), (B, "vmB") })
+        {
+            string channel = Path.Combine(_dir, domain + ".channel.sock");
+            Process p = Track(BenchShell.Start(null, "ip", "netns", "exec", ns, agent, "serve", "--channel-socket", channel,
+                "--control", ControlSocket(domain), "--state-dir", Path.Combine(_dir, domain + ".state"), "--engine-dir", engineDir));
+            WaitUntil(() => File.Exists(channel) && File.Exists(ControlSocket(domain)), TimeSpan.FromSeconds(30), $"agent {domain} sockets");
+            File.CreateSymbolicLink(Path.Combine(channelDir, domain + ".agent.sock"), channel);
+            _agentPids.Add(p.Id); // `ip netns exec` execs the agent in place: the PID we started is the agent's
+        }
+
+        long version = JsonNode.Parse(Ctl("--json", "domain-config", "vmA"))!["version"]!.GetValue<long>();
+        WaitUntil(() => JsonNode.Parse(Ctl("--json", "channel-list")) is JsonArray { Count: 2 } channels &&
+                channels.All(c => c!["connected"]!.GetValue<bool>() && c["acknowledgedVersion"]!.GetValue<long>() >= version),
+            TimeSpan.FromSeconds(30), $"both agents to apply configuration version {version}");
+
+        foreach ((string ns, string domain, string app, string address) in new[] { (A, "vmA", "client", "10.1.0.1"), (B, "vmB", "server", "10.1.0.2") })
+        {
+            Track(BenchShell.Start(null, "ip", "netns", "exec", ns, agent, "run", "--app", app, "--control", ControlSocket(domain), "--", "sleep", "3600"));
+            WaitUntil(() => BenchShell.Run("ip", "-n", ns, "-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), $"address {address} of app {app}");
+        }
+
+        foreach (string domain in new[] { "vmA", "vmB" })
+        {
+            WaitUntil(() => Stat(domain)["engine"]?["attached"] is JsonArray { Count: > 0 }, TimeSpan.FromSeconds(30), $"agent {domain} to attach to web's engine region");
+        }
+    }
+
+    /// <summary>Short exchanges until both agents hold an "accessible" answer for each other (packets go to the rings).</summary>
+    public void WarmUpEngine()
+    {
+        WaitUntil(() =>
+        {
+            long before = AgentCounter("vmA", "engine", "packetsOut") + AgentCounter("vmB", "engine", "packetsOut");
+            BenchShell.Run("ip", "netns", "exec", A, "ping", "-c", "5", "-i", "0.05", "-I", "10.1.0.1", "10.1.0.2");
+            long after = AgentCounter("vmA", "engine", "packetsOut") + AgentCounter("vmB", "engine", "packetsOut");
+            return after - before >= 10;
+        }, TimeSpan.FromSeconds(30), "pings to take the engine path both ways");
+    }
+
+    public string Ctl(params string[] args) => BenchShell.Run([Binary("OverlayKvm.Cli", "overlayctl"), "--connect", _socket, .. args]);
+
+    private bool TryCtl(params string[] args)
+    {
+        try
+        {
+            Ctl(args);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A counter of group web on an agent: path "engine" or "sealed", field e.g. "packetsOut".</summary>
+    public long AgentCounter(string domain, string path, string field)
+    {
+        foreach (JsonNode? g in Stat(domain)["groups"]!.AsArray())
+        {
+            if (g!["group"]!.GetValue<string>() == "web")
+            {
+                return g[path]![field]!.GetValue<long>();
+            }
+        }
+
+        throw new InvalidOperationException($"agent {domain} reports no group web");
+    }
+
+    /// <summary>The agent's engine fallback counters (reason → packets that took the sealed path instead).</summary>
+    public Dictionary<string, long> Fallbacks(string domain)
+    {
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (Stat(domain)["engine"]?["fallbacks"] is JsonObject fallbacks)
+        {
+            foreach (KeyValuePair<string, JsonNode?> pair in fallbacks)
+            {
+                result[pair.Key] = pair.Value!.GetValue<long>();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>CPU time (jiffies) the two agent processes used so far.</summary>
+    public long AgentJiffies()
+    {
+        long sum = 0;
+        foreach (int pid in _agentPids)
+        {
+            sum += BenchShell.ProcessJiffies(pid);
+        }
+
+        return sum;
+    }
+
+    private JsonNode Stat(string domain)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(ControlSocket(domain)));
+        using var stream = new NetworkStream(socket);
+        stream.Write("{\"op\":\"stat\"}\n"u8);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        JsonNode answer = JsonNode.Parse(reader.ReadLine() ?? throw new IOException($"agent {domain} closed its control socket"))!;
+        return answer["ok"]?.GetValue<bool>() == true ? answer["stat"]! : throw new InvalidOperationException($"agent {domain} stat failed: {answer["error"]}");
+    }
+
+    private string ControlSocket(string domain) => Path.Combine(_dir, domain + ".control.sock");
+
+    private Process Track(Process p)
+    {
+        lock (_gate)
+        {
+            _processes.Add(p);
+        }
+
+        return p;
+    }
+
+    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if (condition())
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+            {
+                // Not up yet: retry until the deadline.
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds} s waiting for {what}");
+            }
+
+            Thread.Sleep(100);
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OverlayKvm.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (OverlayKvm.sln) above the bench binary");
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            // Apps first (they unregister), then agents and the daemon, then namespaces (TUN devices, veth) and files.
+            for (int i = _processes.Count - 1; i >= 0; i--)
+            {
+                BenchShell.Stop(_processes[i]);
+            }
+
+            foreach (string ns in new[] { A, B })
+            {
+                try
+                {
+                    BenchShell.Run("ip", "netns", "del", ns);
+                }
+                catch (InvalidOperationException e)
+                {
+                    Console.Error.WriteLine($"cleanup: {e.Message}");
+                }
+            }
+
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+}
