@@ -45,6 +45,13 @@ public static class EnginePathComparison
         try
         {
             bench.SetUp();
+            bench.WarmUpEngine();
+            // Idle cost of the doorbell's bounded wait (1,000 timed wake-ups a second per receive thread).
+            long idleBefore = bench.AgentJiffies();
+            var idleClock = Stopwatch.StartNew();
+            Thread.Sleep(TimeSpan.FromSeconds(5));
+            double idlePercent = (bench.AgentJiffies() - idleBefore) / 100.0 / idleClock.Elapsed.TotalSeconds * 100;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== idle: both agents together used {idlePercent:F2} % of one CPU over 5 s"));
             var results = new List<Figures>();
             for (int round = 1; round <= rounds; round++)
             {
