@@ -9,7 +9,8 @@ namespace OverlayKvm.GuestAgent.Engine;
 /// each endpoint) and hands each packet to <see cref="EngineReceivePath"/>. While packets flow it polls
 /// (<see cref="AdaptiveBackoff"/>: spin, then yield); once idle it sleeps on its slot's doorbell
 /// (<see cref="EngineDoorbell"/>): a sender in the same kernel wakes it at once, one in another VM cannot (futex
-/// does not cross kernels), so every sleep is bounded by <see cref="DoorbellWaitLimit"/>. With several groups
+/// does not cross kernels), so every sleep is bounded: <see cref="DoorbellWaitLimit"/> (1 ms) while traffic is
+/// recent, <see cref="LongIdleDoorbellWaitLimit"/> (4 ms) after a second of silence. With several groups
 /// attached it announces on every doorbell but can block on one only: a wake from another group's sender is
 /// missed and costs at most that bound. Every <see cref="HeaderCheckInterval"/> it re-validates each region's header; a region that
 /// fails (overwritten, re-created with a new generation) is detached so senders fall back to the sealed path,
@@ -19,13 +20,33 @@ internal sealed partial class EngineReceiveService : BackgroundService
 {
     public static readonly TimeSpan HeaderCheckInterval = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Idle rounds spent spinning (growing SpinWait), then yielding, before sleeping on the doorbell.</summary>
-    public const int IdleSpinRounds = 16;
+    // Idle rounds spent spinning, then yielding, before sleeping on the doorbell. With a working futex: none.
+    // Measured (bench/run.sh path, docs/engine-region.md): the former 64 spin + 64 yield rounds burned the CPU the
+    // peer's threads needed on a busy 2-core host (1-byte TCP RR 433 us); 16 spin rounds: RR median ~95 us; none:
+    // ~66 us (sealed path ~78 us in the same runs). sched_yield on a loaded run queue hands the rest of a time slice
+    // to other processes. The doorbell wakes this thread within microseconds, so spinning buys nothing here.
+    public const int IdleSpinRounds = 0;
 
     public const int IdleYieldRounds = 0;
 
+    // Where the kernel refuses a futex on the region (a guest's ivshmem BAR: VM_PFNMAP → EFAULT) no wake can come,
+    // only the bounded sleep: poll longer before sleeping, as version 1 did, so a busy stream is not paced by it.
+    public const int NoFutexSpinRounds = 64;
+
+    public const int NoFutexYieldRounds = 64;
+
     /// <summary>Longest doorbell sleep: the wake-up latency from a sender in another VM (docs/engine-region.md).</summary>
     public static readonly TimeSpan DoorbellWaitLimit = EngineDoorbell.DefaultWaitLimit;
+
+    /// <summary>
+    /// Longest doorbell sleep once nothing arrived for <see cref="LongIdleAfter"/>. Measured (bench/run.sh path):
+    /// an idle receive thread costs ~1.2 % of a CPU with 1 ms sleeps, ~0.5 % with 4 ms; the price is up to 4 ms for
+    /// the first packet from another VM after a long silence (same kernel: woken at once either way).
+    /// </summary>
+    public static readonly TimeSpan LongIdleDoorbellWaitLimit = TimeSpan.FromMilliseconds(4);
+
+    /// <summary>Silence after which the receive thread sleeps with <see cref="LongIdleDoorbellWaitLimit"/>.</summary>
+    public static readonly TimeSpan LongIdleAfter = TimeSpan.FromSeconds(1);
 
     private readonly EngineDatapath _engine;
     private readonly EngineReceivePath _receive;
@@ -61,12 +82,10 @@ internal sealed partial class EngineReceiveService : BackgroundService
         // Grown (rarely: once per attachment with larger records) to the largest record a ring may carry, so a
         // record never stays stuck as "destination too small".
         byte[] buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
-        // A short spin and no yield before the doorbell. Measured (bench/run.sh path, docs/engine-region.md): the default
-        // 64 spin + 64 yield rounds burned the CPU the peer's threads needed on a busy 2-core host (1-byte TCP RR
-        // 433 us, then 40-100 us with little or no spinning), and sched_yield on a loaded CFS run queue hands the rest
-        // of a slice to other processes. The doorbell makes long spinning unnecessary in one kernel.
         var backoff = new AdaptiveBackoff(spinRounds: IdleSpinRounds, yieldRounds: IdleYieldRounds);
+        var polling = new AdaptiveBackoff(spinRounds: NoFutexSpinRounds, yieldRounds: NoFutexYieldRounds);
         long nextHeaderCheck = Environment.TickCount64 + (long)HeaderCheckInterval.TotalMilliseconds;
+        long lastWork = Environment.TickCount64;
         while (!stoppingToken.IsCancellationRequested)
         {
             bool worked = false;
@@ -122,20 +141,35 @@ internal sealed partial class EngineReceiveService : BackgroundService
             if (worked)
             {
                 backoff.Reset();
+                polling.Reset();
+                lastWork = Environment.TickCount64;
             }
-            else if (!backoff.TrySpinOrYield())
+            else if (!(FutexUsable(attachments) ? backoff.TrySpinOrYield() : polling.TrySpinOrYield()))
             {
-                SleepOnDoorbells(attachments);
+                bool longIdle = Environment.TickCount64 - lastWork > (long)LongIdleAfter.TotalMilliseconds;
+                SleepOnDoorbells(attachments, longIdle ? LongIdleDoorbellWaitLimit : DoorbellWaitLimit);
             }
         }
     }
 
+    private static bool FutexUsable(EngineAttachment[] attachments)
+    {
+        try
+        {
+            return attachments.Length == 0 || attachments[0].Endpoint.Doorbell.FutexUsable;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Idle: announce on every attachment's doorbell, re-check all rings, block on the first doorbell.</summary>
-    private static void SleepOnDoorbells(EngineAttachment[] attachments)
+    private static void SleepOnDoorbells(EngineAttachment[] attachments, TimeSpan limit)
     {
         if (attachments.Length == 0)
         {
-            Thread.Sleep(DoorbellWaitLimit);
+            Thread.Sleep(limit);
             return;
         }
 
@@ -143,7 +177,7 @@ internal sealed partial class EngineReceiveService : BackgroundService
         {
             try
             {
-                attachments[0].Endpoint.WaitForData(DoorbellWaitLimit);
+                attachments[0].Endpoint.WaitForData(limit);
             }
             catch (ObjectDisposedException)
             {
@@ -169,7 +203,7 @@ internal sealed partial class EngineReceiveService : BackgroundService
 
             if (!pending)
             {
-                attachments[0].Endpoint.Doorbell.Wait(DoorbellWaitLimit);
+                attachments[0].Endpoint.Doorbell.Wait(limit);
             }
         }
         catch (ObjectDisposedException)

@@ -46,12 +46,28 @@ public static class EnginePathComparison
         {
             bench.SetUp();
             bench.WarmUpEngine();
-            // Idle cost of the doorbell's bounded wait (1,000 timed wake-ups a second per receive thread).
-            long idleBefore = bench.AgentJiffies();
-            var idleClock = Stopwatch.StartNew();
+            // Idle cost, mostly the doorbell's bounded wait (1,000 timed wake-ups a second per receive thread):
+            // after a settling pause (tiered JIT, the warm-up's connections), per agent thread over 10 s.
             Thread.Sleep(TimeSpan.FromSeconds(5));
-            double idlePercent = (bench.AgentJiffies() - idleBefore) / 100.0 / idleClock.Elapsed.TotalSeconds * 100;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== idle: both agents together used {idlePercent:F2} % of one CPU over 5 s"));
+            Dictionary<string, long> idleBefore = bench.AgentThreadJiffies();
+            var idleClock = Stopwatch.StartNew();
+            Thread.Sleep(TimeSpan.FromSeconds(10));
+            Dictionary<string, long> idleAfter = bench.AgentThreadJiffies();
+            double idleSeconds = idleClock.Elapsed.TotalSeconds;
+            var busiest = new StringBuilder();
+            long idleTotal = 0;
+            foreach ((string thread, long after) in idleAfter.OrderByDescending(t => t.Value - idleBefore.GetValueOrDefault(t.Key)))
+            {
+                long used = after - idleBefore.GetValueOrDefault(thread);
+                idleTotal += used;
+                if (used > 0 && busiest.Length < 300)
+                {
+                    busiest.Append(CultureInfo.InvariantCulture, $" {thread} {used / 100.0 / idleSeconds * 100:F2} %;");
+                }
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"== idle: both agents together used {idleTotal / 100.0 / idleSeconds * 100:F2} % of one CPU over {idleSeconds:F0} s ({(busiest.Length == 0 ? " nothing measurable" : busiest.ToString())})"));
             var results = new List<Figures>();
             for (int round = 1; round <= rounds; round++)
             {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text;
@@ -184,6 +185,31 @@ internal sealed class PathBench : IDisposable
         }
 
         return sum;
+    }
+
+    /// <summary>CPU time (jiffies) per agent thread so far, keyed "domain/thread-name/tid".</summary>
+    public Dictionary<string, long> AgentThreadJiffies()
+    {
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < _agentPids.Count; i++)
+        {
+            foreach (string task in Directory.EnumerateDirectories($"/proc/{_agentPids[i]}/task"))
+            {
+                try
+                {
+                    string name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                    string stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    result[$"{(i == 0 ? "vmA" : "vmB")}/{name}/{Path.GetFileName(task)}"] = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // The thread ended between listing and reading.
+                }
+            }
+        }
+
+        return result;
     }
 
     private JsonNode Stat(string domain)
