@@ -189,6 +189,8 @@ public static class EnginePathComparison
             sum += t;
         }
 
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"   ping {times.Count} replies: min {times[0]:F3} p50 {times[times.Count / 2]:F3} p90 {times[times.Count * 9 / 10]:F3} p99 {times[times.Count * 99 / 100]:F3} max {times[^1]:F3} ms"));
         return (sum / times.Count, times[times.Count / 2]);
     }
 
