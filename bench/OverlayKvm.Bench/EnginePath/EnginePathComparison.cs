@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -33,15 +34,21 @@ public static class EnginePathComparison
         int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
         string configuration = args.Length > 2 ? args[2] : "release";
         using var bench = new PathBench(configuration);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        // Ctrl-C (SIGINT), kill (SIGTERM), a closed terminal (SIGHUP): clean up here, then exit. The main thread may be
+        // blocked in an iperf3 or ping that the cleanup kills; Dispose is idempotent and serialised.
+        bool interrupted = false;
+        void Interrupted(PosixSignalContext context)
         {
-            // Ctrl-C: clean up here (the finally blocks of a thread killed by the runtime do not run), then exit.
-            e.Cancel = true;
-            Console.Error.WriteLine("interrupted: cleaning up");
+            context.Cancel = true;
+            Volatile.Write(ref interrupted, true);
+            Console.Error.WriteLine($"engine-path: {context.Signal}, cleaning up");
             bench.Dispose();
             Environment.Exit(130);
-        };
-        Console.CancelKeyPress += onCancel;
+        }
+
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
+        using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupted);
         try
         {
             bench.SetUp();
@@ -84,12 +91,14 @@ public static class EnginePathComparison
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or System.Text.Json.JsonException)
         {
+            if (Volatile.Read(ref interrupted))
+            {
+                // The cleanup pulled processes from under the measurement; Dispose (below) waits for it to finish.
+                return 130;
+            }
+
             Console.Error.WriteLine($"engine-path: {e.Message}");
             return 1;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 
@@ -100,7 +109,7 @@ public static class EnginePathComparison
         long sealedPacketsBefore = bench.AgentCounter("vmA", "sealed", "packetsOut");
         Dictionary<string, long> fallbacksBefore = bench.Fallbacks("vmA");
         long cpuBefore = bench.AgentJiffies();
-        using Process server = BenchShell.Start(null, "ip", "netns", "exec", bench.B, "iperf3", "-s", "-1", "-B", to);
+        Process server = bench.Track(BenchShell.Start(null, "ip", "netns", "exec", bench.B, "iperf3", "-s", "-1", "-B", to));
         Thread.Sleep(500);
         string json = BenchShell.Run("ip", "netns", "exec", bench.A, "iperf3", "-c", to, "-B", from, "-t", seconds.ToString(CultureInfo.InvariantCulture), "-J");
         long cpu = bench.AgentJiffies() - cpuBefore;

@@ -225,10 +225,11 @@ internal sealed class PathBench : IDisposable
 
     private string ControlSocket(string domain) => Path.Combine(_dir, domain + ".control.sock");
 
-    private Process Track(Process p)
+    public Process Track(Process p)
     {
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             _processes.Add(p);
         }
 
@@ -292,6 +293,13 @@ internal sealed class PathBench : IDisposable
             {
                 try
                 {
+                    // Whatever still runs inside our namespaces (an iperf3 or ping the main thread was waiting for
+                    // when a signal arrived): killed by PID before the namespace goes.
+                    foreach (string pid in BenchShell.Run("ip", "netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        OverlayKvm.Core.Interop.Interop.Kill(int.Parse(pid, CultureInfo.InvariantCulture), 9);
+                    }
+
                     BenchShell.Run("ip", "netns", "del", ns);
                 }
                 catch (InvalidOperationException e)
