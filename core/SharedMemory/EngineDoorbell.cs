@@ -145,7 +145,8 @@ public sealed unsafe class EngineDoorbell : IDisposable
         }
     }
 
-    /// <summary>Receiver: the last wait ended with data found (clears the "scribbled twice" guard).</summary>
+    /// <summary>Waiter: its condition was met (data or room found), so an early return of the last wait was a
+    /// legitimate race with the other side's wake, not a scribbler (clears the "changed twice" guard).</summary>
     public void NoteDataFound() => _lastWaitChanged = false;
 
     /// <summary>

@@ -146,7 +146,14 @@ public sealed class EngineEndpoint : IDisposable
             RoomDoorbell.Withdraw();
         }
 
-        return TrySend(peerSlot, packet);
+        result = TrySend(peerSlot, packet);
+        if (result != EngineSendResult.Full)
+        {
+            // Progress: an early return of the wait was the receiver's signal racing our announce, not a scribbler.
+            RoomDoorbell.NoteDataFound();
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -197,7 +204,14 @@ public sealed class EngineEndpoint : IDisposable
                 return DoorbellWaitResult.Woken;
             }
 
-            return Doorbell.Wait(limit);
+            DoorbellWaitResult result = Doorbell.Wait(limit);
+            if (result == DoorbellWaitResult.ValueChanged && HasPending)
+            {
+                // A sender's wake raced our announce (it cleared the word before FUTEX_WAIT): not a scribbler.
+                Doorbell.NoteDataFound();
+            }
+
+            return result;
         }
         finally
         {

@@ -201,9 +201,10 @@ internal sealed partial class EngineReceiveService : BackgroundService
                 pending = attachments[i].Endpoint.HasPending;
             }
 
-            if (!pending)
+            EngineDoorbell doorbell = attachments[0].Endpoint.Doorbell;
+            if (pending || (doorbell.Wait(limit) == DoorbellWaitResult.ValueChanged && attachments[0].Endpoint.HasPending))
             {
-                attachments[0].Endpoint.Doorbell.Wait(limit);
+                doorbell.NoteDataFound();
             }
         }
         catch (ObjectDisposedException)

@@ -199,6 +199,39 @@ public sealed class EngineDoorbellTests
         Assert.Equal(0, receiver.WakesSent);
     }
 
+    [Fact]
+    public void Wait_WordChangedTwiceWithoutProgress_BecomesAPlainBoundedSleep()
+    {
+        using var temp = new TempRegion();
+        using EngineDoorbell doorbell = temp.Region.OpenDoorbell(1);
+        Span<byte> word = temp.Bytes(temp.Region.Layout.DoorbellOffset(1), 4);
+
+        doorbell.Announce();
+        BitConverter.TryWriteBytes(word, 0xBADu);
+        Assert.Equal(DoorbellWaitResult.ValueChanged, doorbell.Wait(TimeSpan.FromMilliseconds(20)));
+        doorbell.Announce();
+        BitConverter.TryWriteBytes(word, 0xBADu);
+
+        Assert.Equal(DoorbellWaitResult.Slept, doorbell.Wait(TimeSpan.FromMilliseconds(20)));
+        Assert.True(doorbell.FutexUsable, "a scribbled word must not switch the futex off for good");
+    }
+
+    [Fact]
+    public void Wait_WordChangedByALegitimateRace_ThenProgress_KeepsUsingTheFutex()
+    {
+        using var temp = new TempRegion();
+        using EngineDoorbell doorbell = temp.Region.OpenDoorbell(1);
+        Span<byte> word = temp.Bytes(temp.Region.Layout.DoorbellOffset(1), 4);
+
+        doorbell.Announce();
+        BitConverter.TryWriteBytes(word, 0u); // a sender's compare-exchange between our announce and FUTEX_WAIT
+        Assert.Equal(DoorbellWaitResult.ValueChanged, doorbell.Wait(TimeSpan.FromMilliseconds(20)));
+        doorbell.NoteDataFound();
+        doorbell.Announce();
+
+        Assert.Equal(DoorbellWaitResult.TimedOut, doorbell.Wait(TimeSpan.FromMilliseconds(20)));
+    }
+
     private static void SpinUntil(Func<bool> condition, string what)
     {
         var clock = Stopwatch.StartNew();
