@@ -29,6 +29,12 @@ internal static class BenchMode
             }
 
             (Figures ring, int capacity) = MeasureRing(path, roundTrips, messages);
+            using (SharedMemoryMapping mapping = SharedMemoryMapping.Open(path))
+            using (EngineRegion.Initialize(mapping, "stress", slotCount: 2, generation: 2))
+            {
+            }
+
+            Figures sleeping = MeasureRingWithDoorbells(path, Math.Min(roundTrips, 20_000));
             Figures tcp = MeasureTcp(roundTrips, messages);
             Console.WriteLine($"two processes on one host; ring capacity {capacity / 1024} KiB; {roundTrips} round trips, {messages} x 64 KiB");
             Console.WriteLine($"{"",-28}{"engine ring",14}{"loopback TCP",14}{"ratio",10}");
@@ -36,6 +42,12 @@ internal static class BenchMode
             Row("round trip 64 B p99 (ns)", ring.P99Ns, tcp.P99Ns, tcp.P99Ns / ring.P99Ns);
             Row("round trip 64 B mean (ns)", ring.MeanNs, tcp.MeanNs, tcp.MeanNs / ring.MeanNs);
             Row("throughput 64 KiB (MB/s)", ring.MegabytesPerSecond, tcp.MegabytesPerSecond, ring.MegabytesPerSecond / tcp.MegabytesPerSecond);
+            // Both ends asleep between messages (the engine's receive threads when idle): two futex wake-ups per round
+            // trip, as loopback TCP's blocking reads pay two wake-ups.
+            Console.WriteLine($"{"ring, both ends sleeping on doorbells",-28}");
+            Row("  round trip 64 B p50 (ns)", sleeping.P50Ns, tcp.P50Ns, tcp.P50Ns / sleeping.P50Ns);
+            Row("  round trip 64 B p99 (ns)", sleeping.P99Ns, tcp.P99Ns, tcp.P99Ns / sleeping.P99Ns);
+            Row("  round trip 64 B mean (ns)", sleeping.MeanNs, tcp.MeanNs, tcp.MeanNs / sleeping.MeanNs);
             return 0;
         }
         finally
@@ -89,6 +101,35 @@ internal static class BenchMode
         output.TryWrite(small);
         child.WaitForExit(10_000);
         return (Figures.From(samples, (double)messages * LargeSize / elapsed.TotalSeconds), region.Layout.RingCapacity);
+    }
+
+    private static Figures MeasureRingWithDoorbells(string path, int roundTrips)
+    {
+        using Process child = StartChild("ring-doorbell-echo", "--region", path);
+        using EngineRegion region = RegionAccess.Attach(path);
+        using var endpoint = new EngineEndpoint(region, 0);
+        byte[] small = new byte[SmallSize];
+        byte[] reply = new byte[region.Layout.MaxRecordPayload];
+
+        void RoundTrip()
+        {
+            while (endpoint.TrySend(1, small) != EngineSendResult.Sent)
+            {
+                Thread.SpinWait(1);
+            }
+
+            while (endpoint.TryReceive(reply, out _, out _) != RingReadResult.Message)
+            {
+                endpoint.WaitForData(EngineDoorbell.DefaultWaitLimit);
+            }
+        }
+
+        small[0] = EchoProtocol.Echo;
+        double[] samples = Sample(roundTrips, RoundTrip);
+        small[0] = EchoProtocol.Quit;
+        endpoint.TrySend(1, small);
+        child.WaitForExit(10_000);
+        return Figures.From(samples, 0);
     }
 
     private static Figures MeasureTcp(int roundTrips, int messages)
@@ -156,7 +197,7 @@ internal static class BenchMode
         }
 
         Process child = Process.Start(info) ?? throw new IOException("could not start the echo child");
-        if (args[0] == "ring-echo" && child.StandardOutput.ReadLine() != "ready")
+        if (args[0] is "ring-echo" or "ring-doorbell-echo" && child.StandardOutput.ReadLine() != "ready")
         {
             throw new IOException("ring-echo child did not report ready");
         }

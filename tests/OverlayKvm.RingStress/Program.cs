@@ -6,7 +6,7 @@ using OverlayKvm.RingStress;
 //   produce --region PATH --count N --seed S [--min 1 --max 9000 --from 0 --to 1]
 //   consume --region PATH --count N --seed S [... --progress FILE --resume --progress-every K]
 //   bench   --region PATH [--roundtrips N --messages M --size BYTES]   ring vs loopback TCP, two processes
-//   ring-echo --region PATH / tcp-echo                               the child processes of bench
+//   ring-echo|ring-doorbell-echo --region PATH / tcp-echo             the child processes of bench
 //   doorbell-wait --region PATH --slot N [--limit-ms MS]       sleep on slot N's doorbell, report how it woke
 //   scribble|hostile-produce|hostile-consume --region PATH --seconds N   hostile-region run (Show 5)
 // Exit codes: 0 ok, 1 usage/setup error, 2 verification failure, 3 stalled.
@@ -32,6 +32,8 @@ try
             return BenchMode.Run(parsed);
         case "ring-echo":
             return RingEchoMode.Run(parsed);
+        case "ring-doorbell-echo":
+            return RingDoorbellEchoMode.Run(parsed);
         case "tcp-echo":
             return TcpEchoMode.Run(parsed);
         case "doorbell-wait":
@@ -43,7 +45,7 @@ try
         case "hostile-consume":
             return HostileMode.Consume(parsed);
         default:
-            Console.Error.WriteLine($"unknown mode '{parsed.Mode}' (init|produce|consume|bench|ring-echo|tcp-echo|doorbell-wait|scribble|hostile-produce|hostile-consume)");
+            Console.Error.WriteLine($"unknown mode '{parsed.Mode}' (init|produce|consume|bench|ring-echo|ring-doorbell-echo|tcp-echo|doorbell-wait|scribble|hostile-produce|hostile-consume)");
             return 1;
     }
 }
