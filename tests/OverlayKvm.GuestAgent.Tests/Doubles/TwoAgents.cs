@@ -6,6 +6,7 @@ using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -25,8 +26,10 @@ internal sealed class TwoAgents
         StateA = new AgentState();
         StateB = new AgentState();
         Publish(1);
-        SendA = new SendPath(StateA, CountersA, SenderA, AdaptersA);
-        ReceiveB = new ReceivePath(StateB, CountersB, AdaptersB, Time);
+        TransmissionA = new TransmissionManager(StateA, new TransmissionOptions(), CountersA, new SharedFrameSender(SenderA));
+        TransmissionB = new TransmissionManager(StateB, new TransmissionOptions(), CountersB, new SharedFrameSender(SenderB));
+        SendA = new SendPath(StateA, CountersA, SenderA, AdaptersA, TransmissionA);
+        ReceiveB = new ReceivePath(StateB, CountersB, AdaptersB, Time, TransmissionB);
         AdaptersA.Set(OverlayIds.GroupId("web"), SinkA);
         AdaptersB.Set(OverlayIds.GroupId("web"), SinkB);
     }
@@ -52,6 +55,12 @@ internal sealed class TwoAgents
     public CapturingSink SinkB { get; } = new();
 
     public CapturingSender SenderA { get; } = new();
+
+    public CapturingSender SenderB { get; } = new();
+
+    public TransmissionManager TransmissionA { get; }
+
+    public TransmissionManager TransmissionB { get; }
 
     public SendPath SendA { get; }
 

@@ -29,8 +29,8 @@ public sealed class EngineDatapathTests : IDisposable
         _attachB = new EngineAttachment("web", _t.GroupId, Open(opener), 1);
         _engineA.Attach(_attachA);
         _engineB.Attach(_attachB);
-        _sendA = new SendPath(_t.StateA, _t.CountersA, _t.SenderA, _t.AdaptersA, _engineA);
-        _receiveB = new EngineReceivePath(_t.StateB, _t.CountersB, _t.AdaptersB, _engineB);
+        _sendA = new SendPath(_t.StateA, _t.CountersA, _t.SenderA, _t.AdaptersA, _t.TransmissionA, _engineA);
+        _receiveB = new EngineReceivePath(_t.StateB, _t.CountersB, _t.AdaptersB, _engineB, _t.TransmissionB);
     }
 
     public void Dispose()
