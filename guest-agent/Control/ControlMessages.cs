@@ -27,7 +27,8 @@ internal sealed record StatReport(
     IReadOnlyDictionary<string, long> Drops,
     IReadOnlyList<AdapterStat> Adapters,
     EngineStat? Engine = null,
-    TransmissionStat? Transmission = null);
+    TransmissionStat? Transmission = null,
+    string? ConfigDigest = null);
 
 /// <summary>The transmission manager (seed 004): counters, rule counts per direction, flows being negotiated, policies held.</summary>
 internal sealed record TransmissionStat(IReadOnlyDictionary<string, long> Counters, int EgressRules, int IngressRules, int Pending, int Policies);

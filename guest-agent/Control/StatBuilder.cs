@@ -44,7 +44,7 @@ internal sealed class StatBuilder
         }
         var transmission = new TransmissionStat(_transmission.Counters.ToDictionary(), _transmission.Egress.Count, _transmission.Ingress.Count,
             _transmission.PendingCount, snapshot?.Policy.PolicyCount ?? 0);
-        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe(), BuildEngine(), transmission);
+        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe(), BuildEngine(), transmission, snapshot?.Document.Digest);
     }
 
     /// <summary>Both rule sets, egress first, each ordered by flow.</summary>

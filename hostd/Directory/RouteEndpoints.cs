@@ -19,7 +19,7 @@ internal static class RouteEndpoints
 {
     public static IEndpointRouteBuilder MapRouteEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/route", (string? src, string? dst, string? proto, int? port, OverlayDirectoryProvider directory) =>
+        app.MapGet("/v1/route", (string? src, string? dst, string? proto, int? port, OverlayDirectoryProvider directory, IServiceProvider services) =>
         {
             var current = directory.Current();
             var source = Resolve(current, "src", ApiParsing.Required("src", src));
@@ -29,7 +29,16 @@ internal static class RouteEndpoints
             if (p is < 0 or > 65535) throw new ApiArgumentException($"port: {p} is not a port from 0 to 65535");
             if (p != 0 && protocol is not (IpProtocolNumbers.Tcp or IpProtocolNumbers.Udp))
                 throw new ApiArgumentException($"port: {p} needs proto tcp or udp ({PolicyViews.ProtocolName(protocol)} has no ports)");
-            return Results.Ok(current.Lookup(source, destination, protocol, (ushort)p).ToView());
+            var lookup = current.Lookup(source, destination, protocol, (ushort)p);
+            // What the agents really do: with the group's engine switched off they fall back to the sealed path.
+            if (lookup.Path == PathClass.SameHost && lookup.Decision.IsAllowed
+                && services.GetService(typeof(OverlayKvm.HostDaemon.Engine.EngineRegistry)) is OverlayKvm.HostDaemon.Engine.EngineRegistry engine
+                && !engine.IsEnabled(lookup.Source.Group))
+            {
+                lookup = lookup with { Actions = current.Table.ActionsFor(PathClass.Untrusted) };
+            }
+
+            return Results.Ok(lookup.ToView());
         });
         app.MapGet("/v1/directory", (string? group, OverlayDirectoryProvider directory, IOverlayStore store) =>
         {
