@@ -34,6 +34,7 @@ internal static class RouteCommands
                 ("Actions", string.Join(", ", v.Actions)),
                 ("Verdict", v.Verdict),
                 ("Decided by", v.DecidedBy),
+                ("Enforced by", v.EnforcedBy),
                 ("Reason", v.Reason),
                 ("Directory version", v.DirectoryVersion.ToString()),
             ]);

@@ -37,7 +37,14 @@ public sealed record RouteExplainView(
     long? PolicyId,
     string DecidedBy,
     string Reason,
-    long DirectoryVersion);
+    long DirectoryVersion)
+{
+    /// <summary>
+    /// Who applies the verdict: the agents of both VMs (sender first, receiver again) between VMs; nobody within one
+    /// VM, where the VM's own kernel delivers from app to app without passing the overlay.
+    /// </summary>
+    public string EnforcedBy { get; init; } = "";
+}
 
 /// <summary>One mapping of the directory (seed 002 R1): app → its VM, host and the VM's address.</summary>
 public sealed record DirectoryEntryView(string Group, string App, string Address, string Domain, string Host, string? DomainAddress, string? HostAddress);

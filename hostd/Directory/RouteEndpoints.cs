@@ -38,7 +38,13 @@ internal static class RouteEndpoints
                 lookup = lookup with { Actions = current.Table.ActionsFor(PathClass.Untrusted) };
             }
 
-            return Results.Ok(lookup.ToView());
+            if (lookup.Path == PathClass.SameVm)
+            {
+                // Apps of one VM reach each other through that VM's kernel (loopback); the overlay never sees it.
+                return Results.Ok(lookup.ToView() with { Actions = ["local"], EnforcedBy = "not enforced: the VM's own kernel delivers between its apps" });
+            }
+
+            return Results.Ok(lookup.ToView() with { EnforcedBy = "sender's agent, then receiver's agent" });
         });
         app.MapGet("/v1/directory", (string? group, OverlayDirectoryProvider directory, IOverlayStore store) =>
         {

@@ -95,6 +95,31 @@ public sealed class EngineDatapathTests : IDisposable
     }
 
     [Fact]
+    public void PolicyDeniesTcp22WithinTheGroup_EnginePathObeysIt_AtTheSenderAndAtTheReceiver()
+    {
+        _t.Policies.Add(new OverlayKvm.Core.Policy.PolicyConfig(1, "web", ["group:web"], "tcp", "22", "deny", 3));
+        _t.Publish(2);
+        AnswerAccessible();
+        byte[] buffer = TwoAgents.NewBuffer();
+
+        // Sender: refused before the ring.
+        Assert.Equal(DropReason.DeniedEgress, _sendA.Process(_t.GroupId, buffer, TwoGroups.WriteTcp(buffer, "10.1.0.1", "10.1.0.2", 40000, 22)));
+        Assert.Equal(0, _t.CountersA.ForGroup("web").Engine.PacketsOut);
+        Assert.Equal(0, _t.SenderA.Count);
+        // tcp/80 takes the ring.
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoGroups.WriteTcp(buffer, "10.1.0.1", "10.1.0.2", 40000, 80)));
+        Assert.Equal(1, Deliver());
+
+        // Receiver: a VM that skips its own check and writes tcp/22 into the ring is refused all the same.
+        int n = TwoGroups.WriteTcp(buffer, "10.1.0.1", "10.1.0.2", 40001, 22);
+        Assert.True(_engineA.TrySend(_t.StateA.Current!.GroupsById[_t.GroupId], Ip("10.1.0.2"), buffer.AsSpan(SealedFrameHeader.Size, n)));
+        var ring = new byte[65536];
+        Assert.Equal(RingReadResult.Message, _attachB.Endpoint.TryReceive(ring, out int length, out int from));
+        Assert.Equal(DropReason.DeniedIngress, _receiveB.Process(_attachB, from, ring.AsSpan(0, length)));
+        Assert.Equal(1, _t.SinkB.Count); // only tcp/80
+    }
+
+    [Fact]
     public void EngineSwitchedOff_FallsBackToSealed_AndReturnsWhenOnAgain()
     {
         AnswerAccessible();
