@@ -22,6 +22,9 @@ internal sealed class PendingFlow
 
     public required long DeadlineMs { get; init; }
 
+    /// <summary>Stopwatch timestamp of the first Is Allowed, for the negotiation latency counter.</summary>
+    public long StartedTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     public long NextRetryMs { get; set; }
 
     public bool Closed { get; private set; }

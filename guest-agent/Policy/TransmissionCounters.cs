@@ -19,6 +19,8 @@ internal sealed class TransmissionCounters
     public long RulesInvalidated;
     public long RulesExpired;
     public long BadControl;
+    /// <summary>Sum over answered negotiations of the time from the first Is Allowed to the answer (µs).</summary>
+    public long NegotiationMicros;
 
     public IReadOnlyDictionary<string, long> ToDictionary() => new SortedDictionary<string, long>(StringComparer.Ordinal)
     {
@@ -38,5 +40,6 @@ internal sealed class TransmissionCounters
         ["rules_invalidated"] = Volatile.Read(ref RulesInvalidated),
         ["rules_expired"] = Volatile.Read(ref RulesExpired),
         ["bad_control"] = Volatile.Read(ref BadControl),
+        ["negotiation_us_total"] = Volatile.Read(ref NegotiationMicros),
     };
 }

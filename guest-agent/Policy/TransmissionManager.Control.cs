@@ -66,6 +66,7 @@ internal sealed partial class TransmissionManager
         }
         bool allowed = message.Kind == NegotiationKind.Allowed;
         Interlocked.Increment(ref allowed ? ref Counters.AllowedReceived : ref Counters.NotAllowedReceived);
+        Interlocked.Add(ref Counters.NegotiationMicros, (long)System.Diagnostics.Stopwatch.GetElapsedTime(pending.StartedTimestamp).TotalMicroseconds);
         var verdict = allowed ? PolicyVerdict.Allow : PolicyVerdict.Deny;
         lock (pending.Sync)
         {

@@ -37,7 +37,8 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(10)));
             second.Stop();
             // The first request waits for Is Allowed → Allowed (its SYN is held, then released); the second finds the rule.
-            output.WriteLine($"HTTP GET with negotiation {first.Elapsed.TotalMilliseconds:0.00} ms, with the cached rule {second.Elapsed.TotalMilliseconds:0.00} ms");
+            output.WriteLine($"HTTP GET with negotiation {first.Elapsed.TotalMilliseconds:0.00} ms, with the cached rule {second.Elapsed.TotalMilliseconds:0.00} ms; " +
+                $"Is Allowed → Allowed as vmA's agent measured it: {TwoGroupScenario.Tm(s.AgentA, "negotiation_us_total")} µs");
 
             // 16 MiB over tcp/80: well over 10,000 packets, no second negotiation.
             long sealedBefore = AgentControl.Counter(s.AgentA.ControlSocket, "G2", "sealed", "packetsOut");
@@ -66,6 +67,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
                 Assert.DoesNotContain(frames, f => f.DestinationPort == 7480 || f.SourcePort == 7480);
             }
             Assert.Equal(3, TwoGroupScenario.Tm(s.AgentA, "negotiations_sent"));
+            output.WriteLine($"negotiation latency: 3 negotiations took {TwoGroupScenario.Tm(s.AgentA, "negotiation_us_total")} µs in total (the first includes the agents' JIT)");
             Assert.Equal(2, TwoGroupScenario.Tm(s.AgentA, "not_allowed_received"));
             Assert.Equal(0, ssh.Served + other.Served);
 
