@@ -41,12 +41,17 @@ internal sealed class TwoGroupScenario : IAsyncDisposable
     public string Work => _work;
 
     /// <param name="policies">overlayctl policy-add argument lists, added before the agents start.</param>
+    /// <summary>True: the agents map the daemon's engine regions (both VMs are on one host), as EngineScenario's do.</summary>
+    public bool Engine { get; private init; }
+
     public static Task<TwoGroupScenario> CreateAsync(params string[][] policies) => CreateAsync(30_000, policies);
 
-    public static async Task<TwoGroupScenario> CreateAsync(int denyTtlMs, params string[][] policies)
+    public static Task<TwoGroupScenario> CreateAsync(int denyTtlMs, params string[][] policies) => CreateAsync(denyTtlMs, false, policies);
+
+    public static async Task<TwoGroupScenario> CreateAsync(int denyTtlMs, bool engine, params string[][] policies)
     {
         Prerequisites.RequireRootAndTools("ip", "tcpdump");
-        var s = new TwoGroupScenario(new DaemonProcess(), Directory.CreateTempSubdirectory("okvm-pol-").FullName) { DenyTtlMs = denyTtlMs };
+        var s = new TwoGroupScenario(new DaemonProcess(), Directory.CreateTempSubdirectory("okvm-pol-").FullName) { DenyTtlMs = denyTtlMs, Engine = engine };
         try
         {
             await s.BuildAsync(policies);
@@ -81,7 +86,7 @@ internal sealed class TwoGroupScenario : IAsyncDisposable
             await Ctl.OkAsync(["policy-add", .. policy]);
         }
 
-        string[] flags = ["--no-engine", "--deny-ttl-ms", DenyTtlMs.ToString(), "--negotiation-timeout-ms", "800"];
+        string[] flags = [.. Engine ? ["--engine-dir", Daemon.EngineDir] : new[] { "--no-engine" }, "--deny-ttl-ms", DenyTtlMs.ToString(), "--negotiation-timeout-ms", "800"];
         AgentA = Track(new AgentProcess(A, Path.Combine(_work, "a"), "vmA") { ExtraArguments = flags });
         AgentB = Track(new AgentProcess(Bns, Path.Combine(_work, "b"), "vmB") { ExtraArguments = flags });
         AgentA.Start();
