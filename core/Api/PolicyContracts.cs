@@ -51,6 +51,19 @@ public sealed record DirectoryEntryView(string Group, string App, string Address
 
 public sealed record DirectoryView(long Version, IReadOnlyList<DirectoryEntryView> Entries);
 
+/// <summary>What one reconciliation of the directory with libvirt found (overlayd's scheduled job; `overlayctl directory-reconcile`).</summary>
+/// <param name="Stopped">In the directory and defined in libvirt, but not running: their engine slots were released.</param>
+/// <param name="Missing">In the directory for this host, unknown to libvirt (undefined behind our back, or placed elsewhere).</param>
+/// <param name="Unrecorded">Running in libvirt with OverlayKvm metadata, absent from the directory (their agents get no configuration).</param>
+public sealed record DirectoryReconciliation(
+    DateTimeOffset At,
+    bool LibvirtReachable,
+    IReadOnlyList<string> Running,
+    IReadOnlyList<string> Stopped,
+    IReadOnlyList<string> Missing,
+    IReadOnlyList<string> Unrecorded,
+    int SlotsReleased);
+
 /// <summary>Source-generated JSON for the policy part of the admin API (kept apart from ApiJsonContext on purpose).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -64,5 +77,6 @@ public sealed record DirectoryView(long Version, IReadOnlyList<DirectoryEntryVie
 [JsonSerializable(typeof(List<GroupNestingView>))]
 [JsonSerializable(typeof(RouteExplainView))]
 [JsonSerializable(typeof(DirectoryView))]
+[JsonSerializable(typeof(DirectoryReconciliation))]
 [JsonSerializable(typeof(ErrorView))]
 public sealed partial class PolicyJsonContext : JsonSerializerContext;

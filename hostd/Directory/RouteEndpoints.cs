@@ -12,7 +12,7 @@ using OverlayKvm.HostDaemon.Policy;
 namespace OverlayKvm.HostDaemon.DirectoryService;
 
 /// <summary>
-/// GET /v1/directory[?group=G] — the mappings at the current version. GET /v1/route?src=&amp;dst=&amp;proto=&amp;port= — the directory's answer for one flow: path class, forwarding
+/// GET /v1/directory[?group=G] — the mappings at the current version. POST /v1/directory/reconcile — reconcile with libvirt now. GET /v1/route?src=&amp;dst=&amp;proto=&amp;port= — the directory's answer for one flow: path class, forwarding
 /// path, ordered actions, verdict and the deciding policy (seed 002 R4, issue 7 route-explain).
 /// </summary>
 internal static class RouteEndpoints
@@ -46,6 +46,8 @@ internal static class RouteEndpoints
 
             return Results.Ok(lookup.ToView() with { EnforcedBy = "sender's agent, then receiver's agent" });
         });
+        // Reconcile the directory with libvirt now (the scheduled job's pass, on demand) and return what it found.
+        app.MapPost("/v1/directory/reconcile", (OverlayKvm.HostDaemon.Jobs.DirectoryReconciler reconciler) => Results.Ok(reconciler.Run()));
         app.MapGet("/v1/directory", (string? group, OverlayDirectoryProvider directory, IOverlayStore store) =>
         {
             if (group is not null && store.GetGroup(group) is null) throw new EntityNotFoundException("group", group);
