@@ -228,19 +228,8 @@ internal sealed class SnapshotCompiler
         }
         if (newest is not null && newestKey is not null)
         {
-            byte[] fingerprint = SHA256.HashData(newestKey);
-            var prevSend = old?.SendKey;
-            sendKey = prevSend is not null && prevSend.Epoch == (uint)newest.Epoch && prevSend.KeyFingerprint.AsSpan().SequenceEqual(fingerprint)
-                ? prevSend
-                : new SendKey
-                {
-                    Epoch = (uint)newest.Epoch,
-                    Cipher = FrameCipher.ForSender(newestKey, id, (uint)newest.Epoch, selfIndex),
-                    SharedCipher = FrameCipher.ForSender(newestKey, id, (uint)newest.Epoch, selfIndex),
-                    // The counter is per sender, shared across epochs: it only ever rises.
-                    Counter = prevSend?.Counter ?? new FrameCounter(_time),
-                    KeyFingerprint = fingerprint,
-                };
+            uint epoch = (uint)newest.Epoch;
+            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, key => FrameCipher.ForSender(key, id, epoch, selfIndex));
         }
 
         var localApps = new List<LocalAppConfig>();
@@ -270,6 +259,27 @@ internal sealed class SnapshotCompiler
             ReceiveKeys = receiveKeys,
             SendKey = sendKey,
             LocalApps = localApps,
+        };
+    }
+
+    /// <summary>
+    /// The key to seal with: the previous one when epoch and key are unchanged (its counter and ciphers carry on),
+    /// else a new one whose counter continues the previous one's (per sender, across epochs: it only ever rises).
+    /// </summary>
+    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, Func<byte[], FrameCipher> cipher)
+    {
+        byte[] fingerprint = SHA256.HashData(key);
+        if (previous is not null && previous.Epoch == epoch && previous.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
+        {
+            return previous;
+        }
+        return new SendKey
+        {
+            Epoch = epoch,
+            Cipher = cipher(key),
+            SharedCipher = cipher(key),
+            Counter = previous?.Counter ?? new FrameCounter(_time),
+            KeyFingerprint = fingerprint,
         };
     }
 
@@ -383,19 +393,8 @@ internal sealed class SnapshotCompiler
         }
         if (newest is not null && newestKey is not null)
         {
-            byte[] fingerprint = SHA256.HashData(newestKey);
-            var prevSend = old?.SendKey;
-            sendKey = prevSend is not null && prevSend.Epoch == (uint)newest.Epoch && prevSend.KeyFingerprint.AsSpan().SequenceEqual(fingerprint)
-                ? prevSend
-                : new SendKey
-                {
-                    Epoch = (uint)newest.Epoch,
-                    // Already derived for this VM as a sender by the daemon (it never sends a neighbor's group key).
-                    Cipher = new FrameCipher(newestKey),
-                    SharedCipher = new FrameCipher(newestKey),
-                    Counter = prevSend?.Counter ?? new FrameCounter(_time),
-                    KeyFingerprint = fingerprint,
-                };
+            // Already derived for this VM as a sender by the daemon (it never sends a neighbor's group key).
+            sendKey = SendKeyFor(old?.SendKey, (uint)newest.Epoch, newestKey, key => new FrameCipher(key));
         }
         if (errors.Count > errorsBefore)
         {
