@@ -177,6 +177,7 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
             neighborConfigs.Add(new NeighborGroupConfig(
                 name,
                 group.AddressSpace.ToString(),
+                group.Protection.ToString(),
                 relatedTo,
                 list,
                 ToSendCredentials(snapshot, name, self.Name, includeSecrets)));

@@ -52,9 +52,11 @@ public sealed record DomainConfigDocument(
 /// send to the group and be authenticated as this domain, useless for reading the group's traffic or for
 /// impersonating anyone else.
 /// </summary>
+/// <param name="Protection">The neighbor's protection level: how frames to it are protected ("Sealed"/"Authenticated").</param>
 public sealed record NeighborGroupConfig(
     string Name,
     string AddressSpace,
+    string Protection,
     IReadOnlyList<string> RelatedTo,
     IReadOnlyList<MemberConfig> Members,
     IReadOnlyList<CredentialConfig> SendCredentials);

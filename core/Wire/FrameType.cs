@@ -11,4 +11,10 @@ internal enum FrameType : byte
     /// Permitted). Sealed, counted and replay-checked exactly like data, so negotiation cannot be forged or replayed.
     /// </summary>
     Control = 3,
+
+    /// <summary>
+    /// One inner IP packet in clear, authenticated only (groups whose protection is "authenticated"): the tag covers
+    /// header and packet, so nothing can be changed or forged, but the packet is readable on the wire.
+    /// </summary>
+    AuthenticatedData = 4,
 }

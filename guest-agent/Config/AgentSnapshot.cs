@@ -1,6 +1,7 @@
 using System.Net;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 
@@ -45,6 +46,13 @@ internal sealed class GroupRuntime
 
     /// <summary>True for a group related by policy that this VM is not a member of.</summary>
     public bool IsNeighbor { get; init; }
+
+    /// <summary>
+    /// How data to this group's members is framed: <see cref="FrameType.Data"/> (sealed) or
+    /// <see cref="FrameType.AuthenticatedData"/> (protection "authenticated": in clear with a tag). Receivers accept
+    /// both, so a protection change never drops the packets in flight while agents switch (R0.4).
+    /// </summary>
+    public FrameType DataType { get; init; } = FrameType.Data;
 
     public required GroupCounters Counters { get; init; }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 
@@ -249,10 +250,16 @@ internal sealed class SnapshotCompiler
         {
             return null;
         }
+        var dataType = DataTypeFor(group.Protection, $"{path}.protection", errors);
+        if (errors.Count > errorsBefore)
+        {
+            return null;
+        }
         return new GroupRuntime
         {
             Name = group.Name,
             Id = id,
+            DataType = dataType,
             Counters = _counters.ForGroup(group.Name),
             Members = members,
             Peers = peers,
@@ -260,6 +267,20 @@ internal sealed class SnapshotCompiler
             SendKey = sendKey,
             LocalApps = localApps,
         };
+    }
+
+    private static FrameType DataTypeFor(string? protection, string path, List<string> errors)
+    {
+        if (string.Equals(protection, "Sealed", StringComparison.OrdinalIgnoreCase))
+        {
+            return FrameType.Data;
+        }
+        if (string.Equals(protection, "Authenticated", StringComparison.OrdinalIgnoreCase))
+        {
+            return FrameType.AuthenticatedData;
+        }
+        errors.Add($"{path}: '{protection}' is not Sealed or Authenticated");
+        return FrameType.Data;
     }
 
     /// <summary>
@@ -400,11 +421,17 @@ internal sealed class SnapshotCompiler
         {
             return null;
         }
+        var dataType = DataTypeFor(neighbor.Protection, $"{path}.protection", errors);
+        if (errors.Count > errorsBefore)
+        {
+            return null;
+        }
         return new GroupRuntime
         {
             Name = neighbor.Name,
             Id = id,
             IsNeighbor = true,
+            DataType = dataType,
             Counters = _counters.ForGroup(neighbor.Name),
             Members = members,
             Peers = peers,

@@ -18,7 +18,7 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 /// 5. destination on this VM → written back to the destination group's adapter in clear (local path);
 /// 6. destination in the same group on another VM: first the acceleration engine (FIG. 9): a current
 ///    "accessible" answer for it → written in clear to the shared-memory ring, never on a network (engine path);
-/// 7. otherwise sealed with the destination group's newest key (for a neighbor group: the key derived for this
+/// 7. otherwise sealed (or, for a group whose protection is "authenticated", authenticated in clear) with the destination group's newest key (for a neighbor group: the key derived for this
 ///    VM) and sent by UDP to that VM (sealed path). Nothing here allocates, throws, or logs.
 /// </summary>
 internal sealed class SendPath
@@ -103,7 +103,7 @@ internal sealed class SendPath
         int frameLength;
         if (ReferenceEquals(to.Group, group))
         {
-            var header = new SealedFrameHeader(FrameType.Data, group.Id, key.Epoch, snapshot.SenderIndex, key.Counter.Next());
+            var header = new SealedFrameHeader(group.DataType, group.Id, key.Epoch, snapshot.SenderIndex, key.Counter.Next());
             frameLength = key.Cipher.Seal(header, buffer, packetLength);
         }
         else
@@ -111,7 +111,7 @@ internal sealed class SendPath
             // Another group's key: other groups' workers may use it too, and its own cipher belongs to its worker.
             lock (key.SharedLock)
             {
-                var header = new SealedFrameHeader(FrameType.Data, to.Group.Id, key.Epoch, snapshot.SenderIndex, key.Counter.Next());
+                var header = new SealedFrameHeader(to.Group.DataType, to.Group.Id, key.Epoch, snapshot.SenderIndex, key.Counter.Next());
                 frameLength = key.SharedCipher.Seal(header, buffer, packetLength);
             }
         }

@@ -84,7 +84,7 @@ internal sealed partial class TransmissionManager
     /// <summary>Sends a packet that waited for its flow's answer (sealed path: negotiated flows cross groups).</summary>
     private void Release(AgentSnapshot snapshot, DirectoryRoute to, ReadOnlyMemory<byte> packet)
     {
-        if (_sender.TrySend(snapshot, to.Group, FrameType.Data, packet.Span, to.Member.Peer!))
+        if (_sender.TrySend(snapshot, to.Group, to.Group.DataType, packet.Span, to.Member.Peer!))
         {
             Interlocked.Increment(ref Counters.Released);
             if (snapshot.Directory.TryGetValue(BinaryPrimitivesSource(packet.Span), out DirectoryRoute? from))

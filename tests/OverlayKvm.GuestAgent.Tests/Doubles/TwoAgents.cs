@@ -36,6 +36,9 @@ internal sealed class TwoAgents
 
     public ManualTime Time { get; } = new();
 
+    /// <summary>web's protection level in both documents ("Sealed" or "Authenticated").</summary>
+    public string Protection { get; set; } = "Sealed";
+
     /// <summary>Policies both documents carry (both VMs are members of web, so both are its authority).</summary>
     public List<OverlayKvm.Core.Policy.PolicyConfig> Policies { get; } = [];
 
@@ -90,7 +93,7 @@ internal sealed class TwoAgents
             : new List<LocalAppConfig> { App("b", "10.1.0.2", 102) };
         var creds = Keys.Select(k => new CredentialConfig(k.Epoch, Convert.ToBase64String(k.Key), k.Retires)).ToList();
         return new DomainConfigDocument(1, self, version, "", self == "vmA" ? VmAAddress : VmBAddress, "h", apps,
-            [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, creds)]) { Policies = [.. Policies] };
+            [new GroupConfig("web", "10.1.0.0/16", Protection, members, creds)]) { Policies = [.. Policies] };
     }
 
     private static LocalAppConfig App(string name, string address, int table) =>
