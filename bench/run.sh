@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs OverlayKvm's benchmarks and prints their figures. Installs the comparison tools the tests don't need.
-# Usage: bench/run.sh [all|api|throughput|path|micro]   (default: all)
+# Usage: bench/run.sh [all|api|throughput|policy|path|micro]   (default: all)
 #   path: whole engine path vs sealed path vs veth (two agents + overlayd in two namespaces; see bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,6 @@ bench=artifacts/bin/OverlayKvm.Bench/release/OverlayKvm.Bench
 what=${1:-all}
 case "$what" in all|api) "$bench" api-throughput 2000 ;; esac
 case "$what" in all|throughput) "$bench" throughput 10 artifacts/bin/OverlayKvm.GuestAgent/release/overlay-agent ;; esac
+case "$what" in all|policy) "$bench" policy-cost 10000 ;; esac
 case "$what" in all|path) "$bench" engine-path "${PATH_SECONDS:-10}" "${PATH_ROUNDS:-2}" release ;; esac
 case "$what" in all|micro) "$bench" --filter '*' --job short --memory ;; esac

@@ -11,6 +11,7 @@ namespace OverlayKvm.GuestAgent;
 [JsonSerializable(typeof(ControlResponse))]
 [JsonSerializable(typeof(AgentStateData))]
 [JsonSerializable(typeof(StatReport))]
+[JsonSerializable(typeof(IReadOnlyList<OverlayKvm.GuestAgent.Control.RuleView>))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext
 {
 }

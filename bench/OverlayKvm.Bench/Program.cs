@@ -4,12 +4,15 @@ using OverlayKvm.Bench.Api;
 // Two kinds of benchmark live here:
 // - process-level measurements that print figures: `api-throughput` (overlayd through its socket),
 //   `throughput` (iperf3/ping through veth, wireguard-go and the overlay between two namespaces),
-//   `engine-path` (engine vs sealed vs veth through two agents and a real overlayd: bench/run.sh path);
+//   `engine-path` (engine vs sealed vs veth through two agents and a real overlayd: bench/run.sh path),
+//   `policy-cost` (the transmission manager per packet and per negotiation, in process);
 // - BenchmarkDotNet classes for in-process hot paths: everything else (`--filter '*Seal*'`, `--list flat`).
 if (args is ["api-throughput", .. var rest])
     return await AppDefineThroughput.RunAsync(rest);
 if (args is ["engine-path", .. var pathArgs])
     return OverlayKvm.Bench.EnginePath.EnginePathComparison.Run(pathArgs);
+if (args is ["policy-cost", .. var policyArgs])
+    return OverlayKvm.Bench.Policy.PolicyCost.Run(policyArgs);
 if (args is ["throughput", .. var tail])
     return OverlayKvm.Bench.Datapath.ThroughputComparison.Run(tail);
 

@@ -34,6 +34,7 @@ internal static class RouteCommands
                 ("Actions", string.Join(", ", v.Actions)),
                 ("Verdict", v.Verdict),
                 ("Decided by", v.DecidedBy),
+                ("Enforced by", v.EnforcedBy),
                 ("Reason", v.Reason),
                 ("Directory version", v.DirectoryVersion.ToString()),
             ]);
@@ -53,6 +54,26 @@ internal static class RouteCommands
             print.WriteLine($"Directory version {v.Version}");
         }));
         yield return list;
+
+        var reconcile = new Command("directory-reconcile", "reconcile the directory with libvirt's domains now: release engine slots of stopped domains, report domains missing on either side");
+        reconcile.SetAction(g.Run(async (client, print, p, ct) =>
+        {
+            var raw = await client.PostRawAsync("v1/directory/reconcile", ct);
+            if (print.Json) { print.WriteLine(raw); return; }
+            var v = System.Text.Json.JsonSerializer.Deserialize(raw, PolicyJsonContext.Default.DirectoryReconciliation)
+                    ?? throw new Client.OverlayCtlException("overlayd answered the reconciliation with an empty body");
+            static string List(IReadOnlyList<string> names) => names.Count == 0 ? "-" : string.Join(", ", names);
+            print.WriteFields(
+            [
+                ("Libvirt", v.LibvirtReachable ? "reachable" : "not connected (nothing compared)"),
+                ("Running", List(v.Running)),
+                ("Stopped", List(v.Stopped)),
+                ("Missing in libvirt", List(v.Missing)),
+                ("Not in the directory", List(v.Unrecorded)),
+                ("Engine slots released", v.SlotsReleased.ToString()),
+            ]);
+        }));
+        yield return reconcile;
     }
 
     private static string Describe(RouteEndpointView e) =>

@@ -37,12 +37,32 @@ public sealed record RouteExplainView(
     long? PolicyId,
     string DecidedBy,
     string Reason,
-    long DirectoryVersion);
+    long DirectoryVersion)
+{
+    /// <summary>
+    /// Who applies the verdict: the agents of both VMs (sender first, receiver again) between VMs; nobody within one
+    /// VM, where the VM's own kernel delivers from app to app without passing the overlay.
+    /// </summary>
+    public string EnforcedBy { get; init; } = "";
+}
 
 /// <summary>One mapping of the directory (seed 002 R1): app → its VM, host and the VM's address.</summary>
 public sealed record DirectoryEntryView(string Group, string App, string Address, string Domain, string Host, string? DomainAddress, string? HostAddress);
 
 public sealed record DirectoryView(long Version, IReadOnlyList<DirectoryEntryView> Entries);
+
+/// <summary>What one reconciliation of the directory with libvirt found (overlayd's scheduled job; `overlayctl directory-reconcile`).</summary>
+/// <param name="Stopped">In the directory and defined in libvirt, but not running: their engine slots were released.</param>
+/// <param name="Missing">In the directory for this host, unknown to libvirt (undefined behind our back, or placed elsewhere).</param>
+/// <param name="Unrecorded">Running in libvirt with OverlayKvm metadata, absent from the directory (their agents get no configuration).</param>
+public sealed record DirectoryReconciliation(
+    DateTimeOffset At,
+    bool LibvirtReachable,
+    IReadOnlyList<string> Running,
+    IReadOnlyList<string> Stopped,
+    IReadOnlyList<string> Missing,
+    IReadOnlyList<string> Unrecorded,
+    int SlotsReleased);
 
 /// <summary>Source-generated JSON for the policy part of the admin API (kept apart from ApiJsonContext on purpose).</summary>
 [JsonSourceGenerationOptions(
@@ -57,5 +77,6 @@ public sealed record DirectoryView(long Version, IReadOnlyList<DirectoryEntryVie
 [JsonSerializable(typeof(List<GroupNestingView>))]
 [JsonSerializable(typeof(RouteExplainView))]
 [JsonSerializable(typeof(DirectoryView))]
+[JsonSerializable(typeof(DirectoryReconciliation))]
 [JsonSerializable(typeof(ErrorView))]
 public sealed partial class PolicyJsonContext : JsonSerializerContext;

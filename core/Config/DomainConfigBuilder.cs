@@ -64,6 +64,23 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
             }
         }
 
+        var relations = GroupRelations.Compute(snapshot, policyDefaults);
+        var neighborNames = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var name in groupNames)
+        {
+            if (relations.TryGetValue(name, out var others))
+            {
+                neighborNames.UnionWith(others);
+            }
+        }
+
+        neighborNames.ExceptWith(groupNames);
+        var spaces = new Dictionary<string, ApplicationGroup>(StringComparer.Ordinal);
+        foreach (var group in snapshot.Groups)
+        {
+            spaces[group.Name] = group;
+        }
+
         localApps.Sort(CompareApps);
         var appConfigs = new List<LocalAppConfig>(localApps.Count);
         foreach (var app in localApps)
@@ -75,20 +92,37 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                     $"domain {domain}: app {app.Group}/{app.Name} refers to group {app.Group}, which the store snapshot at version {snapshot.Version} does not hold");
             }
 
+            var routes = new List<RouteEntry> { new(group.AddressSpace.ToString(), RouteTables.AdapterGateway, RouteTables.GroupRouteWeight) };
+            // Seed 002's directory view: the spaces of groups policy relates to this app's group go through the
+            // same adapter (the agent decides per flow whether they may pass).
+            if (relations.TryGetValue(app.Group, out var relatedGroups))
+            {
+                foreach (var other in relatedGroups)
+                {
+                    if (spaces.TryGetValue(other, out var otherGroup) && !otherGroup.AddressSpace.Equals(group.AddressSpace))
+                    {
+                        routes.Add(new RouteEntry(otherGroup.AddressSpace.ToString(), RouteTables.AdapterGateway, RouteTables.GroupRouteWeight));
+                    }
+                }
+            }
+
+            routes.Add(new RouteEntry(RouteTables.DefaultDestination, RouteTables.MainGateway, RouteTables.DefaultRouteWeight));
             appConfigs.Add(new LocalAppConfig(
                 app.Group,
                 app.Name,
                 app.Address.ToString(),
                 RouteTables.ForGroup(group.Number),
-                [
-                    new RouteEntry(group.AddressSpace.ToString(), RouteTables.AdapterGateway, RouteTables.GroupRouteWeight),
-                    new RouteEntry(RouteTables.DefaultDestination, RouteTables.MainGateway, RouteTables.DefaultRouteWeight),
-                ],
+                routes,
                 ToManifest(app.Manifest)));
         }
 
         var members = new Dictionary<string, List<MemberConfig>>(StringComparer.Ordinal);
         foreach (var name in groupNames)
+        {
+            members[name] = [];
+        }
+
+        foreach (var name in neighborNames)
         {
             members[name] = [];
         }
@@ -124,6 +158,41 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 ToCredentials(snapshot, name, includeSecrets)));
         }
 
+        var neighborConfigs = new List<NeighborGroupConfig>(neighborNames.Count);
+        foreach (var name in neighborNames)
+        {
+            var group = spaces[name];
+            version = Math.Max(version, group.Version);
+            var list = members[name];
+            list.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+            var relatedTo = new List<string>();
+            foreach (var local in groupNames)
+            {
+                if (relations[local].Contains(name))
+                {
+                    relatedTo.Add(local);
+                }
+            }
+
+            neighborConfigs.Add(new NeighborGroupConfig(
+                name,
+                group.AddressSpace.ToString(),
+                group.Protection.ToString(),
+                relatedTo,
+                list,
+                ToSendCredentials(snapshot, name, self.Name, includeSecrets)));
+        }
+
+        // Relations come from policies attached anywhere (a neighbor's policy naming one of our groups): their
+        // versions count, so adding one raises the version; a removal is caught by the digest.
+        foreach (var policy in snapshot.Policies)
+        {
+            if (groupNames.Contains(policy.DestinationGroup) || neighborNames.Contains(policy.DestinationGroup))
+            {
+                version = Math.Max(version, policy.Version);
+            }
+        }
+
         var policies = DomainPolicySelection.Select(snapshot, groupNames);
         version = Math.Max(version, policies.Version);
         var document = new DomainConfigDocument(
@@ -139,8 +208,38 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
             Policies = policies.Policies,
             GroupParents = policies.GroupParents,
             PolicyDefaults = PolicyDefaultsConfig.From(policyDefaults),
+            Neighbors = neighborConfigs,
         };
         return DomainConfigDigest.WithDigest(document);
+    }
+
+    /// <summary>The neighbor group's live epochs as keys derived for <paramref name="domain"/> as a sender.</summary>
+    private static List<CredentialConfig> ToSendCredentials(StoreSnapshot snapshot, string group, string domain, bool includeSecrets)
+    {
+        var list = new List<CredentialConfig>();
+        if (!snapshot.Credentials.TryGetValue(group, out var credentials))
+        {
+            return list;
+        }
+
+        var groupId = Crypto.OverlayIds.GroupId(group);
+        var sender = Crypto.OverlayIds.SenderIndex(domain);
+        Span<byte> derived = stackalloc byte[Crypto.FrameKeySchedule.KeySize];
+        foreach (var credential in credentials)
+        {
+            var key = "";
+            if (includeSecrets)
+            {
+                Crypto.FrameKeySchedule.DeriveSenderKey(credential.Key, groupId, (uint)credential.Epoch, sender, derived);
+                key = Convert.ToBase64String(derived);
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(derived);
+            }
+
+            list.Add(new CredentialConfig(credential.Epoch, key, credential.RetiresAt));
+        }
+
+        list.Sort(static (a, b) => a.Epoch.CompareTo(b.Epoch));
+        return list;
     }
 
     private static int CompareApps(Application a, Application b)

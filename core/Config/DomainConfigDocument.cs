@@ -36,7 +36,30 @@ public sealed record DomainConfigDocument(
 
     /// <summary>What applies when no policy matches; null in documents built by hand (agents then use the standard defaults).</summary>
     public Policy.PolicyDefaultsConfig? PolicyDefaults { get; init; }
+
+    /// <summary>
+    /// Groups this domain does not take part in but which policy relates to one of its groups (see
+    /// <see cref="Policy.GroupRelations"/>): their members (the directory entries, seed 002) and this domain's own
+    /// sending keys for them. Empty when no allow policy crosses a group boundary.
+    /// </summary>
+    public IReadOnlyList<NeighborGroupConfig> Neighbors { get; init; } = [];
 }
+
+/// <summary>
+/// A group related by policy to one of the domain's groups (<paramref name="RelatedTo"/>). Its members are
+/// reachable through the sealed path once negotiation allows a flow. <paramref name="SendCredentials"/> are not
+/// the group's key but the keys derived from it for this domain as a sender (one per live epoch): enough to
+/// send to the group and be authenticated as this domain, useless for reading the group's traffic or for
+/// impersonating anyone else.
+/// </summary>
+/// <param name="Protection">The neighbor's protection level: how frames to it are protected ("Sealed"/"Authenticated").</param>
+public sealed record NeighborGroupConfig(
+    string Name,
+    string AddressSpace,
+    string Protection,
+    IReadOnlyList<string> RelatedTo,
+    IReadOnlyList<MemberConfig> Members,
+    IReadOnlyList<CredentialConfig> SendCredentials);
 
 /// <summary>An app that runs in this domain. Table 1: source-address rule steering the app to its group's adapter.</summary>
 /// <param name="RouteTable">Routing table id that holds this app's routes (rule "from Address lookup RouteTable").</param>

@@ -40,7 +40,7 @@ internal sealed class FrameCipher : IDisposable
     }
 
     /// <summary>
-    /// Seals the plaintext already placed at <c>frame[SealedFrameHeader.Size..]</c> (length plaintextLength) and writes
+    /// Seals (for <see cref="FrameType.AuthenticatedData"/>: only authenticates) the plaintext already placed at <c>frame[SealedFrameHeader.Size..]</c> (length plaintextLength) and writes
     /// header and tag around it. Returns the frame length, or -1 if frame is too small.
     /// </summary>
     public int Seal(in SealedFrameHeader header, Span<byte> frame, int plaintextLength)
@@ -52,8 +52,14 @@ internal sealed class FrameCipher : IDisposable
         }
         Span<byte> nonce = stackalloc byte[NonceSize];
         WriteNonce(nonce, header.SenderIndex, header.Counter);
+        Span<byte> tag = frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize);
+        if (header.Type == FrameType.AuthenticatedData)
+        {
+            // Integrity only: header and packet are both associated data; nothing is encrypted.
+            return _seal.Seal(nonce, frame.Slice(0, SealedFrameHeader.Size + plaintextLength), Span<byte>.Empty, tag) ? frameLength : -1;
+        }
         Span<byte> body = frame.Slice(SealedFrameHeader.Size, plaintextLength);
-        return _seal.Seal(nonce, frame.Slice(0, SealedFrameHeader.Size), body, frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize))
+        return _seal.Seal(nonce, frame.Slice(0, SealedFrameHeader.Size), body, tag)
             ? frameLength
             : -1;
     }
@@ -71,8 +77,13 @@ internal sealed class FrameCipher : IDisposable
         }
         Span<byte> nonce = stackalloc byte[NonceSize];
         WriteNonce(nonce, header.SenderIndex, header.Counter);
+        ReadOnlySpan<byte> tag = frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize);
+        if (header.Type == FrameType.AuthenticatedData)
+        {
+            return _open.Open(nonce, frame.Slice(0, SealedFrameHeader.Size + plaintextLength), Span<byte>.Empty, tag) ? plaintextLength : -1;
+        }
         Span<byte> body = frame.Slice(SealedFrameHeader.Size, plaintextLength);
-        return _open.Open(nonce, frame.Slice(0, SealedFrameHeader.Size), body, frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize))
+        return _open.Open(nonce, frame.Slice(0, SealedFrameHeader.Size), body, tag)
             ? plaintextLength
             : -1;
     }

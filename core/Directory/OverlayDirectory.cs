@@ -109,7 +109,7 @@ public sealed class OverlayDirectory
     }
 
     /// <summary>
-    /// Same domain → same VM; same host → engine; both VM (or, lacking those, host) addresses inside one trusted
+    /// Same domain → same VM; same host and same group → engine; both VM (or, lacking those, host) addresses inside one trusted
     /// segment → trusted; everything else is untrusted and sealed (the safe default: no segment is trusted unless configured).
     /// </summary>
     public PathClass Classify(DirectoryEntry source, DirectoryEntry destination)
@@ -119,7 +119,9 @@ public sealed class OverlayDirectory
             return PathClass.SameVm;
         }
 
-        if (source.Host.Length > 0 && string.Equals(source.Host, destination.Host, StringComparison.Ordinal))
+        // The engine's back channel is one region per group: two groups on one host still meet on the network.
+        if (source.Host.Length > 0 && string.Equals(source.Host, destination.Host, StringComparison.Ordinal)
+            && string.Equals(source.Group, destination.Group, StringComparison.Ordinal))
         {
             return PathClass.SameHost;
         }

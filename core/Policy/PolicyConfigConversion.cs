@@ -46,6 +46,11 @@ public static class PolicyConfigConversion
             groups.Add(group.Name);
         }
 
+        foreach (var neighbor in document.Neighbors)
+        {
+            groups.Add(neighbor.Name);
+        }
+
         var parents = new List<GroupParent>(document.GroupParents.Count);
         foreach (var row in document.GroupParents)
         {

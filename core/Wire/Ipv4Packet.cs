@@ -41,4 +41,33 @@ internal static class Ipv4Packet
 
     /// <summary>The total length field (callers first validate with <see cref="TryReadAddresses"/>).</summary>
     public static int TotalLength(ReadOnlySpan<byte> packet) => BinaryPrimitives.ReadUInt16BigEndian(packet.Slice(TotalLengthOffset));
+
+    public const byte Icmp = 1;
+    public const byte Tcp = 6;
+    public const byte Udp = 17;
+    private const int ProtocolOffset = 9;
+    private const int FlagsFragmentOffset = 6;
+
+    /// <summary>
+    /// The flow fields a policy looks at: IP protocol and, for TCP/UDP, the ports (0 when absent: other protocols,
+    /// a transport header cut short, or a non-first fragment, which carries no transport header — so a port
+    /// policy never matches one). Callers first validate with <see cref="TryReadAddresses"/>.
+    /// </summary>
+    public static void ReadFlow(ReadOnlySpan<byte> packet, out byte protocol, out ushort sourcePort, out ushort destinationPort)
+    {
+        protocol = packet[ProtocolOffset];
+        sourcePort = 0;
+        destinationPort = 0;
+        if (protocol is not (Tcp or Udp) || (BinaryPrimitives.ReadUInt16BigEndian(packet.Slice(FlagsFragmentOffset)) & 0x1FFF) != 0)
+        {
+            return;
+        }
+        int headerLength = (packet[0] & 0x0F) * 4;
+        if (headerLength + 4 > TotalLength(packet))
+        {
+            return;
+        }
+        sourcePort = BinaryPrimitives.ReadUInt16BigEndian(packet.Slice(headerLength));
+        destinationPort = BinaryPrimitives.ReadUInt16BigEndian(packet.Slice(headerLength + 2));
+    }
 }

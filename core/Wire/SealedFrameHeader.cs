@@ -66,7 +66,7 @@ internal readonly struct SealedFrameHeader
     {
         if (frame.Length < Overhead
             || frame[VersionOffset] != CurrentVersion
-            || frame[TypeOffset] != (byte)FrameType.Data
+            || frame[TypeOffset] is not ((byte)FrameType.Data or (byte)FrameType.Control or (byte)FrameType.AuthenticatedData)
             || BinaryPrimitives.ReadUInt16BigEndian(frame.Slice(ReservedOffset)) != 0)
         {
             header = default;

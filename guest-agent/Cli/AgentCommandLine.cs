@@ -13,6 +13,7 @@ namespace OverlayKvm.GuestAgent.Cli;
 /// overlay-agent run --app NAME [--group G] [--control PATH] -- CMD ARGS...
 /// overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]
 /// overlay-agent stat [--json] [--control PATH]
+/// overlay-agent rules [--json] [--control PATH]
 /// </code>
 /// Exit codes: 0 success, 1 the agent refused or failed, 2 usage error.
 /// </summary>
@@ -51,6 +52,7 @@ internal static class AgentCommandLine
                 "run" => await RunAppCommand.RunAsync(parsed, trailing).ConfigureAwait(false),
                 "register" or "unregister" => await RegistrationCommand.RunAsync(command, parsed).ConfigureAwait(false),
                 "stat" => await StatCommand.RunAsync(parsed).ConfigureAwait(false),
+                "rules" => await RulesCommand.RunAsync(parsed).ConfigureAwait(false),
                 _ => UnknownCommand(command),
             };
         }
@@ -84,6 +86,7 @@ internal static class AgentCommandLine
             EngineEnabled = !parsed.Has("no-engine"),
         };
         options.OverlayPort = parsed.GetInt("port") ?? options.OverlayPort;
+        ApplyTransmission(parsed, options.Transmission);
         options.UnderlayMtu = parsed.GetInt("underlay-mtu") ?? options.UnderlayMtu;
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -112,19 +115,46 @@ internal static class AgentCommandLine
         return ExitOk;
     }
 
+    private static void ApplyTransmission(ParsedOptions parsed, Policy.TransmissionOptions t)
+    {
+        if (parsed.GetInt("deny-ttl-ms") is int deny)
+        {
+            t.DenyTtl = TimeSpan.FromMilliseconds(deny);
+        }
+        if (parsed.GetInt("allow-ttl-ms") is int allow)
+        {
+            t.AllowTtl = TimeSpan.FromMilliseconds(allow);
+        }
+        if (parsed.GetInt("negotiation-timeout-ms") is int timeout)
+        {
+            t.NegotiationTimeout = TimeSpan.FromMilliseconds(timeout);
+        }
+        t.QueuePerFlow = parsed.GetInt("queue-per-flow") ?? t.QueuePerFlow;
+        t.PendingMode = parsed.Get("pending") switch
+        {
+            null or "queue" => Policy.PendingMode.Queue,
+            "discard" => Policy.PendingMode.Discard,
+            string other => throw new ArgumentException($"option --pending: '{other}' is not 'queue' or 'discard'"),
+        };
+        t.StatefulReplies = !parsed.Has("no-stateful-replies");
+    }
+
     public const string Usage = """
         usage:
           overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR] [--engine-dir DIR | --no-engine]
+                              [--deny-ttl-ms N] [--allow-ttl-ms N] [--negotiation-timeout-ms N] [--pending queue|discard]
+                              [--queue-per-flow N] [--no-stateful-replies]
           overlay-agent run --app NAME [--group G] [--control PATH] -- CMD ARGS...
           overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]
           overlay-agent stat [--json] [--control PATH]
+          overlay-agent rules [--json] [--control PATH]
         """;
 }
 
 /// <summary>`--name value` pairs and bare `--flag`s.</summary>
 internal sealed class ParsedOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "no-engine" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "no-engine", "no-stateful-replies" };
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
 
     public static ParsedOptions Parse(string[] args)

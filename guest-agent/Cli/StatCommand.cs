@@ -55,6 +55,15 @@ internal static class StatCommand
             }
             sb.AppendLine(inv, $" ring-drops={e.RingDrops}");
         }
+        if (s.Transmission is { } t)
+        {
+            sb.Append(inv, $"transmission: policies={t.Policies} egress-rules={t.EgressRules} ingress-rules={t.IngressRules} pending={t.Pending}");
+            foreach (var (name, count) in t.Counters)
+            {
+                sb.Append(inv, $" {name}={count}");
+            }
+            sb.AppendLine();
+        }
         foreach (AdapterStat a in s.Adapters)
         {
             sb.AppendLine(inv, $"adapter {a.Device} group {a.Group} count {a.Count} apps {string.Join(',', a.Apps)}");

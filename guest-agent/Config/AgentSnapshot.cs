@@ -1,7 +1,9 @@
 using System.Net;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Config;
 
@@ -20,6 +22,18 @@ internal sealed class AgentSnapshot
 
     public required IReadOnlyDictionary<string, GroupRuntime> GroupsByName { get; init; }
 
+    /// <summary>Groups related by policy to ours (send-only from here: we hold derived keys, no adapter).</summary>
+    public IReadOnlyDictionary<uint, GroupRuntime> Neighbors { get; init; } = new Dictionary<uint, GroupRuntime>();
+
+    /// <summary>Every overlay address this VM may exchange packets with, ours and our neighbors' (seed 002's directory).</summary>
+    public IReadOnlyDictionary<uint, DirectoryRoute> Directory { get; init; } = new Dictionary<uint, DirectoryRoute>();
+
+    /// <summary>Every other VM named by the document, by sender index.</summary>
+    public IReadOnlyDictionary<uint, PeerVm> PeersByIndex { get; init; } = new Dictionary<uint, PeerVm>();
+
+    /// <summary>The policies this VM is the authority for (its groups') and the endpoints to evaluate them.</summary>
+    public PolicyRuntime Policy { get; init; } = PolicyRuntime.Empty;
+
     public long Version => Document.Version;
 }
 
@@ -29,6 +43,16 @@ internal sealed class GroupRuntime
     public required string Name { get; init; }
 
     public required uint Id { get; init; }
+
+    /// <summary>True for a group related by policy that this VM is not a member of.</summary>
+    public bool IsNeighbor { get; init; }
+
+    /// <summary>
+    /// How data to this group's members is framed: <see cref="FrameType.Data"/> (sealed) or
+    /// <see cref="FrameType.AuthenticatedData"/> (protection "authenticated": in clear with a tag). Receivers accept
+    /// both, so a protection change never drops the packets in flight while agents switch (R0.4).
+    /// </summary>
+    public FrameType DataType { get; init; } = FrameType.Data;
 
     public required GroupCounters Counters { get; init; }
 
@@ -47,6 +71,9 @@ internal sealed class GroupRuntime
     /// <summary>Apps of this group configured for this VM.</summary>
     public required IReadOnlyList<LocalAppConfig> LocalApps { get; init; }
 }
+
+/// <summary>An overlay address: the group it belongs to and where it runs.</summary>
+internal sealed record DirectoryRoute(GroupRuntime Group, MemberRoute Member);
 
 /// <summary>Where a member app runs. <see cref="Peer"/> is null for apps of this VM.</summary>
 internal sealed record MemberRoute(string App, uint Address, PeerVm? Peer)
@@ -93,6 +120,15 @@ internal sealed class SendKey
     public required uint Epoch { get; init; }
 
     public required FrameCipher Cipher { get; init; }
+
+    /// <summary>
+    /// A second cipher with the same key for senders other than the TUN worker (negotiation messages, packets
+    /// released from the negotiation queue); use only under <see cref="SharedLock"/>. The counter is shared,
+    /// so nonces stay unique across both.
+    /// </summary>
+    public required FrameCipher SharedCipher { get; init; }
+
+    public Lock SharedLock { get; } = new();
 
     public required FrameCounter Counter { get; init; }
 

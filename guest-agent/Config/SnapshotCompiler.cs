@@ -4,7 +4,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Config;
 
@@ -47,6 +49,19 @@ internal sealed class SnapshotCompiler
         uint selfIndex = OverlayIds.SenderIndex(self);
         var byId = new Dictionary<uint, GroupRuntime>();
         var byName = new Dictionary<string, GroupRuntime>(StringComparer.Ordinal);
+        // One PeerVm per other VM across all groups: the receive path compares them by reference.
+        var peerPool = new Dictionary<uint, PeerVm>();
+        var neighbors = new Dictionary<uint, GroupRuntime>();
+        var neighborPeers = new Dictionary<string, List<PeerVm>>(StringComparer.Ordinal);
+        var neighborDocs = doc.Neighbors ?? [];
+        for (int n = 0; n < neighborDocs.Count; n++)
+        {
+            var runtime = CompileNeighbor(neighborDocs[n], $"neighbors[{n}]", self, selfIndex, previous, peerPool, neighborPeers, errors);
+            if (runtime is not null && !neighbors.TryAdd(runtime.Id, runtime))
+            {
+                errors.Add($"neighbors[{n}].name: group id {runtime.Id:x8} of '{runtime.Name}' collides with another neighbor");
+            }
+        }
 
         for (int g = 0; g < doc.Groups.Count; g++)
         {
@@ -63,7 +78,13 @@ internal sealed class SnapshotCompiler
                 errors.Add($"{path}.name: group id {id:x8} of '{group.Name}' collides with group '{clash.Name}'");
                 continue;
             }
-            var runtime = CompileGroup(doc, group, path, id, self, selfIndex, previous, errors);
+            if (neighbors.ContainsKey(id))
+            {
+                errors.Add($"{path}.name: group '{group.Name}' is both one of this VM's groups and a neighbor");
+                continue;
+            }
+            neighborPeers.TryGetValue(group.Name, out var related);
+            var runtime = CompileGroup(doc, group, path, id, self, selfIndex, previous, peerPool, related, errors);
             if (runtime is not null)
             {
                 byId.Add(id, runtime);
@@ -98,11 +119,21 @@ internal sealed class SnapshotCompiler
         {
             throw new ConfigCompileException(errors);
         }
-        return new AgentSnapshot { Document = doc, SenderIndex = selfIndex, GroupsById = byId, GroupsByName = byName };
+        return new AgentSnapshot
+        {
+            Document = doc,
+            SenderIndex = selfIndex,
+            GroupsById = byId,
+            GroupsByName = byName,
+            Neighbors = neighbors,
+            Directory = BuildDirectory(byId, neighbors),
+            PeersByIndex = peerPool,
+            Policy = PolicyRuntime.Compile(doc, byId, neighbors),
+        };
     }
 
     private GroupRuntime? CompileGroup(DomainConfigDocument doc, GroupConfig group, string path, uint id, string self, uint selfIndex,
-        AgentSnapshot? previous, List<string> errors)
+        AgentSnapshot? previous, Dictionary<uint, PeerVm> peerPool, List<PeerVm>? relatedPeers, List<string> errors)
     {
         int errorsBefore = errors.Count;
         GroupRuntime? old = null;
@@ -123,31 +154,25 @@ internal sealed class SnapshotCompiler
             if (!string.Equals(member.Domain, self, StringComparison.Ordinal))
             {
                 uint sender = OverlayIds.SenderIndex(member.Domain);
-                if (!peers.TryGetValue(sender, out peer))
+                peer = PeerFor(member, mpath, selfIndex, self, peerPool, errors);
+                if (peer is null)
                 {
-                    if (member.DomainAddress is null || !TryParseIpv4(member.DomainAddress, out uint underlay))
-                    {
-                        errors.Add($"{mpath}.domainAddress: VM '{member.Domain}' has no IPv4 underlay address ('{member.DomainAddress}')");
-                        continue;
-                    }
-                    if (sender == selfIndex)
-                    {
-                        errors.Add($"{mpath}.domain: sender index of '{member.Domain}' collides with this VM '{self}'");
-                        continue;
-                    }
-                    var endpoint = new IPEndPoint(new IPAddress(IPAddress.HostToNetworkOrder((int)underlay)), _overlayPort);
-                    peer = new PeerVm { Domain = member.Domain, SenderIndex = sender, UnderlayAddress = underlay, Endpoint = endpoint, SocketAddress = endpoint.Serialize() };
-                    peers.Add(sender, peer);
-                }
-                else if (!string.Equals(peer.Domain, member.Domain, StringComparison.Ordinal))
-                {
-                    errors.Add($"{mpath}.domain: sender index of '{member.Domain}' collides with '{peer.Domain}'");
                     continue;
                 }
+                peers.TryAdd(peer.SenderIndex, peer);
             }
             if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer)))
             {
                 errors.Add($"{mpath}.address: {member.Address} is used by two members");
+            }
+        }
+
+        // VMs of neighbor groups that policy relates to this group: they may send to it (keys derived for them).
+        if (relatedPeers is not null)
+        {
+            foreach (var related in relatedPeers)
+            {
+                peers.TryAdd(related.SenderIndex, related);
             }
         }
 
@@ -204,18 +229,8 @@ internal sealed class SnapshotCompiler
         }
         if (newest is not null && newestKey is not null)
         {
-            byte[] fingerprint = SHA256.HashData(newestKey);
-            var prevSend = old?.SendKey;
-            sendKey = prevSend is not null && prevSend.Epoch == (uint)newest.Epoch && prevSend.KeyFingerprint.AsSpan().SequenceEqual(fingerprint)
-                ? prevSend
-                : new SendKey
-                {
-                    Epoch = (uint)newest.Epoch,
-                    Cipher = FrameCipher.ForSender(newestKey, id, (uint)newest.Epoch, selfIndex),
-                    // The counter is per sender, shared across epochs: it only ever rises.
-                    Counter = prevSend?.Counter ?? new FrameCounter(_time),
-                    KeyFingerprint = fingerprint,
-                };
+            uint epoch = (uint)newest.Epoch;
+            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, key => FrameCipher.ForSender(key, id, epoch, selfIndex));
         }
 
         var localApps = new List<LocalAppConfig>();
@@ -235,10 +250,16 @@ internal sealed class SnapshotCompiler
         {
             return null;
         }
+        var dataType = DataTypeFor(group.Protection, $"{path}.protection", errors);
+        if (errors.Count > errorsBefore)
+        {
+            return null;
+        }
         return new GroupRuntime
         {
             Name = group.Name,
             Id = id,
+            DataType = dataType,
             Counters = _counters.ForGroup(group.Name),
             Members = members,
             Peers = peers,
@@ -246,6 +267,198 @@ internal sealed class SnapshotCompiler
             SendKey = sendKey,
             LocalApps = localApps,
         };
+    }
+
+    private static FrameType DataTypeFor(string? protection, string path, List<string> errors)
+    {
+        if (string.Equals(protection, "Sealed", StringComparison.OrdinalIgnoreCase))
+        {
+            return FrameType.Data;
+        }
+        if (string.Equals(protection, "Authenticated", StringComparison.OrdinalIgnoreCase))
+        {
+            return FrameType.AuthenticatedData;
+        }
+        errors.Add($"{path}: '{protection}' is not Sealed or Authenticated");
+        return FrameType.Data;
+    }
+
+    /// <summary>
+    /// The key to seal with: the previous one when epoch and key are unchanged (its counter and ciphers carry on),
+    /// else a new one whose counter continues the previous one's (per sender, across epochs: it only ever rises).
+    /// </summary>
+    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, Func<byte[], FrameCipher> cipher)
+    {
+        byte[] fingerprint = SHA256.HashData(key);
+        if (previous is not null && previous.Epoch == epoch && previous.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
+        {
+            return previous;
+        }
+        return new SendKey
+        {
+            Epoch = epoch,
+            Cipher = cipher(key),
+            SharedCipher = cipher(key),
+            Counter = previous?.Counter ?? new FrameCounter(_time),
+            KeyFingerprint = fingerprint,
+        };
+    }
+
+    private PeerVm? PeerFor(MemberConfig member, string path, uint selfIndex, string self, Dictionary<uint, PeerVm> peerPool, List<string> errors)
+    {
+        uint sender = OverlayIds.SenderIndex(member.Domain);
+        if (peerPool.TryGetValue(sender, out var peer))
+        {
+            if (!string.Equals(peer.Domain, member.Domain, StringComparison.Ordinal))
+            {
+                errors.Add($"{path}.domain: sender index of '{member.Domain}' collides with '{peer.Domain}'");
+                return null;
+            }
+            return peer;
+        }
+        if (member.DomainAddress is null || !TryParseIpv4(member.DomainAddress, out uint underlay))
+        {
+            errors.Add($"{path}.domainAddress: VM '{member.Domain}' has no IPv4 underlay address ('{member.DomainAddress}')");
+            return null;
+        }
+        if (sender == selfIndex)
+        {
+            errors.Add($"{path}.domain: sender index of '{member.Domain}' collides with this VM '{self}'");
+            return null;
+        }
+        var endpoint = new IPEndPoint(new IPAddress(IPAddress.HostToNetworkOrder((int)underlay)), _overlayPort);
+        peer = new PeerVm { Domain = member.Domain, SenderIndex = sender, UnderlayAddress = underlay, Endpoint = endpoint, SocketAddress = endpoint.Serialize() };
+        peerPool.Add(sender, peer);
+        return peer;
+    }
+
+    /// <summary>
+    /// A neighbor group (related by policy, not one of ours): its members, all on other VMs, and this VM's
+    /// derived sending key. Its VMs are collected per related local group so those groups accept their frames.
+    /// </summary>
+    private GroupRuntime? CompileNeighbor(NeighborGroupConfig? neighbor, string path, string self, uint selfIndex, AgentSnapshot? previous,
+        Dictionary<uint, PeerVm> peerPool, Dictionary<string, List<PeerVm>> neighborPeers, List<string> errors)
+    {
+        if (neighbor is null || string.IsNullOrEmpty(neighbor.Name) || neighbor.Members is null || neighbor.SendCredentials is null || neighbor.RelatedTo is null)
+        {
+            errors.Add($"{path}: missing name, members, relatedTo or sendCredentials");
+            return null;
+        }
+        int errorsBefore = errors.Count;
+        uint id = OverlayIds.GroupId(neighbor.Name);
+        GroupRuntime? old = null;
+        previous?.Neighbors.TryGetValue(id, out old);
+        var members = new Dictionary<uint, MemberRoute>();
+        var peers = new Dictionary<uint, PeerVm>();
+        for (int m = 0; m < neighbor.Members.Count; m++)
+        {
+            MemberConfig? member = neighbor.Members[m];
+            string mpath = $"{path}.members[{m}]";
+            if (member is null || !TryParseIpv4(member.Address, out uint address))
+            {
+                errors.Add($"{mpath}.address: '{member?.Address}' is not an IPv4 address");
+                continue;
+            }
+            if (string.Equals(member.Domain, self, StringComparison.Ordinal))
+            {
+                errors.Add($"{mpath}.domain: a neighbor group's member runs on this VM");
+                continue;
+            }
+            PeerVm? peer = PeerFor(member, mpath, selfIndex, self, peerPool, errors);
+            if (peer is null)
+            {
+                continue;
+            }
+            peers.TryAdd(peer.SenderIndex, peer);
+            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer)))
+            {
+                errors.Add($"{mpath}.address: {member.Address} is used by two members");
+            }
+        }
+        foreach (var local in neighbor.RelatedTo)
+        {
+            if (!neighborPeers.TryGetValue(local, out var list))
+            {
+                neighborPeers[local] = list = [];
+            }
+            list.AddRange(peers.Values);
+        }
+
+        SendKey? sendKey = null;
+        CredentialConfig? newest = null;
+        byte[]? newestKey = null;
+        long now = _time.GetUtcNow().UtcTicks;
+        for (int c = 0; c < neighbor.SendCredentials.Count; c++)
+        {
+            CredentialConfig? cred = neighbor.SendCredentials[c];
+            byte[] key;
+            try
+            {
+                key = Convert.FromBase64String(cred?.Key ?? "");
+            }
+            catch (FormatException)
+            {
+                errors.Add($"{path}.sendCredentials[{c}].key: not base64");
+                continue;
+            }
+            if (cred is null || key.Length != FrameKeySchedule.KeySize || cred.Epoch < 0)
+            {
+                errors.Add($"{path}.sendCredentials[{c}].key: epoch {cred?.Epoch} must carry a {FrameKeySchedule.KeySize}-byte key (got {key.Length} bytes)");
+                continue;
+            }
+            if ((cred.RetiresAt is null || cred.RetiresAt.Value.UtcTicks > now) && (newest is null || cred.Epoch > newest.Epoch))
+            {
+                newest = cred;
+                newestKey = key;
+            }
+        }
+        if (newest is not null && newestKey is not null)
+        {
+            // Already derived for this VM as a sender by the daemon (it never sends a neighbor's group key).
+            sendKey = SendKeyFor(old?.SendKey, (uint)newest.Epoch, newestKey, key => new FrameCipher(key));
+        }
+        if (errors.Count > errorsBefore)
+        {
+            return null;
+        }
+        var dataType = DataTypeFor(neighbor.Protection, $"{path}.protection", errors);
+        if (errors.Count > errorsBefore)
+        {
+            return null;
+        }
+        return new GroupRuntime
+        {
+            Name = neighbor.Name,
+            Id = id,
+            IsNeighbor = true,
+            DataType = dataType,
+            Counters = _counters.ForGroup(neighbor.Name),
+            Members = members,
+            Peers = peers,
+            ReceiveKeys = [],
+            SendKey = sendKey,
+            LocalApps = [],
+        };
+    }
+
+    private static Dictionary<uint, DirectoryRoute> BuildDirectory(Dictionary<uint, GroupRuntime> groups, Dictionary<uint, GroupRuntime> neighbors)
+    {
+        var directory = new Dictionary<uint, DirectoryRoute>();
+        foreach (var group in groups.Values)
+        {
+            foreach (var member in group.Members.Values)
+            {
+                directory.TryAdd(member.Address, new DirectoryRoute(group, member));
+            }
+        }
+        foreach (var group in neighbors.Values)
+        {
+            foreach (var member in group.Members.Values)
+            {
+                directory.TryAdd(member.Address, new DirectoryRoute(group, member));
+            }
+        }
+        return directory;
     }
 
     internal static bool TryParseIpv4(string? text, out uint address)

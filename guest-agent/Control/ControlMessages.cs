@@ -1,7 +1,7 @@
 namespace OverlayKvm.GuestAgent.Control;
 
 /// <summary>A request on the agent's local control socket (one JSON object per line).</summary>
-/// <param name="Op">"register", "unregister" or "stat".</param>
+/// <param name="Op">"register", "unregister", "stat" or "rules".</param>
 internal sealed record ControlRequest(string Op, string? App = null, string? Group = null, int? Pid = null);
 
 internal sealed record ControlResponse(
@@ -10,7 +10,8 @@ internal sealed record ControlResponse(
     int? AppCount = null,
     int? AdapterCount = null,
     string? Device = null,
-    StatReport? Stat = null);
+    StatReport? Stat = null,
+    IReadOnlyList<RuleView>? Rules = null);
 
 internal sealed record PathStat(long PacketsIn, long BytesIn, long PacketsOut, long BytesOut);
 
@@ -25,7 +26,17 @@ internal sealed record StatReport(
     IReadOnlyList<GroupStat> Groups,
     IReadOnlyDictionary<string, long> Drops,
     IReadOnlyList<AdapterStat> Adapters,
-    EngineStat? Engine = null);
+    EngineStat? Engine = null,
+    TransmissionStat? Transmission = null,
+    string? ConfigDigest = null);
+
+/// <summary>The transmission manager (seed 004): counters, rule counts per direction, flows being negotiated, policies held.</summary>
+internal sealed record TransmissionStat(IReadOnlyDictionary<string, long> Counters, int EgressRules, int IngressRules, int Pending, int Policies);
+
+/// <summary>One transmission rule as `overlay-agent rules` shows it.</summary>
+/// <param name="Direction">"egress" (this VM's app sends) or "ingress" (this VM's app receives).</param>
+internal sealed record RuleView(string Direction, string Source, string Destination, string Protocol, int Port, string Verdict, string Origin,
+    long ExpiresInMs, long PolicyId, string Reason);
 
 /// <summary>The agent's view of the acceleration engine: attached groups and why packets took the sealed path instead.</summary>
 internal sealed record EngineStat(IReadOnlyList<EngineGroupAttachment> Attached, IReadOnlyDictionary<string, long> Fallbacks, long RingDrops);

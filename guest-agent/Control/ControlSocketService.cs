@@ -113,8 +113,10 @@ internal sealed partial class ControlSocketService : BackgroundService
                 }
                 case "stat":
                     return new ControlResponse(true, Stat: _stats.Build());
+                case "rules":
+                    return new ControlResponse(true, Rules: _stats.Rules());
                 default:
-                    return new ControlResponse(false, $"op '{request.Op}' is unknown (register, unregister, stat)");
+                    return new ControlResponse(false, $"op '{request.Op}' is unknown (register, unregister, stat, rules)");
             }
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or IpCommandException)

@@ -1,6 +1,7 @@
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Engine;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.GuestAgent.Tun;
 
 namespace OverlayKvm.GuestAgent.Control;
@@ -12,9 +13,11 @@ internal sealed class StatBuilder
     private readonly AgentState _state;
     private readonly AdapterManager _adapters;
     private readonly EngineDatapath? _engine;
+    private readonly TransmissionManager _transmission;
 
-    public StatBuilder(DatapathCounters counters, AgentState state, AdapterManager adapters, EngineDatapath? engine = null)
+    public StatBuilder(DatapathCounters counters, AgentState state, AdapterManager adapters, TransmissionManager transmission, EngineDatapath? engine = null)
     {
+        _transmission = transmission;
         _engine = engine;
         _counters = counters;
         _state = state;
@@ -39,7 +42,30 @@ internal sealed class StatBuilder
         {
             drops[DropReasons.Name((DropReason)i)] = _counters.Drops((DropReason)i);
         }
-        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe(), BuildEngine());
+        var transmission = new TransmissionStat(_transmission.Counters.ToDictionary(), _transmission.Egress.Count, _transmission.Ingress.Count,
+            _transmission.PendingCount, snapshot?.Policy.PolicyCount ?? 0);
+        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe(), BuildEngine(), transmission, snapshot?.Document.Digest);
+    }
+
+    /// <summary>Both rule sets, egress first, each ordered by flow.</summary>
+    public IReadOnlyList<RuleView> Rules()
+    {
+        long now = Environment.TickCount64;
+        var views = new List<RuleView>();
+        Add(views, "egress", _transmission.Egress, now);
+        Add(views, "ingress", _transmission.Ingress, now);
+        return views;
+    }
+
+    private static void Add(List<RuleView> views, string direction, RuleTable table, long now)
+    {
+        var rules = table.Snapshot();
+        rules.Sort(static (a, b) => a.Key.ToString().CompareTo(b.Key.ToString()));
+        foreach (var (flow, rule) in rules)
+        {
+            views.Add(new RuleView(direction, FlowKey.Format(flow.Source), FlowKey.Format(flow.Destination), FlowKey.ProtocolName(flow.Protocol), flow.Port,
+                rule.IsAllowed ? "allow" : "deny", rule.Origin.ToString().ToLowerInvariant(), Math.Max(0, rule.ExpiresAtMs - now), rule.PolicyId, rule.Reason));
+        }
     }
 
     private EngineStat? BuildEngine()

@@ -1,6 +1,7 @@
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Engine;
 
@@ -13,6 +14,7 @@ namespace OverlayKvm.GuestAgent.Engine;
 /// 3. the inner source is a member app of another VM of the group, and the daemon published it for the sending
 ///    slot → else `spoof` (a VM cannot write as another VM's app);
 /// 4. the destination is an app of this VM with a running adapter → else `no-route`;
+/// 5. the transmission manager admits the flow, exactly as on the network path → else `denied-ingress`;
 /// then the packet is written to the group's TUN. Nothing here allocates, throws, or logs.
 /// </summary>
 internal sealed class EngineReceivePath
@@ -21,9 +23,11 @@ internal sealed class EngineReceivePath
     private readonly DatapathCounters _counters;
     private readonly AdapterTable _adapters;
     private readonly EngineDatapath _engine;
+    private readonly TransmissionManager _transmission;
 
-    public EngineReceivePath(AgentState state, DatapathCounters counters, AdapterTable adapters, EngineDatapath engine)
+    public EngineReceivePath(AgentState state, DatapathCounters counters, AdapterTable adapters, EngineDatapath engine, TransmissionManager transmission)
     {
+        _transmission = transmission;
         _state = state;
         _counters = counters;
         _adapters = adapters;
@@ -51,6 +55,11 @@ internal sealed class EngineReceivePath
         if (!group.Members.TryGetValue(destination, out MemberRoute? to) || !to.IsLocal || !_adapters.TryGet(group.Id, out IPacketSink sink))
         {
             return Drop(DropReason.NoRoute);
+        }
+
+        if (!_transmission.CheckIngress(snapshot, from.Peer!, source, destination, packet))
+        {
+            return Drop(DropReason.DeniedIngress);
         }
 
         int length = Ipv4Packet.TotalLength(packet);

@@ -44,10 +44,13 @@ internal sealed class AgentOptions
     /// <summary>How often exited app processes are noticed and uncounted.</summary>
     public TimeSpan ReapInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>The transmission manager: rule TTLs, negotiation timeout, queueing, stateful replies (seed 004).</summary>
+    public Policy.TransmissionOptions Transmission { get; set; } = new();
+
     /// <summary>Validates every field and returns all problems, each named.</summary>
     public IReadOnlyList<string> Validate()
     {
-        var errors = new List<string>();
+        var errors = new List<string>(Transmission.Validate());
         if (OverlayPort is < 1 or > 65535)
         {
             errors.Add($"--port: {OverlayPort} is not a UDP port (1..65535)");

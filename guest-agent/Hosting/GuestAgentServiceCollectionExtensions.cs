@@ -6,6 +6,7 @@ using OverlayKvm.GuestAgent.Control;
 using OverlayKvm.GuestAgent.Engine;
 using OverlayKvm.GuestAgent.Hosting;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.GuestAgent.Transport;
 using OverlayKvm.GuestAgent.Tun;
 
@@ -29,6 +30,9 @@ internal static class GuestAgentServiceCollectionExtensions
         services.TryAddSingleton(sp => new SnapshotCompiler(sp.GetRequiredService<DatapathCounters>(), sp.GetRequiredService<TimeProvider>(), options.OverlayPort));
         services.TryAddSingleton<UdpTransport>();
         services.TryAddSingleton<IFrameSender>(sp => sp.GetRequiredService<UdpTransport>());
+        services.TryAddSingleton(options.Transmission);
+        services.TryAddSingleton<SharedFrameSender>();
+        services.TryAddSingleton<TransmissionManager>();
         services.TryAddSingleton<SendPath>();
         services.TryAddSingleton<ReceivePath>();
         services.TryAddSingleton<AdapterManager>();
@@ -41,6 +45,7 @@ internal static class GuestAgentServiceCollectionExtensions
         services.AddHostedService<UdpReceiveService>();
         services.AddHostedService<ControlSocketService>();
         services.AddHostedService<HostChannelService>();
+        services.AddHostedService<TransmissionHousekeepingService>();
         if (options.EngineEnabled)
         {
             // The engine path (docs/guest-agent.md): hypercalls on the host channel, region attachments, ring receive worker.

@@ -54,6 +54,8 @@ internal sealed class DatapathCounters
 
     public void Drop(DropReason reason) => Interlocked.Increment(ref _drops[(int)reason]);
 
+    public void Drop(DropReason reason, int count) => Interlocked.Add(ref _drops[(int)reason], count);
+
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
 
     public GroupCounters ForGroup(string group)

@@ -19,11 +19,17 @@ internal enum DropReason
     IoError = 6,
     /// <summary>A network frame whose type says "engine path" (R0.15): engine data never arrives over a network.</summary>
     EngineClaim = 7,
+    /// <summary>The sender-side transmission manager refused the flow (a deny rule, a Not Allowed, or a negotiation timeout).</summary>
+    DeniedEgress = 8,
+    /// <summary>The receiver-side transmission manager refused the flow (R4.11); the sender was told "not permitted".</summary>
+    DeniedIngress = 9,
+    /// <summary>The flow was being negotiated and the packet could not be held (discard mode, queue full, too many flows).</summary>
+    Pending = 10,
 }
 
 internal static class DropReasons
 {
-    public const int Count = 8;
+    public const int Count = 11;
 
     /// <summary>Stable lower-case names used by `overlay-agent stat` and the control socket.</summary>
     public static string Name(DropReason reason) => reason switch
@@ -36,6 +42,9 @@ internal static class DropReasons
         DropReason.NoKey => "no-key",
         DropReason.IoError => "io-error",
         DropReason.EngineClaim => "engine-claim",
+        DropReason.DeniedEgress => "denied-egress",
+        DropReason.DeniedIngress => "denied-ingress",
+        DropReason.Pending => "pending",
         _ => "unknown",
     };
 }

@@ -1,6 +1,7 @@
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Engine;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Pipeline;
 
@@ -10,14 +11,17 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 /// 0. a frame whose type byte says "engine path" is dropped as `engine-claim` (R0.15: data that claims to come
 ///    through the engine but arrives from a network is never delivered);
 /// 1. header parses and names a group this VM is in → else `malformed`;
-/// 2. the header's sender is a VM of that group and the datagram's outer source is that VM's underlay address
-///    → else `spoof` (a member cannot claim to be another one);
+/// 2. the header's sender is a VM of that group, or of a group policy relates to it, and the datagram's outer
+///    source is that VM's underlay address → else `spoof` (a member cannot claim to be another one);
 /// 3. a key exists for (epoch, sender) and the epoch has not retired → else `no-key`;
 /// 4. the counter is inside the replay window and unseen → else `replay`;
 /// 5. the AEAD opens → else `auth`;
-/// 6. the inner packet is IPv4 → else `malformed`; its source is an app of the sending VM → else `spoof`;
-///    its destination is an app of this VM with a running adapter → else `no-route`;
-/// 7. only then is the counter marked seen and the packet written to the adapter.
+/// 6. a control frame goes to the transmission manager (negotiation, seed 004);
+/// 7. the inner packet is IPv4 → else `malformed`; its source is an app of the sending VM (anti-spoofing by the
+///    directory, seed 003 R3.12) → else `spoof`; its destination is an app of this VM in the frame's group with a
+///    running adapter → else `no-route`;
+/// 8. the transmission manager admits the flow (R4.11) → else `denied-ingress` (and the sender is told);
+/// 9. only then is the packet written to the adapter. The counter is marked seen for every authentic frame.
 /// Nothing here allocates or logs; a tag failure costs one BCL exception (see FrameCipher).
 /// </summary>
 internal sealed class ReceivePath
@@ -26,13 +30,15 @@ internal sealed class ReceivePath
     private readonly DatapathCounters _counters;
     private readonly AdapterTable _adapters;
     private readonly TimeProvider _time;
+    private readonly TransmissionManager _transmission;
 
-    public ReceivePath(AgentState state, DatapathCounters counters, AdapterTable adapters, TimeProvider time)
+    public ReceivePath(AgentState state, DatapathCounters counters, AdapterTable adapters, TimeProvider time, TransmissionManager transmission)
     {
         _state = state;
         _counters = counters;
         _adapters = adapters;
         _time = time;
+        _transmission = transmission;
     }
 
     /// <param name="frame">The whole UDP payload; opened in place.</param>
@@ -71,11 +77,17 @@ internal sealed class ReceivePath
             return Drop(DropReason.Auth);
         }
         Span<byte> packet = frame.Slice(SealedFrameHeader.Size, length);
+        if (header.Type == FrameType.Control)
+        {
+            key.Window.Accept(header.Counter);
+            _transmission.OnControl(snapshot, group, peer, packet);
+            return null;
+        }
         if (!Ipv4Packet.TryReadAddresses(packet, out uint source, out uint destination))
         {
             return Drop(DropReason.Malformed);
         }
-        if (!group.Members.TryGetValue(source, out MemberRoute? from) || !ReferenceEquals(from.Peer, peer))
+        if (!snapshot.Directory.TryGetValue(source, out DirectoryRoute? from) || !ReferenceEquals(from.Member.Peer, peer))
         {
             return Drop(DropReason.Spoof);
         }
@@ -84,6 +96,10 @@ internal sealed class ReceivePath
             return Drop(DropReason.NoRoute);
         }
         key.Window.Accept(header.Counter);
+        if (!_transmission.CheckIngress(snapshot, peer, source, destination, packet))
+        {
+            return Drop(DropReason.DeniedIngress);
+        }
         // Trim to the IP total length: the inner packet is exactly what the sender's kernel produced.
         if (!sink.TryWrite(packet.Slice(0, Ipv4Packet.TotalLength(packet))))
         {

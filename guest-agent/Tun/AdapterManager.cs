@@ -280,6 +280,11 @@ internal sealed partial class AdapterManager : IDisposable
             {
                 // Claim 12: the overlay route's gateway is the adapter itself.
                 _ip.Run("route", "replace", route.Destination, "dev", dev, "table", table, "metric", metric, "src", config.Address);
+                if (!string.Equals(route.Destination, groupConfig.AddressSpace, StringComparison.Ordinal))
+                {
+                    // A neighbor group's space (policy relates it to this group): reachable from non-binding clients too, as R0.9 does for the group's own space.
+                    _ip.Run("route", "replace", route.Destination, "dev", dev);
+                }
             }
             else if (string.Equals(route.Gateway, "main", StringComparison.OrdinalIgnoreCase))
             {

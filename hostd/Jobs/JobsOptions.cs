@@ -6,6 +6,21 @@ public sealed class JobsOptions
     public const string Section = "Jobs";
 
     public CredentialRotationOptions CredentialRotation { get; set; } = new();
+
+    public DirectoryReconciliationOptions DirectoryReconciliation { get; set; } = new();
+}
+
+/// <summary>
+/// Reconciliation of the directory with libvirt's view of this host's domains (see <see cref="DirectoryReconciler"/>):
+/// a safety net for lifecycle events overlayd missed.
+/// </summary>
+public sealed class DirectoryReconciliationOptions
+{
+    /// <summary>Default true. False registers no reconciliation job (`overlayctl directory-reconcile` still works).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Default 1 minute: a missed "stopped" event leaves an engine slot behind for at most this long.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>

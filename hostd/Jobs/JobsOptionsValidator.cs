@@ -33,6 +33,11 @@ internal sealed class JobsOptionsValidator : IValidateOptions<JobsOptions>
 
         if (rotation.Grace < TimeSpan.Zero || rotation.Grace > CredentialRotation.MaxGrace)
             errors.Add($"{key}:Grace: {rotation.Grace} is outside 0 to {CredentialRotation.MaxGrace}");
+        var reconcile = options.DirectoryReconciliation;
+        if (reconcile is null)
+            errors.Add($"{JobsOptions.Section}:DirectoryReconciliation: is missing");
+        else if (reconcile.Interval < MinCheckInterval || reconcile.Interval > MaxCheckInterval)
+            errors.Add($"{JobsOptions.Section}:DirectoryReconciliation:Interval: {reconcile.Interval} is outside {MinCheckInterval} to {MaxCheckInterval}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -12,7 +12,8 @@ public static class JobsServiceCollectionExtensions
 {
     /// <summary>
     /// Scheduled jobs on Quartz (in-memory scheduler, two worker threads, waits for running jobs on shutdown):
-    /// credential rotation when enabled. <see cref="JobsOptions"/> ("Jobs") is validated here (the trigger interval
+    /// credential rotation and directory reconciliation with libvirt, each when enabled. (The third housekeeping
+    /// job of seed 004, rule expiry, runs where the rules live: in each agent.) <see cref="JobsOptions"/> ("Jobs") is validated here (the trigger interval
     /// is read here because Quartz fixes schedules at registration) and again on start.
     /// </summary>
     public static IServiceCollection AddOverlayJobs(this IServiceCollection services, IConfiguration configuration)
@@ -21,6 +22,7 @@ public static class JobsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobsOptions>, JobsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<CredentialRotationSweep>();
+        services.TryAddSingleton<DirectoryReconciler>();
 
         var options = new JobsOptions();
         configuration.GetSection(JobsOptions.Section).Bind(options);
@@ -32,6 +34,8 @@ public static class JobsServiceCollectionExtensions
         var rotation = options.CredentialRotation;
         // An out-of-range interval fails validation at start; the clamp only keeps Quartz from refusing first.
         var check = rotation.CheckInterval < JobsOptionsValidator.MinCheckInterval ? JobsOptionsValidator.MinCheckInterval : rotation.CheckInterval;
+        var reconcile = options.DirectoryReconciliation;
+        var reconcileEvery = reconcile.Interval < JobsOptionsValidator.MinCheckInterval ? JobsOptionsValidator.MinCheckInterval : reconcile.Interval;
 
         services.AddQuartz(q =>
         {
@@ -44,6 +48,16 @@ public static class JobsServiceCollectionExtensions
                     .WithIdentity("credential-rotation-trigger", "overlaykvm")
                     .StartNow()
                     .WithSimpleSchedule(s => s.WithInterval(check).RepeatForever()));
+            }
+
+            if (reconcile.Enabled)
+            {
+                q.AddJob<DirectoryReconciliationJob>(j => j.WithIdentity(DirectoryReconciliationJob.Key).WithDescription("reconcile the directory with libvirt's domains"));
+                q.AddTrigger(t => t
+                    .ForJob(DirectoryReconciliationJob.Key)
+                    .WithIdentity("directory-reconciliation-trigger", "overlaykvm")
+                    .StartAt(DateTimeOffset.UtcNow + reconcileEvery)
+                    .WithSimpleSchedule(s => s.WithInterval(reconcileEvery).RepeatForever()));
             }
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);

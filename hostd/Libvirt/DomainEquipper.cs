@@ -7,12 +7,16 @@ namespace OverlayKvm.HostDaemon.Libvirt;
 /// Applies <see cref="DomainXmlInjector"/> to a domain's persistent definition through libvirt: read the
 /// inactive XML, inject, redefine only when something was added (so the Defined event it causes is a no-op).
 /// </summary>
-internal sealed class DomainEquipper(IOptionsMonitor<LibvirtOptions> options)
+internal sealed class DomainEquipper(IOptionsMonitor<LibvirtOptions> options, OverlayKvm.Core.Store.IOverlayStore? store = null)
 {
-    public InjectionSettings CurrentSettings()
+    public InjectionSettings CurrentSettings(string? domain = null)
     {
         var o = options.CurrentValue;
-        return new InjectionSettings(o.AgentSocketDirectory, o.ShmemSizeMiB, File.Exists(o.VsockDevicePath));
+        return new InjectionSettings(o.AgentSocketDirectory, o.ShmemSizeMiB, File.Exists(o.VsockDevicePath))
+        {
+            AntiSpoofFilter = o.AntiSpoofFilter,
+            DomainAddress = domain is null ? null : store?.GetDomain(domain)?.Address?.ToString(),
+        };
     }
 
     /// <summary>Returns null for a domain without our metadata (left untouched).</summary>
@@ -34,7 +38,7 @@ internal sealed class DomainEquipper(IOptionsMonitor<LibvirtOptions> options)
         {
             metadataChanged = AddMembership(doc, extraMembership);
         }
-        var result = DomainXmlInjector.Inject(doc, CurrentSettings());
+        var result = DomainXmlInjector.Inject(doc, CurrentSettings(OverlayMetadata.DomainNameOf(doc)));
         if (result is null)
         {
             return null;

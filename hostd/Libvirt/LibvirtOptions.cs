@@ -17,6 +17,12 @@ public sealed class LibvirtOptions
     /// <summary>Size of each group's ivshmem region in MiB, a power of two (QEMU's rule). Default 4.</summary>
     public int ShmemSizeMiB { get; set; } = 4;
 
+    /// <summary>
+    /// nwfilter put on every interface of our domains so a VM sends only from its own MAC/IP (seed 003 R3.18).
+    /// Default "clean-traffic" (shipped with libvirt); empty disables it.
+    /// </summary>
+    public string AntiSpoofFilter { get; set; } = "clean-traffic";
+
     /// <summary>Device whose presence enables vsock injection. Default "/dev/vhost-vsock".</summary>
     public string VsockDevicePath { get; set; } = "/dev/vhost-vsock";
 

@@ -46,8 +46,11 @@ public class DatapathBenchmark
         var adaptersB = new AdapterTable();
         adaptersA.Set(_groupId, _sink);
         adaptersB.Set(_groupId, _sink);
-        _send = new SendPath(stateA, countersA, _sender, adaptersA);
-        _receive = new ReceivePath(stateB, countersB, adaptersB, TimeProvider.System);
+        // The transmission manager is part of the path: the first packet decides (within-group default) and records the rule.
+        _send = new SendPath(stateA, countersA, _sender, adaptersA,
+            new OverlayKvm.GuestAgent.Policy.TransmissionManager(stateA, new(), countersA, new OverlayKvm.GuestAgent.Policy.SharedFrameSender(_sender)));
+        _receive = new ReceivePath(stateB, countersB, adaptersB, TimeProvider.System,
+            new OverlayKvm.GuestAgent.Policy.TransmissionManager(stateB, new(), countersB, new OverlayKvm.GuestAgent.Policy.SharedFrameSender(_sender)));
 
         _packetLength = PacketSize;
         Span<byte> p = _template.AsSpan(SealedFrameHeader.Size, _packetLength);

@@ -5,7 +5,7 @@ namespace OverlayKvm.HostDaemon.Libvirt;
 /// <summary>
 /// Equips a domain definition that carries our metadata with the devices OverlayKvm needs: one ivshmem region
 /// per group ("overlaykvm-GROUP"), the agent's virtio-serial channel (org.overlaykvm.agent.0, a unix socket per
-/// domain) and, where the host has it, a vsock device. Works on the XML document, never on strings, and adds
+/// domain), an anti-spoofing nwfilter on each network interface and, where the host has it, a vsock device. Works on the XML document, never on strings, and adds
 /// only what is missing, so running it again changes nothing. Domains without our metadata are left untouched.
 /// The shapes match xml-templates/*.xml (a unit test compares them).
 /// </summary>
@@ -69,6 +69,22 @@ public static class DomainXmlInjector
             added.Add(channelDescription);
         }
 
+        if (!string.IsNullOrEmpty(settings.AntiSpoofFilter))
+        {
+            foreach (var nic in devices.Elements("interface"))
+            {
+                string mac = (string?)nic.Element("mac")?.Attribute("address") ?? (string?)nic.Element("target")?.Attribute("dev") ?? "(interface)";
+                if (nic.Element("filterref") is { } existing)
+                {
+                    // An operator's own filter stays: we never weaken or replace what is there.
+                    present.Add($"filterref {(string?)existing.Attribute("filter")} on {mac}");
+                    continue;
+                }
+                nic.Add(FilterRef(settings.AntiSpoofFilter, settings.DomainAddress));
+                added.Add($"filterref {settings.AntiSpoofFilter} on {mac}" + (settings.DomainAddress is null ? "" : $" (IP {settings.DomainAddress})"));
+            }
+        }
+
         if (settings.VsockAvailable)
         {
             if (devices.Element("vsock") is not null)
@@ -122,6 +138,18 @@ public static class DomainXmlInjector
             new XAttribute("type", "unix"),
             new XElement("source", new XAttribute("mode", "bind"), new XAttribute("path", socketPath)),
             new XElement("target", new XAttribute("type", "virtio"), new XAttribute("name", AgentChannelName)));
+
+    // Mirrors xml-templates/anti-spoof-filterref.xml: libvirt's clean-traffic refuses frames whose MAC, IP or ARP
+    // does not belong to the VM; IP pins the address (without it libvirt learns the first one the VM uses).
+    internal static XElement FilterRef(string filter, string? ip)
+    {
+        var element = new XElement("filterref", new XAttribute("filter", filter));
+        if (ip is not null)
+        {
+            element.Add(new XElement("parameter", new XAttribute("name", "IP"), new XAttribute("value", ip)));
+        }
+        return element;
+    }
 
     // Mirrors xml-templates/vsock.xml.
     internal static XElement Vsock() =>

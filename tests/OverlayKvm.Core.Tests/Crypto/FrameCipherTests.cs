@@ -33,6 +33,31 @@ public class FrameCipherTests
     }
 
     [Fact]
+    public void AuthenticatedData_PacketStaysInClear_TagCoversIt_EveryFlippedByteFails()
+    {
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
+        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
+        byte[] plaintext = "PLAINTEXT-MARKER-0123456789"u8.ToArray();
+        var frame = new byte[plaintext.Length + SealedFrameHeader.Overhead];
+        plaintext.CopyTo(frame, SealedFrameHeader.Size);
+        int n = tx.Seal(new SealedFrameHeader(FrameType.AuthenticatedData, 77, 1, 9, 5), frame, plaintext.Length);
+
+        Assert.Equal(frame.Length, n);
+        Assert.Equal(plaintext, frame.AsSpan(SealedFrameHeader.Size, plaintext.Length).ToArray());
+        Assert.True(SealedFrameHeader.TryRead(frame, out var h));
+        Assert.Equal(FrameType.AuthenticatedData, h.Type);
+        Assert.Equal(plaintext.Length, rx.Open(h, (byte[])frame.Clone()));
+        for (int i = 0; i < frame.Length; i++)
+        {
+            var tampered = (byte[])frame.Clone();
+            tampered[i] ^= 0x01;
+            // A flipped type byte (1 <-> ... ) or any other header byte changes the associated data: refused.
+            bool parsed = SealedFrameHeader.TryRead(tampered, out var th);
+            Assert.True(!parsed || rx.Open(th, tampered) == -1, $"byte {i} flipped and still accepted");
+        }
+    }
+
+    [Fact]
     public void Open_EveryFlippedByte_FailsAuthentication()
     {
         using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);

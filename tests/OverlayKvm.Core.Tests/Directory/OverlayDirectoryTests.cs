@@ -43,7 +43,8 @@ public sealed class OverlayDirectoryTests
         var cases = new (string Address, PathClass Path, TransformAction[] Actions, string[] Hops)[]
         {
             ("10.3.0.9", PathClass.SameVm, [TransformAction.Local], []),
-            ("10.3.0.7", PathClass.SameHost, [TransformAction.Engine], ["192.168.10.1", "192.168.10.2"]),
+            // Same host, other group: the engine's region is per group, so the groups meet sealed.
+            ("10.3.0.7", PathClass.Untrusted, [TransformAction.Encapsulate, TransformAction.Seal], ["192.168.10.1", "192.168.10.2"]),
             ("10.3.0.6", PathClass.Untrusted, [TransformAction.Encapsulate, TransformAction.Seal], ["192.168.10.1", "192.168.20.3"]),
         };
         foreach (var (address, path, actions, hops) in cases)
@@ -56,6 +57,20 @@ public sealed class OverlayDirectoryTests
             Assert.Equal((PolicyVerdict.Allow, 5L), (lookup.Decision.Verdict, lookup.Decision.PolicyId));
             Assert.Equal(42, lookup.DirectoryVersion);
         }
+    }
+
+    [Fact]
+    public void Lookup_SameHostSameGroup_IsTheEnginePath()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.True(directory.TryFind("G3", "local", out var local));
+        Assert.True(directory.TryFind("G3", "engine", out var engine));
+
+        var lookup = directory.Lookup(local, engine, IpProtocolNumbers.Tcp, 80);
+
+        Assert.Equal(PathClass.SameHost, lookup.Path);
+        Assert.Equal([TransformAction.Engine], lookup.Actions);
+        Assert.Equal(DecisionBasis.DefaultWithinGroup, lookup.Decision.Basis);
     }
 
     [Fact]

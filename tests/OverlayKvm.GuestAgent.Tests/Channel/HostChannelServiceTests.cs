@@ -8,6 +8,7 @@ using OverlayKvm.GuestAgent.Hosting;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Tests.Doubles;
 using OverlayKvm.GuestAgent.Tun;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Tests.Channel;
 
@@ -32,7 +33,7 @@ public sealed class HostChannelServiceTests : IDisposable
         var counters = new DatapathCounters();
         var options = Options.Create(new AgentOptions { StateDirectory = Path.Combine(_dir, "state") });
         var table = new AdapterTable();
-        var send = new SendPath(state, counters, new CapturingSender(), table);
+        var send = new SendPath(state, counters, new CapturingSender(), table, new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender())));
         var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
         var transport = new UnixListenerTransport(Path.Combine(_dir, "channel.sock"));
         var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, new ManualTime(), 7480), adapters, NullLogger<HostChannelService>.Instance, link, handlers);

@@ -6,6 +6,7 @@ using OverlayKvm.GuestAgent.Hosting;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Tests.Doubles;
 using OverlayKvm.GuestAgent.Tun;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Tests.Control;
 
@@ -25,8 +26,9 @@ public sealed class ControlRequestTests : IDisposable
     {
         var options = Options.Create(new AgentOptions { StateDirectory = _dir, ControlSocket = Path.Combine(_dir, "c.sock") });
         var table = new AdapterTable();
-        var adapters = new AdapterManager(state, table, new SendPath(state, counters, new CapturingSender(), table), counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
-        return new ControlSocketService(options, adapters, new StatBuilder(counters, state, adapters), NullLogger<ControlSocketService>.Instance);
+        var transmission = new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender()));
+        var adapters = new AdapterManager(state, table, new SendPath(state, counters, new CapturingSender(), table, transmission), counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
+        return new ControlSocketService(options, adapters, new StatBuilder(counters, state, adapters, transmission), NullLogger<ControlSocketService>.Instance);
     }
 
     [Theory]

@@ -6,6 +6,7 @@ using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -25,13 +26,21 @@ internal sealed class TwoAgents
         StateA = new AgentState();
         StateB = new AgentState();
         Publish(1);
-        SendA = new SendPath(StateA, CountersA, SenderA, AdaptersA);
-        ReceiveB = new ReceivePath(StateB, CountersB, AdaptersB, Time);
+        TransmissionA = new TransmissionManager(StateA, new TransmissionOptions(), CountersA, new SharedFrameSender(SenderA));
+        TransmissionB = new TransmissionManager(StateB, new TransmissionOptions(), CountersB, new SharedFrameSender(SenderB));
+        SendA = new SendPath(StateA, CountersA, SenderA, AdaptersA, TransmissionA);
+        ReceiveB = new ReceivePath(StateB, CountersB, AdaptersB, Time, TransmissionB);
         AdaptersA.Set(OverlayIds.GroupId("web"), SinkA);
         AdaptersB.Set(OverlayIds.GroupId("web"), SinkB);
     }
 
     public ManualTime Time { get; } = new();
+
+    /// <summary>web's protection level in both documents ("Sealed" or "Authenticated").</summary>
+    public string Protection { get; set; } = "Sealed";
+
+    /// <summary>Policies both documents carry (both VMs are members of web, so both are its authority).</summary>
+    public List<OverlayKvm.Core.Policy.PolicyConfig> Policies { get; } = [];
 
     public List<(int Epoch, byte[] Key, DateTimeOffset? Retires)> Keys { get; } = [(1, RandomNumberGenerator.GetBytes(32), null)];
 
@@ -52,6 +61,12 @@ internal sealed class TwoAgents
     public CapturingSink SinkB { get; } = new();
 
     public CapturingSender SenderA { get; } = new();
+
+    public CapturingSender SenderB { get; } = new();
+
+    public TransmissionManager TransmissionA { get; }
+
+    public TransmissionManager TransmissionB { get; }
 
     public SendPath SendA { get; }
 
@@ -78,7 +93,7 @@ internal sealed class TwoAgents
             : new List<LocalAppConfig> { App("b", "10.1.0.2", 102) };
         var creds = Keys.Select(k => new CredentialConfig(k.Epoch, Convert.ToBase64String(k.Key), k.Retires)).ToList();
         return new DomainConfigDocument(1, self, version, "", self == "vmA" ? VmAAddress : VmBAddress, "h", apps,
-            [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, creds)]);
+            [new GroupConfig("web", "10.1.0.0/16", Protection, members, creds)]) { Policies = [.. Policies] };
     }
 
     private static LocalAppConfig App(string name, string address, int table) =>

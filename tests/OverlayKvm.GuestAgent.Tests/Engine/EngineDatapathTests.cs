@@ -29,8 +29,8 @@ public sealed class EngineDatapathTests : IDisposable
         _attachB = new EngineAttachment("web", _t.GroupId, Open(opener), 1);
         _engineA.Attach(_attachA);
         _engineB.Attach(_attachB);
-        _sendA = new SendPath(_t.StateA, _t.CountersA, _t.SenderA, _t.AdaptersA, _engineA);
-        _receiveB = new EngineReceivePath(_t.StateB, _t.CountersB, _t.AdaptersB, _engineB);
+        _sendA = new SendPath(_t.StateA, _t.CountersA, _t.SenderA, _t.AdaptersA, _t.TransmissionA, _engineA);
+        _receiveB = new EngineReceivePath(_t.StateB, _t.CountersB, _t.AdaptersB, _engineB, _t.TransmissionB);
     }
 
     public void Dispose()
@@ -92,6 +92,31 @@ public sealed class EngineDatapathTests : IDisposable
         Assert.Equal(original, _t.SinkB.Last.ToArray());
         Assert.Equal(n, _t.CountersB.ForGroup("web").Engine.BytesIn);
         Assert.Equal(0, _t.CountersB.ForGroup("web").Sealed.PacketsIn);
+    }
+
+    [Fact]
+    public void PolicyDeniesTcp22WithinTheGroup_EnginePathObeysIt_AtTheSenderAndAtTheReceiver()
+    {
+        _t.Policies.Add(new OverlayKvm.Core.Policy.PolicyConfig(1, "web", ["group:web"], "tcp", "22", "deny", 3));
+        _t.Publish(2);
+        AnswerAccessible();
+        byte[] buffer = TwoAgents.NewBuffer();
+
+        // Sender: refused before the ring.
+        Assert.Equal(DropReason.DeniedEgress, _sendA.Process(_t.GroupId, buffer, TwoGroups.WriteTcp(buffer, "10.1.0.1", "10.1.0.2", 40000, 22)));
+        Assert.Equal(0, _t.CountersA.ForGroup("web").Engine.PacketsOut);
+        Assert.Equal(0, _t.SenderA.Count);
+        // tcp/80 takes the ring.
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, TwoGroups.WriteTcp(buffer, "10.1.0.1", "10.1.0.2", 40000, 80)));
+        Assert.Equal(1, Deliver());
+
+        // Receiver: a VM that skips its own check and writes tcp/22 into the ring is refused all the same.
+        int n = TwoGroups.WriteTcp(buffer, "10.1.0.1", "10.1.0.2", 40001, 22);
+        Assert.True(_engineA.TrySend(_t.StateA.Current!.GroupsById[_t.GroupId], Ip("10.1.0.2"), buffer.AsSpan(SealedFrameHeader.Size, n)));
+        var ring = new byte[65536];
+        Assert.Equal(RingReadResult.Message, _attachB.Endpoint.TryReceive(ring, out int length, out int from));
+        Assert.Equal(DropReason.DeniedIngress, _receiveB.Process(_attachB, from, ring.AsSpan(0, length)));
+        Assert.Equal(1, _t.SinkB.Count); // only tcp/80
     }
 
     [Fact]

@@ -15,6 +15,41 @@ public class DatapathTests
     }
 
     [Fact]
+    public void ProtectionAuthenticated_PacketTravelsInClearWithATag_SwitchingBackSealsAgain_NothingDropped()
+    {
+        var t = new TwoAgents { Protection = "Authenticated" };
+        t.Publish(2);
+        byte[] buffer = TwoAgents.NewBuffer();
+        int n = TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2");
+        byte[] original = buffer.AsSpan(SealedFrameHeader.Size, n).ToArray();
+
+        Assert.Null(t.SendA.Process(t.GroupId, buffer, n));
+        byte[] frame = t.SenderA.LastFrame();
+        Assert.True(SealedFrameHeader.TryRead(frame, out var h));
+        Assert.Equal(FrameType.AuthenticatedData, h.Type);
+        Assert.Equal(original, frame.AsSpan(SealedFrameHeader.Size, n).ToArray());
+        Assert.Null(t.ReceiveB.Process(frame, TwoAgents.VmAUnderlay));
+        Assert.Equal(original, t.SinkB.Last.ToArray());
+
+        // Tampering with the clear packet is caught by the tag.
+        Assert.Null(t.SendA.Process(t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+        byte[] tampered = t.SenderA.LastFrame();
+        tampered[SealedFrameHeader.Size + 30] ^= 0xFF;
+        Assert.Equal(DropReason.Auth, t.ReceiveB.Process(tampered, TwoAgents.VmAUnderlay));
+
+        // R0.4: back to sealed by configuration only; a receiver still on the old version accepts the new frames.
+        t.Protection = "Sealed";
+        t.StateA.Publish(new OverlayKvm.GuestAgent.Config.SnapshotCompiler(t.CountersA, t.Time, 7480).Compile(t.Doc("vmA", 3), t.StateA.Current));
+        Assert.Null(t.SendA.Process(t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2")));
+        frame = t.SenderA.LastFrame();
+        Assert.True(SealedFrameHeader.TryRead(frame, out h));
+        Assert.Equal(FrameType.Data, h.Type);
+        Assert.NotEqual(original, frame.AsSpan(SealedFrameHeader.Size, n).ToArray());
+        Assert.Null(t.ReceiveB.Process(frame, TwoAgents.VmAUnderlay));
+        Assert.Equal(original, t.SinkB.Last.ToArray());
+    }
+
+    [Fact]
     public void Send_ToOtherVm_SealsToThatVmsAddress_AndReceiverDeliversTheSamePacket()
     {
         var t = new TwoAgents();

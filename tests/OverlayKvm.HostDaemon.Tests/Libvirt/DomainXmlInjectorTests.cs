@@ -130,8 +130,41 @@ public sealed class DomainXmlInjectorTests
         AssertSameShape(Path.Combine(dir, "ivshmem-region.xml"), DomainXmlInjector.IvshmemRegion("overlaykvm-GROUP", 0), "SIZE_MIB", "0");
         AssertSameShape(Path.Combine(dir, "agent-channel.xml"), DomainXmlInjector.AgentChannel("/run/overlaykvm/DOMAIN.agent.sock"));
         AssertSameShape(Path.Combine(dir, "vsock.xml"), DomainXmlInjector.Vsock());
+        AssertSameShape(Path.Combine(dir, "anti-spoof-filterref.xml"), DomainXmlInjector.FilterRef("clean-traffic", "192.168.122.10"));
         var metadata = new OverlayMetadata([new OverlayMembership("GROUP", "APP")]).ToElement();
         AssertSameShape(Path.Combine(dir, "metadata.xml"), metadata);
+    }
+
+    [Fact]
+    public void Interfaces_GetTheAntiSpoofFilterWithTheDomainsAddress_AnOperatorsFilterStays_Idempotent()
+    {
+        string xml = TestDomains.Xml("vm1", Member).Replace("<devices/>", """
+            <devices>
+              <interface type='network'><mac address='52:54:00:00:00:01'/><source network='default'/></interface>
+              <interface type='network'><mac address='52:54:00:00:00:02'/><source network='other'/><filterref filter='no-spoofing-mine'/></interface>
+            </devices>
+            """);
+        var doc = XDocument.Parse(xml);
+        var settings = Settings with { AntiSpoofFilter = "clean-traffic", DomainAddress = "192.168.122.10" };
+
+        var result = DomainXmlInjector.Inject(doc, settings)!;
+
+        Assert.Contains("filterref clean-traffic on 52:54:00:00:00:01 (IP 192.168.122.10)", result.Added);
+        Assert.Contains("filterref no-spoofing-mine on 52:54:00:00:00:02", result.Present);
+        var nics = doc.Root!.Element("devices")!.Elements("interface").ToArray();
+        Assert.Equal("192.168.122.10", (string?)nics[0].Element("filterref")!.Element("parameter")!.Attribute("value"));
+        Assert.Equal("no-spoofing-mine", (string?)Assert.Single(nics[1].Elements("filterref")).Attribute("filter"));
+        string once = doc.ToString();
+        Assert.False(DomainXmlInjector.Inject(doc, settings)!.Changed);
+        Assert.Equal(once, doc.ToString());
+    }
+
+    [Fact]
+    public void AntiSpoofFilterOff_InterfacesUntouched()
+    {
+        var doc = XDocument.Parse(TestDomains.Xml("vm1", Member).Replace("<devices/>", "<devices><interface type='network'><source network='default'/></interface></devices>"));
+        DomainXmlInjector.Inject(doc, Settings with { AntiSpoofFilter = "" });
+        Assert.Null(doc.Root!.Element("devices")!.Element("interface")!.Element("filterref"));
     }
 
     [Fact]

@@ -103,9 +103,13 @@ public sealed class PolicyRouteExplainTests(ITestOutputHelper output)
         Assert.Equal(["local"], Strings(sameVm.GetProperty("actions")));
         Assert.Empty(sameVm.GetProperty("forwardingPath").EnumerateArray());
 
+        // Same host but two groups: the engine's back channel is one region per group, so they meet sealed.
         var sameHost = await ctl.JsonAsync("route-explain", "G2/b", "G3/d", "--proto", "tcp", "--port", "80");
-        Assert.Equal("same-host", sameHost.GetProperty("path").GetString());
-        Assert.Equal(["engine"], Strings(sameHost.GetProperty("actions")));
+        Assert.Equal("untrusted", sameHost.GetProperty("path").GetString());
+        Assert.Equal(["encapsulate", "seal"], Strings(sameHost.GetProperty("actions")));
+        var sameHostSameGroup = await ctl.JsonAsync("route-explain", "G3/local", "G3/d", "--proto", "tcp", "--port", "80");
+        Assert.Equal("same-host", sameHostSameGroup.GetProperty("path").GetString());
+        Assert.Equal(["engine"], Strings(sameHostSameGroup.GetProperty("actions")));
 
         var within = await ctl.JsonAsync("route-explain", "G3/d", "G3/d2", "--proto", "udp", "--port", "53");
         Assert.Equal("allow", within.GetProperty("verdict").GetString());

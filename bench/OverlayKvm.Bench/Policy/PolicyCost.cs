@@ -1,0 +1,236 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using OverlayKvm.Core.Config;
+using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
+using OverlayKvm.Core.Store;
+using OverlayKvm.Core.Wire;
+using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
+
+namespace OverlayKvm.Bench.Policy;
+
+/// <summary>
+/// `policy-cost [POLICIES]`: what the transmission manager costs, printed side by side (issue 7's Measure):
+/// - the sender-side check with a cached rule, per packet, with no policy and with POLICIES (10,000) loaded;
+/// - the same decision made uncached from the policy set (what the rule cache saves);
+/// - the whole send path (check + seal) per packet, with the rule cached;
+/// - one negotiation in process (Is Allowed sealed, opened, decided, Allowed sealed, opened, packet released):
+///   its CPU cost; on a network add one round trip.
+/// Two agents (vmA: app B of G2; vmB: app D of G3) with real documents, keys and frames; nothing leaves the process.
+/// </summary>
+internal static class PolicyCost
+{
+    private const string B = "10.2.0.2";
+    private const string D = "10.3.0.4";
+
+    public static int Run(string[] args)
+    {
+        int policies = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 10_000;
+        Console.WriteLine($"transmission manager cost (cross-group flow B->D tcp/80, rule cached), {Environment.ProcessorCount} cpus");
+        foreach (int loaded in new[] { 0, policies })
+        {
+            var pair = new Pair(loaded);
+            pair.Negotiate();
+            double check = NsPerOp(2_000_000, () => pair.CheckEgress(), out long allocCheck);
+            double evaluate = NsPerOp(loaded > 0 ? 2_000 : 200_000, () => pair.EvaluateUncached(), out _);
+            double send = NsPerOp(500_000, () => pair.SendOne(), out long allocSend);
+            double negotiation = NsPerOp(loaded > 0 ? 200 : 2_000, () => pair.NegotiateFresh(), out _);
+            Console.WriteLine($"  {pair.PolicyCount,6} policies: cached check {check,7:0.0} ns/packet ({allocCheck} B)   uncached decision {evaluate,9:0.0} ns   " +
+                $"send path (check+seal 1400 B) {send,7:0.0} ns/packet ({allocSend} B)   negotiation in process {negotiation / 1000,7:0.0} µs");
+        }
+        return 0;
+    }
+
+    /// <summary>Median of five timed batches (after a warm-up batch); also the bytes allocated per operation.</summary>
+    private static double NsPerOp(int count, Action op, out long allocatedPerOp)
+    {
+        var samples = new double[5];
+        for (int i = 0; i < count / 10 + 1; i++)
+        {
+            op();
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < samples.Length; s++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < count; i++)
+            {
+                op();
+            }
+            samples[s] = Stopwatch.GetElapsedTime(start).TotalNanoseconds / count;
+        }
+        allocatedPerOp = (GC.GetAllocatedBytesForCurrentThread() - before) / (5L * count);
+        Array.Sort(samples);
+        return samples[2];
+    }
+
+    private sealed class Pair
+    {
+        private readonly Side _a = new();
+        private readonly Side _b = new();
+        private readonly byte[] _buffer = new byte[SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize];
+        private readonly byte[] _packet;
+        private readonly PolicyRuntime _policyB;
+        private readonly uint _g2 = OverlayIds.GroupId("G2");
+        private ushort _freshPort = 1024;
+
+        public Pair(int extraPolicies)
+        {
+            var list = new List<AccessPolicy> { new(1, new PolicyDefinition("G3", [PolicySender.OfGroup("G2")], PolicyProtocol.Tcp, null, PolicyVerdict.Allow), 5) };
+            // Policies that never match B: each names one other /32 sender (the realistic worst case: all scanned).
+            for (int i = 0; i < extraPolicies; i++)
+            {
+                var cidr = new IPNetwork(new IPAddress([10, 200, (byte)(i >> 8), (byte)i]), 32);
+                list.Add(new AccessPolicy(i + 2, new PolicyDefinition("G3", [PolicySender.OfCidr(cidr)], PolicyProtocol.Tcp, new PortRange(80, 80), PolicyVerdict.Deny), 5));
+            }
+            var snapshot = Snapshot(list);
+            _a.Publish(DomainConfigBuilder.Build(snapshot, "vmA", includeSecrets: true));
+            _b.Publish(DomainConfigBuilder.Build(snapshot, "vmB", includeSecrets: true));
+            _policyB = _b.State.Current!.Policy;
+            PolicyCount = _policyB.PolicyCount;
+            _packet = new byte[1400];
+            WriteTcp(_packet, 40000, 80);
+        }
+
+        public int PolicyCount { get; }
+
+        /// <summary>The first packet of the flow: negotiated, then cached at both ends.</summary>
+        public void Negotiate()
+        {
+            SendOne();
+            Pump();
+        }
+
+        public void NegotiateFresh()
+        {
+            WriteTcp(_packet, 40000, _freshPort++ == 0 ? (ushort)1 : _freshPort);
+            SendOne();
+            Pump();
+            WriteTcp(_packet, 40000, 80);
+        }
+
+        public Admission CheckEgress()
+        {
+            var snapshot = _a.State.Current!;
+            return _a.Transmission.CheckEgress(snapshot, snapshot.Directory[0x0A030004], 0x0A020002, 0x0A030004, _packet);
+        }
+
+        public bool EvaluateUncached() => _policyB.TryDecide(0x0A020002, 0x0A030004, 6, 80, out _);
+
+        public void SendOne()
+        {
+            _packet.CopyTo(_buffer.AsSpan(SealedFrameHeader.Size));
+            _a.Send.Process(_g2, _buffer, _packet.Length);
+            _a.Frames.Clear();
+        }
+
+        private void Pump()
+        {
+            bool any = true;
+            while (any)
+            {
+                any = false;
+                while (_a.Frames.TryTake(out var f))
+                {
+                    _b.Receive.Process(f, 0xC0000201);
+                    any = true;
+                }
+                while (_b.Frames.TryTake(out var f))
+                {
+                    _a.Receive.Process(f, 0xC0000202);
+                    any = true;
+                }
+            }
+        }
+
+        private static void WriteTcp(byte[] p, ushort sourcePort, ushort destinationPort)
+        {
+            p[0] = 0x45;
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+            p[8] = 64;
+            p[9] = 6;
+            IPAddress.Parse(B).TryWriteBytes(p.AsSpan(12), out _);
+            IPAddress.Parse(D).TryWriteBytes(p.AsSpan(16), out _);
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), sourcePort);
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), destinationPort);
+        }
+
+        private static StoreSnapshot Snapshot(List<AccessPolicy> policies)
+        {
+            var now = DateTimeOffset.UtcNow;
+            ApplicationGroup[] groups =
+            [
+                new("G2", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 2 },
+                new("G3", IPNetwork.Parse("10.3.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 3 },
+            ];
+            Application[] apps = [new("G2", "B", IPAddress.Parse(B), "vmA", [], 2), new("G3", "D", IPAddress.Parse(D), "vmB", [], 2)];
+            DomainRecord[] domains = [new("vmA", null, "h", IPAddress.Parse("192.0.2.1"), 1), new("vmB", null, "h", IPAddress.Parse("192.0.2.2"), 1)];
+            var credentials = new Dictionary<string, IReadOnlyList<GroupCredential>>
+            {
+                ["G2"] = [new GroupCredential("G2", 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), now, null)],
+                ["G3"] = [new GroupCredential("G3", 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), now, null)],
+            };
+            return new StoreSnapshot(10, groups, apps, domains, [], credentials) { Policies = policies };
+        }
+    }
+
+    private sealed class Side
+    {
+        public Side()
+        {
+            Transmission = new TransmissionManager(State, new TransmissionOptions { AllowTtl = TimeSpan.FromHours(1), MaxRules = 1 << 20 }, Counters, new SharedFrameSender(Frames));
+            Send = new SendPath(State, Counters, Frames, Adapters, Transmission);
+            Receive = new ReceivePath(State, Counters, Adapters, TimeProvider.System, Transmission);
+            Adapters.Set(OverlayIds.GroupId("G2"), Sink.Instance);
+            Adapters.Set(OverlayIds.GroupId("G3"), Sink.Instance);
+        }
+
+        public AgentState State { get; } = new();
+
+        public DatapathCounters Counters { get; } = new();
+
+        public AdapterTable Adapters { get; } = new();
+
+        public Queue Frames { get; } = new();
+
+        public TransmissionManager Transmission { get; }
+
+        public SendPath Send { get; }
+
+        public ReceivePath Receive { get; }
+
+        public void Publish(DomainConfigDocument doc) => State.Publish(new SnapshotCompiler(Counters, TimeProvider.System, 7480).Compile(doc, State.Current));
+    }
+
+    private sealed class Sink : IPacketSink
+    {
+        public static readonly Sink Instance = new();
+
+        public bool TryWrite(ReadOnlySpan<byte> packet) => true;
+    }
+
+    /// <summary>Keeps control frames and the first data frame after a negotiation (to carry them across); drops the timed loop's data frames unseen.</summary>
+    private sealed class Queue : IFrameSender
+    {
+        private readonly Queue<byte[]> _frames = new();
+
+        public bool TrySend(ReadOnlySpan<byte> frame, SocketAddress destination)
+        {
+            if (frame.Length > 1 && frame[1] == (byte)FrameType.Control)
+            {
+                _frames.Enqueue(frame.ToArray());
+            }
+            return true;
+        }
+
+        public bool TryTake(out byte[] frame) => _frames.TryDequeue(out frame!);
+
+        public void Clear()
+        {
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using OverlayKvm.Core.Policy;
+using OverlayKvm.Core.Wire;
+using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Pipeline;
+
+namespace OverlayKvm.GuestAgent.Policy;
+
+/// <summary>What the sender-side check says about one packet.</summary>
+internal enum Admission : byte
+{
+    Allow = 0,
+    Deny = 1,
+    /// <summary>Held in the flow's negotiation queue; sent or dropped when the answer (or the timeout) comes.</summary>
+    Queued = 2,
+    /// <summary>Waiting for a decision and not held (discard mode, queue full, too many flows pending).</summary>
+    PendingDropped = 3,
+}
+
+/// <summary>
+/// The agent's transmission manager (seed 004 R4.6–R4.16): every packet an app of this VM sends is checked at
+/// the sender first (so denied traffic never leaves the VM, R4.23), and every packet it receives is checked
+/// again (defence in depth, R4.11).
+/// <list type="bullet">
+/// <item>A live rule decides (one lookup, no allocation); with stateful replies (R4.12) a packet whose reverse
+/// flow is allowed passes as a reply.</item>
+/// <item>With no rule, a destination in one of this VM's groups is decided here: this VM holds those groups'
+/// policies. Any other destination is negotiated with its agent: Is Allowed → Allowed / Not Allowed, sealed
+/// with the keys policy relations give both sides; the answer is recorded at both ends; silence past the
+/// timeout counts as deny; data meanwhile is queued (bounded) or dropped by setting.</item>
+/// <item>The receiver decides from its own policies when it has no rule, drops what they deny and tells the
+/// sender "not permitted" so it invalidates (R4.11, R4.14).</item>
+/// <item>A new configuration re-decides only the rules it can (those of its own groups): a rule whose verdict
+/// changed is removed at this end and, as receiver, the sender is told; rules of members that left, or whose
+/// VM changed, are flushed (R4.15, R4.16). Deny rules expire (R4.13).</item>
+/// </list>
+/// </summary>
+internal sealed partial class TransmissionManager
+{
+    private readonly AgentState _state;
+    private readonly TransmissionOptions _options;
+    private readonly DatapathCounters _drops;
+    private readonly SharedFrameSender _sender;
+    private readonly ConcurrentDictionary<FlowKey, PendingFlow> _pending = new();
+    private readonly long _denyTtlMs;
+    private readonly long _allowTtlMs;
+    private long _nextRequestId = Random.Shared.NextInt64();
+
+    public TransmissionManager(AgentState state, TransmissionOptions options, DatapathCounters drops, SharedFrameSender sender)
+    {
+        _state = state;
+        _options = options;
+        _drops = drops;
+        _sender = sender;
+        _denyTtlMs = (long)options.DenyTtl.TotalMilliseconds;
+        _allowTtlMs = (long)options.AllowTtl.TotalMilliseconds;
+        Egress = new RuleTable(options.MaxRules);
+        Ingress = new RuleTable(options.MaxRules);
+        _state.Changed += Reconcile;
+    }
+
+    public TransmissionCounters Counters { get; } = new();
+
+    /// <summary>Flows this VM's apps send (the sending TM's rule set).</summary>
+    public RuleTable Egress { get; }
+
+    /// <summary>Flows this VM's apps receive from other VMs (the receiving TM's rule set).</summary>
+    public RuleTable Ingress { get; }
+
+    public int PendingCount => _pending.Count;
+
+    /// <summary>
+    /// Sender-side check of a packet from local app <paramref name="source"/> to <paramref name="to"/>.
+    /// Allocation-free when a rule (or the authority's decision) answers; a queued packet is copied.
+    /// </summary>
+    public Admission CheckEgress(AgentSnapshot snapshot, DirectoryRoute to, uint source, uint destination, ReadOnlySpan<byte> packet)
+    {
+        Ipv4Packet.ReadFlow(packet, out byte protocol, out ushort sourcePort, out ushort destinationPort);
+        var flow = new FlowKey(source, destination, protocol, destinationPort);
+        long now = Environment.TickCount64;
+        if (Egress.TryGetLive(flow, now, out FlowRule rule))
+        {
+            return rule.IsAllowed ? Admission.Allow : Admission.Deny;
+        }
+        if (_options.StatefulReplies && Ingress.TryGetLive(flow.Reverse(sourcePort), now, out FlowRule inbound) && inbound.IsAllowed)
+        {
+            return Admission.Allow;
+        }
+        if (snapshot.Policy.IsAuthorityFor(to.Group.Id))
+        {
+            return DecideHere(snapshot, Egress, flow, to.Member.Peer, now) ? Admission.Allow : Admission.Deny;
+        }
+        if (to.Member.Peer is null)
+        {
+            return Admission.Deny;
+        }
+        return Negotiate(snapshot, flow, to, packet, now);
+    }
+
+    /// <summary>
+    /// Receiver-side check of a packet from <paramref name="peer"/>'s app <paramref name="source"/> to local app
+    /// <paramref name="destination"/> (of one of this VM's groups, so this VM is the authority). False = drop;
+    /// the sender has then been told (rate-limited) to invalidate its rule.
+    /// </summary>
+    public bool CheckIngress(AgentSnapshot snapshot, PeerVm peer, uint source, uint destination, ReadOnlySpan<byte> packet)
+    {
+        Ipv4Packet.ReadFlow(packet, out byte protocol, out ushort sourcePort, out ushort destinationPort);
+        var flow = new FlowKey(source, destination, protocol, destinationPort);
+        long now = Environment.TickCount64;
+        if (!Ingress.TryGetLive(flow, now, out FlowRule rule))
+        {
+            if (_options.StatefulReplies && Egress.TryGetLive(flow.Reverse(sourcePort), now, out FlowRule outbound) && outbound.IsAllowed)
+            {
+                return true;
+            }
+            if (DecideHere(snapshot, Ingress, flow, peer, now))
+            {
+                return true;
+            }
+            Ingress.TryGetLive(flow, now, out rule);
+        }
+        else if (rule.IsAllowed)
+        {
+            return true;
+        }
+        if (rule is null || now - Volatile.Read(ref rule.LastNoticeMs) >= (long)_options.NoticeInterval.TotalMilliseconds)
+        {
+            if (rule is not null)
+            {
+                Volatile.Write(ref rule.LastNoticeMs, now);
+            }
+            SendNotice(snapshot, peer, flow);
+        }
+        return false;
+    }
+
+    /// <summary>Decides from this VM's policies and records the rule (uncached when the table is full).</summary>
+    private bool DecideHere(AgentSnapshot snapshot, RuleTable table, in FlowKey flow, PeerVm? peer, long now)
+    {
+        if (!snapshot.Policy.TryDecide(flow.Source, flow.Destination, flow.Protocol, flow.Port, out PolicyDecision decision))
+        {
+            return false;
+        }
+        Interlocked.Increment(ref Counters.LocalDecisions);
+        table.TrySet(flow, NewRule(decision.Verdict, table == Egress ? RuleOrigin.Local : RuleOrigin.Granted, now, decision.PolicyId, decision.Reason, peer));
+        return decision.IsAllowed;
+    }
+
+    private FlowRule NewRule(PolicyVerdict verdict, RuleOrigin origin, long now, long policyId, string reason, PeerVm? peer) => new()
+    {
+        Verdict = verdict,
+        Origin = origin,
+        ExpiresAtMs = now + (verdict == PolicyVerdict.Allow ? _allowTtlMs : _denyTtlMs),
+        PolicyId = policyId,
+        Reason = reason,
+        PeerIndex = peer?.SenderIndex ?? 0,
+    };
+
+    private Admission Negotiate(AgentSnapshot snapshot, in FlowKey flow, DirectoryRoute to, ReadOnlySpan<byte> packet, long now)
+    {
+        PeerVm peer = to.Member.Peer!;
+        if (!_pending.TryGetValue(flow, out PendingFlow? pending))
+        {
+            if (_pending.Count >= _options.MaxPendingFlows || Egress.Count >= _options.MaxRules)
+            {
+                return Admission.PendingDropped;
+            }
+            var created = new PendingFlow
+            {
+                RequestId = (ulong)Interlocked.Increment(ref _nextRequestId),
+                Peer = peer,
+                DestinationGroup = to.Group,
+                DeadlineMs = now + (long)_options.NegotiationTimeout.TotalMilliseconds,
+                NextRetryMs = now + (long)_options.RetryInterval.TotalMilliseconds,
+            };
+            pending = _pending.GetOrAdd(flow, created);
+            if (ReferenceEquals(pending, created))
+            {
+                Interlocked.Increment(ref Counters.NegotiationsSent);
+                SendMessage(snapshot, to.Group, peer, new NegotiationMessage(NegotiationKind.IsAllowed, flow, created.RequestId));
+            }
+        }
+        lock (pending.Sync)
+        {
+            if (pending.Closed)
+            {
+                // The answer arrived between the lookup and the lock: the rule table has it now.
+                return Egress.TryGetLive(flow, Environment.TickCount64, out FlowRule rule) && rule.IsAllowed ? Admission.Allow : Admission.Deny;
+            }
+            if (_options.PendingMode == PendingMode.Queue && pending.TryEnqueue(packet, _options.QueuePerFlow))
+            {
+                Interlocked.Increment(ref Counters.Queued);
+                return Admission.Queued;
+            }
+        }
+        Interlocked.Increment(ref Counters.QueueDrops);
+        return Admission.PendingDropped;
+    }
+
+    private void SendMessage(AgentSnapshot snapshot, GroupRuntime keyGroup, PeerVm peer, in NegotiationMessage message)
+    {
+        Span<byte> payload = stackalloc byte[NegotiationMessage.Size];
+        message.Write(payload);
+        _sender.TrySend(snapshot, keyGroup, FrameType.Control, payload, peer);
+    }
+
+    /// <summary>"Not permitted" for <paramref name="flow"/>, sealed with the key of the source's group (the sender's).</summary>
+    private void SendNotice(AgentSnapshot snapshot, PeerVm peer, in FlowKey flow)
+    {
+        if (snapshot.Directory.TryGetValue(flow.Source, out DirectoryRoute? from))
+        {
+            Interlocked.Increment(ref Counters.NoticesSent);
+            SendMessage(snapshot, from.Group, peer, new NegotiationMessage(NegotiationKind.NotPermitted, flow, 0));
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Buffers.Binary;
+using System.Net;
+using OverlayKvm.Core.Config;
+using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
+using OverlayKvm.Core.Store;
+using OverlayKvm.Core.Wire;
+using OverlayKvm.GuestAgent.Config;
+using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.GuestAgent.Policy;
+
+namespace OverlayKvm.GuestAgent.Tests.Doubles;
+
+/// <summary>
+/// Seed 004's example with real documents from <see cref="DomainConfigBuilder"/>: vmA (192.0.2.1) runs app B
+/// 10.2.0.2 of group G2; vmB (192.0.2.2) runs app D 10.3.0.4 of group G3; policies are given per test. Each
+/// agent has its send and receive paths and transmission manager; <see cref="Pump"/> carries the frames each
+/// sent to the other, until both are quiet.
+/// </summary>
+internal sealed class TwoGroups
+{
+    public const string B = "10.2.0.2";
+    public const string D = "10.3.0.4";
+    private const uint VmAUnderlay = 0xC0000201;
+    private const uint VmBUnderlay = 0xC0000202;
+    private static readonly DateTimeOffset Now = new(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
+    private long _version = 10;
+
+    public TwoGroups(TransmissionOptions? options = null, params PolicyDefinition[] policies)
+    {
+        Options = options ?? new TransmissionOptions();
+        A = new Side("vmA", Options);
+        Bv = new Side("vmB", Options);
+        Policies = [.. policies.Select((p, i) => new AccessPolicy(i + 1, p, 5))];
+        Publish();
+        A.Adapters.Set(OverlayIds.GroupId("G2"), A.Sink);
+        Bv.Adapters.Set(OverlayIds.GroupId("G3"), Bv.Sink);
+    }
+
+    public TransmissionOptions Options { get; }
+
+    public Side A { get; }
+
+    /// <summary>vmB (named so it does not clash with app B).</summary>
+    public Side Bv { get; }
+
+    public List<AccessPolicy> Policies { get; }
+
+    public static PolicyDefinition Accept(string destination, string fromGroup, int port) =>
+        new(destination, [PolicySender.OfGroup(fromGroup)], PolicyProtocol.Tcp, new PortRange((ushort)port, (ushort)port), PolicyVerdict.Allow);
+
+    public void Publish()
+    {
+        _version++;
+        var snapshot = Snapshot();
+        A.State.Publish(A.Compiler.Compile(DomainConfigBuilder.Build(snapshot, "vmA", includeSecrets: true), A.State.Current));
+        Bv.State.Publish(Bv.Compiler.Compile(DomainConfigBuilder.Build(snapshot, "vmB", includeSecrets: true), Bv.State.Current));
+    }
+
+    /// <summary>Sends one TCP packet (B → D) through vmA's send path.</summary>
+    public DropReason? SendBToD(int port, ushort sourcePort = 40000) => A.Send.Process(OverlayIds.GroupId("G2"), A.Buffer, WriteTcp(A.Buffer, B, D, sourcePort, (ushort)port));
+
+    /// <summary>Carries frames both ways until neither agent has anything left to deliver; returns how many frames moved.</summary>
+    public int Pump()
+    {
+        int moved = 0;
+        bool any = true;
+        while (any)
+        {
+            any = false;
+            while (A.Frames.TryTake(out var frame))
+            {
+                Bv.Receive.Process(frame, VmAUnderlay);
+                moved++;
+                any = true;
+            }
+            while (Bv.Frames.TryTake(out var frame))
+            {
+                A.Receive.Process(frame, VmBUnderlay);
+                moved++;
+                any = true;
+            }
+        }
+        return moved;
+    }
+
+    /// <summary>Writes an IPv4/TCP header (no payload beyond 20 bytes of zeros) at buffer[SealedFrameHeader.Size..].</summary>
+    public static int WriteTcp(byte[] buffer, string source, string destination, ushort sourcePort, ushort destinationPort)
+    {
+        Span<byte> p = buffer.AsSpan(SealedFrameHeader.Size);
+        const int length = 60;
+        p.Slice(0, length).Clear();
+        p[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(p.Slice(2), length);
+        p[8] = 64;
+        p[9] = Ipv4Packet.Tcp;
+        IPAddress.Parse(source).TryWriteBytes(p.Slice(12), out _);
+        IPAddress.Parse(destination).TryWriteBytes(p.Slice(16), out _);
+        BinaryPrimitives.WriteUInt16BigEndian(p.Slice(20), sourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(p.Slice(22), destinationPort);
+        return length;
+    }
+
+    private StoreSnapshot Snapshot()
+    {
+        ApplicationGroup[] groups =
+        [
+            new("G2", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 2 },
+            new("G3", IPNetwork.Parse("10.3.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 3 },
+        ];
+        Application[] apps =
+        [
+            new("G2", "B", IPAddress.Parse(B), "vmA", [], 2),
+            new("G3", "D", IPAddress.Parse(D), "vmB", [], 2),
+        ];
+        DomainRecord[] domains =
+        [
+            new("vmA", null, "h", IPAddress.Parse("192.0.2.1"), 1),
+            new("vmB", null, "h", IPAddress.Parse("192.0.2.2"), 1),
+        ];
+        var credentials = new Dictionary<string, IReadOnlyList<GroupCredential>>
+        {
+            ["G2"] = [new GroupCredential("G2", 1, Enumerable.Repeat((byte)2, 32).ToArray(), Now, null)],
+            ["G3"] = [new GroupCredential("G3", 1, Enumerable.Repeat((byte)3, 32).ToArray(), Now, null)],
+        };
+        return new StoreSnapshot(_version, groups, apps, domains, [], credentials) { Policies = [.. Policies] };
+    }
+
+    internal sealed class Side
+    {
+        public Side(string domain, TransmissionOptions options)
+        {
+            Domain = domain;
+            Compiler = new SnapshotCompiler(Counters, new ManualTime(), 7480);
+            Transmission = new TransmissionManager(State, options, Counters, new SharedFrameSender(Frames));
+            Send = new SendPath(State, Counters, Frames, Adapters, Transmission);
+            Receive = new ReceivePath(State, Counters, Adapters, new ManualTime(), Transmission);
+        }
+
+        public string Domain { get; }
+
+        public AgentState State { get; } = new();
+
+        public DatapathCounters Counters { get; } = new();
+
+        public AdapterTable Adapters { get; } = new();
+
+        public CapturingSink Sink { get; } = new();
+
+        public FrameQueue Frames { get; } = new();
+
+        public SnapshotCompiler Compiler { get; }
+
+        public TransmissionManager Transmission { get; }
+
+        public SendPath Send { get; }
+
+        public ReceivePath Receive { get; }
+
+        public byte[] Buffer { get; } = TwoAgents.NewBuffer();
+    }
+}
