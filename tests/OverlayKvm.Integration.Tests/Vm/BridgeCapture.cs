@@ -11,13 +11,17 @@ internal sealed class BridgeCapture : IDisposable
 {
     private readonly Process _tcpdump;
 
-    private BridgeCapture(Process tcpdump, string file)
+    private BridgeCapture(Process tcpdump, string file, string device)
     {
         _tcpdump = tcpdump;
         File = file;
+        Interface = device;
     }
 
     public string File { get; }
+
+    /// <summary>The host interface captured on (a bridge or a VM's tap).</summary>
+    public string Interface { get; }
 
     public static BridgeCapture Start(string bridge, string file, string filter)
     {
@@ -35,7 +39,7 @@ internal sealed class BridgeCapture : IDisposable
             throw new InvalidOperationException($"tcpdump on bridge {bridge} did not start: {(ready.IsCompleted ? ready.Result : "no output in 10 s")}");
         }
         _ = p.StandardError.ReadToEndAsync(); // keep draining: a full stderr pipe would stall it
-        return new BridgeCapture(p, file);
+        return new BridgeCapture(p, file, bridge);
     }
 
     /// <summary>Ends the capture (SIGINT flushes the file) and returns the raw pcap bytes and the decoded frames.</summary>
