@@ -25,4 +25,4 @@ else
   mkdir -p "$(dirname "$agent")"
   mv "$staging/overlay-agent" "$agent.tmp" && mv "$agent.tmp" "$agent"
 fi
-packaging/guest-image/build.sh --agent "$agent" --extra "$scenario:/bin/two-apps" --out "$out"
+packaging/guest-image/build.sh --agent "$agent" --extra "$scenario:/bin/two-apps" --out "$out" >/dev/null

@@ -50,9 +50,11 @@ wait_line() {
   local deadline=$(( $(date +%s) + $3 ))
   until grep -a -m1 -- "$2" "$(serial "$1")" 2>/dev/null; do
     [ "$(date +%s)" -lt $deadline ] || { echo "demo: $1 printed no '$2' within $3 s; its console ends with:" >&2; tail -n 25 "$(serial "$1")" >&2; return 1; }
-    sleep 0.5
+    pause 0.5
   done
 }
+# A value for a sed replacement inside XML text: &, | and \ escaped for sed, double quotes as &quot;.
+xml_sed_escape() { printf '%s' "$1" | sed -e 's/[&|\\]/\\&/g' -e 's/"/\\\&quot;/g'; }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 # Removes what a demo run creates (also what an interrupted earlier run left): VMs, network, region, runtime files.
@@ -72,7 +74,11 @@ remove_demo_objects() {
 cleanup() {
   local rc=$?
   set +e
-  trap - EXIT INT TERM
+  # The trap may fire inside a command whose output is redirected (wait_line ... >/dev/null): back to the terminal.
+  exec 1>&"$out_fd" 2>&"$err_fd"
+  # A second Ctrl-C must not cut the cleanup short (VMs and daemons would be left behind).
+  trap - EXIT
+  trap '' INT TERM
   step "Cleaning up"
   if [ -n "${libvirt_up:-}" ]; then remove_demo_objects; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -92,8 +98,14 @@ cleanup() {
   echo "demo: VMs, network, engine region and processes removed; state and logs in $DEMO_DIR"
   exit $rc
 }
+exec {out_fd}>&1 {err_fd}>&2
+# Ctrl-C reaches the terminal's foreground process group: the daemons run in sessions of their own (setsid), so
+# they are still there for the cleanup to use (libvirtd to destroy the VMs) and are then stopped by PID.
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# Waits that a signal interrupts at once (a foreground sleep would delay the trap).
+pause() { sleep "$1" & wait $! || true; }
 
 step "Prerequisites (scripts/setup.sh: Debian packages, .NET SDK)"
 scripts/setup.sh
@@ -106,11 +118,12 @@ took build
 
 step "Guest agent (Native AOT, cached by the hash of its sources) and guest image (cached by its inputs)"
 scripts/demo-guest-build.sh "$SCENARIO" "$CACHE/demo-image"
-# shellcheck disable=SC1091
-. "$CACHE/demo-image/image.env"
+KERNEL=$(sed -n 's/^KERNEL=//p' "$CACHE/demo-image/image.env")
+INITRD=$(sed -n 's/^INITRD=//p' "$CACHE/demo-image/image.env")
 took "agent + image"
 
 step "libvirtd ($URI)"
+mkdir -p "$DEMO_DIR"
 if virsh -c "$URI" list >/dev/null 2>&1; then
   echo "libvirtd already answers"
 else
@@ -118,22 +131,22 @@ else
   # re-probes QEMU on almost every call (define takes seconds to minutes); a private mount namespace with
   # /dev/kvm masked keeps its capability cache valid. Our domains are TCG, so nothing is lost.
   if ! pgrep -x virtlogd >/dev/null; then
-    virtlogd & pids+=($!); started_daemons+=("virtlogd:$!")
+    setsid virtlogd >>"$DEMO_DIR/virtlogd.log" 2>&1 & pids+=($!); started_daemons+=("virtlogd:$!")
   fi
   if [ -e /dev/kvm ] && [ "$(( $(stat -c '0%a' /dev/kvm) & 066 ))" = 0 ]; then
     libvirt_mask=$(mktemp -d /run/overlaykvm-demo-XXXXXX)
     : >"$libvirt_mask/kvm"; chmod 600 "$libvirt_mask/kvm"
     { cat /etc/libvirt/qemu.conf; printf '\n# overlaykvm demo: see scripts/demo.sh\nnamespaces = [ ]\n'; } >"$libvirt_mask/qemu.conf"
-    unshare --mount --propagation private -- /bin/sh -c \
+    setsid unshare --mount --propagation private -- /bin/sh -c \
       'mount --bind "$0" /dev/kvm && mount --bind "$1" /etc/libvirt/qemu.conf && exec /usr/sbin/libvirtd' \
-      "$libvirt_mask/kvm" "$libvirt_mask/qemu.conf" &
+      "$libvirt_mask/kvm" "$libvirt_mask/qemu.conf" >>"$DEMO_DIR/libvirtd.log" 2>&1 &
   else
-    /usr/sbin/libvirtd &
+    setsid /usr/sbin/libvirtd >>"$DEMO_DIR/libvirtd.log" 2>&1 &
   fi
   pids+=($!); started_daemons+=("libvirtd:$!")
   for _ in $(seq 180); do virsh -c "$URI" list >/dev/null 2>&1 && break; sleep 0.25; done
   virsh -c "$URI" list >/dev/null || { echo "demo: libvirtd did not answer within 45 s" >&2; exit 1; }
-  echo "started virtlogd/libvirtd: ${started_daemons[*]}"
+  echo "started ${started_daemons[*]} (log: $DEMO_DIR/libvirtd.log)"
 fi
 libvirt_up=1
 remove_demo_objects   # left by an interrupted run
@@ -145,10 +158,10 @@ mkdir -p "$DEMO_DIR/channels"
 # QEMU (user libvirt-qemu) binds the agents' channel sockets in overlayd's channel directory.
 chmod 711 "$DEMO_DIR"; chmod 755 "$DEMO_DIR/channels"
 # The demo's domains carry their devices already; the libvirt event service (which equips member domains) stays off.
-OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED=false "$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" \
+OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED=false setsid "$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" \
   --channel-dir "$DEMO_DIR/channels" --host-name demo-host --host-address 192.168.124.1 >"$DEMO_DIR/overlayd.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 150); do "$overlayctl" -c "$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 150); do "$overlayctl" -c "$sock" group-list >/dev/null 2>&1 && break; sleep 0.1; done
 ctl version
 took overlayd
 
@@ -167,7 +180,7 @@ printf "<network><name>%s</name><bridge name='%s' stp='off' delay='0'/></network
 virsh_q net-define "$DEMO_DIR/network.xml" >/dev/null
 virsh_q net-start "$NET" >/dev/null
 # The phase marks (SYNs to ports 9981..9986) give the transfers' durations on the host clock.
-tcpdump -i "$BRIDGE" -n -tt -l 'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0 and dst portrange 9981-9986' \
+setsid tcpdump -i "$BRIDGE" -n -tt -l 'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0 and dst portrange 9981-9986' \
   >"$DEMO_DIR/marks.txt" 2>/dev/null & pids+=($!)
 declare -A role=([okvm-demo-vm1]=client [okvm-demo-vm2]=server) ip=([okvm-demo-vm1]=192.168.124.11 [okvm-demo-vm2]=192.168.124.12)
 declare -A appip=([okvm-demo-vm1]=10.1.0.1 [okvm-demo-vm2]=10.1.0.2)
@@ -178,7 +191,7 @@ for vm in "${VMS[@]}"; do
   cmdline+=" overlaykvm.test=/bin/two-apps overlaykvm.role=${role[$vm]} overlaykvm.app=${role[$vm]} overlaykvm.appip=${appip[$vm]}"
   cmdline+=" overlaykvm.peerapp=${appip[$peer]} overlaykvm.peerip=${ip[$peer]} overlaykvm.group=$GROUP overlaykvm.size=$SIZE"
   sed -e "s|@NAME@|$vm|" -e "s|@MEMORY_MIB@|384|" -e "s|@KERNEL@|$KERNEL|" -e "s|@INITRD@|$INITRD|" \
-      -e "s|@CMDLINE@|$(sed 's/"/\&quot;/g' <<<"$cmdline")|" -e "s|@SERIAL_LOG@|$(serial "$vm")|" \
+      -e "s|@CMDLINE@|$(xml_sed_escape "$cmdline")|" -e "s|@SERIAL_LOG@|$(serial "$vm")|" \
       -e "s|@AGENT_SOCKET@|$DEMO_DIR/channels/$vm.agent.sock|" -e "s|@SHMEM_NAME@|overlaykvm-$GROUP|" -e "s|@SHMEM_MIB@|16|" \
       -e "s|@INTERFACE@|    <interface type='network'><source network='$NET'/><model type='virtio'/></interface>|" \
       xml-templates/e2e/probe-domain.xml >"$DEMO_DIR/$vm/domain.xml"
@@ -200,7 +213,11 @@ step "The agents connect over virtio-serial, take their configuration and regist
 deadline=$(( $(date +%s) + 120 ))
 until [ "$("$overlayctl" -c "$sock" --json engine-stat | grep -o '"domain":"okvm-demo-vm[12]"' | sort -u | wc -l)" = 2 ]; do
   [ "$(date +%s)" -lt $deadline ] || { echo "demo: the agents did not register within 120 s (see $DEMO_DIR/*/serial.log)" >&2; exit 1; }
-  sleep 0.3
+  for vm in "${VMS[@]}"; do
+    [ "$(virsh_q domstate "$vm" 2>/dev/null)" != "shut off" ] ||
+      { echo "demo: $vm powered off (its agent exited); its console ends with:" >&2; tail -n 15 "$(serial "$vm")" >&2; exit 1; }
+  done
+  pause 0.3
 done
 printf 'both apps registered %.1f s after the first virsh start\n' "$(( $(date +%s%N) - started_at[${VMS[1]}] ))e-9"
 ctl channel-list
