@@ -91,6 +91,11 @@ while ! overlay-agent stat --control "$CONTROL" >/dev/null 2>&1; do
     usleep 100000
 done
 say "agent answering"
+# Evidence for the content-root finding (docs/vm-e2e.md): how many inotify watches the agent holds.
+apid="$(pidof overlay-agent | tr ' ' '\n' | sort -n | head -n1)"
+for fd in /proc/"$apid"/fd/*; do
+    [ "$(readlink "$fd")" = "anon_inode:inotify" ] && say "agent inotify watches $(grep -c '^inotify' /proc/"$apid"/fdinfo/"${fd##*/}")"
+done
 
 if [ "$ROLE" = server ]; then
     mkdir -p /srv/www

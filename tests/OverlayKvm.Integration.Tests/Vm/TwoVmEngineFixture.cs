@@ -128,6 +128,7 @@ public sealed class TwoVmEngineFixture : IAsyncLifetime
         await ctl.OkAsync("engine-disable", Group);
         Log("engine switched off for " + Group);
         await _vm1.Serial.WaitForLineAsync("vm-scenario: client done", PhaseTimeout);
+        foreach (var capture in _captures) await capture.WaitQuietAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15));
         foreach (var capture in _captures) Captures[capture.Interface] = capture.Stop();
         Vm1Serial = _vm1.Serial.ReadAll();
         Vm2Serial = _vm2.Serial.ReadAll();

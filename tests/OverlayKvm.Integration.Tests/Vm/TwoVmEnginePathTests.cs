@@ -156,6 +156,18 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
         }
         var (raw, frames) = _fx.Captures[_fx.Bridge];
         var times = PcapTiming.Timestamps(raw);
+        foreach (var (device, (r, f)) in _fx.Captures)
+        {
+            var t = PcapTiming.Timestamps(r);
+            var marks = new StringBuilder();
+            for (int i = 0; i < f.Count && i < t.Count; i++)
+            {
+                var (src, dst) = PcapTiming.TcpPorts(f[i]);
+                if (dst is >= EngineBegin and <= PlainEnd || src is >= EngineBegin and <= PlainEnd)
+                    marks.Append(CultureInfo.InvariantCulture, $" {f[i].Source}:{src}->{f[i].Destination}:{dst}@{t[i]:F3}");
+            }
+            _output.WriteLine($"{device}: {f.Count} frames, {t.Count} timestamps; phase-mark frames:{marks}");
+        }
         double mb = TwoVmEngineFixture.TransferBytes / 1e6;
         var line = new StringBuilder($"throughput vm2 -> vm1, busybox httpd -> wget, {TwoVmEngineFixture.TransferBytes} bytes, host clock between the phase marks on {_fx.Bridge}:");
         foreach (var (name, b, e) in new[] { ("engine (ivshmem rings)", EngineBegin, EngineEnd), ("sealed (UDP over virtio-net)", SealedBegin, SealedEnd), ("plain TCP over virtio-net", PlainBegin, PlainEnd) })
