@@ -53,8 +53,10 @@ for vm in "${vms[@]}"; do
 done
 
 step "overlayd on the embedded SQLite store ($DEMO_DIR/state)"
-# The namespace demo has no libvirt domains: keep overlayd's libvirt event service off.
-OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED=false "$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" --channel-dir "$DEMO_DIR/channels" \
+# The namespace demo has no libvirt domains: keep overlayd's libvirt event service off, and its engine regions (which
+# no namespace maps: there is no ivshmem device) in the demo's folder rather than the host's /dev/shm.
+mkdir -p "$DEMO_DIR/shm"
+OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED=false OVERLAYKVM_ENGINE__DIRECTORY="$DEMO_DIR/shm" "$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" --channel-dir "$DEMO_DIR/channels" \
   --host-name demo-host --host-address 10.77.0.254 >"$DEMO_DIR/overlayd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do "$overlayctl" -c "$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
