@@ -291,15 +291,21 @@ public sealed partial class EngineRegistry
         var grants = new List<EngineRegionGrant>(groups.Count);
         foreach (string group in groups)
         {
-            lock (_lock)
-            {
-                StateLocked(group);
-            }
-
-            grants.Add(new EngineRegionGrant(group, _regions.RegionName(group), _regions.RegionPath(group), _regions.RegionSizeBytes));
+            grants.Add(PrepareRegion(group));
         }
 
         return grants;
+    }
+
+    /// <summary>Creates (or adopts) one group's region now; the qemu hook calls it at <c>prepare</c>, before QEMU maps it.</summary>
+    public EngineRegionGrant PrepareRegion(string group)
+    {
+        lock (_lock)
+        {
+            StateLocked(group);
+        }
+
+        return new EngineRegionGrant(group, _regions.RegionName(group), _regions.RegionPath(group), _regions.RegionSizeBytes);
     }
 
     private QueryResult QueryCore(string askingDomain, IPAddress address)
