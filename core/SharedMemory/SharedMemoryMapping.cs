@@ -111,15 +111,25 @@ public sealed unsafe class SharedMemoryMapping : IDisposable
 
     public void Dispose() => _handle.Dispose();
 
+    /// <summary>
+    /// The file's size from fstat. Not lseek(SEEK_END): on a guest's sysfs PCI resource file (the ivshmem BAR2,
+    /// Debian 6.1 kernel) lseek answers 0 while fstat gives the BAR's size (seen in a TCG guest: "size 0 bytes,
+    /// expected 16777216"), so no agent could map its engine region.
+    /// </summary>
     private static long SizeOf(SafeFileHandle fd, string path)
     {
-        long size = SharedMemoryInterop.Lseek(fd, 0, SharedMemoryInterop.SEEK_END);
-        if (size < 0)
+        try
         {
-            throw SharedMemoryErrors.FromLastError("lseek", path);
+            return RandomAccess.GetLength(fd);
         }
-
-        return size;
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"fstat '{path}': {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"fstat '{path}': {e.Message}", e);
+        }
     }
 
     private static SharedMemoryMapping Map(string path, SafeFileHandle fd, long size)

@@ -75,6 +75,7 @@ internal sealed partial class ChannelSupervisorService(
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var d in store.ListDomains())
             if (d.Host == host.Name) wanted.Add(d.Name);
+        PrepareEngineRegions(wanted);
 
         foreach (var domain in wanted)
         {
@@ -97,8 +98,29 @@ internal sealed partial class ChannelSupervisorService(
         }
     }
 
+    /// <summary>
+    /// The regions of the groups these domains have applications in must exist before the first of their VMs
+    /// starts: libvirt's ivshmem-plain maps /dev/shm/NAME as it finds it (QEMU would otherwise create a blank file
+    /// itself). A failure is logged and retried at the next store change; registration reports it to the agent too.
+    /// </summary>
+    private void PrepareEngineRegions(HashSet<string> localDomains)
+    {
+        try
+        {
+            engine.PrepareRegionsFor(localDomains);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        {
+            Log.RegionsNotPrepared(_logger, ex.Message);
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(3, LogLevel.Warning, "engine regions of this host's domains could not be prepared: {Reason}")]
+        public static partial void RegionsNotPrepared(ILogger logger, string reason);
+
+
         [LoggerMessage(1, LogLevel.Information, "domain {Domain}: watching agent channel {Path}")]
         public static partial void Watching(ILogger logger, string domain, string path);
 

@@ -94,6 +94,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 Connected = true;
                 Log.Connected(_logger, _domain, _socketPath);
                 await ServeAsync(connection, cancellationToken).ConfigureAwait(false);
+                Log.Disconnected(_logger, _domain, "the other end closed the channel");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -102,6 +103,10 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             catch (Exception ex) when (ex is IOException or SocketException)
             {
                 Log.Disconnected(_logger, _domain, ex.Message);
+            }
+            if (Connected)
+            {
+                ReleaseEngineSlots();
             }
             Connected = false;
             Interlocked.Exchange(ref _pushed, -1);
@@ -253,6 +258,20 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The channel of a running domain ends only when QEMU goes (destroy, crash, shutdown) or the guest broke the
+    /// protocol: either way its engine slots must not outlive it until the heartbeat expiry (30 s), during which
+    /// peers would keep writing into rings nobody reads. A live agent re-registers at its next round (≤ 5 s).
+    /// Not on our own shutdown (cancellation returns before this): the region keeps serving (fail-static).
+    /// </summary>
+    private void ReleaseEngineSlots()
+    {
+        if (_engine is not null && _engine.RemoveDomain(_domain) > 0)
+        {
+            Log.SlotsReleased(_logger, _domain);
+        }
+    }
+
     // Raised on the registry caller's thread: send in the background, never block the registry.
     private void OnDirectoryChanged(string group, ulong version)
     {
@@ -317,5 +336,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
 
         [LoggerMessage(105, LogLevel.Warning, "domain {Domain}: agent reported error {Code}: {Message}")]
         public static partial void AgentError(ILogger logger, string domain, string code, string message);
+
+        [LoggerMessage(106, LogLevel.Information, "domain {Domain}: channel gone, its engine slots released")]
+        public static partial void SlotsReleased(ILogger logger, string domain);
     }
 }

@@ -269,12 +269,20 @@ public sealed partial class EngineRegistry
     }
 
     /// <summary>The regions <paramref name="domain"/> may attach: one per group it has applications in, never another group's.</summary>
-    public IReadOnlyList<EngineRegionGrant> GrantsFor(string domain)
+    public IReadOnlyList<EngineRegionGrant> GrantsFor(string domain) => PrepareRegionsFor([domain]);
+
+    /// <summary>
+    /// Creates (or adopts) the region of every group that has an application in one of <paramref name="domains"/>
+    /// and returns them, one per group. Called for the domains placed on this host before their VMs start: QEMU
+    /// then maps the file overlayd laid out (exact size, owned by the qemu user, 0600) instead of creating a
+    /// blank one of its own that the daemon would have to take over under a running guest.
+    /// </summary>
+    public IReadOnlyList<EngineRegionGrant> PrepareRegionsFor(IReadOnlyCollection<string> domains)
     {
         var groups = new SortedSet<string>(StringComparer.Ordinal);
         foreach (Application app in _store.ListApplications())
         {
-            if (app.Domain == domain)
+            if (domains.Contains(app.Domain))
             {
                 groups.Add(app.Group);
             }
@@ -283,15 +291,21 @@ public sealed partial class EngineRegistry
         var grants = new List<EngineRegionGrant>(groups.Count);
         foreach (string group in groups)
         {
-            lock (_lock)
-            {
-                StateLocked(group);
-            }
-
-            grants.Add(new EngineRegionGrant(group, _regions.RegionName(group), _regions.RegionPath(group), _regions.RegionSizeBytes));
+            grants.Add(PrepareRegion(group));
         }
 
         return grants;
+    }
+
+    /// <summary>Creates (or adopts) one group's region now; the qemu hook calls it at <c>prepare</c>, before QEMU maps it.</summary>
+    public EngineRegionGrant PrepareRegion(string group)
+    {
+        lock (_lock)
+        {
+            StateLocked(group);
+        }
+
+        return new EngineRegionGrant(group, _regions.RegionName(group), _regions.RegionPath(group), _regions.RegionSizeBytes);
     }
 
     private QueryResult QueryCore(string askingDomain, IPAddress address)

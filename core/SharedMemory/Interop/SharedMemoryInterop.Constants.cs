@@ -17,7 +17,6 @@ internal static partial class SharedMemoryInterop
     internal const int MAP_SHARED = 0x1;
     internal static readonly nint MAP_FAILED = -1;
 
-    internal const int SEEK_END = 2;
 
     internal const int EINTR = 4;
     internal const int ENOENT = 2;

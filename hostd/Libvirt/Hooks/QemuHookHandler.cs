@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Store;
+using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Placement;
 
 namespace OverlayKvm.HostDaemon.Libvirt;
@@ -19,7 +20,8 @@ internal sealed partial class QemuHookHandler(
     IOptionsMonitor<PlacementOptions> placement,
     HookJournal journal,
     TimeProvider time,
-    ILogger<QemuHookHandler> logger)
+    ILogger<QemuHookHandler> logger,
+    EngineRegistry? engine = null)
 {
     private static readonly XmlReaderSettings SafeXml = new()
     {
@@ -83,8 +85,34 @@ internal sealed partial class QemuHookHandler(
             Log.Refused(logger, domain, operation, refusal!);
             return new HookResponse(false, refusal);
         }
+        if (vetoable && ours)
+        {
+            PrepareEngineRegions(domain, metadata!);
+        }
         Log.Allowed(logger, domain, operation, sub, ours);
         return new HookResponse(true, null);
+    }
+
+    // QEMU maps /dev/shm/NAME right after prepare: lay the regions out now (a first start on this host may come
+    // before the store change that would make the channel supervisor do it). Not a veto: QEMU would create the
+    // file itself and overlayd re-initialises it at the first registration.
+    private void PrepareEngineRegions(string domain, OverlayMetadata metadata)
+    {
+        if (engine is null)
+        {
+            return;
+        }
+        foreach (string group in metadata.Groups)
+        {
+            try
+            {
+                engine.PrepareRegion(group);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                Log.RegionNotPrepared(logger, domain, group, ex.Message);
+            }
+        }
     }
 
     private string? CheckPrepare(string domain, XDocument doc, OverlayMetadata metadata)
@@ -146,5 +174,8 @@ internal sealed partial class QemuHookHandler(
 
         [LoggerMessage(21, LogLevel.Debug, "qemu hook: {Operation} {SubOperation} of domain {Domain} (ours: {Ours}) allowed")]
         public static partial void Allowed(ILogger logger, string domain, string operation, string subOperation, bool ours);
+
+        [LoggerMessage(22, LogLevel.Warning, "qemu hook: engine region of group {Group} for domain {Domain} not prepared: {Reason}")]
+        public static partial void RegionNotPrepared(ILogger logger, string domain, string group, string reason);
     }
 }

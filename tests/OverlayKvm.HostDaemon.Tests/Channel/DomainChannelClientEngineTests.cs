@@ -57,6 +57,55 @@ public sealed class DomainChannelClientEngineTests : IDisposable
         Assert.Equal(before + 1, _f.Registry.Snapshot().Counters.Heartbeats);
     }
 
+    [Fact]
+    public async Task ChannelClosedByTheDomain_ItsEngineSlotsAreReleased_OthersStay()
+    {
+        string path = Path.Combine(_dir, "vm1.agent.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
+        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        client.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Socket accepted = await listener.AcceptAsync(cts.Token);
+        var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: true));
+        await agent.WriteAsync(ChannelMessageType.Register,
+            JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(1, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
+        Assert.True((await ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token)).Ok);
+        Assert.True(_f.Registry.Register("vm2", EngineFixture.Ip("10.1.0.2")).Succeeded);
+        Assert.Equal(["vm1", "vm2"], Domains());
+
+        // The VM is gone: QEMU removed its socket and closed its end of the channel. vm1's slot must go now, not
+        // after the heartbeat expiry (30 s on this fixture's clock, which does not even move).
+        listener.Dispose();
+        File.Delete(path);
+        await agent.DisposeAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((Domains().Contains("vm1") || client.Connected) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(["vm2"], Domains());
+        Assert.Equal(OverlayKvm.HostDaemon.Engine.QueryOutcome.NotRegistered, _f.Registry.Query("vm2", EngineFixture.Ip("10.1.0.1")).Outcome);
+        Assert.False(client.Connected, "the client must notice the channel is gone");
+    }
+
+    private string[] Domains()
+    {
+        var domains = new List<string>();
+        foreach (var group in _f.Registry.Snapshot().Groups)
+        {
+            foreach (var slot in group.Slots)
+            {
+                domains.Add(slot.Domain);
+            }
+        }
+        domains.Sort(StringComparer.Ordinal);
+        return domains.ToArray();
+    }
+
     private static async Task<T> ReadAsync<T>(ChannelConnection connection, ChannelMessageType type,
         System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)
         where T : class

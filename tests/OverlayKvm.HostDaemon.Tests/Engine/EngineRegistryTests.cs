@@ -202,6 +202,32 @@ public sealed class EngineRegistryTests : IDisposable
     }
 
     [Fact]
+    public void PrepareRegionsFor_DomainsOfThisHost_LaysOutTheirGroupsRegionsBeforeAnyRegistration()
+    {
+        string web = Path.Combine(_f.Directory, "overlaykvm-web"), db = Path.Combine(_f.Directory, "overlaykvm-db");
+
+        IReadOnlyList<EngineRegionGrant> grants = _f.Registry.PrepareRegionsFor(new HashSet<string>(StringComparer.Ordinal) { "vm1", "vm2" });
+
+        // vm1 and vm2 have apps in web only: db's region is not this host's business.
+        Assert.Equal(["web"], grants.Select(g => g.Group).ToArray());
+        Assert.False(File.Exists(db), "db has no application on vm1 or vm2: its region must not be created");
+        Assert.Equal(2 << 20, new FileInfo(web).Length);
+        // The file holds overlayd's layout (what QEMU then maps as it is), not a blank file.
+        using (SharedMemoryMapping mapping = SharedMemoryMapping.CreateOrOpen(web, 2 << 20, UnixFileMode.UserRead | UnixFileMode.UserWrite, null))
+        {
+            Assert.Equal(RegionHeaderStatus.Valid, EngineRegion.TryAttach(mapping, out EngineRegion? attached));
+            Assert.Equal("web", attached!.Group);
+            attached.Dispose();
+        }
+
+        Assert.Equal(0, _f.Registry.Snapshot().Counters.Registrations);
+        // A later registration uses the prepared region (same generation), it does not re-initialise it.
+        ulong generation = _f.Registry.Snapshot().Groups.Single(g => g.Group == "web").Generation;
+        Assert.True(_f.Registry.Register("vm1", Ip("10.1.0.1")).Succeeded);
+        Assert.Equal(generation, _f.Registry.Snapshot().Groups.Single(g => g.Group == "web").Generation);
+    }
+
+    [Fact]
     public void Snapshot_ListsAddressesPerGroupAndSlot_AndRingFigures()
     {
         int s1 = _f.Registry.Register("vm1", Ip("10.1.0.1")).Slot;

@@ -15,6 +15,11 @@ internal sealed record TestDomainSpec(GuestImage Image)
     public string? NetworkName { get; init; }
     /// <summary>Where QEMU binds the agent channel's socket; null: agent.sock in the domain's temp directory.</summary>
     public string? AgentSocketPath { get; init; }
+    /// <summary>
+    /// The ivshmem region's &lt;shmem name&gt; when it is shared and owned elsewhere (overlayd's group region: the
+    /// domain then leaves /dev/shm/NAME alone on dispose); null: a private region named after the domain.
+    /// </summary>
+    public string? SharedShmemName { get; init; }
 }
 
 /// <summary>
@@ -28,10 +33,12 @@ internal sealed class TestDomain : IAsyncDisposable
     private const string BaseCmdline = "console=ttyS0 panic=-1 quiet";
     private readonly Action<string> _log;
     private bool _defined;
+    private readonly string? _sharedShmemName;
 
-    private TestDomain(string name, string directory, Action<string> log, string? agentSocketPath)
+    private TestDomain(string name, string directory, Action<string> log, string? agentSocketPath, string? sharedShmemName = null)
     {
         Name = name;
+        _sharedShmemName = sharedShmemName;
         Directory = directory;
         _log = log;
         AgentSocketPath = agentSocketPath ?? Path.Combine(directory, "agent.sock");
@@ -39,7 +46,7 @@ internal sealed class TestDomain : IAsyncDisposable
     }
 
     public string Name { get; }
-    public string ShmemName => Name;
+    public string ShmemName => _sharedShmemName ?? Name;
     public string Directory { get; }
     public string AgentSocketPath { get; }
     public SerialLog Serial { get; }
@@ -51,7 +58,7 @@ internal sealed class TestDomain : IAsyncDisposable
         // QEMU runs as libvirt-qemu and must reach the channel socket's directory.
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var domain = new TestDomain(name, directory, log, spec.AgentSocketPath);
+        var domain = new TestDomain(name, directory, log, spec.AgentSocketPath, spec.SharedShmemName);
         try
         {
             var xmlPath = Path.Combine(directory, "domain.xml");
@@ -140,7 +147,7 @@ internal sealed class TestDomain : IAsyncDisposable
         }
         try
         {
-            ShmBackingFile.Delete(ShmemName);
+            if (_sharedShmemName is null) ShmBackingFile.Delete(ShmemName);
             System.IO.Directory.Delete(Directory, recursive: true);
         }
         catch (IOException e)

@@ -11,13 +11,17 @@ internal sealed class BridgeCapture : IDisposable
 {
     private readonly Process _tcpdump;
 
-    private BridgeCapture(Process tcpdump, string file)
+    private BridgeCapture(Process tcpdump, string file, string device)
     {
         _tcpdump = tcpdump;
         File = file;
+        Interface = device;
     }
 
     public string File { get; }
+
+    /// <summary>The host interface captured on (a bridge or a VM's tap).</summary>
+    public string Interface { get; }
 
     public static BridgeCapture Start(string bridge, string file, string filter)
     {
@@ -35,7 +39,33 @@ internal sealed class BridgeCapture : IDisposable
             throw new InvalidOperationException($"tcpdump on bridge {bridge} did not start: {(ready.IsCompleted ? ready.Result : "no output in 10 s")}");
         }
         _ = p.StandardError.ReadToEndAsync(); // keep draining: a full stderr pipe would stall it
-        return new BridgeCapture(p, file);
+        return new BridgeCapture(p, file, bridge);
+    }
+
+    /// <summary>
+    /// Waits until the file has not grown for <paramref name="quiet"/> (at most <paramref name="max"/>). tcpdump
+    /// stops reading at SIGINT: frames still queued in the kernel are lost, and on a busy machine it lags behind by
+    /// seconds (seen: the last 150 frames of a run, phase marks included, missing from the bridge's capture).
+    /// </summary>
+    public async Task WaitQuietAsync(TimeSpan quiet, TimeSpan max)
+    {
+        var deadline = DateTime.UtcNow + max;
+        long last = -1;
+        var since = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline)
+        {
+            long size = new FileInfo(File).Length;
+            if (size != last)
+            {
+                last = size;
+                since = DateTime.UtcNow;
+            }
+            else if (DateTime.UtcNow - since >= quiet)
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>Ends the capture (SIGINT flushes the file) and returns the raw pcap bytes and the decoded frames.</summary>

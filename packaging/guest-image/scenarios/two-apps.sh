@@ -1,0 +1,133 @@
+#!/bin/sh
+# Two apps in two VMs, guest side: the real-VM demo (scripts/demo.sh) and TwoVmEngineFixture (the VM tests) build it
+# into the guest image with build.sh --extra and
+# started by init beside the agent (overlaykvm.test=/bin/two-apps). Results are "vm-scenario: ..." lines
+# on the serial console, which the host (test or demo) reads.
+#
+# Kernel command line (set by the test):
+#   overlaykvm.role=server|client  overlaykvm.app=NAME  overlaykvm.appip=ADDR (overlay)  overlaykvm.group=GROUP
+#   overlaykvm.peerapp=ADDR (the other VM's app)  overlaykvm.peerip=ADDR (the other VM's eth0)  overlaykvm.size=BYTES
+#
+# The client fetches the server's file three times with the same unmodified busybox wget: through the engine
+# (the ivshmem rings), then — once the host switched the engine off for the group — over the sealed network
+# path, then plain over eth0 (not an overlay app: the scale). Each transfer is bracketed by two "phase marks":
+# a TCP SYN from eth0 to a closed port of the peer (9981..9986), which the host's captures timestamp on the host
+# clock (the guests' clocks are unreliable under TCG) and which delimit the phases in the captures. Both VMs keep
+# their apps (and so their engine registrations) running afterwards: the host then destroys the server's VM.
+
+CONTROL=/run/oa.sock
+say() { echo "vm-scenario: $*"; }
+arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^overlaykvm\.$1=//p" | head -n1; }
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+sha_of() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
+stat_json() { overlay-agent stat --json --control "$CONTROL" 2>/dev/null | tr -d ' \n'; }
+# A SYN to a closed port of the peer, answered by a RST at once: one timestamped frame on the host's captures.
+mark() { nc -w 2 "$PEERIP" "$1" </dev/null >/dev/null 2>&1; }
+# Starts `overlay-agent run --app APP -- CMD...` in the background once the agent knows the app (the host may still
+# be pushing the configuration) and its address is on the adapter; prints the wrapper's pid.
+start_app() {
+    app="$1"; addr="$2"; shift 2
+    i=0
+    while [ $i -lt 120 ]; do
+        overlay-agent run --control "$CONTROL" --app "$app" -- "$@" </dev/null >"/tmp/app-$app.log" 2>&1 &
+        pid=$!
+        j=0
+        while kill -0 "$pid" 2>/dev/null && [ $j -lt 100 ]; do
+            if ip -o -4 addr show | grep -q " $addr/32 " && ip rule show | grep -q "from $addr lookup"; then
+                echo "$pid"; return 0
+            fi
+            j=$((j + 1)); usleep 100000
+        done
+        kill "$pid" 2>/dev/null
+        i=$((i + 1)); sleep 1
+    done
+    say "app $app never started: $(cat "/tmp/app-$app.log")"
+    return 1
+}
+# Waits (≤ $2 s) until the agent's stat (JSON, spaces removed) matches the extended regex $1.
+# Iterations, not the clock: a TCG guest's clock can jump by a minute. Each round takes ≥ 0.5 s (stat + sleep).
+wait_stat() {
+    i=0
+    while ! stat_json | grep -Eq "$1"; do
+        i=$((i + 1)); [ $i -lt $(($2 * 2)) ] || return 1
+        usleep 300000
+    done
+}
+fetch() { # $1 label, $2 url: retries until the server answers (≤ 60 s)
+    i=0
+    until wget -q -O /tmp/warm.txt "$2" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 60 ] || { say "$1 never answered: $2"; return 1; }
+        sleep 1
+    done
+}
+transfer() { # $1 label, $2 begin mark port, $3 end mark port, $4 url
+    rm -f /tmp/got.bin
+    mark "$2"
+    wget -q -O /tmp/got.bin "$4"; rc=$?
+    mark "$3"
+    say "$1 rc=$rc bytes=$(size_of /tmp/got.bin) sha256=$(sha_of /tmp/got.bin)"
+}
+forever() { while true; do sleep 3600; done; }
+# When the engine does not attach: where the agent's threads are (for the report; the test fails anyway).
+diagnose() {
+    pid="$(pidof overlay-agent | tr ' ' '\n' | sort -n | head -n1)"
+    for t in /proc/"$pid"/task/*; do
+        say "diag thread $(cat "$t/comm") state=$(cut -d' ' -f3 "$t/stat") wchan=$(cat "$t/wchan") syscall=$(cut -d' ' -f1 "$t/syscall" 2>/dev/null) stack=$(tr '\n' ' ' < "$t/stack" 2>/dev/null | cut -c1-300)"
+    done
+    grep -E 'resource|shm' /proc/"$pid"/maps | sed 's/^/vm-scenario: diag map /'
+    for d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$d/device")" = 0x1110 ] && say "diag ivshmem $d enable=$(cat "$d/enable") resource2=$(stat -c %s "$d/resource2")"
+    done
+}
+
+ROLE="$(arg role)"; APP="$(arg app)"; APPIP="$(arg appip)"; PEERAPP="$(arg peerapp)"; PEERIP="$(arg peerip)"
+GROUP="$(arg group)"; SIZE="$(arg size)"; SIZE="${SIZE:-1048576}"
+MYIP="$(arg ip)"; MYIP="${MYIP%/*}"
+say "start role=$ROLE app=$APP appip=$APPIP group=$GROUP"
+
+i=0
+while ! overlay-agent stat --control "$CONTROL" >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 600 ] || { say "agent control socket $CONTROL never answered"; exit 1; }
+    usleep 100000
+done
+say "agent answering"
+# Evidence for the content-root finding (docs/vm-e2e.md): how many inotify watches the agent holds.
+apid="$(pidof overlay-agent | tr ' ' '\n' | sort -n | head -n1)"
+for fd in /proc/"$apid"/fd/*; do
+    [ "$(readlink "$fd")" = "anon_inode:inotify" ] && say "agent inotify watches $(grep -c '^inotify' /proc/"$apid"/fdinfo/"${fd##*/}")"
+done
+
+if [ "$ROLE" = server ]; then
+    mkdir -p /srv/www
+    # Full of a plaintext marker: a capture shows whether any of it crossed a network interface in clear.
+    yes "OVK-ENGINE-PLAINTEXT-7c2e-" | head -c "$SIZE" > /srv/www/data.bin
+    echo ready > /srv/www/ready.txt
+    say "payload bytes=$(size_of /srv/www/data.bin) sha256=$(sha_of /srv/www/data.bin)"
+    httpd -f -p "$MYIP:8081" -h /srv/www &
+    start_app "$APP" "$APPIP" httpd -f -p "$APPIP:8080" -h /srv/www >/dev/null || exit 1
+    wait_stat "\"group\":\"$GROUP\",\"region\"" 60 || { say "engine never attached: $(stat_json)"; diagnose; }
+    say "server ready"
+    forever
+fi
+
+# client
+fetch "plain server" "http://$PEERIP:8081/ready.txt" || exit 1
+start_app "$APP" "$APPIP" sleep 100000 >/dev/null || exit 1
+wait_stat "\"group\":\"$GROUP\",\"region\"[^}]*\"enabled\":true" 60 || { say "engine never attached: $(stat_json)"; diagnose; exit 1; }
+# Warm-up: the first packets to a new destination take the sealed path while the agent asks overlayd where it
+# is; once the answer is cached they go through the rings.
+fetch "overlay server" "http://$PEERAPP:8080/ready.txt" || exit 1
+wait_stat "\"cachedRoutes\":[1-9]" 30 || say "no cached engine route: $(stat_json)"
+say "engine warm"
+transfer engine 9981 9982 "http://$PEERAPP:8080/data.bin"
+say "engine stat $(stat_json)"
+say "engine done"
+# The host switches the engine off for the group now; the agent learns it from the region and the host's push.
+wait_stat "\"group\":\"$GROUP\",\"region\"[^}]*\"enabled\":false" 120 || { say "engine never switched off: $(stat_json)"; exit 1; }
+say "engine off"
+fetch "overlay server (sealed)" "http://$PEERAPP:8080/ready.txt" || exit 1
+transfer sealed 9983 9984 "http://$PEERAPP:8080/data.bin"
+transfer plain 9985 9986 "http://$PEERIP:8081/data.bin"
+say "final stat $(stat_json)"
+say "client done"
+forever
