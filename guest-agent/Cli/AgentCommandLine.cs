@@ -94,7 +94,10 @@ internal static class AgentCommandLine
             Console.Error.WriteLine("overlay-agent serve: " + string.Join("; ", errors));
             return ExitUsage;
         }
-        var builder = Host.CreateApplicationBuilder();
+        // No defaults: the agent takes its settings from its command line only, and the default content root
+        // (the working directory) with reload-on-change would watch it recursively — from "/" in a VM that is every
+        // directory of /sys and /proc (46,000 inotify watches, ~10 s of start-up under TCG).
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {

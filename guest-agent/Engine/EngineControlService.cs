@@ -74,7 +74,16 @@ internal sealed partial class EngineControlService : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await RoundAsync(stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await RoundAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One failed round (a region that cannot be opened, a channel that broke mid-call) must not end
+                    // the loop: without it there are no heartbeats and no re-attach, silently. Say so and retry.
+                    Log.RoundFailed(_logger, ex.GetType().Name, ex.Message);
+                }
                 try
                 {
                     await _wake.WaitAsync(RefreshInterval, stoppingToken).ConfigureAwait(false);
@@ -299,5 +308,8 @@ internal sealed partial class EngineControlService : BackgroundService
 
         [LoggerMessage(54, LogLevel.Warning, "engine: register {Address} refused: {Status}: {Error}")]
         public static partial void RegisterRefused(ILogger logger, string address, string status, string error);
+
+        [LoggerMessage(55, LogLevel.Error, "engine: registration round failed ({Kind}: {Reason}); the sealed path carries the traffic, retrying")]
+        public static partial void RoundFailed(ILogger logger, string kind, string reason);
     }
 }

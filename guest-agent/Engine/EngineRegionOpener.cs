@@ -31,7 +31,7 @@ internal sealed class EngineRegionOpener
             {
                 found = IvshmemDeviceLocator.TryAttachGroup(group, _pciRoot);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
             {
                 error = $"engine of group '{group}': ivshmem devices under {_pciRoot}: {ex.Message}";
                 return null;
@@ -58,7 +58,7 @@ internal sealed class EngineRegionOpener
         {
             mapping = SharedMemoryMapping.Open(path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             error = $"engine of group '{group}': cannot map {path}: {ex.Message}";
             return null;
