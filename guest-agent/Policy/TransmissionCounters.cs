@@ -1,6 +1,9 @@
 namespace OverlayKvm.GuestAgent.Policy;
 
-/// <summary>The transmission manager's counters (seed 004's observable behaviour: R4.6 `negotiations_sent` etc.).</summary>
+/// <summary>
+/// The transmission manager's counters (seed 004's observable behaviour: R4.6 `negotiations_sent` etc.). Packets it
+/// refuses are counted once, with the datapath's drops (`denied-egress`, `denied-ingress`, `pending`).
+/// </summary>
 internal sealed class TransmissionCounters
 {
     public long NegotiationsSent;
@@ -9,8 +12,6 @@ internal sealed class TransmissionCounters
     public long NotAllowedReceived;
     public long Timeouts;
     public long LocalDecisions;
-    public long DeniedEgress;
-    public long DeniedIngress;
     public long NoticesSent;
     public long NoticesReceived;
     public long Queued;
@@ -30,8 +31,6 @@ internal sealed class TransmissionCounters
         ["not_allowed_received"] = Volatile.Read(ref NotAllowedReceived),
         ["negotiation_timeouts"] = Volatile.Read(ref Timeouts),
         ["local_decisions"] = Volatile.Read(ref LocalDecisions),
-        ["denied_egress"] = Volatile.Read(ref DeniedEgress),
-        ["denied_ingress"] = Volatile.Read(ref DeniedIngress),
         ["not_permitted_sent"] = Volatile.Read(ref NoticesSent),
         ["not_permitted_received"] = Volatile.Read(ref NoticesReceived),
         ["queued"] = Volatile.Read(ref Queued),
