@@ -190,6 +190,43 @@ public sealed class LibvirtdEndToEndTests(LibvirtdFixture daemon, ITestOutputHel
     }
 
     [Fact]
+    public async Task MemberDomainWithAnInterface_GetsTheAntiSpoofFilter_WithItsAddress_AndStartsWithTheFilterBound()
+    {
+        string group = _scope.Group("web");
+        _store.DefineGroup(group, IPNetwork.Parse("10.42.0.0/16"), ProtectionLevel.Sealed);
+        string name = _scope.Domain("spoof");
+        _store.UpsertDomain(name, null, "this-host", IPAddress.Parse("192.0.2.77"));
+        string file = Path.Combine(_scope.AgentSocketDirectory, name + ".xml");
+        string nic = "<interface type='ethernet'><mac address='52:54:00:4f:4b:01'/><model type='virtio'/></interface>";
+        File.WriteAllText(file, E2eDomains.Xml(name, E2eDomains.Member(group, "frontend")).Replace("<memballoon model='none'/>", nic + "<memballoon model='none'/>"));
+        var define = LibvirtdFixture.RunVirsh("define", file);
+        Assert.True(define.ExitCode == 0, $"virsh define failed: {define.Stderr}");
+        _store.DefineApplication(group, "frontend", null, name, []);
+        await WaitUntil(() => EventsOf(name).Count(e => e.Kind == DomainEventKind.Defined) >= 2, "overlayd's equip redefinition");
+
+        var iface = XDocument.Parse(LibvirtdFixture.RunVirsh("dumpxml", "--inactive", name).Stdout).Root!.Element("devices")!.Element("interface")!;
+        var filter = iface.Element("filterref");
+        Assert.NotNull(filter);
+        Assert.Equal("clean-traffic", (string?)filter.Attribute("filter"));
+        Assert.Equal("192.0.2.77", (string?)filter.Elements("parameter").Single(p => (string?)p.Attribute("name") == "IP").Attribute("value"));
+
+        try
+        {
+            // libvirt instantiates the filter on the VM's tap at start (ebtables/iptables rules bound to the port).
+            var start = LibvirtdFixture.RunVirsh("start", name);
+            Assert.True(start.ExitCode == 0, $"virsh start with the anti-spoof filter failed: {start.Stderr}");
+            var bindings = LibvirtdFixture.RunVirsh("nwfilter-binding-list");
+            output.WriteLine(bindings.Stdout);
+            Assert.Contains("clean-traffic", bindings.Stdout);
+        }
+        finally
+        {
+            LibvirtdFixture.RunVirsh("destroy", name);
+            LibvirtdFixture.RunVirsh("undefine", name);
+        }
+    }
+
+    [Fact]
     public void Binding_AttachDetachDevice_ConfigOnRealDriver()
     {
         string name = DefineWithVirsh(_scope.Domain("attach"), metadata: null);
