@@ -21,17 +21,17 @@ public sealed class OtherGroupWithoutPolicyTests(ITestOutputHelper output)
         await using var s = await TwoGroupScenario.CreateAsync(30_000, engine: true);
         try
         {
-            using var web = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 80);
+            using var web = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 80);
             long noRoute = AgentControl.Drop(s.AgentA.ControlSocket, "no-route");
             using (var capture = PacketCapture.Start(s.A, "va", Path.Combine(s.Work, "other.pcap")))
             {
-                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(3)));
+                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, TimeSpan.FromSeconds(3)));
                 var frames = capture.Stop();
                 Assert.DoesNotContain(frames, f => f.DestinationPort == 7480);
             }
             // No policy relates G2 to G3: vmA's document has no route into G3's space, so the VM's kernel has none either.
-            var route = s.A.Exec("ip", "route", "get", TwoGroupScenario.D, "from", TwoGroupScenario.B);
-            output.WriteLine($"ip route get {TwoGroupScenario.D} from {TwoGroupScenario.B}: exit {route.Code} {route.Out.Trim()} {route.Err.Trim()}");
+            var route = s.A.Exec("ip", "route", "get", TwoGroupScenario.AppD, "from", TwoGroupScenario.AppB);
+            output.WriteLine($"ip route get {TwoGroupScenario.AppD} from {TwoGroupScenario.AppB}: exit {route.Code} {route.Out.Trim()} {route.Err.Trim()}");
             Assert.DoesNotContain("ovk", route.Out);
             Assert.Equal(noRoute, AgentControl.Drop(s.AgentA.ControlSocket, "no-route"));
             Assert.Equal(0, AgentControl.Counter(s.AgentB.ControlSocket, "G3", "engine", "packetsIn") + AgentControl.Counter(s.AgentB.ControlSocket, "G3", "sealed", "packetsIn"));
@@ -41,7 +41,7 @@ public sealed class OtherGroupWithoutPolicyTests(ITestOutputHelper output)
             Assert.Empty(doc.GetProperty("neighbors").EnumerateArray());
             var g2 = doc.GetProperty("groups").EnumerateArray().Single();
             byte[] key = Convert.FromBase64String(g2.GetProperty("credentials").EnumerateArray().Last().GetProperty("key").GetString()!);
-            byte[] frame = FrameForge.Seal(key, "G2", 1, "vmA", FrameForge.FreshCounter(), FrameForge.UdpPacket(TwoGroupScenario.B, TwoGroupScenario.D));
+            byte[] frame = FrameForge.Seal(key, "G2", 1, "vmA", FrameForge.FreshCounter(), FrameForge.UdpPacket(TwoGroupScenario.AppB, TwoGroupScenario.AppD));
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(4), OverlayIds.GroupId("G3"));
             long spoof = AgentControl.Drop(s.AgentB.ControlSocket, "spoof");
             using (var udp = s.A.OpenSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp))
@@ -67,7 +67,7 @@ public sealed class OtherGroupWithoutPolicyTests(ITestOutputHelper output)
             // Not a broken path: a policy opens it.
             await s.Ctl.OkAsync("policy-add", "G3", "--from", "G2", "--proto", "tcp", "--port", "80");
             await s.WaitConfiguredAsync();
-            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(10)));
+            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, TimeSpan.FromSeconds(10)));
             Assert.Equal(1, web.Served);
         }
         catch

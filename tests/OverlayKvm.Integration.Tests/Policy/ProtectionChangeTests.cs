@@ -23,7 +23,7 @@ public sealed class ProtectionChangeTests(ITestOutputHelper output)
             var data = TcpTransfer.MakeData(24 << 20);
             bool switched = false;
             using var capture = PacketCapture.Start(s.A, "va", Path.Combine(s.Work, "protect.pcap"));
-            var (sent, received) = await TcpTransfer.RunAsync(s.Bns, TwoGroupScenario.D, s.A, TwoGroupScenario.B, data, TimeSpan.FromSeconds(90), async bytes =>
+            var (sent, received) = await TcpTransfer.RunAsync(s.B, TwoGroupScenario.AppD, s.A, TwoGroupScenario.AppB, data, TimeSpan.FromSeconds(90), async bytes =>
             {
                 if (!switched && bytes >= 4 << 20)
                 {

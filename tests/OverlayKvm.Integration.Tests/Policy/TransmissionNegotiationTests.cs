@@ -23,18 +23,18 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
         await using var s = await TwoGroupScenario.CreateAsync(["G3", "--from", "G2", "--proto", "tcp", "--port", "80"]);
         try
         {
-            using var http = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 80);
-            using var ssh = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 22);
-            using var other = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 81);
+            using var http = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 80);
+            using var ssh = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 22);
+            using var other = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 81);
 
             var first = System.Diagnostics.Stopwatch.StartNew();
-            string? response = await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(10));
+            string? response = await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, TimeSpan.FromSeconds(10));
             first.Stop();
             Assert.NotNull(response);
             Assert.Contains("200 OK", response);
             Assert.Contains(TcpExchange.Body, response);
             var second = System.Diagnostics.Stopwatch.StartNew();
-            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(10)));
+            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, TimeSpan.FromSeconds(10)));
             second.Stop();
             // The first request waits for Is Allowed → Allowed (its SYN is held, then released); the second finds the rule.
             output.WriteLine($"HTTP GET with negotiation {first.Elapsed.TotalMilliseconds:0.00} ms, with the cached rule {second.Elapsed.TotalMilliseconds:0.00} ms; " +
@@ -42,7 +42,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
 
             // 16 MiB over tcp/80: well over 10,000 packets, no second negotiation.
             long sealedBefore = AgentControl.Counter(s.AgentA.ControlSocket, "G2", "sealed", "packetsOut");
-            Assert.True(await TcpExchange.PushAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, 16 << 20, TimeSpan.FromSeconds(60)), "16 MiB push on tcp/80 failed");
+            Assert.True(await TcpExchange.PushAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, 16 << 20, TimeSpan.FromSeconds(60)), "16 MiB push on tcp/80 failed");
             long packets = AgentControl.Counter(s.AgentA.ControlSocket, "G2", "sealed", "packetsOut") - sealedBefore;
             output.WriteLine($"tcp/80: {packets} packets sealed by vmA, negotiations_sent={TwoGroupScenario.Tm(s.AgentA, "negotiations_sent")}");
             Assert.True(packets >= 10_000, $"only {packets} packets");
@@ -52,12 +52,12 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             foreach (int port in new[] { 81, 22 })
             {
                 // The first attempt negotiates (Not Allowed); the rule then refuses at the sender.
-                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, port, Short));
+                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, port, Short));
                 // Let earlier connections finish their closing exchanges, so the capture holds only this attempt.
                 await AgentControl.SettledPacketsInAsync(s.AgentA.ControlSocket, "G2");
                 long deniedBefore = AgentControl.Drop(s.AgentA.ControlSocket, "denied-egress");
                 using var capture = PacketCapture.Start(s.A, "va", Path.Combine(s.Work, $"deny{port}.pcap"));
-                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, port, Short));
+                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, port, Short));
                 var frames = capture.Stop();
                 long denied = AgentControl.Drop(s.AgentA.ControlSocket, "denied-egress") - deniedBefore;
                 output.WriteLine($"tcp/{port}: denied-egress +{denied}, underlay frames during the attempt: {frames.Count(f => f.DestinationPort == 7480)}");
@@ -101,10 +101,10 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             ["G3", "--from", "G2", "--proto", "tcp", "--port", "8080"]);
         try
         {
-            using var http = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 80);
-            using var alt = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 8080);
-            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(10)));
-            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 8080, TimeSpan.FromSeconds(10)));
+            using var http = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 80);
+            using var alt = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 8080);
+            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, TimeSpan.FromSeconds(10)));
+            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 8080, TimeSpan.FromSeconds(10)));
             Assert.Equal(2, TwoGroupScenario.Tm(s.AgentA, "negotiations_sent"));
 
             // Traffic flows on tcp/80 while the policy goes.
@@ -113,7 +113,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             {
                 while (!flowing.IsCancellationRequested)
                 {
-                    await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(1));
+                    await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, TimeSpan.FromSeconds(1));
                     await Task.Delay(50);
                 }
             });
@@ -134,11 +134,11 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             Assert.True(TwoGroupScenario.Tm(s.AgentB, "not_permitted_sent") >= 1, "vmB did not tell vmA to invalidate");
             Assert.True(TwoGroupScenario.Tm(s.AgentA, "not_permitted_received") >= 1, "vmA was not told to invalidate");
             Assert.True(TwoGroupScenario.Tm(s.AgentA, "not_allowed_received") >= 1, "tcp/80 was not renegotiated and refused");
-            Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, Short));
+            Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, Short));
 
             // tcp/8080's rule was not touched: it still passes, with no new negotiation.
             long negotiations = TwoGroupScenario.Tm(s.AgentA, "negotiations_sent");
-            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 8080, TimeSpan.FromSeconds(10)));
+            Assert.NotNull(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 8080, TimeSpan.FromSeconds(10)));
             Assert.Equal(negotiations, TwoGroupScenario.Tm(s.AgentA, "negotiations_sent"));
         }
         catch
@@ -154,9 +154,9 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
         await using var s = await TwoGroupScenario.CreateAsync(4000, ["G3", "--from", "G2", "--proto", "tcp", "--port", "80"]);
         try
         {
-            using var http = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 80);
+            using var http = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 80);
             // A refusal leaves a deny rule that is gone after its TTL.
-            Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 81, TimeSpan.FromSeconds(1.5)));
+            Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 81, TimeSpan.FromSeconds(1.5)));
             Assert.Contains(TwoGroupScenario.Rules(s.AgentA), r => Is(r!, "egress", 81, "deny"));
             await Task.Delay(s.DenyTtlMs + 500);
             Assert.DoesNotContain(TwoGroupScenario.Rules(s.AgentA), r => r!["port"]!.GetValue<int>() == 81);
@@ -166,7 +166,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             Interop.Kill(s.AgentB.Pid, 19); // SIGSTOP
             try
             {
-                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, Short));
+                Assert.Null(await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, Short));
                 Assert.True(TwoGroupScenario.Tm(s.AgentA, "negotiation_timeouts") >= 1);
                 var rule = TwoGroupScenario.Rules(s.AgentA).Single(r => r!["port"]!.GetValue<int>() == 80)!;
                 Assert.Equal("deny", rule["verdict"]!.GetValue<string>());
@@ -181,7 +181,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             string? response = null;
             while (response is null && DateTime.UtcNow < deadline)
             {
-                response = await TcpExchange.GetAsync(s.A, TwoGroupScenario.B, TwoGroupScenario.D, 80, TimeSpan.FromSeconds(2));
+                response = await TcpExchange.GetAsync(s.A, TwoGroupScenario.AppB, TwoGroupScenario.AppD, 80, TimeSpan.FromSeconds(2));
             }
             Assert.NotNull(response);
             Assert.True(TwoGroupScenario.Tm(s.AgentA, "allowed_received") >= 1);
@@ -199,7 +199,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
         await using var s = await TwoGroupScenario.CreateAsync(["G3", "--from", "G2", "--proto", "tcp", "--port", "80"]);
         try
         {
-            using var ssh = TcpExchange.Listen(s.Bns, TwoGroupScenario.D, 22);
+            using var ssh = TcpExchange.Listen(s.B, TwoGroupScenario.AppD, 22);
             // vmA's own key for G3 (derived for vmA as a sender), as a compromised vmA would have it.
             var doc = await s.Ctl.JsonAsync("domain-config", "vmA", "--show-secrets");
             var neighbor = doc.GetProperty("neighbors").EnumerateArray().Single();
@@ -207,7 +207,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
             byte[] key = Convert.FromBase64String(credential.GetProperty("key").GetString()!);
             int epoch = credential.GetProperty("epoch").GetInt32();
 
-            byte[] inner = TcpSyn(TwoGroupScenario.B, TwoGroupScenario.D, 40022, 22);
+            byte[] inner = TcpSyn(TwoGroupScenario.AppB, TwoGroupScenario.AppD, 40022, 22);
             byte[] frame = SealAsSender(key, "G3", epoch, "vmA", inner);
             long deniedBefore = AgentControl.Drop(s.AgentB.ControlSocket, "denied-ingress");
             using (var udp = s.A.OpenSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp))
@@ -235,7 +235,7 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
 
     private static bool Is(JsonNode rule, string direction, int port, string verdict) =>
         rule["direction"]!.GetValue<string>() == direction && rule["port"]!.GetValue<int>() == port && rule["verdict"]!.GetValue<string>() == verdict
-        && rule["source"]!.GetValue<string>() == TwoGroupScenario.B && rule["destination"]!.GetValue<string>() == TwoGroupScenario.D;
+        && rule["source"]!.GetValue<string>() == TwoGroupScenario.AppB && rule["destination"]!.GetValue<string>() == TwoGroupScenario.AppD;
 
     private static byte[] SealAsSender(byte[] senderKey, string group, int epoch, string domain, byte[] inner)
     {

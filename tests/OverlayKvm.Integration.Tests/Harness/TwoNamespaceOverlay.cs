@@ -1,0 +1,112 @@
+using OverlayKvm.Integration.Tests.Daemon;
+
+namespace OverlayKvm.Integration.Tests.Harness;
+
+/// <summary>
+/// The namespace testbed shared by the engine and policy scenarios: a real overlayd; two "VMs" — namespaces A and
+/// B joined by a veth underlay (va ↔ vb) — each running a real overlay-agent that overlayd reaches through a
+/// symlink in its channel directory, as libvirt's socket would be. Subclasses define their groups, apps and agent
+/// flags. Everything is removed on dispose, even after a failure: apps, agents, then the namespaces (taking veths
+/// and TUN devices with them), then the daemon and the work folder.
+/// </summary>
+internal abstract class TwoNamespaceOverlay : IAsyncDisposable
+{
+    private readonly List<IDisposable> _cleanup = new();
+
+    protected TwoNamespaceOverlay(string workPrefix)
+    {
+        Daemon = new DaemonProcess();
+        Work = Directory.CreateTempSubdirectory(workPrefix).FullName;
+        Ctl = new Overlayctl(Daemon.Socket);
+    }
+
+    public DaemonProcess Daemon { get; }
+
+    public Overlayctl Ctl { get; }
+
+    public NetNamespace A { get; private set; } = null!;
+
+    public NetNamespace B { get; private set; } = null!;
+
+    public AgentProcess AgentA { get; private set; } = null!;
+
+    public AgentProcess AgentB { get; private set; } = null!;
+
+    public string Work { get; }
+
+    /// <summary>Runs <paramref name="build"/>; on any failure everything created so far is removed before rethrowing.</summary>
+    protected static async Task<T> BuildAsync<T>(T scenario, Func<T, Task> build)
+        where T : TwoNamespaceOverlay
+    {
+        Prerequisites.RequireRootAndTools("ip", "tcpdump");
+        try
+        {
+            await build(scenario);
+            return scenario;
+        }
+        catch
+        {
+            await scenario.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Namespaces and underlay, overlayd started, domains vmA/vmB defined with their underlay addresses.</summary>
+    protected async Task StartUnderlayAsync(string roleA, string roleB, string underlayA, string underlayB)
+    {
+        A = Track(NetNamespace.Create(roleA));
+        B = Track(NetNamespace.Create(roleB));
+        A.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", B.Name);
+        A.Ip("addr", "add", underlayA + "/24", "dev", "va");
+        B.Ip("addr", "add", underlayB + "/24", "dev", "vb");
+        A.Ip("link", "set", "va", "up");
+        B.Ip("link", "set", "vb", "up");
+        await Daemon.StartAsync();
+        await Ctl.OkAsync("domain-define", "vmA", "--address", underlayA);
+        await Ctl.OkAsync("domain-define", "vmB", "--address", underlayB);
+    }
+
+    /// <summary>Starts both agents with <paramref name="flags"/> and waits until they run the current documents.</summary>
+    protected async Task StartAgentsAsync(string[] flags)
+    {
+        AgentA = Track(new AgentProcess(A, Path.Combine(Work, "a"), "vmA") { ExtraArguments = flags });
+        AgentB = Track(new AgentProcess(B, Path.Combine(Work, "b"), "vmB") { ExtraArguments = flags });
+        AgentA.Start();
+        AgentB.Start();
+        File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmA.agent.sock"), AgentA.ChannelSocket);
+        File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmB.agent.sock"), AgentB.ChannelSocket);
+        await WaitConfiguredAsync();
+    }
+
+    /// <summary>Waits until both agents run the current documents (after a policy or protection change, too).</summary>
+    public Task WaitConfiguredAsync() => ConfigApplied.WaitAsync(Ctl, AgentA, AgentB);
+
+    /// <summary>Starts app <paramref name="app"/> with `overlay-agent run` and waits for its address on the adapter.</summary>
+    protected void StartApp(AgentProcess agent, string app, string address)
+    {
+        var p = Track(AppProcess.Start(agent, app));
+        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
+        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\n{agent.Log}");
+    }
+
+    public T Track<T>(T d)
+        where T : IDisposable
+    {
+        _cleanup.Add(d);
+        return d;
+    }
+
+    public string Logs() =>
+        $"--- overlayd ---\n{Daemon.Log}\n--- agent vmA ---\n{AgentA?.Log}\n--- agent vmB ---\n{AgentB?.Log}";
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var d in Enumerable.Reverse(_cleanup))
+        {
+            d.Dispose();
+        }
+        await Daemon.DisposeAsync();
+        Directory.Delete(Work, recursive: true);
+    }
+}
