@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using OverlayKvm.GuestAgent.Control;
-using OverlayKvm.GuestAgent.Hosting;
 
 namespace OverlayKvm.GuestAgent.Cli;
 
@@ -11,14 +10,11 @@ internal static class RulesCommand
 {
     public static async Task<int> RunAsync(ParsedOptions options)
     {
-        string control = options.Get("control") ?? AgentOptions.DefaultControlSocket;
-        ControlResponse r = await ControlClient.SendAsync(control, new ControlRequest("rules"), CancellationToken.None).ConfigureAwait(false);
-        if (!r.Ok || r.Rules is null)
+        if (await ControlQuery.AskAsync(options, "rules", r => r.Rules is not null).ConfigureAwait(false) is not { Rules: { } rules })
         {
-            Console.Error.WriteLine($"overlay-agent rules: {r.Error ?? "no rules in the answer"}");
             return AgentCommandLine.ExitFailed;
         }
-        Console.Out.WriteLine(options.Has("json") ? JsonSerializer.Serialize(r.Rules, AgentJsonContext.Default.IReadOnlyListRuleView) : Format(r.Rules));
+        Console.Out.WriteLine(options.Has("json") ? JsonSerializer.Serialize(rules, AgentJsonContext.Default.IReadOnlyListRuleView) : Format(rules));
         return AgentCommandLine.ExitOk;
     }
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using OverlayKvm.GuestAgent.Control;
-using OverlayKvm.GuestAgent.Hosting;
 
 namespace OverlayKvm.GuestAgent.Cli;
 
@@ -11,16 +10,13 @@ internal static class StatCommand
 {
     public static async Task<int> RunAsync(ParsedOptions options)
     {
-        string control = options.Get("control") ?? AgentOptions.DefaultControlSocket;
-        ControlResponse r = await ControlClient.SendAsync(control, new ControlRequest("stat"), CancellationToken.None).ConfigureAwait(false);
-        if (!r.Ok || r.Stat is null)
+        if (await ControlQuery.AskAsync(options, "stat", r => r.Stat is not null).ConfigureAwait(false) is not { Stat: { } stat })
         {
-            Console.Error.WriteLine($"overlay-agent stat: {r.Error ?? "no statistics in the answer"}");
             return AgentCommandLine.ExitFailed;
         }
         Console.Out.WriteLine(options.Has("json")
-            ? JsonSerializer.Serialize(r.Stat, AgentJsonContext.Default.StatReport)
-            : Format(r.Stat));
+            ? JsonSerializer.Serialize(stat, AgentJsonContext.Default.StatReport)
+            : Format(stat));
         return AgentCommandLine.ExitOk;
     }
 
