@@ -43,6 +43,10 @@ internal static class StatCommand
             foreach (EngineGroupAttachment a in e.Attached)
             {
                 sb.AppendLine(inv, $"engine group {a.Group} region {a.Region} slot {a.Slot} generation {a.Generation} {(a.Enabled ? "enabled" : "disabled")} cached-answers {a.CachedRoutes}");
+                if (a.Doorbell is { } d)
+                {
+                    sb.AppendLine(inv, $"  doorbell {(d.FutexUsable ? "futex" : "timed sleeps")}: waits {d.Waits} woken {d.Woken} timed-out {d.TimedOut} changed {d.Changed}; wakes sent {d.WakesSent}");
+                }
             }
             sb.Append("engine fallbacks:");
             foreach (var (reason, count) in e.Fallbacks)

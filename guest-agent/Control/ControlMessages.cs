@@ -41,4 +41,9 @@ internal sealed record RuleView(string Direction, string Source, string Destinat
 /// <summary>The agent's view of the acceleration engine: attached groups and why packets took the sealed path instead.</summary>
 internal sealed record EngineStat(IReadOnlyList<EngineGroupAttachment> Attached, IReadOnlyDictionary<string, long> Fallbacks, long RingDrops);
 
-internal sealed record EngineGroupAttachment(string Group, string Region, int Slot, ulong Generation, bool Enabled, int CachedRoutes);
+/// <param name="Doorbell">How this VM's receive thread slept on the group's ring doorbell (docs/engine-region.md).</param>
+internal sealed record EngineGroupAttachment(string Group, string Region, int Slot, ulong Generation, bool Enabled, int CachedRoutes, DoorbellStat? Doorbell = null);
+
+/// <param name="FutexUsable">False where the kernel refuses a futex on the mapping (a guest's BAR): bounded timed sleeps instead.</param>
+/// <param name="WakesSent">Wakes this VM's senders issued to sleeping receivers.</param>
+internal sealed record DoorbellStat(bool FutexUsable, long Waits, long Woken, long TimedOut, long Changed, long WakesSent);

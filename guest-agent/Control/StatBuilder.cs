@@ -79,7 +79,9 @@ internal sealed class StatBuilder
         {
             try
             {
-                attached.Add(new EngineGroupAttachment(a.Group, a.RegionPath, a.MySlot, a.Generation, a.IsEnabled, a.Routes.Count));
+                var bell = a.Endpoint.Doorbell;
+                attached.Add(new EngineGroupAttachment(a.Group, a.RegionPath, a.MySlot, a.Generation, a.IsEnabled, a.Routes.Count,
+                    new DoorbellStat(bell.FutexUsable, bell.Waits, bell.WokenWaits, bell.TimedOutWaits, bell.ChangedWaits, a.Endpoint.WakesSent)));
             }
             catch (ObjectDisposedException)
             {

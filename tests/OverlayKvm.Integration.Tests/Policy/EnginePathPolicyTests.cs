@@ -42,6 +42,11 @@ public sealed class EnginePathPolicyTests(ITestOutputHelper output)
             var (engine, sealedOut) = (Engine(s), Sealed(s));
             Assert.NotNull(await TcpExchange.GetAsync(s.A, EngineScenario.Client, EngineScenario.Server, 80, TimeSpan.FromSeconds(10)));
             Assert.True(Engine(s) > engine, "tcp/80 did not take the engine");
+            // Both agents share this kernel: the receive thread sleeps on a futex doorbell and is woken by the sender.
+            var bell = AgentControl.Stat(s.AgentB.ControlSocket)["engine"]!["attached"]![0]!["doorbell"]!;
+            output.WriteLine($"vmB doorbell: {bell.ToJsonString()}");
+            Assert.True(bell["futexUsable"]!.GetValue<bool>(), "the doorbell fell back to timed sleeps between namespaces of one kernel");
+            Assert.True(bell["woken"]!.GetValue<long>() > 0, "vmB's receive thread was never woken by a doorbell");
             Assert.Equal(sealedOut, Sealed(s));
             await RefusedAtSender(s, EngineScenario.Server, ssh);
 
