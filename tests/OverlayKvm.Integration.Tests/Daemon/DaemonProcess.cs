@@ -23,6 +23,20 @@ internal sealed class DaemonProcess : IAsyncDisposable
         Directory.CreateDirectory(EngineDir);
     }
 
+    /// <summary>
+    /// A daemon whose engine regions live in <paramref name="engineDirectory"/> (e.g. the host's /dev/shm, where
+    /// libvirt's ivshmem-plain looks for &lt;shmem name&gt;) instead of a private folder. That folder is not the
+    /// daemon's: disposing leaves it, and the caller removes the region files its groups made there.
+    /// </summary>
+    public DaemonProcess(string engineDirectory)
+    {
+        Root = Directory.CreateTempSubdirectory("okvm-d-").FullName;
+        Socket = Path.Combine(Root, "overlayd.sock");
+        StateDir = Path.Combine(Root, "state");
+        EngineDir = engineDirectory;
+    }
+
+    /// <summary>Where overlayd lays out the engine regions (OVERLAYKVM_ENGINE__DIRECTORY).</summary>
     public string EngineDir { get; }
 
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
@@ -50,7 +64,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
             psi.ArgumentList.Add(a);
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
-        // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm.
+        // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm (unless asked for).
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = EngineDir;
         // A test daemon must never equip or reconcile the host's real libvirt domains.
         psi.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "false";

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using OverlayKvm.Integration.Tests.Harness;
 using Xunit.Abstractions;
+using static OverlayKvm.Integration.Tests.Vm.ScenarioConsole;
 
 namespace OverlayKvm.Integration.Tests.Vm;
 
@@ -23,8 +24,7 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
     {
         _fx = fixture;
         _output = output;
-        foreach (var line in fixture.Narration) output.WriteLine("[fixture] " + line);
-        if (fixture.Failure is not null) throw fixture.Failure;
+        fixture.ReportTo(output);
     }
 
     [Fact]
@@ -63,8 +63,8 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
     [Fact]
     public void EnginePath_1MiB_ArrivesIntact_AgentAndEngineCountersShowTheBytes()
     {
-        foreach (var l in ScenarioLines(_fx.Vm1Serial)) _output.WriteLine("vm1: " + l);
-        foreach (var l in ScenarioLines(_fx.Vm2Serial)) _output.WriteLine("vm2: " + l);
+        foreach (var l in Lines(_fx.Vm1Serial)) _output.WriteLine("vm1: " + l);
+        foreach (var l in Lines(_fx.Vm2Serial)) _output.WriteLine("vm2: " + l);
         var payload = Line(_fx.Vm2Serial, "vm-scenario: payload ");
         var engine = Line(_fx.Vm1Serial, "vm-scenario: engine rc=");
         Assert.Equal("0", Field(engine, "rc"));
@@ -194,31 +194,5 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
         foreach (var g in engineStat.GetProperty("groups").EnumerateArray())
             if (g.GetProperty("group").GetString() == _fx.Group) return g;
         throw new Xunit.Sdk.XunitException($"group {_fx.Group} not in engine-stat: {engineStat.GetRawText()}");
-    }
-
-    private static List<string> ScenarioLines(string serial)
-    {
-        var lines = new List<string>();
-        foreach (var raw in serial.Split('\n'))
-        {
-            var l = raw.TrimEnd('\r');
-            var at = l.IndexOf("vm-scenario: ", StringComparison.Ordinal);
-            if (at >= 0) lines.Add(l[at..]);
-        }
-        return lines;
-    }
-
-    private static string Line(string serial, string prefix)
-    {
-        foreach (var l in ScenarioLines(serial))
-            if (l.StartsWith(prefix, StringComparison.Ordinal)) return l;
-        throw new Xunit.Sdk.XunitException($"no line starting with '{prefix}' on the console; its end:\n{E2e.SerialLog.Tail(serial, 2000)}");
-    }
-
-    private static string Field(string line, string key)
-    {
-        foreach (var word in line.Split(' '))
-            if (word.StartsWith(key + "=", StringComparison.Ordinal)) return word[(key.Length + 1)..];
-        throw new Xunit.Sdk.XunitException($"no {key}= in '{line}'");
     }
 }
