@@ -181,73 +181,9 @@ public static class ThroughputComparison
         string stats = pingOut.Split('\n').First(l => l.Contains("min/avg/max", StringComparison.Ordinal));
         double pingAvg = double.Parse(stats.Split('=')[1].Trim().Split('/')[1], CultureInfo.InvariantCulture);
 
-        double rr = RequestResponseMicros(a, b, addressA, addressB);
+        double rr = EnginePath.RequestResponse.MeanMicros(a, b, addressA, addressB, 2000);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {bps / 1e9:F2} Gbit/s, {cpuPerGb:F2} CPU s/GB, {drops} UDP drops, ping {pingAvg:F3} ms, 1-byte RR {rr:F0} us"));
         return new Result(name, bps / 1e9, cpuPerGb, tunnelPerGb, tunnelPercent, drops, pingAvg, rr, retransmits);
-    }
-
-    /// <summary>Mean round trip of 2000 one-byte request/response exchanges over one TCP connection (NODELAY).</summary>
-    private static double RequestResponseMicros(string a, string b, string addressA, string addressB)
-    {
-        {
-            using Socket listener = OpenIn(b, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Parse(addressB), 0));
-            listener.Listen(1);
-            int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-            var serve = Task.Run(() =>
-            {
-                using Socket s = listener.Accept();
-                s.NoDelay = true;
-                var one = new byte[1];
-                while (s.Receive(one) == 1)
-                {
-                    s.Send(one);
-                }
-            });
-            using Socket c = OpenIn(a, SocketType.Stream, ProtocolType.Tcp);
-            c.Bind(new IPEndPoint(IPAddress.Parse(addressA), 0));
-            c.Connect(new IPEndPoint(IPAddress.Parse(addressB), port));
-            c.NoDelay = true;
-            var buf = new byte[1];
-            for (int i = 0; i < 200; i++)
-            {
-                c.Send(buf);
-                c.Receive(buf);
-            }
-            const int n = 2000;
-            var sw = Stopwatch.StartNew();
-            for (int i = 0; i < n; i++)
-            {
-                c.Send(buf);
-                c.Receive(buf);
-            }
-            double micros = sw.Elapsed.TotalMicroseconds / n;
-            c.Shutdown(SocketShutdown.Both);
-            serve.Wait(5000);
-            return micros;
-        }
-    }
-
-    private static Socket OpenIn(string ns, SocketType type, ProtocolType protocol)
-    {
-        Socket? socket = null;
-        Exception? failure = null;
-        var t = new Thread(() =>
-        {
-            try
-            {
-                using SafeFdHandle fd = SafeFdHandle.Open($"/var/run/netns/{ns}", 0);
-                IoCheck.Check(CoreInterop.SetNs(fd, CoreInterop.CLONE_NEWNET), $"setns {ns}");
-                socket = new Socket(AddressFamily.InterNetwork, type, protocol);
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-        });
-        t.Start();
-        t.Join();
-        return socket ?? throw new InvalidOperationException($"socket in {ns}: {failure?.Message}", failure);
     }
 
     private static void SetUpWireGuard(string a, string b, string dir, List<Process> processes)
