@@ -2,7 +2,9 @@
 # The main job, on real VMs: installs what is missing, builds (overlayd, overlayctl; the guest agent with Native
 # AOT and the guest image, both cached under /var/cache/overlaykvm/guest), starts virtlogd/libvirtd if they are not
 # running, starts overlayd on the embedded SQLite store, declares group "web" with app "client" in VM 1 and app
-# "server" in VM 2, boots the two tiny VMs (TCG, direct kernel boot) and shows the apps exchanging data: first
+# "server" in VM 2, defines the two tiny VMs (TCG, direct kernel boot) with only our metadata — overlayd's libvirt
+# event service equips them (the group's ivshmem region, the agent's virtio-serial channel, the anti-spoofing
+# nwfilter) — boots them and shows the apps exchanging data: first
 # through the hypervisor's shared-memory back channel (the engine: ivshmem rings, never on a network), then — the
 # engine switched off for the group — sealed over the VMs' virtio-net, then plain for scale; same SHA-256 at both
 # ends each time; overlayctl's counters (channel-list, engine-stat) and the client agent's own. On exit or Ctrl-C it
@@ -157,8 +159,8 @@ rm -rf "$DEMO_DIR/state" "$DEMO_DIR/channels" "${VMS[@]/#/$DEMO_DIR/}"
 mkdir -p "$DEMO_DIR/channels"
 # QEMU (user libvirt-qemu) binds the agents' channel sockets in overlayd's channel directory.
 chmod 711 "$DEMO_DIR"; chmod 755 "$DEMO_DIR/channels"
-# The demo's domains carry their devices already; the libvirt event service (which equips member domains) stays off.
-OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED=false setsid "$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" \
+# overlayd's libvirt event service watches $URI: a domain defined with our metadata is equipped by overlayd itself.
+setsid "$overlayd" --socket "$sock" --state-dir "$DEMO_DIR/state" \
   --channel-dir "$DEMO_DIR/channels" --host-name demo-host --host-address 192.168.124.1 >"$DEMO_DIR/overlayd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 150); do "$overlayctl" -c "$sock" group-list >/dev/null 2>&1 && break; sleep 0.1; done
@@ -190,12 +192,23 @@ for vm in "${VMS[@]}"; do
   cmdline="console=ttyS0 panic=-1 quiet overlaykvm.ip=${ip[$vm]}/24 overlaykvm.agent=\"serve --control /run/oa.sock --state-dir /tmp/oa\""
   cmdline+=" overlaykvm.test=/bin/two-apps overlaykvm.role=${role[$vm]} overlaykvm.app=${role[$vm]} overlaykvm.appip=${appip[$vm]}"
   cmdline+=" overlaykvm.peerapp=${appip[$peer]} overlaykvm.peerip=${ip[$peer]} overlaykvm.group=$GROUP overlaykvm.size=$SIZE"
+  # Only our metadata (group and app), no OverlayKvm device: overlayd adds those when libvirt reports the definition.
   sed -e "s|@NAME@|$vm|" -e "s|@MEMORY_MIB@|384|" -e "s|@KERNEL@|$KERNEL|" -e "s|@INITRD@|$INITRD|" \
       -e "s|@CMDLINE@|$(xml_sed_escape "$cmdline")|" -e "s|@SERIAL_LOG@|$(serial "$vm")|" \
-      -e "s|@AGENT_SOCKET@|$DEMO_DIR/channels/$vm.agent.sock|" -e "s|@SHMEM_NAME@|overlaykvm-$GROUP|" -e "s|@SHMEM_MIB@|16|" \
+      -e "s|@GROUP@|$GROUP|" -e "s|@APP@|${role[$vm]}|" \
       -e "s|@INTERFACE@|    <interface type='network'><source network='$NET'/><model type='virtio'/></interface>|" \
-      xml-templates/e2e/probe-domain.xml >"$DEMO_DIR/$vm/domain.xml"
+      xml-templates/e2e/demo-domain.xml >"$DEMO_DIR/$vm/domain.xml"
   virsh_q define "$DEMO_DIR/$vm/domain.xml" >/dev/null
+done
+for vm in "${VMS[@]}"; do
+  for _ in $(seq 100); do
+    virsh_q dumpxml --inactive "$vm" | grep -q "org.overlaykvm.agent.0" && break
+    pause 0.1
+  done
+  equipped=$(virsh_q dumpxml --inactive "$vm")
+  grep -q "org.overlaykvm.agent.0" <<<"$equipped" || { echo "demo: overlayd did not equip $vm within 10 s (see $DEMO_DIR/overlayd.log)" >&2; exit 1; }
+  echo "$vm equipped by overlayd: $(grep -o "<shmem name='[^']*'" <<<"$equipped" | sed "s/<shmem name=/shmem /"), channel org.overlaykvm.agent.0," \
+    "$(grep -o "<filterref filter='[^']*'" <<<"$equipped" | sed "s/<filterref filter=/nwfilter /") on its interface"
 done
 declare -A started_at
 for vm in "${VMS[1]}" "${VMS[0]}"; do
