@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace OverlayKvm.HostDaemon.Engine;
 
-/// <summary>Every <see cref="EngineOptions.ScrubInterval"/>: expire silent slots, then verify and repair the regions.</summary>
+/// <summary>Every <see cref="EngineOptions.ScrubInterval"/>: expire silent slots, drop the regions of undefined groups, then verify and repair the regions.</summary>
 internal sealed partial class EngineMaintenanceService(
     EngineRegistry registry, IOptions<EngineOptions> options, TimeProvider time, ILogger<EngineMaintenanceService> logger)
     : BackgroundService
@@ -26,6 +26,7 @@ internal sealed partial class EngineMaintenanceService(
             try
             {
                 registry.ExpireStale();
+                registry.RemoveUndefinedGroups();
                 registry.Scrub();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)

@@ -44,6 +44,37 @@ public sealed partial class EngineRegistry
     }
 
     /// <summary>
+    /// Forgets the regions of groups the store no longer has (undefined): unmapped and their /dev/shm files deleted,
+    /// so an undefined group leaves nothing behind on the host. Regions of defined groups stay even when no VM uses
+    /// them now (fail-static, and a VM may start any moment). Returns the groups removed.
+    /// </summary>
+    public IReadOnlyList<string> RemoveUndefinedGroups()
+    {
+        var defined = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var group in _store.ListGroups())
+        {
+            defined.Add(group.Name);
+        }
+
+        var removed = new List<string>();
+        lock (_lock)
+        {
+            foreach (string group in _groups.Keys.ToList())
+            {
+                if (!defined.Contains(group))
+                {
+                    _groups.Remove(group);
+                    _regions.Remove(group);
+                    removed.Add(group);
+                    Log.RegionRemoved(_logger, group);
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
     /// Re-creates a group's region with a higher generation (rings emptied, agents re-attach) and republishes the
     /// registry's slots into it. For a region whose rings are beyond repair, or after a layout change.
     /// </summary>

@@ -475,5 +475,8 @@ public sealed partial class EngineRegistry
 
         [LoggerMessage(Level = LogLevel.Information, Message = "engine of group {Group}: enabled={Enabled}")]
         public static partial void Switched(ILogger logger, string group, bool enabled);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "engine of group {Group}: group undefined, region removed")]
+        public static partial void RegionRemoved(ILogger logger, string group);
     }
 }

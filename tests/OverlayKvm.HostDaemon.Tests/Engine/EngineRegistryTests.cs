@@ -228,6 +228,24 @@ public sealed class EngineRegistryTests : IDisposable
     }
 
     [Fact]
+    public void RemoveUndefinedGroups_DeletesTheRegionsOfGroupsGoneFromTheStore_KeepsTheOthers()
+    {
+        string web = Path.Combine(_f.Directory, "overlaykvm-web"), db = Path.Combine(_f.Directory, "overlaykvm-db");
+        _f.Registry.Register("vm1", Ip("10.1.0.1"));
+        _f.Registry.Register("vm3", Ip("10.2.0.1"));
+        Assert.True(File.Exists(web) && File.Exists(db));
+
+        Assert.Empty(_f.Registry.RemoveUndefinedGroups());
+        _f.Store.UndefineApplication("db", _f.Store.ListApplications("db").Single().Name);
+        _f.Store.UndefineGroup("db");
+
+        Assert.Equal(["db"], _f.Registry.RemoveUndefinedGroups());
+        Assert.False(File.Exists(db), "an undefined group's region stays in /dev/shm");
+        Assert.True(File.Exists(web));
+        Assert.Equal(["web"], _f.Registry.Snapshot().Groups.Select(g => g.Group));
+    }
+
+    [Fact]
     public void Snapshot_ListsAddressesPerGroupAndSlot_AndRingFigures()
     {
         int s1 = _f.Registry.Register("vm1", Ip("10.1.0.1")).Slot;
