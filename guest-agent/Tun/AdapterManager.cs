@@ -319,7 +319,8 @@ internal sealed partial class AdapterManager : IDisposable
             // txqueuelen 2000 (TUN's default is 500): a TCP burst from an app queues here while the worker drains it;
             // at 500 the queue overflowed under one iperf3 stream (11,423 drops = 11,423 retransmits in 5 s on the
             // engine path), at 2000 nothing was dropped on either path and throughput held or rose (bench/run.sh path).
-            _ip.Run("link", "set", "dev", name, "mtu", AdapterMtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "txqueuelen", "2000", "up");
+            // "qlen", not "txqueuelen": the guest image's busybox ip knows only the short form (iproute2 takes both).
+            _ip.Run("link", "set", "dev", name, "mtu", AdapterMtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "qlen", "2000", "up");
         }
         catch
         {
