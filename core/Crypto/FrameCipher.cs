@@ -40,8 +40,9 @@ internal sealed class FrameCipher : IDisposable
     }
 
     /// <summary>
-    /// Seals (for <see cref="FrameType.AuthenticatedData"/>: only authenticates) the plaintext already placed at <c>frame[SealedFrameHeader.Size..]</c> (length plaintextLength) and writes
-    /// header and tag around it. Returns the frame length, or -1 if frame is too small.
+    /// Seals the plaintext already placed at <c>frame[SealedFrameHeader.Size..]</c> (length plaintextLength) and writes
+    /// header and tag around it (for <see cref="FrameType.AuthenticatedData"/>: authenticates it, leaving it in clear).
+    /// Returns the frame length, or -1 if frame is too small.
     /// </summary>
     public int Seal(in SealedFrameHeader header, Span<byte> frame, int plaintextLength)
     {
@@ -52,16 +53,8 @@ internal sealed class FrameCipher : IDisposable
         }
         Span<byte> nonce = stackalloc byte[NonceSize];
         WriteNonce(nonce, header.SenderIndex, header.Counter);
-        Span<byte> tag = frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize);
-        if (header.Type == FrameType.AuthenticatedData)
-        {
-            // Integrity only: header and packet are both associated data; nothing is encrypted.
-            return _seal.Seal(nonce, frame.Slice(0, SealedFrameHeader.Size + plaintextLength), Span<byte>.Empty, tag) ? frameLength : -1;
-        }
-        Span<byte> body = frame.Slice(SealedFrameHeader.Size, plaintextLength);
-        return _seal.Seal(nonce, frame.Slice(0, SealedFrameHeader.Size), body, tag)
-            ? frameLength
-            : -1;
+        Parts(header.Type, frame, plaintextLength, out Span<byte> associated, out Span<byte> body, out Span<byte> tag);
+        return _seal.Seal(nonce, associated, body, tag) ? frameLength : -1;
     }
 
     /// <summary>
@@ -77,15 +70,20 @@ internal sealed class FrameCipher : IDisposable
         }
         Span<byte> nonce = stackalloc byte[NonceSize];
         WriteNonce(nonce, header.SenderIndex, header.Counter);
-        ReadOnlySpan<byte> tag = frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize);
-        if (header.Type == FrameType.AuthenticatedData)
-        {
-            return _open.Open(nonce, frame.Slice(0, SealedFrameHeader.Size + plaintextLength), Span<byte>.Empty, tag) ? plaintextLength : -1;
-        }
-        Span<byte> body = frame.Slice(SealedFrameHeader.Size, plaintextLength);
-        return _open.Open(nonce, frame.Slice(0, SealedFrameHeader.Size), body, tag)
-            ? plaintextLength
-            : -1;
+        Parts(header.Type, frame, plaintextLength, out Span<byte> associated, out Span<byte> body, out Span<byte> tag);
+        return _open.Open(nonce, associated, body, tag) ? plaintextLength : -1;
+    }
+
+    /// <summary>
+    /// The AEAD's inputs within a frame: normally the header is associated data and the packet is encrypted; for
+    /// <see cref="FrameType.AuthenticatedData"/> header and packet are both associated data and nothing is encrypted.
+    /// </summary>
+    private static void Parts(FrameType type, Span<byte> frame, int plaintextLength, out Span<byte> associated, out Span<byte> body, out Span<byte> tag)
+    {
+        bool clear = type == FrameType.AuthenticatedData;
+        associated = frame.Slice(0, SealedFrameHeader.Size + (clear ? plaintextLength : 0));
+        body = clear ? Span<byte>.Empty : frame.Slice(SealedFrameHeader.Size, plaintextLength);
+        tag = frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize);
     }
 
     public void Dispose()
