@@ -37,7 +37,7 @@ internal sealed partial class TransmissionManager
         {
             case NegotiationKind.IsAllowed:
                 Interlocked.Increment(ref Counters.NegotiationsReceived);
-                bool allowed = DecideHere(snapshot, Ingress, flow, peer, now);
+                bool allowed = DecideHere(snapshot, Ingress, flow, peer, now)?.IsAllowed == true;
                 SendMessage(snapshot, remoteRoute.Group, peer, new NegotiationMessage(allowed ? NegotiationKind.Allowed : NegotiationKind.NotAllowed, flow, message.RequestId));
                 break;
             case NegotiationKind.Allowed:
@@ -87,7 +87,7 @@ internal sealed partial class TransmissionManager
         if (_sender.TrySend(snapshot, to.Group, to.Group.DataType, packet.Span, to.Member.Peer!))
         {
             Interlocked.Increment(ref Counters.Released);
-            if (snapshot.Directory.TryGetValue(BinaryPrimitivesSource(packet.Span), out DirectoryRoute? from))
+            if (snapshot.Directory.TryGetValue(SourceOf(packet.Span), out DirectoryRoute? from))
             {
                 from.Group.Counters.Sealed.CountOut(packet.Length);
             }
@@ -98,7 +98,7 @@ internal sealed partial class TransmissionManager
         }
     }
 
-    private static uint BinaryPrimitivesSource(ReadOnlySpan<byte> packet) =>
+    private static uint SourceOf(ReadOnlySpan<byte> packet) =>
         Ipv4Packet.TryReadAddresses(packet, out uint source, out _) ? source : 0;
 
     /// <summary>

@@ -78,23 +78,17 @@ internal sealed partial class TransmissionManager
         Ipv4Packet.ReadFlow(packet, out byte protocol, out ushort sourcePort, out ushort destinationPort);
         var flow = new FlowKey(source, destination, protocol, destinationPort);
         long now = Environment.TickCount64;
-        if (Egress.TryGetLive(flow, now, out FlowRule rule))
+        FlowRule? rule = Cached(Egress, Ingress, flow, sourcePort, now);
+        if (rule is null)
         {
-            return rule.IsAllowed ? Admission.Allow : Admission.Deny;
+            if (!snapshot.Policy.IsAuthorityFor(to.Group.Id))
+            {
+                // Not ours to decide: a neighbor group's member, always on another VM.
+                return Negotiate(snapshot, flow, to, packet, now);
+            }
+            rule = DecideHere(snapshot, Egress, flow, to.Member.Peer, now);
         }
-        if (_options.StatefulReplies && Ingress.TryGetLive(flow.Reverse(sourcePort), now, out FlowRule inbound) && inbound.IsAllowed)
-        {
-            return Admission.Allow;
-        }
-        if (snapshot.Policy.IsAuthorityFor(to.Group.Id))
-        {
-            return DecideHere(snapshot, Egress, flow, to.Member.Peer, now) ? Admission.Allow : Admission.Deny;
-        }
-        if (to.Member.Peer is null)
-        {
-            return Admission.Deny;
-        }
-        return Negotiate(snapshot, flow, to, packet, now);
+        return rule is { IsAllowed: true } ? Admission.Allow : Admission.Deny;
     }
 
     /// <summary>
@@ -107,19 +101,8 @@ internal sealed partial class TransmissionManager
         Ipv4Packet.ReadFlow(packet, out byte protocol, out ushort sourcePort, out ushort destinationPort);
         var flow = new FlowKey(source, destination, protocol, destinationPort);
         long now = Environment.TickCount64;
-        if (!Ingress.TryGetLive(flow, now, out FlowRule rule))
-        {
-            if (_options.StatefulReplies && Egress.TryGetLive(flow.Reverse(sourcePort), now, out FlowRule outbound) && outbound.IsAllowed)
-            {
-                return true;
-            }
-            if (DecideHere(snapshot, Ingress, flow, peer, now))
-            {
-                return true;
-            }
-            Ingress.TryGetLive(flow, now, out rule);
-        }
-        else if (rule.IsAllowed)
+        FlowRule? rule = Cached(Ingress, Egress, flow, sourcePort, now) ?? DecideHere(snapshot, Ingress, flow, peer, now);
+        if (rule is { IsAllowed: true })
         {
             return true;
         }
@@ -134,16 +117,35 @@ internal sealed partial class TransmissionManager
         return false;
     }
 
-    /// <summary>Decides from this VM's policies and records the rule (uncached when the table is full).</summary>
-    private bool DecideHere(AgentSnapshot snapshot, RuleTable table, in FlowKey flow, PeerVm? peer, long now)
+    /// <summary>
+    /// The answer already known for a flow: its own live rule in <paramref name="own"/>, else — stateful replies
+    /// (R4.12) — the allow rule of the flow it answers, in <paramref name="reverse"/>. Null: nothing cached.
+    /// </summary>
+    private FlowRule? Cached(RuleTable own, RuleTable reverse, in FlowKey flow, ushort sourcePort, long now)
+    {
+        if (own.TryGetLive(flow, now, out FlowRule rule))
+        {
+            return rule;
+        }
+        return _options.StatefulReplies && reverse.TryGetLive(flow.Reverse(sourcePort), now, out FlowRule answered) && answered.IsAllowed
+            ? answered
+            : null;
+    }
+
+    /// <summary>
+    /// Decides from this VM's policies and records the rule (uncached when the table is full). Null when either
+    /// address is unknown here (nothing to decide on: the caller refuses).
+    /// </summary>
+    private FlowRule? DecideHere(AgentSnapshot snapshot, RuleTable table, in FlowKey flow, PeerVm? peer, long now)
     {
         if (!snapshot.Policy.TryDecide(flow.Source, flow.Destination, flow.Protocol, flow.Port, out PolicyDecision decision))
         {
-            return false;
+            return null;
         }
         Interlocked.Increment(ref Counters.LocalDecisions);
-        table.TrySet(flow, NewRule(decision.Verdict, table == Egress ? RuleOrigin.Local : RuleOrigin.Granted, now, decision.PolicyId, decision.Reason, peer));
-        return decision.IsAllowed;
+        FlowRule rule = NewRule(decision.Verdict, table == Egress ? RuleOrigin.Local : RuleOrigin.Granted, now, decision.PolicyId, decision.Reason, peer);
+        table.TrySet(flow, rule);
+        return rule;
     }
 
     private FlowRule NewRule(PolicyVerdict verdict, RuleOrigin origin, long now, long policyId, string reason, PeerVm? peer) => new()
