@@ -96,15 +96,24 @@ public sealed class OverlayDirectory
         && entry.DomainAddress is { } domainAddress
         && domainAddress.Equals(AddressMath.Canonical(outerSource));
 
-    /// <summary>Path, actions and verdict for a flow between two known apps (R4's two-stage lookup: mapping, then table).</summary>
-    public RouteLookup Lookup(DirectoryEntry source, DirectoryEntry destination, byte protocol, ushort port)
+    /// <summary>
+    /// Path, actions and verdict for a flow between two known apps (R4's two-stage lookup: mapping, then table), as
+    /// the agents carry it out: within one VM the VM's kernel delivers (local, whatever the verdict); a denied flow
+    /// is dropped; a same-host flow whose group's engine is switched off (<paramref name="engineEnabled"/> says
+    /// false for the group) takes the sealed path's actions.
+    /// </summary>
+    public RouteLookup Lookup(DirectoryEntry source, DirectoryEntry destination, byte protocol, ushort port, Func<string, bool>? engineEnabled = null)
     {
         var decision = Policies.Evaluate(_endpoints[source.Address], _endpoints[destination.Address], protocol, port);
         var path = Classify(source, destination);
         IReadOnlyList<string> hops = path == PathClass.SameVm
             ? []
             : [source.DomainAddress?.ToString() ?? "?", destination.DomainAddress?.ToString() ?? "?"];
-        IReadOnlyList<TransformAction> actions = decision.IsAllowed ? Table.ActionsFor(path) : [TransformAction.Drop];
+        IReadOnlyList<TransformAction> actions =
+            path == PathClass.SameVm ? Table.ActionsFor(path)
+            : !decision.IsAllowed ? [TransformAction.Drop]
+            : path == PathClass.SameHost && engineEnabled?.Invoke(source.Group) == false ? Table.ActionsFor(PathClass.Untrusted)
+            : Table.ActionsFor(path);
         return new RouteLookup(source, destination, protocol, port, path, hops, actions, decision, Version);
     }
 

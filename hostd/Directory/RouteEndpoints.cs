@@ -19,7 +19,7 @@ internal static class RouteEndpoints
 {
     public static IEndpointRouteBuilder MapRouteEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/route", (string? src, string? dst, string? proto, int? port, OverlayDirectoryProvider directory, IServiceProvider services) =>
+        app.MapGet("/v1/route", (string? src, string? dst, string? proto, int? port, OverlayDirectoryProvider directory, OverlayKvm.HostDaemon.Engine.EngineRegistry engine) =>
         {
             var current = directory.Current();
             var source = Resolve(current, "src", ApiParsing.Required("src", src));
@@ -29,22 +29,7 @@ internal static class RouteEndpoints
             if (p is < 0 or > 65535) throw new ApiArgumentException($"port: {p} is not a port from 0 to 65535");
             if (p != 0 && protocol is not (IpProtocolNumbers.Tcp or IpProtocolNumbers.Udp))
                 throw new ApiArgumentException($"port: {p} needs proto tcp or udp ({PolicyViews.ProtocolName(protocol)} has no ports)");
-            var lookup = current.Lookup(source, destination, protocol, (ushort)p);
-            // What the agents really do: with the group's engine switched off they fall back to the sealed path.
-            if (lookup.Path == PathClass.SameHost && lookup.Decision.IsAllowed
-                && services.GetService(typeof(OverlayKvm.HostDaemon.Engine.EngineRegistry)) is OverlayKvm.HostDaemon.Engine.EngineRegistry engine
-                && !engine.IsEnabled(lookup.Source.Group))
-            {
-                lookup = lookup with { Actions = current.Table.ActionsFor(PathClass.Untrusted) };
-            }
-
-            if (lookup.Path == PathClass.SameVm)
-            {
-                // Apps of one VM reach each other through that VM's kernel (loopback); the overlay never sees it.
-                return Results.Ok(lookup.ToView() with { Actions = ["local"], EnforcedBy = "not enforced: the VM's own kernel delivers between its apps" });
-            }
-
-            return Results.Ok(lookup.ToView() with { EnforcedBy = "sender's agent, then receiver's agent" });
+            return Results.Ok(current.Lookup(source, destination, protocol, (ushort)p, engine.IsEnabled).ToView());
         });
         // Reconcile the directory with libvirt now (the scheduled job's pass, on demand) and return what it found.
         app.MapPost("/v1/directory/reconcile", (OverlayKvm.HostDaemon.Jobs.DirectoryReconciler reconciler) => Results.Ok(reconciler.Run()));

@@ -36,7 +36,10 @@ internal static class PolicyViews
                 _ => "unknown endpoint",
             },
             decision.Reason,
-            lookup.DirectoryVersion);
+            lookup.DirectoryVersion)
+        {
+            EnforcedBy = lookup.Enforced ? "sender's agent, then receiver's agent" : "not enforced: the VM's own kernel delivers between its apps",
+        };
     }
 
     public static string PathName(PathClass path) => path switch

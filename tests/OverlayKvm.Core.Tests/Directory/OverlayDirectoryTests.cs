@@ -74,6 +74,36 @@ public sealed class OverlayDirectoryTests
     }
 
     [Fact]
+    public void Lookup_SameHostWithTheGroupsEngineOff_TakesTheSealedPathsActions()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.True(directory.TryFind("G3", "local", out var local));
+        Assert.True(directory.TryFind("G3", "engine", out var engine));
+
+        var off = directory.Lookup(local, engine, IpProtocolNumbers.Tcp, 80, group => group != "G3");
+        var on = directory.Lookup(local, engine, IpProtocolNumbers.Tcp, 80, _ => true);
+
+        Assert.Equal(PathClass.SameHost, off.Path);
+        Assert.Equal([TransformAction.Encapsulate, TransformAction.Seal], off.Actions);
+        Assert.Equal([TransformAction.Engine], on.Actions);
+    }
+
+    [Fact]
+    public void Lookup_SameVm_DeliveredLocallyWhateverTheVerdict_NotEnforced()
+    {
+        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        Assert.True(directory.TryFind("G2", "b", out var b));
+        Assert.True(directory.TryFind("G3", "local", out var local));
+
+        var ssh = directory.Lookup(b, local, IpProtocolNumbers.Tcp, 22);
+
+        Assert.Equal(PolicyVerdict.Deny, ssh.Decision.Verdict);
+        Assert.Equal([TransformAction.Local], ssh.Actions);
+        Assert.False(ssh.Enforced);
+        Assert.True(directory.Lookup(b, local, IpProtocolNumbers.Tcp, 80).Decision.IsAllowed);
+    }
+
+    [Fact]
     public void Lookup_Denied_ActionsAreDropOnly_PathStillReported()
     {
         var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
