@@ -14,7 +14,8 @@ namespace OverlayKvm.HostDaemon.Jobs;
 /// choosing the engine for it); domains missing on either side are reported. The store itself is the operator's
 /// record and is never changed here.
 /// </summary>
-public sealed partial class DirectoryReconciler(IOverlayStore store, LocalHost host, IServiceProvider services, TimeProvider time, ILogger<DirectoryReconciler> logger)
+internal sealed partial class DirectoryReconciler(
+    IOverlayStore store, LocalHost host, LibvirtConnectionHolder holder, TimeProvider time, ILogger<DirectoryReconciler> logger, EngineRegistry? engine = null)
 {
     private DirectoryReconciliation? _last;
 
@@ -22,8 +23,6 @@ public sealed partial class DirectoryReconciler(IOverlayStore store, LocalHost h
 
     public DirectoryReconciliation Run()
     {
-        var holder = services.GetService(typeof(LibvirtConnectionHolder)) as LibvirtConnectionHolder;
-        var engine = services.GetService(typeof(EngineRegistry)) as EngineRegistry;
         var mine = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var domain in store.ListDomains())
         {
@@ -34,7 +33,7 @@ public sealed partial class DirectoryReconciler(IOverlayStore store, LocalHost h
         }
 
         Dictionary<string, (bool Active, bool Ours)>? seen = null;
-        if (holder is { IsConnected: true })
+        if (holder.IsConnected)
         {
             try
             {

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OverlayKvm.HostDaemon.Hosting;
@@ -28,9 +27,8 @@ public sealed class DirectoryReconcilerTests : IDisposable
         using var connection = LibvirtConnection.Open(TestDomains.Uri);
         var holder = new LibvirtConnectionHolder();
         holder.Swap(connection);
-        var services = new ServiceCollection().AddSingleton(holder).BuildServiceProvider();
         var host = new LocalHost(Options.Create(new DaemonOptions { HostName = "host-a", HostAddress = "192.0.2.100" }));
-        var reconciler = new DirectoryReconciler(store, host, services, _temp.Time, NullLogger<DirectoryReconciler>.Instance);
+        var reconciler = new DirectoryReconciler(store, host, holder, _temp.Time, NullLogger<DirectoryReconciler>.Instance);
 
         var report = reconciler.Run();
 
@@ -48,10 +46,9 @@ public sealed class DirectoryReconcilerTests : IDisposable
     {
         var store = _temp.Open();
         store.UpsertDomain("vm1", null, "host-a", null);
-        var services = new ServiceCollection().AddSingleton(new LibvirtConnectionHolder()).BuildServiceProvider();
         var host = new LocalHost(Options.Create(new DaemonOptions { HostName = "host-a", HostAddress = "192.0.2.100" }));
 
-        var report = new DirectoryReconciler(store, host, services, _temp.Time, NullLogger<DirectoryReconciler>.Instance).Run();
+        var report = new DirectoryReconciler(store, host, new LibvirtConnectionHolder(), _temp.Time, NullLogger<DirectoryReconciler>.Instance).Run();
 
         Assert.False(report.LibvirtReachable);
         Assert.Empty(report.Missing);
