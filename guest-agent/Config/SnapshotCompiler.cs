@@ -184,20 +184,8 @@ internal sealed class SnapshotCompiler
         for (int c = 0; c < group.Credentials.Count; c++)
         {
             CredentialConfig? cred = group.Credentials[c];
-            string cpath = $"{path}.credentials[{c}]";
-            byte[] key;
-            try
+            if (ReadKey(cred, $"{path}.credentials[{c}]", FrameKeySchedule.GroupKeySize, errors) is not { } key || cred is null)
             {
-                key = Convert.FromBase64String(cred?.Key ?? "");
-            }
-            catch (FormatException)
-            {
-                errors.Add($"{cpath}.key: not base64");
-                continue;
-            }
-            if (cred is null || key.Length != FrameKeySchedule.GroupKeySize || cred.Epoch < 0)
-            {
-                errors.Add($"{cpath}.key: epoch {cred?.Epoch} must carry a {FrameKeySchedule.GroupKeySize}-byte key (got {key.Length} bytes; redacted documents cannot be used)");
                 continue;
             }
             uint epoch = (uint)cred.Epoch;
@@ -221,7 +209,7 @@ internal sealed class SnapshotCompiler
                         KeyFingerprint = fingerprint,
                     };
             }
-            if ((cred.RetiresAt is null || cred.RetiresAt.Value.UtcTicks > now) && (newest is null || cred.Epoch > newest.Epoch))
+            if (IsNewerLive(cred, newest, now))
             {
                 newest = cred;
                 newestKey = key;
@@ -268,6 +256,31 @@ internal sealed class SnapshotCompiler
             LocalApps = localApps,
         };
     }
+
+    /// <summary>A credential's key: base64 of exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.</summary>
+    private static byte[]? ReadKey(CredentialConfig? cred, string path, int size, List<string> errors)
+    {
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String(cred?.Key ?? "");
+        }
+        catch (FormatException)
+        {
+            errors.Add($"{path}.key: not base64");
+            return null;
+        }
+        if (cred is null || key.Length != size || cred.Epoch < 0)
+        {
+            errors.Add($"{path}.key: epoch {cred?.Epoch} must carry a {size}-byte key (got {key.Length} bytes; redacted documents cannot be used)");
+            return null;
+        }
+        return key;
+    }
+
+    /// <summary>True when <paramref name="cred"/> has not retired at <paramref name="now"/> and is newer than <paramref name="newest"/>: the epoch to send with.</summary>
+    private static bool IsNewerLive(CredentialConfig cred, CredentialConfig? newest, long now) =>
+        (cred.RetiresAt is null || cred.RetiresAt.Value.UtcTicks > now) && (newest is null || cred.Epoch > newest.Epoch);
 
     private static FrameType DataTypeFor(string? protection, string path, List<string> errors)
     {
@@ -391,22 +404,11 @@ internal sealed class SnapshotCompiler
         for (int c = 0; c < neighbor.SendCredentials.Count; c++)
         {
             CredentialConfig? cred = neighbor.SendCredentials[c];
-            byte[] key;
-            try
+            if (ReadKey(cred, $"{path}.sendCredentials[{c}]", FrameKeySchedule.KeySize, errors) is not { } key || cred is null)
             {
-                key = Convert.FromBase64String(cred?.Key ?? "");
-            }
-            catch (FormatException)
-            {
-                errors.Add($"{path}.sendCredentials[{c}].key: not base64");
                 continue;
             }
-            if (cred is null || key.Length != FrameKeySchedule.KeySize || cred.Epoch < 0)
-            {
-                errors.Add($"{path}.sendCredentials[{c}].key: epoch {cred?.Epoch} must carry a {FrameKeySchedule.KeySize}-byte key (got {key.Length} bytes)");
-                continue;
-            }
-            if ((cred.RetiresAt is null || cred.RetiresAt.Value.UtcTicks > now) && (newest is null || cred.Epoch > newest.Epoch))
+            if (IsNewerLive(cred, newest, now))
             {
                 newest = cred;
                 newestKey = key;
