@@ -60,7 +60,7 @@ internal sealed class StatBuilder
     private static void Add(List<RuleView> views, string direction, RuleTable table, long now)
     {
         var rules = table.Snapshot();
-        rules.Sort(static (a, b) => a.Key.ToString().CompareTo(b.Key.ToString()));
+        rules.Sort(static (a, b) => (a.Key.Source, a.Key.Destination, a.Key.Protocol, a.Key.Port).CompareTo((b.Key.Source, b.Key.Destination, b.Key.Protocol, b.Key.Port)));
         foreach (var (flow, rule) in rules)
         {
             views.Add(new RuleView(direction, FlowKey.Format(flow.Source), FlowKey.Format(flow.Destination), FlowKey.ProtocolName(flow.Protocol), flow.Port,
