@@ -14,6 +14,7 @@ need_pkgs=(
   sqlite3           # inspecting the embedded store by hand
   socat             # the demo's unmodified client and server apps
   gcc               # Native AOT links the guest agent and the hook with it
+  lintian           # packaging/deb: the packaging tests check both .deb files with it
 )
 
 missing=()
