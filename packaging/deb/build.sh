@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [[ "$VERSION" =~ ^[0-9][A-Za-z0-9.+~-]*$ ]] || die "--version '$VERSION' is not a Debian version"
-for tool in dpkg-deb dotnet gzip md5sum; do command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup.sh installs it)"; done
+for tool in dpkg-deb dotnet gzip md5sum strip; do command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup.sh installs it)"; done
 mkdir -p "$CACHE" "$AGENT_CACHE"
 exec 9>"$CACHE/.lock"
 flock 9   # one builder at a time: parallel test runs share the publishes
@@ -157,7 +157,12 @@ H="$WORK/host"
 install -d -m 0755 "$H/usr/lib/overlaykvm" "$H/usr/bin" "$H/usr/sbin" "$H/etc/overlaykvm" "$H/etc/libvirt/hooks/qemu.d" \
     "$H/usr/lib/systemd/system" "$H/usr/lib/sysusers.d" "$H/usr/lib/tmpfiles.d"
 install -m 0755 "$DAEMON_DIR/overlayd" "$H/usr/lib/overlaykvm/overlayd"
-for lib in "$DAEMON_DIR"/*.so; do [ -e "$lib" ] && install -m 0644 "$lib" "$H/usr/lib/overlaykvm/"; done
+for lib in "$DAEMON_DIR"/*.so; do
+    [ -e "$lib" ] || continue
+    install -m 0644 "$lib" "$H/usr/lib/overlaykvm/"
+    # NuGet ships it with symbols; Debian policy wants shipped objects stripped (the debug data is not ours to keep).
+    strip --strip-unneeded --remove-section=.comment --remove-section=.note "$H/usr/lib/overlaykvm/$(basename "$lib")"
+done
 install -m 0755 "$CLI_DIR/overlayctl" "$H/usr/bin/overlayctl"
 install -m 0755 "$HOOK_DIR/overlay-hook" "$H/usr/lib/overlaykvm/overlay-hook"
 ln -s ../lib/overlaykvm/overlayd "$H/usr/sbin/overlayd"
@@ -179,11 +184,11 @@ install -m 0755 "$AGENT_DIR/overlay-agent" "$G/usr/bin/overlay-agent"
 install -m 0644 "$SCRIPT_DIR/guest/overlay-agent.service" "$G/usr/lib/systemd/system/overlay-agent.service"
 install -m 0755 "$SCRIPT_DIR/guest/overlay-agent-generator" "$G/usr/lib/systemd/system-generators/overlay-agent-generator"
 install -m 0644 "$SCRIPT_DIR/guest/60-overlay-agent.rules" "$G/usr/lib/udev/rules.d/60-overlay-agent.rules"
-install -d -m 0755 "$G/usr/share/lintian/overrides"
-install -m 0644 "$SCRIPT_DIR/guest/lintian-overrides" "$G/usr/share/lintian/overrides/overlay-agent"
 doc overlay-agent "$G" "$REPO/docs/guest-agent.md"
 finish "$SCRIPT_DIR/guest" "$G" "$GUEST_DEB"
 
 echo "$STAMP" > "$OUT/.stamp"
+# Builds of other inputs untouched for a day go (~60 MB each); not sooner: parallel test runs may be using theirs.
+find "$CACHE/out" "$CACHE/publish" -mindepth 1 -maxdepth 1 -type d -mtime +0 -exec rm -rf {} + 2>/dev/null || true
 echo "$HOST_DEB"
 echo "$GUEST_DEB"

@@ -18,7 +18,7 @@ overlaykvm_reload_libvirt_hooks() {
         _pids=""
         for _pidfile in "/run/$_daemon.pid" "/var/run/$_daemon.pid"; do
             [ -r "$_pidfile" ] || continue
-            read -r _pid < "$_pidfile" 2>/dev/null || continue
+            _pid="$(head -n 1 "$_pidfile" 2>/dev/null)" || continue
             case "$_pid" in ''|*[!0-9]*) continue ;; esac
             [ "$(cat "/proc/$_pid/comm" 2>/dev/null)" = "$_daemon" ] && _pids="$_pid"
             break

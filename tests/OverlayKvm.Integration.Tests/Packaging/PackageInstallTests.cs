@@ -20,7 +20,7 @@ public sealed class PackageInstallTests(ITestOutputHelper output)
     private static readonly string[] ScriptCreated =
     [
         "/var/lib/overlaykvm", "/run/overlaykvm", "/var/log/overlaykvm", "/etc/overlaykvm",
-        "/etc/systemd/system/multi-user.target.wants/overlayd.service",
+        "/etc/systemd/system/multi-user.target.wants/overlayd.service", "/etc/systemd/system/overlayd.service",
         "/var/lib/systemd/deb-systemd-helper-enabled/overlayd.service.dsh-also",
         "/var/lib/systemd/deb-systemd-helper-masked/overlayd.service",
         "/var/lib/overlay-agent", "/etc/overlay-agent",
