@@ -39,7 +39,7 @@ public sealed class UpgradeTests(ITestOutputHelper output)
             var after = await StoreVersionAsync();
             output.WriteLine($"store version {before} before, {after} after the upgrade; overlayd pid {oldPid} -> {newPid}");
             Assert.Equal(before, after);
-            Assert.Contains("kept", await CtlAsync("app-list", "pkup"));
+            Assert.Contains("kept", await CtlAsync("app-list", "--group", "pkup"));
         }
         finally
         {
