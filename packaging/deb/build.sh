@@ -16,7 +16,7 @@
 # Every publish is cached by the hash of its inputs (its project's and core's sources, the build props), so an
 # unchanged tree publishes nothing; the agent shares the VM tests' cache (/var/cache/overlaykvm/guest/agent-aot,
 # same hash as tests/OverlayKvm.Integration.Tests/Vm/AotAgent.cs and scripts/demo-guest-build.sh). The packages
-# themselves are cached by those hashes, the packaging files and the version.
+# themselves are cached by those hashes, the packaging files, the two READMEs they carry and the version.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -96,7 +96,8 @@ else
 fi
 
 # --- the packages: cached by everything that goes into them ------------------------------------------------
-STAMP="$( { echo "$VERSION $H_DAEMON $H_CLI $H_HOOK $H_AGENT"; (cd "$SCRIPT_DIR" && find . -type f | LC_ALL=C sort | xargs sha256sum); } |
+STAMP="$( { echo "$VERSION $H_DAEMON $H_CLI $H_HOOK $H_AGENT"; (cd "$SCRIPT_DIR" && find . -type f | LC_ALL=C sort | xargs sha256sum);
+             sha256sum "$REPO/docs/packaging.md" "$REPO/docs/guest-agent.md" | cut -d' ' -f1; } |
     sha256sum | cut -c1-12)"
 OUT="${OUT:-$CACHE/out/$VERSION-$STAMP}"
 mkdir -p "$OUT"
