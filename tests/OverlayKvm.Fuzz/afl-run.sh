@@ -34,6 +34,10 @@ fi
 
 rm -rf "$findings"
 mkdir -p "$findings"
+# afl-fuzz kills the target at the end, so its fixtures never clean up: give them a directory removed here.
+scratch=$(mktemp -d /dev/shm/fz-afl-XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+export OVERLAYKVM_FUZZ_SCRATCH=$scratch
 # No binary check (the target is dotnet, instrumented in IL), no UI, no CPU pinning (the machine is shared), quick
 # calibration; the fixtures are built before SharpFuzz answers the fork-server handshake, hence the long init timeout.
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_FAST_CAL=1 \
