@@ -14,7 +14,7 @@ namespace OverlayKvm.Fuzz.Tests;
 public sealed partial class FuzzTargetRunsTests(ITestOutputHelper output)
 {
     /// <summary>afl-fuzz -V per target: 8 targets stay within the test command's fuzzing budget (docs/fuzzing.md).</summary>
-    private const int Seconds = 9;
+    private const int Seconds = 7;
 
     public static TheoryData<string> Targets() => new(FuzzTargets.Names);
 

@@ -25,9 +25,16 @@ if [ ! -f "$instrumented/.stamp" ] || [ -n "$(find "$build" -name '*.dll' -newer
   rm -rf "$instrumented"
   mkdir -p "$instrumented"
   cp -a "$build/." "$instrumented/"
-  # Only OverlayKvm's own code: the framework and packages are not the parsers under test.
-  for dll in OverlayKvm.Core.dll overlayd.dll overlay-agent.dll overlay-hook.dll; do
-    (cd "$repo" && dotnet tool run sharpfuzz "$instrumented/$dll" >/dev/null) || { echo "afl-run: sharpfuzz failed on $dll" >&2; exit 1; }
+  # Only OverlayKvm's own code: the framework and packages are not the parsers under test. Two at a time: most of
+  # each sharpfuzz run is the tool's own start-up.
+  pids=()
+  for dll in overlayd.dll overlay-agent.dll OverlayKvm.Core.dll overlay-hook.dll; do
+    (cd "$repo" && dotnet tool run sharpfuzz "$instrumented/$dll" >"$instrumented/$dll.sharpfuzz.log" 2>&1) &
+    pids+=($!)
+    if [ ${#pids[@]} -eq 2 ]; then
+      for p in "${pids[@]}"; do wait "$p" || { echo "afl-run: sharpfuzz failed (see $instrumented/*.sharpfuzz.log)" >&2; exit 1; }; done
+      pids=()
+    fi
   done
   touch "$instrumented/.stamp"
 fi
