@@ -46,6 +46,8 @@ internal static class GuestAgentServiceCollectionExtensions
         services.AddHostedService<ControlSocketService>();
         services.AddHostedService<HostChannelService>();
         services.AddHostedService<TransmissionHousekeepingService>();
+        // Services as apps: systemd units declared in apps.d, followed over D-Bus (docs/guest-agent.md).
+        services.AddHostedService<OverlayKvm.GuestAgent.Services.UnitFollowerService>();
         if (options.EngineEnabled)
         {
             // The engine path (docs/guest-agent.md): hypercalls on the host channel, region attachments, ring receive worker.
