@@ -41,6 +41,8 @@ internal static class GuestAgentServiceCollectionExtensions
         services.TryAddSingleton<IHostChannelTransport>(_ => options.ChannelSocket is null
             ? new VirtioSerialTransport()
             : new UnixListenerTransport(options.ChannelSocket));
+        // The host's counter request (`overlayctl domain-stat`): answered from the same StatBuilder as `overlay-agent stat`.
+        services.AddSingleton<IHostChannelHandler, CounterRequestHandler>();
         services.AddHostedService<AppReaperService>();
         services.AddHostedService<UdpReceiveService>();
         services.AddHostedService<ControlSocketService>();

@@ -58,6 +58,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ChannelSupervisorService>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisorService>());
         services.AddHostedService<AdminSocketPermissions>();
+        // Opt-in Prometheus endpoint (--metrics-listen): its own server, GET /metrics only.
+        services.TryAddSingleton<Metrics.OverlayMetrics>();
+        services.AddHostedService<Metrics.MetricsEndpointService>();
         services.AddHostedService<SystemdNotifier>();
 
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
