@@ -14,6 +14,8 @@ need_pkgs=(
   sqlite3           # inspecting the embedded store by hand
   socat             # the demo's unmodified client and server apps
   gcc               # Native AOT links the guest agent and the hook with it
+  dbus-daemon       # a private bus for the agent's systemd-unit follower tests (UnitFollowerServiceTests)
+  prometheus        # promtool: DomainStatTests checks overlayd's /metrics text with `promtool check metrics`
 )
 
 missing=()
