@@ -92,6 +92,8 @@ internal sealed partial class UnitFollowerService : BackgroundService
     private async Task FollowAsync(SystemdUnitBus bus, IReadOnlyList<ServiceApp> apps, CancellationToken stoppingToken)
     {
         var followed = new Dictionary<string, (ServiceApp App, string Path)>(StringComparer.Ordinal);
+        // Read by the bus's dispatch thread while `followed` is still being filled: an immutable set of its own.
+        var declaredUnits = new HashSet<string>(apps.Select(a => a.Unit), StringComparer.Ordinal);
         var watches = new List<IDisposable>();
         Action<AgentSnapshot> onConfig = _ => _dirty.Writer.TryWrite(null);
         try
@@ -99,7 +101,7 @@ internal sealed partial class UnitFollowerService : BackgroundService
             // Watch first, then read: a change between the two is then seen at least once.
             watches.Add(await bus.WatchJobRemovedAsync(unit =>
             {
-                if (followed.ContainsKey(unit))
+                if (declaredUnits.Contains(unit))
                 {
                     _dirty.Writer.TryWrite(unit);
                 }
@@ -160,7 +162,17 @@ internal sealed partial class UnitFollowerService : BackgroundService
 
     private async Task SyncAsync(SystemdUnitBus bus, ServiceApp app, string path)
     {
-        string state = await bus.GetActiveStateAsync(path).ConfigureAwait(false);
+        string state;
+        try
+        {
+            state = await bus.GetActiveStateAsync(path).ConfigureAwait(false);
+        }
+        catch (Tmds.DBus.Protocol.DBusErrorReplyException ex)
+        {
+            // systemd refused this one read (e.g. the unit file went away): this unit waits for its next change, the others carry on.
+            Log.CountFailed(_logger, app.Unit, "unknown", app.App, $"{ex.ErrorName}: {ex.ErrorMessage}");
+            return;
+        }
         bool counted = _adapters.IsUnitCounted(app.App, app.Group, app.Unit);
         try
         {
