@@ -26,13 +26,17 @@ internal sealed class AgentCounterQueries
         long id = Interlocked.Increment(ref _nextId);
         var answer = new TaskCompletionSource<AgentCounters>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = answer;
+        // One deadline for the write and the answer: a guest that stops reading must not hold the API call (or the
+        // channel's write lock) longer than the timeout either.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
         try
         {
             await connection.WriteJsonAsync(ChannelMessageType.CounterRequest, new AgentCounterRequest(id),
-                ChannelJsonContext.Default.AgentCounterRequest, cancellationToken).ConfigureAwait(false);
-            return await answer.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+                ChannelJsonContext.Default.AgentCounterRequest, deadline.Token).ConfigureAwait(false);
+            return await answer.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new AgentUnavailableException($"domain {_domain}: the agent did not answer the counter request within {timeout.TotalSeconds:0.#} s");
         }
