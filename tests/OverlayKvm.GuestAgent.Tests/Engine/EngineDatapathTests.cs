@@ -235,7 +235,7 @@ public sealed class EngineDatapathTests : IDisposable
     public void NetworkFrameClaimingTheEnginePath_DroppedAsEngineClaim()
     {
         byte[] frame = new byte[200];
-        frame[0] = 1;
+        frame[0] = SealedFrameHeader.CurrentVersion;
         frame[EngineFrameMarker.TypeOffset] = EngineFrameMarker.EngineType;
         Assert.Equal(DropReason.EngineClaim, _t.ReceiveB.Process(frame, TwoAgents.VmAUnderlay));
         Assert.Equal(1, _t.CountersB.Drops(DropReason.EngineClaim));

@@ -120,7 +120,7 @@ public sealed class HostilePeerPolicyTests
         AgentSnapshot snapshot = t.Bv.State.Current!;
         GroupRuntime g2 = snapshot.Neighbors[OverlayIds.GroupId("G2")];
         int length = TwoGroups.WriteTcp(t.Bv.Buffer, TwoGroups.D, TwoGroups.B, sourcePort, destinationPort);
-        var header = new SealedFrameHeader(FrameType.Data, g2.Id, g2.SendKey!.Epoch, snapshot.SenderIndex, g2.SendKey.Counter.Next());
+        var header = new SealedFrameHeader(FrameType.Data, g2.Id, g2.SendKey!.Epoch, snapshot.SenderIndex, g2.SendKey.Salt, g2.SendKey.Counter.Next());
         int frame = g2.SendKey.Cipher.Seal(header, t.Bv.Buffer, length);
         return t.A.Receive.Process(t.Bv.Buffer.AsSpan(0, frame), VmBUnderlay);
     }
