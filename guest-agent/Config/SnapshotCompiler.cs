@@ -28,6 +28,9 @@ internal sealed class SnapshotCompiler
     /// </summary>
     private readonly ulong _streamSalt = FrameKeySchedule.NewStreamSalt();
 
+    /// <summary>Key material decoded during one <see cref="Compile"/>, zeroed when it returns (also its lock).</summary>
+    private readonly List<byte[]> _decodedKeys = [];
+
     public SnapshotCompiler(DatapathCounters counters, TimeProvider time, int overlayPort)
     {
         _counters = counters;
@@ -36,6 +39,27 @@ internal sealed class SnapshotCompiler
     }
 
     public AgentSnapshot Compile(DomainConfigDocument doc, AgentSnapshot? previous)
+    {
+        lock (_decodedKeys)
+        {
+            try
+            {
+                return CompileLocked(doc, previous);
+            }
+            finally
+            {
+                // Issue 14 item 10: the decoded group keys are needed only to derive the ciphers; do not leave them
+                // in the managed heap until a GC happens to reuse the memory.
+                foreach (byte[] key in _decodedKeys)
+                {
+                    CryptographicOperations.ZeroMemory(key);
+                }
+                _decodedKeys.Clear();
+            }
+        }
+    }
+
+    private AgentSnapshot CompileLocked(DomainConfigDocument doc, AgentSnapshot? previous)
     {
         var errors = new List<string>();
         if (doc.FormatVersion != DomainConfigDocument.CurrentFormat)
@@ -263,12 +287,13 @@ internal sealed class SnapshotCompiler
     }
 
     /// <summary>A credential's key: base64 of exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.</summary>
-    private static byte[]? ReadKey(CredentialConfig? cred, string path, int size, List<string> errors)
+    private byte[]? ReadKey(CredentialConfig? cred, string path, int size, List<string> errors)
     {
         byte[] key;
         try
         {
             key = Convert.FromBase64String(cred?.Key ?? "");
+            _decodedKeys.Add(key);
         }
         catch (FormatException)
         {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using OverlayKvm.Core.Wire;
 using OverlayKvm.Integration.Tests.Harness;
 using Xunit.Abstractions;
 
