@@ -10,7 +10,8 @@ namespace OverlayKvm.Core.Crypto;
 /// (<see cref="ChaCha20Poly1305Context"/>): no allocation, and a forged frame costs a false return, not an
 /// exception (the BCL's ChaCha20Poly1305 throws on a bad tag). Interoperability with the BCL is tested.
 /// Nonce = sender index (4 bytes, BE) ‖ counter (8 bytes, BE): unique per key as long as the sender never reuses
-/// a counter (see <see cref="FrameCounter"/>).
+/// a counter within one stream (see <see cref="FrameCounter"/>); the key itself is per sender stream (the header's
+/// salt, <see cref="FrameKeySchedule.DeriveStreamKey"/>), so a restored agent cannot repeat a pair either.
 /// Not thread-safe (one native context per direction): one instance per worker that uses it.
 /// </summary>
 internal sealed class FrameCipher : IDisposable
@@ -25,12 +26,28 @@ internal sealed class FrameCipher : IDisposable
         _open = new ChaCha20Poly1305Context(senderKey, encrypt: false);
     }
 
-    public static FrameCipher ForSender(ReadOnlySpan<byte> groupKey, uint groupId, uint epoch, uint senderIndex)
+    /// <summary>The cipher of one sender stream: sender key from the group key, then the stream key from the salt.</summary>
+    public static FrameCipher ForSender(ReadOnlySpan<byte> groupKey, uint groupId, uint epoch, uint senderIndex, ulong streamSalt)
     {
         Span<byte> key = stackalloc byte[FrameKeySchedule.KeySize];
         try
         {
             FrameKeySchedule.DeriveSenderKey(groupKey, groupId, epoch, senderIndex, key);
+            return ForStream(key, streamSalt);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    /// <summary>The cipher of the stream <paramref name="streamSalt"/> of a sender whose key is <paramref name="senderKey"/>.</summary>
+    public static FrameCipher ForStream(ReadOnlySpan<byte> senderKey, ulong streamSalt)
+    {
+        Span<byte> key = stackalloc byte[FrameKeySchedule.KeySize];
+        try
+        {
+            FrameKeySchedule.DeriveStreamKey(senderKey, streamSalt, key);
             return new FrameCipher(key);
         }
         finally

@@ -163,11 +163,24 @@ public sealed unsafe class EngineRegion : IDisposable
         }
     }
 
-    /// <summary>Empties a ring (daemon, when a slot is handed to a new domain): both indices back to zero.</summary>
+    /// <summary>
+    /// Empties a ring (daemon, when a slot is handed to a new domain): both indices back to zero, and the ring's
+    /// reset generation moves on, so both ends — which keep their index privately — start over at zero instead
+    /// of republishing their old one (which made the new occupant read the previous one's stale records, and
+    /// counted a fault on the sender: issue 14 items 10 and 11).
+    /// </summary>
     public void ResetRing(int from, int to)
     {
         CheckPair(from, to);
-        Mapping.GetSpan(Layout.RingOffset(from, to), EngineRegionLayout.RingControlSize).Clear();
+        Span<byte> control = Mapping.GetSpan(Layout.RingOffset(from, to), EngineRegionLayout.RingControlSize);
+        fixed (byte* c = control)
+        {
+            // SAFETY: the control block is 128 bytes (span length); the generation word is at 24, 8-aligned.
+            ref ulong generation = ref *(ulong*)(c + RingControl.ResetGenerationOffset);
+            ulong next = Volatile.Read(ref generation) + 1;
+            control.Clear();
+            Volatile.Write(ref generation, next);
+        }
     }
 
     public void Dispose()

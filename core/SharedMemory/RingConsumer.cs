@@ -20,6 +20,7 @@ public sealed unsafe class RingConsumer : IDisposable
     private readonly RingMemory _ring;
     private readonly int _maxPayload;
     private ulong _head;
+    private ulong _generation;
     private ulong _publishedHead;
     private ulong _records;
     private ulong _bytes;
@@ -42,6 +43,7 @@ public sealed unsafe class RingConsumer : IDisposable
         }
 
         _head = head;
+        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
         _publishedHead = head;
         _records = Volatile.Read(ref _ring.Word(RingControl.RecordsReadOffset));
         _bytes = Volatile.Read(ref _ring.Word(RingControl.BytesReadOffset));
@@ -72,6 +74,12 @@ public sealed unsafe class RingConsumer : IDisposable
     {
         length = 0;
         ObjectDisposedException.ThrowIf(_disposed, this);
+        // On the producer's cache line, which the tail read below loads anyway.
+        if (Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset)) != _generation)
+        {
+            AdoptReset();
+        }
+
         // At most two rounds: a padding record, then the record at offset 0.
         for (int round = 0; round < 2; round++)
         {
@@ -165,6 +173,18 @@ public sealed unsafe class RingConsumer : IDisposable
             _disposed = true;
             _ring.Release();
         }
+    }
+
+    /// <summary>The daemon emptied the ring for a new occupant: nothing is pending, start from its zeroed indices.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AdoptReset()
+    {
+        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
+        // The daemon zeroed our head; the new producer may have written since, from zero.
+        _head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset)) & ~7UL;
+        _records = 0;
+        _bytes = 0;
+        Publish();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -13,6 +13,7 @@ public sealed unsafe class RingProducer : IDisposable
     private readonly RingMemory _ring;
     private readonly int _maxPayload;
     private ulong _tail;
+    private ulong _generation;
     private ulong _records;
     private ulong _bytes;
     private long _wraps;
@@ -34,6 +35,7 @@ public sealed unsafe class RingProducer : IDisposable
         }
 
         _tail = tail;
+        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
         _records = Volatile.Read(ref _ring.Word(RingControl.RecordsWrittenOffset));
         _bytes = Volatile.Read(ref _ring.Word(RingControl.BytesWrittenOffset));
     }
@@ -54,6 +56,12 @@ public sealed unsafe class RingProducer : IDisposable
         }
 
         ObjectDisposedException.ThrowIf(_disposed, this);
+        // Same cache line as our tail: the check costs no extra line transfer.
+        if (Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset)) != _generation)
+        {
+            AdoptReset();
+        }
+
         ulong head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
         ulong used = _tail - head;
         if (used > _ring.Capacity || (head & 7) != 0)
@@ -120,6 +128,17 @@ public sealed unsafe class RingProducer : IDisposable
             _disposed = true;
             _ring.Release();
         }
+    }
+
+    /// <summary>The daemon emptied the ring for a new occupant: start over where it left the indices, not at our old tail.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AdoptReset()
+    {
+        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
+        _tail = Volatile.Read(ref _ring.Word(RingControl.HeadOffset)) & ~7UL;
+        _records = 0;
+        _bytes = 0;
+        Volatile.Write(ref _ring.Word(RingControl.TailOffset), _tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -28,6 +28,7 @@ internal static class RingControl
     internal const int TailOffset = 0;            // u64, bytes ever written (producer)
     internal const int RecordsWrittenOffset = 8;  // u64 (producer, statistics)
     internal const int BytesWrittenOffset = 16;   // u64 payload bytes (producer, statistics)
+    internal const int ResetGenerationOffset = 24; // u64, bumped by the daemon each time it empties the ring
     internal const int HeadOffset = 64;           // u64, bytes ever consumed (consumer)
     internal const int RecordsReadOffset = 72;    // u64 (consumer, statistics)
     internal const int BytesReadOffset = 80;      // u64 payload bytes (consumer, statistics)

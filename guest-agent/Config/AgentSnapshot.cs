@@ -94,19 +94,21 @@ internal sealed class PeerVm
     public required IPEndPoint Endpoint { get; init; }
 
     public required System.Net.SocketAddress SocketAddress { get; init; }
+
+    /// <summary>Environment.TickCount64 of the last "not permitted" notice for data of this VM that no cached rule covered (rate limit).</summary>
+    public long LastNoticeMs;
 }
 
 /// <summary>
-/// Opens frames of one sender in one epoch. Carries the replay window, so it is reused (not rebuilt) when a new
+/// Opens frames of one sender in one epoch. Carries the replay windows, so it is reused (not rebuilt) when a new
 /// configuration keeps the same key. Used only by the UDP receive worker.
 /// </summary>
 internal sealed class ReceiveKey
 {
     public required uint Epoch { get; init; }
 
-    public required FrameCipher Cipher { get; init; }
-
-    public required ReplayWindow Window { get; init; }
+    /// <summary>The sender's streams (one per stream salt it started with) with their ciphers and replay windows.</summary>
+    public required SenderStreams Streams { get; init; }
 
     /// <summary>UTC ticks after which the epoch is no longer accepted; long.MaxValue while current.</summary>
     public required long RetiresAtTicks { get; init; }
@@ -118,6 +120,9 @@ internal sealed class ReceiveKey
 internal sealed class SendKey
 {
     public required uint Epoch { get; init; }
+
+    /// <summary>This agent's stream salt (header offset 16; in the stream key's derivation).</summary>
+    public required ulong Salt { get; init; }
 
     public required FrameCipher Cipher { get; init; }
 

@@ -22,6 +22,15 @@ internal sealed class SnapshotCompiler
     private readonly TimeProvider _time;
     private readonly int _overlayPort;
 
+    /// <summary>
+    /// This agent's stream salt (issue 14 item 4): drawn once per start and carried in every frame header, so an
+    /// agent restored from a saved state — same key epoch, same counters — still seals with keys never used before.
+    /// </summary>
+    private readonly ulong _streamSalt = FrameKeySchedule.NewStreamSalt();
+
+    /// <summary>Key material decoded during one <see cref="Compile"/>, zeroed when it returns (also its lock).</summary>
+    private readonly List<byte[]> _decodedKeys = [];
+
     public SnapshotCompiler(DatapathCounters counters, TimeProvider time, int overlayPort)
     {
         _counters = counters;
@@ -30,6 +39,27 @@ internal sealed class SnapshotCompiler
     }
 
     public AgentSnapshot Compile(DomainConfigDocument doc, AgentSnapshot? previous)
+    {
+        lock (_decodedKeys)
+        {
+            try
+            {
+                return CompileLocked(doc, previous);
+            }
+            finally
+            {
+                // Issue 14 item 10: the decoded group keys are needed only to derive the ciphers; do not leave them
+                // in the managed heap until a GC happens to reuse the memory.
+                foreach (byte[] key in _decodedKeys)
+                {
+                    CryptographicOperations.ZeroMemory(key);
+                }
+                _decodedKeys.Clear();
+            }
+        }
+    }
+
+    private AgentSnapshot CompileLocked(DomainConfigDocument doc, AgentSnapshot? previous)
     {
         var errors = new List<string>();
         if (doc.FormatVersion != DomainConfigDocument.CurrentFormat)
@@ -203,8 +233,7 @@ internal sealed class SnapshotCompiler
                     : new ReceiveKey
                     {
                         Epoch = epoch,
-                        Cipher = reuse?.Cipher ?? FrameCipher.ForSender(key, id, epoch, peer.SenderIndex),
-                        Window = reuse?.Window ?? new ReplayWindow(),
+                        Streams = reuse?.Streams ?? NewStreams(key, id, epoch, peer.SenderIndex),
                         RetiresAtTicks = retires,
                         KeyFingerprint = fingerprint,
                     };
@@ -218,7 +247,7 @@ internal sealed class SnapshotCompiler
         if (newest is not null && newestKey is not null)
         {
             uint epoch = (uint)newest.Epoch;
-            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, key => FrameCipher.ForSender(key, id, epoch, selfIndex));
+            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, (key, salt) => FrameCipher.ForSender(key, id, epoch, selfIndex, salt));
         }
 
         var localApps = new List<LocalAppConfig>();
@@ -258,12 +287,13 @@ internal sealed class SnapshotCompiler
     }
 
     /// <summary>A credential's key: base64 of exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.</summary>
-    private static byte[]? ReadKey(CredentialConfig? cred, string path, int size, List<string> errors)
+    private byte[]? ReadKey(CredentialConfig? cred, string path, int size, List<string> errors)
     {
         byte[] key;
         try
         {
             key = Convert.FromBase64String(cred?.Key ?? "");
+            _decodedKeys.Add(key);
         }
         catch (FormatException)
         {
@@ -300,7 +330,7 @@ internal sealed class SnapshotCompiler
     /// The key to seal with: the previous one when epoch and key are unchanged (its counter and ciphers carry on),
     /// else a new one whose counter continues the previous one's (per sender, across epochs: it only ever rises).
     /// </summary>
-    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, Func<byte[], FrameCipher> cipher)
+    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, Func<byte[], ulong, FrameCipher> cipher)
     {
         byte[] fingerprint = SHA256.HashData(key);
         if (previous is not null && previous.Epoch == epoch && previous.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
@@ -310,11 +340,27 @@ internal sealed class SnapshotCompiler
         return new SendKey
         {
             Epoch = epoch,
-            Cipher = cipher(key),
-            SharedCipher = cipher(key),
+            Salt = _streamSalt,
+            Cipher = cipher(key, _streamSalt),
+            SharedCipher = cipher(key, _streamSalt),
             Counter = previous?.Counter ?? new FrameCounter(_time),
             KeyFingerprint = fingerprint,
         };
+    }
+
+    /// <summary>Receive state for one sender's streams in one epoch: its sender key, derived here and zeroed after.</summary>
+    private SenderStreams NewStreams(byte[] groupKey, uint groupId, uint epoch, uint senderIndex)
+    {
+        Span<byte> senderKey = stackalloc byte[FrameKeySchedule.KeySize];
+        try
+        {
+            FrameKeySchedule.DeriveSenderKey(groupKey, groupId, epoch, senderIndex, senderKey);
+            return new SenderStreams(senderKey, _time, SenderStreams.DefaultMaxSkew);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(senderKey);
+        }
     }
 
     private PeerVm? PeerFor(MemberConfig member, string path, uint selfIndex, string self, Dictionary<uint, PeerVm> peerPool, List<string> errors)
@@ -417,7 +463,7 @@ internal sealed class SnapshotCompiler
         if (newest is not null && newestKey is not null)
         {
             // Already derived for this VM as a sender by the daemon (it never sends a neighbor's group key).
-            sendKey = SendKeyFor(old?.SendKey, (uint)newest.Epoch, newestKey, key => new FrameCipher(key));
+            sendKey = SendKeyFor(old?.SendKey, (uint)newest.Epoch, newestKey, (key, salt) => FrameCipher.ForStream(key, salt));
         }
         if (errors.Count > errorsBefore)
         {

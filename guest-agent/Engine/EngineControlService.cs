@@ -206,8 +206,10 @@ internal sealed partial class EngineControlService : BackgroundService
         }
 
         _lastAttachError.Remove(group);
-        _engine.Attach(new EngineAttachment(group, groupId, region, answer.Slot));
+        var attachment = new EngineAttachment(group, groupId, region, answer.Slot);
+        _engine.Attach(attachment);
         Log.Attached(_logger, group, region.Mapping.Path, answer.Slot, answer.Generation);
+        AskForMembers(attachment);
     }
 
     // Retried every round: log a reason once, not every few seconds.
@@ -282,6 +284,25 @@ internal sealed partial class EngineControlService : BackgroundService
         if (_engine.TryGet(OverlayIds.GroupId(group), out EngineAttachment? attachment))
         {
             attachment!.Routes.Clear();
+            AskForMembers(attachment);
+        }
+    }
+
+    /// <summary>
+    /// Asks where every other VM's member of the group is, before their first ring packet arrives: the receive
+    /// worker believes only these answers about which slot may write as which address.
+    /// </summary>
+    private void AskForMembers(EngineAttachment attachment)
+    {
+        if (_state.Current is { } snapshot && snapshot.GroupsById.TryGetValue(attachment.GroupId, out GroupRuntime? group))
+        {
+            foreach (MemberRoute member in group.Members.Values)
+            {
+                if (!member.IsLocal)
+                {
+                    _engine.RequestRoute(attachment, member.Address);
+                }
+            }
         }
     }
 

@@ -53,11 +53,7 @@ internal sealed class EngineDatapath : IDisposable
 
         if (!attachment.Routes.TryGetCurrent(destination, attachment.DirectoryVersion, attachment.Generation, out EngineRoute? route))
         {
-            if (attachment.Routes.TryBeginQuery(destination) && !_queries.Writer.TryWrite((group.Id, destination)))
-            {
-                attachment.Routes.Complete(destination, null);
-            }
-
+            RequestRoute(attachment, destination);
             return Fallback(EngineFallback.Unresolved);
         }
 
@@ -120,6 +116,15 @@ internal sealed class EngineDatapath : IDisposable
 
     /// <summary>After a wait timed out, how long full rings of that group fall back without waiting.</summary>
     public static readonly TimeSpan FullBackoff = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Queues one query to the host for <paramref name="address"/> (none if one is outstanding or the queue is full).</summary>
+    public void RequestRoute(EngineAttachment attachment, uint address)
+    {
+        if (attachment.Routes.TryBeginQuery(address) && !_queries.Writer.TryWrite((attachment.GroupId, address)))
+        {
+            attachment.Routes.Complete(address, null);
+        }
+    }
 
     /// <summary>Counts a packet that came off a ring but was refused (malformed, spoofed, no route).</summary>
     public void CountRingDrop() => Interlocked.Increment(ref _ringPacketsDropped);

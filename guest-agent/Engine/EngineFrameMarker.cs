@@ -13,10 +13,10 @@ internal static class EngineFrameMarker
     public const byte EngineType = 2;
 
     /// <summary>
-    /// A frame that is a well-formed sealed-frame header (version 1, reserved bytes zero, at least a header long)
+    /// A frame that is a well-formed sealed-frame header (current version, reserved bytes zero, at least a header long)
     /// except that its type says "engine". Random junk rarely matches (2^-32) and stays `malformed`.
     /// </summary>
     public static bool IsClaimed(ReadOnlySpan<byte> frame) =>
         frame.Length >= OverlayKvm.Core.Wire.SealedFrameHeader.Size
-        && frame[0] == 1 && frame[TypeOffset] == EngineType && frame[2] == 0 && frame[3] == 0;
+        && frame[0] == OverlayKvm.Core.Wire.SealedFrameHeader.CurrentVersion && frame[TypeOffset] == EngineType && frame[2] == 0 && frame[3] == 0;
 }

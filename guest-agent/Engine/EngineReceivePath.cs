@@ -7,12 +7,12 @@ namespace OverlayKvm.GuestAgent.Engine;
 
 /// <summary>
 /// Receive stage for a packet taken off a ring (FIG. 10). The ring itself proves the origin: only the VM holding
-/// slot <c>fromSlot</c> may write the ring <c>fromSlot → mySlot</c>, and the daemon says which addresses that slot
-/// holds. So there is nothing to decrypt; the checks are:
+/// slot <c>fromSlot</c> may write the ring <c>fromSlot → mySlot</c>, and the daemon's query answers say which
+/// addresses that slot holds (never the region's slot table: guest-writable, issue 14 item 6). So there is nothing to decrypt; the checks are:
 /// 1. the packet is IPv4 and its total length fits what was read → else `malformed`;
 /// 2. the group is in the running configuration → else `no-route`;
-/// 3. the inner source is a member app of another VM of the group, and the daemon published it for the sending
-///    slot → else `spoof` (a VM cannot write as another VM's app);
+/// 3. the inner source is a member app of another VM of the group, and the daemon answered that it is at the
+///    sending slot → else `spoof` (a VM cannot write as another VM's app); no answer yet → `unverified` and a query;
 /// 4. the destination is an app of this VM with a running adapter → else `no-route`;
 /// 5. the transmission manager admits the flow, exactly as on the network path → else `denied-ingress`;
 /// then the packet is written to the group's TUN. Nothing here allocates, throws, or logs.
@@ -47,9 +47,18 @@ internal sealed class EngineReceivePath
             return Drop(DropReason.NoRoute);
         }
 
-        if (!group.Members.TryGetValue(source, out MemberRoute? from) || from.IsLocal || !attachment.SlotOwns(fromSlot, source))
+        if (!group.Members.TryGetValue(source, out MemberRoute? from) || from.IsLocal)
         {
             return Drop(DropReason.Spoof);
+        }
+
+        switch (attachment.CheckSlot(fromSlot, source))
+        {
+            case SlotClaim.NotOwned:
+                return Drop(DropReason.Spoof);
+            case SlotClaim.Unverified:
+                _engine.RequestRoute(attachment, source);
+                return Drop(DropReason.Unverified);
         }
 
         if (!group.Members.TryGetValue(destination, out MemberRoute? to) || !to.IsLocal || !_adapters.TryGet(group.Id, out IPacketSink sink))

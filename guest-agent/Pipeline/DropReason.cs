@@ -25,11 +25,13 @@ internal enum DropReason
     DeniedIngress = 9,
     /// <summary>The flow was being negotiated and the packet could not be held (discard mode, queue full, too many flows).</summary>
     Pending = 10,
+    /// <summary>A ring packet from a source the host has not (yet) answered for: slot ownership is taken only from the host's answers (a query is sent).</summary>
+    Unverified = 11,
 }
 
 internal static class DropReasons
 {
-    public const int Count = 11;
+    public const int Count = 12;
 
     /// <summary>Stable lower-case names used by `overlay-agent stat` and the control socket.</summary>
     public static string Name(DropReason reason) => reason switch
@@ -45,6 +47,7 @@ internal static class DropReasons
         DropReason.DeniedEgress => "denied-egress",
         DropReason.DeniedIngress => "denied-ingress",
         DropReason.Pending => "pending",
+        DropReason.Unverified => "unverified",
         _ => "unknown",
     };
 }

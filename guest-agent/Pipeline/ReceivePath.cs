@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Engine;
@@ -14,7 +15,8 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 /// 2. the header's sender is a VM of that group, or of a group policy relates to it, and the datagram's outer
 ///    source is that VM's underlay address → else `spoof` (a member cannot claim to be another one);
 /// 3. a key exists for (epoch, sender) and the epoch has not retired → else `no-key`;
-/// 4. the counter is inside the replay window and unseen → else `replay`;
+/// 4. the frame's stream (sender salt) is the sender's current one and the counter inside its replay window and
+///    unseen, or it starts a newer stream whose first counter is within the skew of this VM's clock → else `replay`;
 /// 5. the AEAD opens → else `auth`;
 /// 6. a control frame goes to the transmission manager (negotiation, seed 004);
 /// 7. the inner packet is IPv4 → else `malformed`; its source is an app of the sending VM (anti-spoofing by the
@@ -67,11 +69,11 @@ internal sealed class ReceivePath
         {
             return Drop(DropReason.NoKey);
         }
-        if (!key.Window.IsAcceptable(header.Counter))
+        if (key.Streams.Check(header) != StreamCheck.Acceptable)
         {
             return Drop(DropReason.Replay);
         }
-        int length = key.Cipher.Open(header, frame);
+        int length = key.Streams.Open(header, frame);
         if (length < 0)
         {
             return Drop(DropReason.Auth);
@@ -79,7 +81,7 @@ internal sealed class ReceivePath
         Span<byte> packet = frame.Slice(SealedFrameHeader.Size, length);
         if (header.Type == FrameType.Control)
         {
-            key.Window.Accept(header.Counter);
+            key.Streams.Accept(header);
             _transmission.OnControl(snapshot, group, peer, packet);
             return null;
         }
@@ -95,7 +97,7 @@ internal sealed class ReceivePath
         {
             return Drop(DropReason.NoRoute);
         }
-        key.Window.Accept(header.Counter);
+        key.Streams.Accept(header);
         if (!_transmission.CheckIngress(snapshot, peer, source, destination, packet))
         {
             return Drop(DropReason.DeniedIngress);

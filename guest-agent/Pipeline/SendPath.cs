@@ -103,7 +103,7 @@ internal sealed class SendPath
         int frameLength;
         if (ReferenceEquals(to.Group, group))
         {
-            var header = new SealedFrameHeader(group.DataType, group.Id, key.Epoch, snapshot.SenderIndex, key.Counter.Next());
+            var header = new SealedFrameHeader(group.DataType, group.Id, key.Epoch, snapshot.SenderIndex, key.Salt, key.Counter.Next());
             frameLength = key.Cipher.Seal(header, buffer, packetLength);
         }
         else
@@ -111,7 +111,7 @@ internal sealed class SendPath
             // Another group's key: other groups' workers may use it too, and its own cipher belongs to its worker.
             lock (key.SharedLock)
             {
-                var header = new SealedFrameHeader(to.Group.DataType, to.Group.Id, key.Epoch, snapshot.SenderIndex, key.Counter.Next());
+                var header = new SealedFrameHeader(to.Group.DataType, to.Group.Id, key.Epoch, snapshot.SenderIndex, key.Salt, key.Counter.Next());
                 frameLength = key.SharedCipher.Seal(header, buffer, packetLength);
             }
         }

@@ -17,7 +17,7 @@ internal enum RuleOrigin : byte
 /// A transmission rule (seed 004 R4.6, R4.8): allow or deny for one <see cref="FlowKey"/>, until it expires.
 /// Immutable except for the last time a "not permitted" notice was sent for it (rate limit).
 /// </summary>
-internal sealed class FlowRule
+internal sealed class FlowRule : PeerEntry
 {
     public required PolicyVerdict Verdict { get; init; }
 
@@ -31,9 +31,6 @@ internal sealed class FlowRule
 
     /// <summary>Why: the policy text, the default, "timeout", or "answer from DOMAIN".</summary>
     public required string Reason { get; init; }
-
-    /// <summary>The other VM involved (sender index); 0 when it is this VM (same-VM flow).</summary>
-    public uint PeerIndex { get; init; }
 
     public long LastNoticeMs;
 

@@ -34,7 +34,7 @@ internal sealed class SharedFrameSender
             int length;
             lock (key.SharedLock)
             {
-                var header = new SealedFrameHeader(type, keyGroup.Id, key.Epoch, snapshot.SenderIndex, key.Counter.Next());
+                var header = new SealedFrameHeader(type, keyGroup.Id, key.Epoch, snapshot.SenderIndex, key.Salt, key.Counter.Next());
                 length = key.SharedCipher.Seal(header, frame, plaintext.Length);
             }
             return length > 0 && _transport.TrySend(frame.AsSpan(0, length), peer.SocketAddress);

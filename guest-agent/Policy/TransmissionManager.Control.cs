@@ -37,7 +37,7 @@ internal sealed partial class TransmissionManager
         {
             case NegotiationKind.IsAllowed:
                 Interlocked.Increment(ref Counters.NegotiationsReceived);
-                bool allowed = DecideHere(snapshot, Ingress, flow, peer, now)?.IsAllowed == true;
+                bool allowed = DecideHere(snapshot, Ingress, flow, peer, now, cacheDeny: true)?.IsAllowed == true;
                 SendMessage(snapshot, remoteRoute.Group, peer, new NegotiationMessage(allowed ? NegotiationKind.Allowed : NegotiationKind.NotAllowed, flow, message.RequestId));
                 break;
             case NegotiationKind.Allowed:
@@ -87,6 +87,11 @@ internal sealed partial class TransmissionManager
         if (_sender.TrySend(snapshot, to.Group, to.Group.DataType, packet.Span, to.Member.Peer!))
         {
             Interlocked.Increment(ref Counters.Released);
+            if (_options.StatefulReplies && Ipv4Packet.TryReadAddresses(packet.Span, out uint source, out uint destination))
+            {
+                Ipv4Packet.ReadFlow(packet.Span, out byte protocol, out ushort sourcePort, out ushort destinationPort);
+                Connections.Note(new ConnectionKey(source, sourcePort, destination, destinationPort, protocol), to.Member.Peer!.SenderIndex, Environment.TickCount64);
+            }
             if (snapshot.Directory.TryGetValue(SourceOf(packet.Span), out DirectoryRoute? from))
             {
                 from.Group.Counters.Sealed.CountOut(packet.Length);
@@ -133,6 +138,7 @@ internal sealed partial class TransmissionManager
         }
         int expired = Egress.RemoveWhere((_, rule) => rule.ExpiresAtMs <= now).Count + Ingress.RemoveWhere((_, rule) => rule.ExpiresAtMs <= now).Count;
         Interlocked.Add(ref Counters.RulesExpired, expired);
+        Connections.RemoveWhere((_, connection) => now - Volatile.Read(ref connection.LastUsedMs) >= _allowTtlMs);
     }
 
     /// <summary>
@@ -143,6 +149,7 @@ internal sealed partial class TransmissionManager
     private void Reconcile(AgentSnapshot snapshot)
     {
         int removed = 0;
+        Connections.RemoveWhere((_, connection) => connection.PeerIndex != 0 && !snapshot.PeersByIndex.ContainsKey(connection.PeerIndex));
         removed += Egress.RemoveWhere((flow, rule) => IsStale(snapshot, flow, rule, egress: true)).Count;
         foreach (var (flow, rule) in Ingress.RemoveWhere((flow, rule) => IsStale(snapshot, flow, rule, egress: false)))
         {

@@ -54,8 +54,9 @@ internal sealed partial class TransmissionManager
         _sender = sender;
         _denyTtlMs = (long)options.DenyTtl.TotalMilliseconds;
         _allowTtlMs = (long)options.AllowTtl.TotalMilliseconds;
-        Egress = new RuleTable(options.MaxRules);
-        Ingress = new RuleTable(options.MaxRules);
+        Egress = new RuleTable(options.MaxRules, options.MaxRulesPerPeer);
+        Ingress = new RuleTable(options.MaxRules, options.MaxRulesPerPeer);
+        Connections = new ConnectionTable(options.MaxRules, options.MaxRulesPerPeer);
         _state.Changed += Reconcile;
     }
 
@@ -66,6 +67,9 @@ internal sealed partial class TransmissionManager
 
     /// <summary>Flows this VM's apps receive from other VMs (the receiving TM's rule set).</summary>
     public RuleTable Ingress { get; }
+
+    /// <summary>Connections opened under an allow rule, by full 5-tuple: what a stateful reply must answer.</summary>
+    public ConnectionTable Connections { get; }
 
     public int PendingCount => _pending.Count;
 
@@ -86,9 +90,14 @@ internal sealed partial class TransmissionManager
                 // Not ours to decide: a neighbor group's member, always on another VM.
                 return Negotiate(snapshot, flow, to, packet, now);
             }
-            rule = DecideHere(snapshot, Egress, flow, to.Member.Peer, now);
+            rule = DecideHere(snapshot, Egress, flow, to.Member.Peer, now, cacheDeny: true);
         }
-        return rule is { IsAllowed: true } ? Admission.Allow : Admission.Deny;
+        if (rule is not { IsAllowed: true })
+        {
+            return Admission.Deny;
+        }
+        Opened(flow, sourcePort, rule, now);
+        return Admission.Allow;
     }
 
     /// <summary>
@@ -101,17 +110,20 @@ internal sealed partial class TransmissionManager
         Ipv4Packet.ReadFlow(packet, out byte protocol, out ushort sourcePort, out ushort destinationPort);
         var flow = new FlowKey(source, destination, protocol, destinationPort);
         long now = Environment.TickCount64;
-        FlowRule? rule = Cached(Ingress, Egress, flow, sourcePort, now) ?? DecideHere(snapshot, Ingress, flow, peer, now);
+        // Unsolicited data that policy denies is not cached (issue 14 item 8): a peer spraying ports must not fill
+        // the table with its denies; re-deciding costs it, not the others.
+        FlowRule? cached = Cached(Ingress, Egress, flow, sourcePort, now);
+        FlowRule? rule = cached ?? DecideHere(snapshot, Ingress, flow, peer, now, cacheDeny: false);
         if (rule is { IsAllowed: true })
         {
+            Opened(flow, sourcePort, rule, now);
             return true;
         }
-        if (rule is null || now - Volatile.Read(ref rule.LastNoticeMs) >= (long)_options.NoticeInterval.TotalMilliseconds)
+        // One notice per interval: per rule when a deny is cached, else per peer.
+        ref long lastNotice = ref cached is null ? ref peer.LastNoticeMs : ref cached.LastNoticeMs;
+        if (now - Volatile.Read(ref lastNotice) >= (long)_options.NoticeInterval.TotalMilliseconds)
         {
-            if (rule is not null)
-            {
-                Volatile.Write(ref rule.LastNoticeMs, now);
-            }
+            Volatile.Write(ref lastNotice, now);
             SendNotice(snapshot, peer, flow);
         }
         return false;
@@ -119,7 +131,9 @@ internal sealed partial class TransmissionManager
 
     /// <summary>
     /// The answer already known for a flow: its own live rule in <paramref name="own"/>, else — stateful replies
-    /// (R4.12) — the allow rule of the flow it answers, in <paramref name="reverse"/>. Null: nothing cached.
+    /// (R4.12) — the allow rule of the flow it answers, in <paramref name="reverse"/>, and only if this packet
+    /// answers a connection that rule let through, port for port (issue 14 item 3: after L→P:443, P:443→L:22 is
+    /// not a reply). Null: nothing cached.
     /// </summary>
     private FlowRule? Cached(RuleTable own, RuleTable reverse, in FlowKey flow, ushort sourcePort, long now)
     {
@@ -128,15 +142,26 @@ internal sealed partial class TransmissionManager
             return rule;
         }
         return _options.StatefulReplies && reverse.TryGetLive(flow.Reverse(sourcePort), now, out FlowRule answered) && answered.IsAllowed
+            && Connections.IsOpen(ConnectionKey.AnsweredBy(flow, sourcePort), now, _allowTtlMs)
             ? answered
             : null;
     }
 
+    /// <summary>A packet passed under <paramref name="rule"/>: its connection may now be answered.</summary>
+    private void Opened(in FlowKey flow, ushort sourcePort, FlowRule rule, long now)
+    {
+        if (_options.StatefulReplies)
+        {
+            Connections.Note(ConnectionKey.OpenedBy(flow, sourcePort), rule.PeerIndex, now);
+        }
+    }
+
     /// <summary>
-    /// Decides from this VM's policies and records the rule (uncached when the table is full). Null when either
+    /// Decides from this VM's policies and records the rule (uncached when the table is full, and a deny only
+    /// with <paramref name="cacheDeny"/>). Null when either
     /// address is unknown here (nothing to decide on: the caller refuses).
     /// </summary>
-    private FlowRule? DecideHere(AgentSnapshot snapshot, RuleTable table, in FlowKey flow, PeerVm? peer, long now)
+    private FlowRule? DecideHere(AgentSnapshot snapshot, RuleTable table, in FlowKey flow, PeerVm? peer, long now, bool cacheDeny)
     {
         if (!snapshot.Policy.TryDecide(flow.Source, flow.Destination, flow.Protocol, flow.Port, out PolicyDecision decision))
         {
@@ -144,7 +169,10 @@ internal sealed partial class TransmissionManager
         }
         Interlocked.Increment(ref Counters.LocalDecisions);
         FlowRule rule = NewRule(decision.Verdict, table == Egress ? RuleOrigin.Local : RuleOrigin.Granted, now, decision.PolicyId, decision.Reason, peer);
-        table.TrySet(flow, rule);
+        if (rule.IsAllowed || cacheDeny)
+        {
+            table.TrySet(flow, rule);
+        }
         return rule;
     }
 

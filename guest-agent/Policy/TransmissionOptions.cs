@@ -35,6 +35,12 @@ internal sealed class TransmissionOptions
     /// <summary>Rules per direction; beyond it decisions are made uncached (authority) or refused (negotiation).</summary>
     public int MaxRules { get; set; } = 65536;
 
+    /// <summary>
+    /// Rules (and open connections) one peer VM may hold per direction; a peer at its share displaces its own least
+    /// recently used ones, never another peer's (issue 14 item 8: a port scan cannot break everyone's replies).
+    /// </summary>
+    public int MaxRulesPerPeer { get; set; } = 8192;
+
     /// <summary>R4.12: replies of an allowed flow pass without their own negotiation (TCP needs it); false = negotiate each direction.</summary>
     public bool StatefulReplies { get; set; } = true;
 
@@ -55,6 +61,10 @@ internal sealed class TransmissionOptions
         if (NegotiationTimeout <= TimeSpan.Zero || NegotiationTimeout > TimeSpan.FromMinutes(1))
         {
             errors.Add($"--negotiation-timeout: {NegotiationTimeout} outside (0, 1 min]");
+        }
+        if (MaxRulesPerPeer <= 0 || MaxRulesPerPeer > MaxRules)
+        {
+            errors.Add($"--max-rules-per-peer: {MaxRulesPerPeer} outside 1..{MaxRules} (the table's size)");
         }
         if (QueuePerFlow is < 0 or > 4096)
         {

@@ -269,46 +269,62 @@ internal sealed partial class AdapterManager : IDisposable
         string dev = adapter.DeviceName;
         string table = config.RouteTable.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string host = config.Address + "/32";
-        // Order matters to whoever waits for the app's address to appear: the rule and the main-table route
-        // exist before the address does, so the first packet from (or to) the address already finds the adapter.
-        // `ip rule add` is not idempotent: delete first so re-applying never stacks duplicate rules.
-        while (_ip.TryRun("rule", "del", "from", host, "lookup", table, "priority", RulePriority).ExitCode == 0)
+        try
         {
-        }
-        _ip.Run("rule", "add", "from", host, "lookup", table, "priority", RulePriority);
-        // R0.9 / claim 12: the VM's own routing table routes the group's space to the adapter, so an unmodified
-        // client that does not bind its overlay address (busybox wget) still reaches its peers; the kernel then
-        // picks one of the adapter's app addresses as source, which the receiver checks against this VM's apps.
-        _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev);
-        _ip.Run("addr", "replace", host, "dev", dev);
-        _ip.TryRun("route", "flush", "table", table);
-        if (config.Routes.Count == 0)
-        {
-            _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev, "table", table, "src", config.Address);
-        }
-        foreach (RouteEntry route in config.Routes)
-        {
-            string metric = Math.Max(0, 1000 - route.Weight).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            if (string.Equals(route.Gateway, "adapter", StringComparison.OrdinalIgnoreCase))
+            // Order matters to whoever waits for the app's address to appear: the rule and the main-table route
+            // exist before the address does, so the first packet from (or to) the address already finds the adapter.
+            // `ip rule add` is not idempotent: delete first so re-applying never stacks duplicate rules.
+            while (_ip.TryRun("rule", "del", "from", host, "lookup", table, "priority", RulePriority).ExitCode == 0)
             {
-                // Claim 12: the overlay route's gateway is the adapter itself.
-                _ip.Run("route", "replace", route.Destination, "dev", dev, "table", table, "metric", metric, "src", config.Address);
-                if (!string.Equals(route.Destination, groupConfig.AddressSpace, StringComparison.Ordinal))
+            }
+            _ip.Run("rule", "add", "from", host, "lookup", table, "priority", RulePriority);
+            // R0.9 / claim 12: the VM's own routing table routes the group's space to the adapter, so an unmodified
+            // client that does not bind its overlay address (busybox wget) still reaches its peers; the kernel then
+            // picks one of the adapter's app addresses as source, which the receiver checks against this VM's apps.
+            _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev);
+            _ip.Run("addr", "replace", host, "dev", dev);
+            _ip.TryRun("route", "flush", "table", table);
+            if (config.Routes.Count == 0)
+            {
+                _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev, "table", table, "src", config.Address);
+            }
+            foreach (RouteEntry route in config.Routes)
+            {
+                string metric = Math.Max(0, 1000 - route.Weight).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (string.Equals(route.Gateway, "adapter", StringComparison.OrdinalIgnoreCase))
                 {
-                    // A neighbor group's space (policy relates it to this group): reachable from non-binding clients too, as R0.9 does for the group's own space.
-                    _ip.Run("route", "replace", route.Destination, "dev", dev);
+                    // Claim 12: the overlay route's gateway is the adapter itself.
+                    _ip.Run("route", "replace", route.Destination, "dev", dev, "table", table, "metric", metric, "src", config.Address);
+                    if (!string.Equals(route.Destination, groupConfig.AddressSpace, StringComparison.Ordinal))
+                    {
+                        // A neighbor group's space (policy relates it to this group): reachable from non-binding clients too, as R0.9 does for the group's own space.
+                        _ip.Run("route", "replace", route.Destination, "dev", dev);
+                    }
+                }
+                else if (string.Equals(route.Gateway, "main", StringComparison.OrdinalIgnoreCase))
+                {
+                    // Table 1's weight-1 default "via the VM's main table": a lookup that misses this table falls
+                    // through to the next rule, i.e. the main table, so no route is written for it.
+                    continue;
+                }
+                else
+                {
+                    _ip.Run("route", "replace", route.Destination, "via", route.Gateway, "table", table, "metric", metric);
                 }
             }
-            else if (string.Equals(route.Gateway, "main", StringComparison.OrdinalIgnoreCase))
+        }
+        catch
+        {
+            // Issue 14 item 10: an `ip` command failed half way (a route, an address): undo the rule, the address and
+            // the app's table this attempt wrote, so nothing of it stays in the kernel, and forget the binding so the
+            // next configuration or registration applies it afresh.
+            RemoveBindingLocked(desired);
+            if (_bindings.Remove((config.Group, config.Name)))
             {
-                // Table 1's weight-1 default "via the VM's main table": a lookup that misses this table falls
-                // through to the next rule, i.e. the main table, so no route is written for it.
-                continue;
+                _applied.Remove((config.Group, config.Name));
+                AppChanged?.Invoke(desired, false);
             }
-            else
-            {
-                _ip.Run("route", "replace", route.Destination, "via", route.Gateway, "table", table, "metric", metric);
-            }
+            throw;
         }
         _bindings[(config.Group, config.Name)] = desired;
         _applied[(config.Group, config.Name)] = signature;

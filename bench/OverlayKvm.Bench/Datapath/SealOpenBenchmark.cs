@@ -25,8 +25,8 @@ public class SealOpenBenchmark
     {
         var groupKey = new byte[32];
         Random.Shared.NextBytes(groupKey);
-        _tx = FrameCipher.ForSender(groupKey, 1, 1, 7);
-        _rx = FrameCipher.ForSender(groupKey, 1, 1, 7);
+        _tx = FrameCipher.ForSender(groupKey, 1, 1, 7, 0x5A17);
+        _rx = FrameCipher.ForSender(groupKey, 1, 1, 7, 0x5A17);
         _window = new ReplayWindow();
         _counter = 1;
     }
@@ -41,7 +41,7 @@ public class SealOpenBenchmark
     [Benchmark]
     public int Seal()
     {
-        var header = new SealedFrameHeader(FrameType.Data, 1, 1, 7, _counter++);
+        var header = new SealedFrameHeader(FrameType.Data, 1, 1, 7, 0x5A17, _counter++);
         return _tx.Seal(header, _frame, PacketSize);
     }
 
@@ -49,7 +49,7 @@ public class SealOpenBenchmark
     [Benchmark]
     public int OpenForged()
     {
-        var header = new SealedFrameHeader(FrameType.Data, 1, 1, 7, _counter++);
+        var header = new SealedFrameHeader(FrameType.Data, 1, 1, 7, 0x5A17, _counter++);
         int n = _tx.Seal(header, _frame, PacketSize);
         _frame[SealedFrameHeader.Size] ^= 0x80;
         return _rx.Open(header, _frame.AsSpan(0, n));
@@ -58,7 +58,7 @@ public class SealOpenBenchmark
     [Benchmark]
     public int SealThenOpen()
     {
-        var header = new SealedFrameHeader(FrameType.Data, 1, 1, 7, _counter++);
+        var header = new SealedFrameHeader(FrameType.Data, 1, 1, 7, 0x5A17, _counter++);
         int n = _tx.Seal(header, _frame, PacketSize);
         Span<byte> frame = _frame.AsSpan(0, n);
         if (!SealedFrameHeader.TryRead(frame, out var h) || !_window.IsAcceptable(h.Counter))

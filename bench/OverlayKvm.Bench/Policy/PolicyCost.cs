@@ -182,7 +182,7 @@ internal static class PolicyCost
     {
         public Side()
         {
-            Transmission = new TransmissionManager(State, new TransmissionOptions { AllowTtl = TimeSpan.FromHours(1), MaxRules = 1 << 20 }, Counters, new SharedFrameSender(Frames));
+            Transmission = new TransmissionManager(State, new TransmissionOptions { AllowTtl = TimeSpan.FromHours(1), MaxRules = 1 << 20, MaxRulesPerPeer = 1 << 20 }, Counters, new SharedFrameSender(Frames));
             Send = new SendPath(State, Counters, Frames, Adapters, Transmission);
             Receive = new ReceivePath(State, Counters, Adapters, TimeProvider.System, Transmission);
             Adapters.Set(OverlayIds.GroupId("G2"), Sink.Instance);

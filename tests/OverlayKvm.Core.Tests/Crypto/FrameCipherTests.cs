@@ -7,12 +7,13 @@ namespace OverlayKvm.Core.Tests.Crypto;
 public class FrameCipherTests
 {
     private static readonly byte[] GroupKey = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+    private const ulong Salt = 0x5A175A175A175A17;
 
     private static (byte[] Frame, int Length) SealSample(FrameCipher cipher, byte[] plaintext, ulong counter = 5, uint sender = 9, FrameType type = FrameType.Data)
     {
         var frame = new byte[plaintext.Length + SealedFrameHeader.Overhead];
         plaintext.CopyTo(frame, SealedFrameHeader.Size);
-        var header = new SealedFrameHeader(type, 77, 1, sender, counter);
+        var header = new SealedFrameHeader(type, 77, 1, sender, Salt, counter);
         int n = cipher.Seal(header, frame, plaintext.Length);
         return (frame, n);
     }
@@ -20,11 +21,11 @@ public class FrameCipherTests
     [Fact]
     public void SealThenOpen_RestoresPlaintext_AndCiphertextDiffers()
     {
-        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
         byte[] plaintext = "PLAINTEXT-MARKER-0123456789"u8.ToArray();
         var (frame, n) = SealSample(tx, plaintext);
-        Assert.Equal(plaintext.Length + 40, n);
+        Assert.Equal(plaintext.Length + SealedFrameHeader.Overhead, n);
         Assert.Equal(-1, frame.AsSpan(SealedFrameHeader.Size, plaintext.Length).IndexOf("MARKER"u8));
 
         Assert.True(SealedFrameHeader.TryRead(frame, out var h));
@@ -35,8 +36,8 @@ public class FrameCipherTests
     [Fact]
     public void AuthenticatedData_PacketStaysInClear_AndOpens()
     {
-        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
         byte[] plaintext = "PLAINTEXT-MARKER-0123456789"u8.ToArray();
         var (frame, n) = SealSample(tx, plaintext, type: FrameType.AuthenticatedData);
 
@@ -52,8 +53,8 @@ public class FrameCipherTests
     [InlineData(4, 1)]
     public void Relabelled_SealedAsOneTypeOpenedAsTheOther_Fails(byte sealedAs, byte relabelledAs)
     {
-        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
         var (frame, _) = SealSample(tx, RandomNumberGenerator.GetBytes(64), type: (FrameType)sealedAs);
         frame[1] = relabelledAs;
 
@@ -66,8 +67,8 @@ public class FrameCipherTests
     [InlineData(4)] // authenticated only
     public void Open_EveryFlippedByte_FailsAuthentication(byte type)
     {
-        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
         byte[] plaintext = RandomNumberGenerator.GetBytes(64);
         var (sealedFrame, _) = SealSample(tx, plaintext, type: (FrameType)type);
         for (int i = 0; i < sealedFrame.Length; i++)
@@ -85,8 +86,8 @@ public class FrameCipherTests
     [Fact]
     public void Open_KeyOfAnotherSender_Fails()
     {
-        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        using var otherSender = FrameCipher.ForSender(GroupKey, 77, 1, 10);
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        using var otherSender = FrameCipher.ForSender(GroupKey, 77, 1, 10, Salt);
         var (frame, _) = SealSample(tx, new byte[32]);
         Assert.True(SealedFrameHeader.TryRead(frame, out var h));
         Assert.Equal(-1, otherSender.Open(h, frame));
@@ -95,8 +96,8 @@ public class FrameCipherTests
     [Fact]
     public void Open_KeyOfAnotherEpoch_Fails()
     {
-        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        using var epoch2 = FrameCipher.ForSender(GroupKey, 77, 2, 9);
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        using var epoch2 = FrameCipher.ForSender(GroupKey, 77, 2, 9, Salt);
         var (frame, _) = SealSample(tx, new byte[32]);
         Assert.True(SealedFrameHeader.TryRead(frame, out var h));
         Assert.Equal(-1, epoch2.Open(h, frame));
@@ -105,16 +106,16 @@ public class FrameCipherTests
     [Fact]
     public void Open_FrameShorterThanOverhead_ReturnsMinusOne()
     {
-        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        var h = new SealedFrameHeader(FrameType.Data, 77, 1, 9, 1);
+        using var rx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        var h = new SealedFrameHeader(FrameType.Data, 77, 1, 9, Salt, 1);
         Assert.Equal(-1, rx.Open(h, new byte[SealedFrameHeader.Overhead - 1]));
     }
 
     [Fact]
     public void Seal_FrameTooSmall_ReturnsMinusOne()
     {
-        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9);
-        var h = new SealedFrameHeader(FrameType.Data, 77, 1, 9, 1);
+        using var tx = FrameCipher.ForSender(GroupKey, 77, 1, 9, Salt);
+        var h = new SealedFrameHeader(FrameType.Data, 77, 1, 9, Salt, 1);
         Assert.Equal(-1, tx.Seal(h, new byte[SealedFrameHeader.Overhead + 9], 10));
     }
 
@@ -145,6 +146,19 @@ public class FrameCipherTests
         ulong a = counter.Next();
         ulong b = counter.Next();
         Assert.True(a > before, $"first counter {a} should be above the wall clock in ns before creation {before}");
-        Assert.Equal(a + 1, b);
+        Assert.True(b > a);
+    }
+
+    // Issue 14 item 5: the counter follows the sender's clock, so a receiver with no state can bound a frame's age.
+    [Fact]
+    public void FrameCounter_FollowsTheClock_NotJustTheFrameCount()
+    {
+        var counter = new FrameCounter(TimeProvider.System);
+        ulong first = counter.Next();
+        Thread.Sleep(20);
+        ulong later = counter.Next();
+        Assert.True(later - first >= 20_000_000, $"20 ms later the counter moved only {later - first} ns");
+        ulong now = (ulong)((DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100);
+        Assert.True(now - later < 1_000_000_000, $"counter {later} is {now - later} ns behind the clock");
     }
 }

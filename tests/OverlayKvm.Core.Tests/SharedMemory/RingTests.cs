@@ -21,6 +21,55 @@ public sealed class RingTests : IDisposable
         Assert.Equal(RingReadResult.Empty, consumer.TryRead(buffer, out _));
     }
 
+    // Issue 14 item 10 (and the `fault` of item 11): the daemon empties a slot's rings when a new domain takes it,
+    // but the producer kept its old tail privately, was refused (counted a fault) and republished it, so the new
+    // occupant resynchronised onto it and read the previous occupant's unread records.
+    [Fact]
+    public void SlotHandedToANewOccupant_ProducerStartsOver_NewOccupantReadsNoStaleRecord_NoFault()
+    {
+        using RingProducer producer = _temp.Region.OpenProducer(0, 1);
+        byte[] buffer = new byte[100];
+        using (RingConsumer previous = _temp.Region.OpenConsumer(0, 1))
+        {
+            for (byte i = 1; i <= 3; i++)
+            {
+                Assert.Equal(RingWriteResult.Written, producer.TryWrite([i, i, i]));
+            }
+            Assert.Equal(RingReadResult.Message, previous.TryRead(buffer, out _)); // two records left unread
+        }
+
+        _temp.Region.ResetRing(0, 1);
+        using RingConsumer next = _temp.Region.OpenConsumer(0, 1);
+        Assert.Equal(RingWriteResult.Written, producer.TryWrite([9, 9]));
+
+        Assert.Equal(RingReadResult.Message, next.TryRead(buffer, out int length));
+        Assert.Equal(new byte[] { 9, 9 }, buffer[..length]);
+        Assert.Equal(RingReadResult.Empty, next.TryRead(buffer, out _));
+        Assert.Equal(0, producer.Faults.Total);
+        Assert.Equal(0, next.Faults.Total);
+    }
+
+    [Fact]
+    public void RingReset_ALongLivedConsumerFollowsTheNewProducer_WithoutAFault()
+    {
+        using RingConsumer consumer = _temp.Region.OpenConsumer(0, 1);
+        byte[] buffer = new byte[100];
+        using (RingProducer previous = _temp.Region.OpenProducer(0, 1))
+        {
+            Assert.Equal(RingWriteResult.Written, previous.TryWrite([1]));
+            Assert.Equal(RingWriteResult.Written, previous.TryWrite([2]));
+            Assert.Equal(RingReadResult.Message, consumer.TryRead(buffer, out _));
+        }
+
+        _temp.Region.ResetRing(0, 1);
+        using RingProducer next = _temp.Region.OpenProducer(0, 1);
+        Assert.Equal(RingWriteResult.Written, next.TryWrite([7]));
+
+        Assert.Equal(RingReadResult.Message, consumer.TryRead(buffer, out int length));
+        Assert.Equal(new byte[] { 7 }, buffer[..length]);
+        Assert.Equal(0, consumer.Faults.Total);
+    }
+
     [Fact]
     public void Rings_OfDifferentPairs_AreIndependent()
     {

@@ -78,7 +78,7 @@ public class SnapshotCompilerTests
         AgentSnapshot v2 = compiler.Compile(t.Doc("vmA", 2), v1);
         var k1 = Assert.Single(v1.GroupsByName["web"].ReceiveKeys.Values);
         var k2 = Assert.Single(v2.GroupsByName["web"].ReceiveKeys.Values);
-        Assert.Same(k1.Window, k2.Window);
+        Assert.Same(k1.Streams, k2.Streams);
         Assert.Same(v1.GroupsByName["web"].SendKey, v2.GroupsByName["web"].SendKey);
     }
 }

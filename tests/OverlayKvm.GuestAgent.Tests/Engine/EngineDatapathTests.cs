@@ -31,6 +31,7 @@ public sealed class EngineDatapathTests : IDisposable
         _engineB.Attach(_attachB);
         _sendA = new SendPath(_t.StateA, _t.CountersA, _t.SenderA, _t.AdaptersA, _t.TransmissionA, _engineA);
         _receiveB = new EngineReceivePath(_t.StateB, _t.CountersB, _t.AdaptersB, _engineB, _t.TransmissionB);
+        AnswerForB(version: 1); // what the control service's queries on attach bring: vmA's apps are in slot 0
     }
 
     public void Dispose()
@@ -45,6 +46,12 @@ public sealed class EngineDatapathTests : IDisposable
 
     private void AnswerAccessible(ulong version = 1) =>
         _attachA.Routes.Complete(Ip("10.1.0.2"), new EngineRoute(true, 1, 0, SharedRegion.Generation, version));
+
+    private void AnswerForB(ulong version)
+    {
+        _attachB.Routes.Complete(Ip("10.1.0.1"), new EngineRoute(true, 0, 1, SharedRegion.Generation, version));
+        _attachB.Routes.Complete(Ip("10.1.0.3"), new EngineRoute(true, 0, 1, SharedRegion.Generation, version));
+    }
 
     private static uint Ip(string s) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(System.Net.IPAddress.Parse(s).GetAddressBytes());
 
@@ -183,6 +190,37 @@ public sealed class EngineDatapathTests : IDisposable
         Assert.Equal(3, _engineB.RingPacketsDropped);
     }
 
+    // Issue 14 item 6: slot ownership was reloaded from the region's slot table, which every member can write.
+    [Fact]
+    public void MemberRewritesItsSlotToAVictimsAddress_ItsRingPacketsClaimingTheVictimAreDropped()
+    {
+        // The VM in slot 2 rewrites its own slot entry to claim vmA's app 10.1.0.1 and bumps the version word.
+        _region.Daemon.Slots.Write(2, new SlotEntry("vmC", [System.Net.IPAddress.Parse("10.1.0.1")], 0));
+        _region.Daemon.Control.SetDirectoryVersion(2);
+        using RingProducer forger = _region.Daemon.OpenProducer(2, 1);
+        byte[] buffer = TwoAgents.NewBuffer();
+        int n = TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2");
+        var rx = new byte[65536];
+
+        // No host answer for the new version yet: not trusted, and the host is asked.
+        Assert.Equal(RingWriteResult.Written, forger.TryWrite(buffer.AsSpan(SealedFrameHeader.Size, n)));
+        Assert.Equal(RingReadResult.Message, _attachB.Endpoint.TryReceive(rx, out int length, out int from));
+        Assert.Equal(DropReason.Unverified, _receiveB.Process(_attachB, from, rx.AsSpan(0, length)));
+        Assert.True(_engineB.PendingQueries.TryRead(out var query));
+        Assert.Equal((_t.GroupId, Ip("10.1.0.1")), query);
+
+        // The host answers: 10.1.0.1 is in slot 0. Slot 2's claim is a spoof, whatever its slot entry says.
+        AnswerForB(version: 2);
+        Assert.Equal(RingWriteResult.Written, forger.TryWrite(buffer.AsSpan(SealedFrameHeader.Size, n)));
+        Assert.Equal(RingReadResult.Message, _attachB.Endpoint.TryReceive(rx, out length, out from));
+        Assert.Equal(2, from);
+        Assert.Equal(DropReason.Spoof, _receiveB.Process(_attachB, from, rx.AsSpan(0, length)));
+
+        Assert.Equal(0, _t.SinkB.Count);
+        Assert.Equal(1, _t.CountersB.Drops(DropReason.Spoof));
+        Assert.Equal(1, _t.CountersB.Drops(DropReason.Unverified));
+    }
+
     [Theory]
     [InlineData(new byte[] { })]
     [InlineData(new byte[] { 0x45, 0, 0 })]
@@ -197,7 +235,7 @@ public sealed class EngineDatapathTests : IDisposable
     public void NetworkFrameClaimingTheEnginePath_DroppedAsEngineClaim()
     {
         byte[] frame = new byte[200];
-        frame[0] = 1;
+        frame[0] = SealedFrameHeader.CurrentVersion;
         frame[EngineFrameMarker.TypeOffset] = EngineFrameMarker.EngineType;
         Assert.Equal(DropReason.EngineClaim, _t.ReceiveB.Process(frame, TwoAgents.VmAUnderlay));
         Assert.Equal(1, _t.CountersB.Drops(DropReason.EngineClaim));

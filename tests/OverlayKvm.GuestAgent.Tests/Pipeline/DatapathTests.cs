@@ -148,7 +148,7 @@ public class DatapathTests
         byte[] buffer = TwoAgents.NewBuffer();
         int n = TwoAgents.WritePacket(buffer, "10.1.0.2", "10.1.0.2");
         var key = t.StateA.Current!.GroupsById[t.GroupId].SendKey!;
-        int len = key.Cipher.Seal(new SealedFrameHeader(FrameType.Data, t.GroupId, key.Epoch, t.StateA.Current.SenderIndex, key.Counter.Next()), buffer, n);
+        int len = key.Cipher.Seal(new SealedFrameHeader(FrameType.Data, t.GroupId, key.Epoch, t.StateA.Current.SenderIndex, key.Salt, key.Counter.Next()), buffer, n);
         Assert.Equal(DropReason.Spoof, t.ReceiveB.Process(buffer.AsSpan(0, len), TwoAgents.VmAUnderlay));
         Assert.Equal(0, t.SinkB.Count);
     }

@@ -65,7 +65,7 @@ public sealed class TransmissionManagerTests
         AgentSnapshot snapshot = t.A.State.Current!;
         GroupRuntime g3 = snapshot.Neighbors[OverlayIds.GroupId("G3")];
         int length = TwoGroups.WriteTcp(t.A.Buffer, TwoGroups.B, TwoGroups.D, 40000, 22);
-        var header = new SealedFrameHeader(FrameType.Data, g3.Id, g3.SendKey!.Epoch, snapshot.SenderIndex, g3.SendKey.Counter.Next());
+        var header = new SealedFrameHeader(FrameType.Data, g3.Id, g3.SendKey!.Epoch, snapshot.SenderIndex, g3.SendKey.Salt, g3.SendKey.Counter.Next());
         int frame = g3.SendKey.Cipher.Seal(header, t.A.Buffer, length);
 
         Assert.Equal(DropReason.DeniedIngress, t.Bv.Receive.Process(t.A.Buffer.AsSpan(0, frame), 0xC0000201));

@@ -27,7 +27,7 @@ public sealed class CountedAdapterTests
         string addrs = t.A.Ip("-4", "addr", "show", "dev", dev);
         Assert.Contains("10.1.0.3/32", addrs);
         Assert.Contains("10.1.0.4/32", addrs);
-        Assert.Contains("mtu 1432", t.A.Ip("link", "show", dev));
+        Assert.Contains("mtu 1424", t.A.Ip("link", "show", dev)); // 1500 - 28 (outer IPv4+UDP) - 48 (sealed frame v2 header + tag)
         string rules = t.A.Ip("rule", "show");
         Assert.Contains("from 10.1.0.3 lookup 103", rules);
         Assert.Contains("from 10.1.0.4 lookup 104", rules);

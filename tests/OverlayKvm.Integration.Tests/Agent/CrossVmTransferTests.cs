@@ -43,7 +43,7 @@ public sealed class CrossVmTransferTests
             Assert.True(f.SourcePort == TwoVmTopology.OverlayPort && f.DestinationPort == TwoVmTopology.OverlayPort,
                 $"UDP {f.SourcePort}->{f.DestinationPort} is not the overlay port");
             Assert.Equal(-1, f.IpPayload.AsSpan().IndexOf(TcpTransfer.Marker));
-            Assert.Equal(1, f.UdpPayload[0]); // sealed-frame version
+            Assert.Equal(OverlayKvm.Core.Wire.SealedFrameHeader.CurrentVersion, f.UdpPayload[0]); // sealed-frame version
             sealedFrames++;
         }
         Assert.True(sealedFrames > 50 * 1024 * 1024 / 1500, $"only {sealedFrames} sealed frames captured for 50 MB\n{t.Logs()}");

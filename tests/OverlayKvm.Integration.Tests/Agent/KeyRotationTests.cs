@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using OverlayKvm.Core.Wire;
 using OverlayKvm.Integration.Tests.Harness;
 using Xunit.Abstractions;
 
@@ -45,7 +46,7 @@ public sealed class KeyRotationTests
         Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
 
         // Epochs of vmA's frames in wire order: 1…1 then 2…2, never back.
-        var epochs = frames.Where(f => f.Source == t.OwnAddressA && f.UdpPayload.Length >= 24)
+        var epochs = frames.Where(f => f.Source == t.OwnAddressA && f.UdpPayload.Length >= SealedFrameHeader.Overhead)
             .Select(f => BinaryPrimitives.ReadUInt32BigEndian(f.UdpPayload.AsSpan(8))).ToList();
         int firstTwo = epochs.IndexOf(2u);
         _output.WriteLine($"{epochs.Count} frames from vmA: {epochs.Count(e => e == 1)} in epoch 1, {epochs.Count(e => e == 2)} in epoch 2");

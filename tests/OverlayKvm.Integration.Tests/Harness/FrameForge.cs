@@ -11,17 +11,20 @@ namespace OverlayKvm.Integration.Tests.Harness;
 /// </summary>
 internal static class FrameForge
 {
+    /// <summary>The stream salt forged frames use (a stream of their own, as a restarted sender's would be).</summary>
+    public const ulong ForgerSalt = 0x0F0F0F0F0F0F0F0F;
+
     /// <summary>A counter above anything a real sender has used yet (real counters start at the wall clock in ns).</summary>
     public static ulong FreshCounter() => (ulong)((DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100) + 1_000_000_000UL;
 
-    public static byte[] Seal(byte[] groupKey, string group, int epoch, string senderDomain, ulong counter, byte[] innerPacket)
+    public static byte[] Seal(byte[] groupKey, string group, int epoch, string senderDomain, ulong counter, byte[] innerPacket, ulong salt = ForgerSalt)
     {
         uint groupId = OverlayIds.GroupId(group);
         uint sender = OverlayIds.SenderIndex(senderDomain);
-        using var cipher = FrameCipher.ForSender(groupKey, groupId, (uint)epoch, sender);
+        using var cipher = FrameCipher.ForSender(groupKey, groupId, (uint)epoch, sender, salt);
         var frame = new byte[innerPacket.Length + SealedFrameHeader.Overhead];
         innerPacket.CopyTo(frame, SealedFrameHeader.Size);
-        int n = cipher.Seal(new SealedFrameHeader(FrameType.Data, groupId, (uint)epoch, sender, counter), frame, innerPacket.Length);
+        int n = cipher.Seal(new SealedFrameHeader(FrameType.Data, groupId, (uint)epoch, sender, salt, counter), frame, innerPacket.Length);
         Assert.Equal(frame.Length, n);
         return frame;
     }

@@ -240,10 +240,10 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
     private static byte[] SealAsSender(byte[] senderKey, string group, int epoch, string domain, byte[] inner)
     {
         uint groupId = OverlayIds.GroupId(group);
-        using var cipher = new FrameCipher(senderKey);
+        using var cipher = FrameCipher.ForStream(senderKey, FrameForge.ForgerSalt);
         var frame = new byte[inner.Length + SealedFrameHeader.Overhead];
         inner.CopyTo(frame, SealedFrameHeader.Size);
-        int n = cipher.Seal(new SealedFrameHeader(FrameType.Data, groupId, (uint)epoch, OverlayIds.SenderIndex(domain), FrameForge.FreshCounter()), frame, inner.Length);
+        int n = cipher.Seal(new SealedFrameHeader(FrameType.Data, groupId, (uint)epoch, OverlayIds.SenderIndex(domain), FrameForge.ForgerSalt, FrameForge.FreshCounter()), frame, inner.Length);
         Assert.Equal(frame.Length, n);
         return frame;
     }
