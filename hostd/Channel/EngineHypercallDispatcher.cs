@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using OverlayKvm.Core.Channel;
+using OverlayKvm.Core.SharedMemory;
 using OverlayKvm.HostDaemon.Engine;
 
 namespace OverlayKvm.HostDaemon.Channel;
@@ -68,7 +69,19 @@ internal sealed class EngineHypercallDispatcher
             return Json(ChannelMessageType.Register, new EngineRegisterAnswer(id, false, "Invalid", null, -1, null, 0, error), rejected: true);
         }
 
-        RegisterResult result = _registry.Register(_domain, address);
+        RegisterResult result;
+        try
+        {
+            result = _registry.Register(_domain, address);
+        }
+        catch (SharedMemoryRegionException ex)
+        {
+            // One bad region file must not end this domain's channel (issue 14 item 7): the agent hears "engine
+            // unavailable", keeps the sealed path and retries at its next round; overlayd serves everyone else.
+            return Json(ChannelMessageType.Register,
+                new EngineRegisterAnswer(id, false, "EngineUnavailable", null, -1, null, 0, $"register from domain '{_domain}': {ex.Message}"), rejected: false);
+        }
+
         if (result.Succeeded)
         {
             lock (_lock)
