@@ -65,6 +65,7 @@ public sealed class QemuHookHandlerTests
     public void Evaluate_PrepareWithoutDevices_RefusesNamingTheDevice()
     {
         _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        _store.DefineApplication("web", "front", IPAddress.Parse("10.1.0.1"), "vm1", []);
         var verdict = Handler().Evaluate(Prepare("vm1", TestDomains.Xml("vm1", Metadata("web"))));
         Assert.False(verdict.Allow);
         Assert.Contains("missing the ivshmem region 'overlaykvm-web'", verdict.Reason);
