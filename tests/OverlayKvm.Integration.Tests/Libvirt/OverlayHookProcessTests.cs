@@ -28,6 +28,9 @@ public sealed class OverlayHookProcessTests
             psi.ArgumentList.Add(a);
         }
         psi.Environment["OVERLAYKVM_SOCKET"] = socket;
+        // A loaded 2-core CI machine can take longer than the 3 s default to answer a first request; no test here
+        // relies on the timeout firing (an absent socket fails at connect).
+        psi.Environment["OVERLAYKVM_HOOK_TIMEOUT_MS"] = "30000";
         psi.Environment["DOTNET_ROOT"] = HookInstallation.DotnetRoot();
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
