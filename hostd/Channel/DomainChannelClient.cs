@@ -226,6 +226,14 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         Log.Pushed(_logger, _domain, doc.Version);
     }
 
+    // Internal for the fuzz target (tests/OverlayKvm.Fuzz): one guest message, exactly as the channel loop hands it
+    // over, with the loop's bounded writes.
+    internal async Task HandleAsync(ChannelConnection connection, ChannelMessage message, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await HandleAsync(new Session(this, connection, cts), message).ConfigureAwait(false);
+    }
+
     private async Task HandleAsync(Session session, ChannelMessage message)
     {
         switch (message.Type)
