@@ -46,7 +46,7 @@ internal static class HookMain
             return isPrepare ? HookExitCode.BadInvocation : HookExitCode.Allow;
         }
 
-        if (!MetadataProbe.IsOurs(xml) && !xml.Contains(DomainXmlLimit.ForwardMarker, StringComparison.Ordinal))
+        if (!MetadataProbe.ShouldForward(xml))
         {
             return HookExitCode.Allow;
         }
