@@ -16,6 +16,8 @@ need_pkgs=(
   gcc               # Native AOT links the guest agent and the hook with it
   lintian           # packaging/deb: the packaging tests check both .deb files with it
   afl++             # afl-fuzz: the fuzz targets' bounded runs (tests/OverlayKvm.Fuzz, docs/fuzzing.md)
+  dbus-daemon       # a private bus for the agent's systemd-unit follower tests (UnitFollowerServiceTests)
+  prometheus        # promtool: DomainStatTests checks overlayd's /metrics text with `promtool check metrics`
 )
 
 missing=()

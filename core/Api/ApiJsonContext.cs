@@ -26,4 +26,5 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(ChannelView))]
 [JsonSerializable(typeof(List<ChannelView>))]
 [JsonSerializable(typeof(DomainConfigDocument))]
+[JsonSerializable(typeof(AgentCounters))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

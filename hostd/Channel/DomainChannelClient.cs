@@ -45,6 +45,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private readonly EngineRegistry? _engine;
     private readonly EngineHypercallDispatcher? _hypercalls;
     private ChannelConnection? _connection;
+    private readonly AgentCounterQueries _counterQueries;
 
     /// <summary>How long one message may wait for the guest to read it before the channel is dropped.</summary>
     public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
@@ -60,6 +61,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             engine.DirectoryChanged += OnDirectoryChanged;
         }
         _domain = domain;
+        _counterQueries = new AgentCounterQueries(domain);
         _socketPath = socketPath;
         _document = document;
         _logger = logger;
@@ -85,6 +87,10 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
 
     /// <summary>This domain's request and log budget (what it throttled and suppressed).</summary>
     internal GuestBudget Budget => _budget;
+
+    /// <summary>Asks the agent for its counters (R0.10); throws <see cref="AgentUnavailableException"/> when it cannot answer.</summary>
+    public Task<Core.Api.AgentCounters> QueryCountersAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        _counterQueries.AskAsync(Volatile.Read(ref _connection), timeout, cancellationToken);
 
     public void Start() => _run ??= Task.Run(() => RunAsync(_stop.Token));
 
@@ -302,6 +308,13 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 await session.WriteAsync(answer.Type, answer.Payload).ConfigureAwait(false);
                 return;
             }
+            case ChannelMessageType.CounterReport:
+                if (_counterQueries.Complete(message.Payload) is { } refused)
+                {
+                    Interlocked.Increment(ref _rejected);
+                    await session.SendErrorAsync("bad-payload", refused).ConfigureAwait(false);
+                }
+                return;
             case ChannelMessageType.Error:
             {
                 var err = ChannelConnection.TryParse(message.Payload, ChannelJsonContext.Default.ErrorMessage, out _);

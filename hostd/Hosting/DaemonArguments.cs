@@ -8,7 +8,7 @@ internal static class DaemonArguments
 {
     public const string Usage =
         "usage: overlayd [--socket PATH] [--state-dir DIR] [--channel-dir DIR] [--host-name NAME] [--host-address IP] [--host-capacity N]\n" +
-        "                [--socket-mode 0660] [--config FILE.json]\n" +
+        "                [--socket-mode 0660] [--metrics-listen PATH|ADDR:PORT] [--config FILE.json]\n" +
         "Settings may also come from the environment: OVERLAYKVM_OVERLAYD__SOCKET, OVERLAYKVM_OVERLAYD__STATEDIR, ...";
 
     public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
@@ -20,6 +20,7 @@ internal static class DaemonArguments
         ["--host-name"] = $"{DaemonOptions.Section}:HostName",
         ["--host-address"] = $"{DaemonOptions.Section}:HostAddress",
         ["--host-capacity"] = $"{DaemonOptions.Section}:HostCapacity",
+        ["--metrics-listen"] = $"{DaemonOptions.Section}:MetricsListen",
         ["--config"] = "ConfigFile",
     };
 

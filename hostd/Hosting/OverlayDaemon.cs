@@ -107,6 +107,7 @@ public static class OverlayDaemon
         app.MapGroupEndpoints();
         app.MapAppEndpoints();
         app.MapDomainEndpoints();
+        app.MapDomainStatEndpoints();
         app.MapEngineEndpoints();
         app.MapPolicyApi();
         app.MapLibvirtEndpoints();

@@ -42,6 +42,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
     public string ChannelDir => Path.Combine(Root, "channels");
 
+    /// <summary>More overlayd switches (e.g. --metrics-listen), set before <see cref="StartAsync"/>.</summary>
+    public IReadOnlyList<string> ExtraArguments { get; set; } = [];
+
     public string Root { get; }
     public string Socket { get; }
     public string StateDir { get; }
@@ -62,6 +65,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
+            psi.ArgumentList.Add(a);
+        foreach (var a in ExtraArguments)
             psi.ArgumentList.Add(a);
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
         // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm (unless asked for).
