@@ -1,11 +1,15 @@
+using System.Net.Sockets;
 using System.Text;
+using OverlayKvm.Core.Libvirt;
 
 namespace OverlayKvm.QemuHook;
 
 /// <summary>
 /// argv: DOMAIN OPERATION SUB-OPERATION EXTRA (libvirt's qemu hook convention); stdin: the domain XML.
 /// Policy (docs/hook.md):
-///  - not our domain (no OverlayKvm metadata): exit 0 at once, overlayd is not asked;
+///  - a domain whose XML does not mention "overlaykvm" at all: exit 0 at once, overlayd is not asked;
+///  - one that mentions it without our metadata (a region or channel path of ours): overlayd is asked too, so a
+///    foreign domain that names another domain's channel or a group's region is refused (issue 14 items 1, 2);
 ///  - ours: ask overlayd; a refusal prints its reason and exits 1 (libvirt vetoes `prepare`);
 ///  - ours and overlayd unreachable: `prepare` fails closed (exit 2, the reason on stderr) so a member never
 ///    runs without its overlay; every other operation fails open (exit 0 with a warning), because refusing
@@ -14,8 +18,8 @@ namespace OverlayKvm.QemuHook;
 /// </summary>
 internal static class HookMain
 {
-    /// <summary>libvirt domain XML is a few KiB; refuse to buffer an unbounded stdin.</summary>
-    internal const int MaxXmlBytes = 4 * 1024 * 1024;
+    /// <summary>libvirt domain XML is a few KiB; refuse to buffer an unbounded stdin. The same limit as overlayd's.</summary>
+    internal const int MaxXmlBytes = DomainXmlLimit.MaxXmlBytes;
 
     public static int Run(string[] args, Stream stdin, TextWriter stderr)
     {
@@ -32,9 +36,9 @@ internal static class HookMain
         string xml = ReadBounded(stdin, out bool truncated);
         if (truncated)
         {
-            // <metadata> sits near the top of libvirt's XML: if our namespace is not in the first 4 MiB the
-            // domain is not ours and must not be blocked; if it is, we cannot judge it whole, so refuse prepare.
-            if (!xml.Contains(MetadataProbe.NamespaceUri, StringComparison.Ordinal))
+            // A domain that never names anything of ours must not be blocked; if it does, we cannot judge it whole,
+            // so refuse prepare.
+            if (!xml.Contains(DomainXmlLimit.ForwardMarker, StringComparison.Ordinal))
             {
                 return HookExitCode.Allow;
             }
@@ -42,7 +46,7 @@ internal static class HookMain
             return isPrepare ? HookExitCode.BadInvocation : HookExitCode.Allow;
         }
 
-        if (!MetadataProbe.IsOurs(xml))
+        if (!MetadataProbe.ShouldForward(xml))
         {
             return HookExitCode.Allow;
         }
@@ -58,8 +62,10 @@ internal static class HookMain
             stderr.WriteLine($"overlayd refused {operation} of domain '{domain}': {verdict.Reason ?? "(no reason given)"}");
             return isPrepare ? HookExitCode.Refused : HookExitCode.Allow;
         }
-        catch (OverlaydUnavailableException ex)
+        catch (Exception ex) when (ex is OverlaydUnavailableException or HttpRequestException or IOException or SocketException)
         {
+            // Any failure to get a verdict: fail closed only at prepare. Elsewhere (reconnect, release, …) a non-zero
+            // exit makes libvirt kill or leak the domain (issue 14 item 10).
             if (isPrepare)
             {
                 stderr.WriteLine($"overlay-hook: refusing to start OverlayKvm member '{domain}' without overlayd: {ex.Message} " +

@@ -20,4 +20,15 @@ internal sealed record ApiError([property: JsonPropertyName("error")] string? Er
 [JsonSerializable(typeof(HookRequest))]
 [JsonSerializable(typeof(HookResponse))]
 [JsonSerializable(typeof(ApiError))]
-internal sealed partial class HookJsonContext : JsonSerializerContext;
+internal sealed partial class HookJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// Writes the domain XML with relaxed escaping (&lt;, &gt;, &amp;, ' as themselves, not \u003C): at most two bytes
+    /// per character, so any XML within <see cref="OverlayKvm.Core.Libvirt.DomainXmlLimit.MaxXmlBytes"/> fits overlayd's
+    /// hook body limit. The body goes over a local socket to a JSON parser, never into HTML.
+    /// </summary>
+    public static HookJsonContext Relaxed { get; } = new(new System.Text.Json.JsonSerializerOptions
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -45,4 +45,12 @@ internal static class MetadataProbe
             return true;
         }
     }
+
+    /// <summary>
+    /// Whether the hook asks overlayd: our domains, and any domain that mentions "overlaykvm" (a region name, a
+    /// channel path), so overlayd can refuse a foreign domain that names another domain's channel or a group's
+    /// region (issue 14 items 1, 2).
+    /// </summary>
+    public static bool ShouldForward(string xml) =>
+        xml.Contains(OverlayKvm.Core.Libvirt.DomainXmlLimit.ForwardMarker, StringComparison.Ordinal) || IsOurs(xml);
 }

@@ -37,7 +37,7 @@ internal static class OverlaydClient
         {
             response = await client.PostAsync(
                 "http://overlayd/v1/hooks/qemu",
-                JsonContent.Create(request, HookJsonContext.Default.HookRequest),
+                JsonContent.Create(request, HookJsonContext.Relaxed.HookRequest),
                 cts.Token);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
@@ -74,6 +74,11 @@ internal static class OverlaydClient
             catch (System.Text.Json.JsonException ex)
             {
                 throw new OverlaydUnavailableException($"overlayd's answer is not valid JSON: {ex.Message}");
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                // The connection broke while the answer was read (overlayd stopped mid-reply).
+                throw new OverlaydUnavailableException($"overlayd at {settings.SocketPath} broke off its answer: {ex.Message}");
             }
         }
     }

@@ -6,7 +6,7 @@ using OverlayKvm.Core.Api;
 
 namespace OverlayKvm.Cli.Commands;
 
-/// <summary>version: this overlayctl, and the daemon's when it answers.</summary>
+/// <summary>version: this overlayctl, and the daemon's when it answers (exit 3 when it does not).</summary>
 internal static class SystemCommands
 {
     public static string CliVersion { get; } =
@@ -30,6 +30,12 @@ internal static class SystemCommands
             {
                 print.WriteLine($"overlayctl {CliVersion}");
                 print.WriteLine(daemon is null ? $"overlayd: unavailable ({problem})" : $"overlayd {daemon.Daemon} (API {daemon.Api}, store version {daemon.StoreVersion})");
+            }
+            if (daemon is null)
+            {
+                // Exit 3 like every other command when overlayd does not answer: scripts wait for the daemon with
+                // "overlayctl version" (issue 14 item 11); both versions were still printed above.
+                throw new OverlayCtlException(problem!, ExitCodes.Unavailable);
             }
         }));
         yield return version;

@@ -9,7 +9,7 @@ namespace OverlayKvm.Core.SharedMemory;
 /// at offset 0 with their exact size, which is why this uses mmap directly rather than MemoryMappedFile, whose
 /// FileStream path adds locking and size handling that PCI resource files do not support).
 /// </summary>
-public sealed unsafe class SharedMemoryMapping : IDisposable
+public sealed unsafe partial class SharedMemoryMapping : IDisposable
 {
     private readonly SafeMappedMemoryHandle _handle;
 

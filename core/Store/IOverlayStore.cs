@@ -74,6 +74,19 @@ public interface IOverlayStore : IDisposable
     }
 
     DomainRecord UpsertDomain(string name, Guid? uuid, string host, System.Net.IPAddress? address);
+
+    /// <summary>
+    /// Groups whose acceleration engine an operator switched off (<c>engine-disable</c>). The engine registry takes
+    /// this at start, never the guest-writable region, so the decision survives reboots and guests.
+    /// </summary>
+    /// <exception cref="NotSupportedException">This store does not keep engine switches (the default).</exception>
+    IReadOnlyCollection<string> ListEngineDisabledGroups() =>
+        throw new NotSupportedException("this store does not keep engine switches");
+
+    /// <summary>Records <c>engine-disable</c>/<c>engine-enable</c>; an unknown group → <see cref="EntityNotFoundException"/>.</summary>
+    /// <exception cref="NotSupportedException">This store does not keep engine switches (the default).</exception>
+    void SetEngineDisabled(string group, bool disabled) =>
+        throw new NotSupportedException($"engine switch of group {group}: this store does not keep engine switches");
     IReadOnlyList<DomainRecord> ListDomains();
     DomainRecord? GetDomain(string name);
 

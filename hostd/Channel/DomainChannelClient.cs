@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using OverlayKvm.Core.Channel;
@@ -15,6 +16,10 @@ namespace OverlayKvm.HostDaemon.Channel;
 /// unknown, unparsable messages) is answered with an error and counted, never fatal to the daemon.
 /// Engine "hypercalls" (register, query, deregister, heartbeat) go to the <see cref="EngineRegistry"/> with this
 /// client's domain, and the registry's directory changes of the groups this domain registered in are pushed to it.
+/// A guest that stops reading costs a bounded amount (issue 14 item 8): every write has a timeout after which the
+/// channel is dropped and reconnected; configuration pushes and directory pushes each keep one pending slot holding
+/// the latest version (no task per change); guest-supplied strings are truncated and the warnings they cause are
+/// rate-limited; engine requests have a per-domain budget (<see cref="GuestBudget"/>).
 /// </summary>
 internal sealed partial class DomainChannelClient : IAsyncDisposable
 {
@@ -24,6 +29,12 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly SemaphoreSlim _directorySignal = new(0, 1);
+    // group → latest directory version not yet pushed: a burst of changes is one write per group.
+    private readonly ConcurrentDictionary<string, ulong> _pendingDirectory = new(StringComparer.Ordinal);
+    private readonly GuestBudget _budget = new();
+    private readonly TimeSpan _writeTimeout;
+    private long _writeTimeouts;
     private readonly CancellationTokenSource _stop = new();
     private Task? _run;
     private long _pushed = -1;
@@ -36,13 +47,17 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private ChannelConnection? _connection;
     private readonly AgentCounterQueries _counterQueries;
 
+    /// <summary>How long one message may wait for the guest to read it before the channel is dropped.</summary>
+    public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
+
     public DomainChannelClient(string domain, string socketPath, Func<DomainConfigDocument> document, ILogger logger, TimeProvider? time = null,
-        EngineRegistry? engine = null)
+        EngineRegistry? engine = null, TimeSpan? writeTimeout = null)
     {
+        _writeTimeout = writeTimeout ?? DefaultWriteTimeout;
         if (engine is not null)
         {
             _engine = engine;
-            _hypercalls = new EngineHypercallDispatcher(domain, engine);
+            _hypercalls = new EngineHypercallDispatcher(domain, engine, _budget);
             engine.DirectoryChanged += OnDirectoryChanged;
         }
         _domain = domain;
@@ -66,6 +81,12 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     public long RejectedMessages => Interlocked.Read(ref _rejected);
 
     public bool Connected { get; private set; }
+
+    /// <summary>Channels dropped because the guest did not read a message within the write timeout.</summary>
+    public long WriteTimeouts => Interlocked.Read(ref _writeTimeouts);
+
+    /// <summary>This domain's request and log budget (what it throttled and suppressed).</summary>
+    internal GuestBudget Budget => _budget;
 
     /// <summary>Asks the agent for its counters (R0.10); throws <see cref="AgentUnavailableException"/> when it cannot answer.</summary>
     public Task<Core.Api.AgentCounters> QueryCountersAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
@@ -132,59 +153,94 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private async Task ServeAsync(ChannelConnection connection, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        await connection.WriteJsonAsync(ChannelMessageType.Hello, new HelloMessage(ChannelProtocol.Version, "host", "overlayd 1"),
-            ChannelJsonContext.Default.HelloMessage, cts.Token).ConfigureAwait(false);
-        await PushAsync(connection, cts.Token).ConfigureAwait(false);
-        Task pusher = PushOnChangeAsync(connection, cts.Token);
-        Volatile.Write(ref _connection, connection);
+        var session = new Session(this, connection, cts);
+        Task pusher = Task.CompletedTask, directoryPusher = Task.CompletedTask;
         try
         {
-            await connection.ReadAllAsync((message, ct) => HandleAsync(connection, message, ct), cts.Token).ConfigureAwait(false);
+            await session.WriteJsonAsync(ChannelMessageType.Hello, new HelloMessage(ChannelProtocol.Version, "host", "overlayd 1"),
+                ChannelJsonContext.Default.HelloMessage).ConfigureAwait(false);
+            await PushAsync(session).ConfigureAwait(false);
+            pusher = PushOnChangeAsync(session);
+            directoryPusher = PushDirectoryOnChangeAsync(session);
+            Volatile.Write(ref _connection, connection);
+            await connection.ReadAllAsync((message, _) => HandleAsync(session, message), cts.Token).ConfigureAwait(false);
         }
         catch (ChannelProtocolException ex)
         {
             Interlocked.Increment(ref _rejected);
-            Log.Violation(_logger, _domain, ex.Message);
+            Warn(w => Log.Violation(_logger, _domain, GuestText.Bounded(ex.Message), w));
             throw new IOException(ex.Message, ex);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Only a write timeout cancels the session while overlayd runs.
+            throw new IOException(session.TimeoutReason ?? "the channel session was cancelled");
         }
         finally
         {
             Volatile.Write(ref _connection, null);
             await cts.CancelAsync().ConfigureAwait(false);
-            try
+            foreach (Task background in new[] { pusher, directoryPusher })
             {
-                await pusher.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
+                try
+                {
+                    await background.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+                {
+                    // The session ended; its pushers end with it.
+                }
             }
         }
     }
 
-    private async Task PushOnChangeAsync(ChannelConnection connection, CancellationToken cancellationToken)
+    private async Task PushOnChangeAsync(Session session)
     {
         while (true)
         {
-            await _changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            await PushAsync(connection, cancellationToken).ConfigureAwait(false);
+            await _changed.WaitAsync(session.Token).ConfigureAwait(false);
+            await PushAsync(session).ConfigureAwait(false);
         }
     }
 
-    private async Task PushAsync(ChannelConnection connection, CancellationToken cancellationToken)
+    private async Task PushDirectoryOnChangeAsync(Session session)
+    {
+        while (true)
+        {
+            await _directorySignal.WaitAsync(session.Token).ConfigureAwait(false);
+            foreach (string group in _pendingDirectory.Keys)
+            {
+                if (_pendingDirectory.TryRemove(group, out ulong version))
+                {
+                    await session.WriteJsonAsync(ChannelMessageType.EngineDirectoryChanged, new EngineDirectoryChangedMessage(group, version),
+                        ChannelJsonContext.Default.EngineDirectoryChangedMessage).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private async Task PushAsync(Session session)
     {
         DomainConfigDocument doc = _document();
         if (doc.Version == Interlocked.Read(ref _pushed) && doc.Digest == Volatile.Read(ref _pushedDigest))
         {
             return;
         }
-        await connection.WriteJsonAsync(ChannelMessageType.Config, doc, ChannelJsonContext.Default.DomainConfigDocument, cancellationToken).ConfigureAwait(false);
+        await session.WriteJsonAsync(ChannelMessageType.Config, doc, ChannelJsonContext.Default.DomainConfigDocument).ConfigureAwait(false);
         Interlocked.Exchange(ref _pushed, doc.Version);
         Volatile.Write(ref _pushedDigest, doc.Digest);
         Log.Pushed(_logger, _domain, doc.Version);
     }
 
-    // Internal for the fuzz target (tests/OverlayKvm.Fuzz): one guest message, exactly as the channel loop hands it over.
+    // Internal for the fuzz target (tests/OverlayKvm.Fuzz): one guest message, exactly as the channel loop hands it
+    // over, with the loop's bounded writes.
     internal async Task HandleAsync(ChannelConnection connection, ChannelMessage message, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await HandleAsync(new Session(this, connection, cts), message).ConfigureAwait(false);
+    }
+
+    private async Task HandleAsync(Session session, ChannelMessage message)
     {
         switch (message.Type)
         {
@@ -194,7 +250,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 if (hello is null || hello.Protocol != ChannelProtocol.Version)
                 {
                     Interlocked.Increment(ref _rejected);
-                    await connection.SendErrorAsync("bad-hello", error ?? $"protocol {hello?.Protocol} not supported (host speaks {ChannelProtocol.Version})", cancellationToken).ConfigureAwait(false);
+                    await session.SendErrorAsync("bad-hello", error ?? $"protocol {hello?.Protocol} not supported (host speaks {ChannelProtocol.Version})").ConfigureAwait(false);
                 }
                 return;
             }
@@ -204,7 +260,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 if (ack is null)
                 {
                     Interlocked.Increment(ref _rejected);
-                    await connection.SendErrorAsync("bad-payload", error!, cancellationToken).ConfigureAwait(false);
+                    await session.SendErrorAsync("bad-payload", error!).ConfigureAwait(false);
                     return;
                 }
                 if (ack.Applied)
@@ -213,7 +269,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 }
                 else
                 {
-                    Log.Refused(_logger, _domain, ack.Version, ack.Error ?? "(no reason)");
+                    Warn(w => Log.Refused(_logger, _domain, ack.Version, GuestText.Bounded(ack.Error), w));
                 }
                 Acknowledged?.Invoke(_domain, ack);
                 return;
@@ -225,7 +281,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 if (ev is null)
                 {
                     Interlocked.Increment(ref _rejected);
-                    await connection.SendErrorAsync("bad-payload", error!, cancellationToken).ConfigureAwait(false);
+                    await session.SendErrorAsync("bad-payload", error!).ConfigureAwait(false);
                     return;
                 }
                 AppEvent?.Invoke(_domain, ev, message.Type == ChannelMessageType.AppStarted);
@@ -241,7 +297,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 if (_hypercalls is null)
                 {
                     Interlocked.Increment(ref _rejected);
-                    await connection.SendErrorAsync("no-engine", $"message type {(byte)message.Type}: overlayd runs without an acceleration engine", cancellationToken).ConfigureAwait(false);
+                    await session.SendErrorAsync("no-engine", $"message type {(byte)message.Type}: overlayd runs without an acceleration engine").ConfigureAwait(false);
                     return;
                 }
                 EngineHypercallDispatcher.Answer answer = _hypercalls.Dispatch(message.Type, message.Payload);
@@ -249,25 +305,25 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 {
                     Interlocked.Increment(ref _rejected);
                 }
-                await connection.WriteAsync(answer.Type, answer.Payload, cancellationToken).ConfigureAwait(false);
+                await session.WriteAsync(answer.Type, answer.Payload).ConfigureAwait(false);
                 return;
             }
             case ChannelMessageType.CounterReport:
                 if (_counterQueries.Complete(message.Payload) is { } refused)
                 {
                     Interlocked.Increment(ref _rejected);
-                    await connection.SendErrorAsync("bad-payload", refused, cancellationToken).ConfigureAwait(false);
+                    await session.SendErrorAsync("bad-payload", refused).ConfigureAwait(false);
                 }
                 return;
             case ChannelMessageType.Error:
             {
                 var err = ChannelConnection.TryParse(message.Payload, ChannelJsonContext.Default.ErrorMessage, out _);
-                Log.AgentError(_logger, _domain, err?.Code ?? "?", err?.Message ?? "(unparsable)");
+                Warn(w => Log.AgentError(_logger, _domain, GuestText.Bounded(err?.Code), GuestText.Bounded(err?.Message ?? "(unparsable)"), w));
                 return;
             }
             default:
                 Interlocked.Increment(ref _rejected);
-                await connection.SendErrorAsync("unknown-type", $"message type {(byte)message.Type} is not understood by overlayd", cancellationToken).ConfigureAwait(false);
+                await session.SendErrorAsync("unknown-type", $"message type {(byte)message.Type} is not understood by overlayd").ConfigureAwait(false);
                 return;
         }
     }
@@ -286,7 +342,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
     }
 
-    // Raised on the registry caller's thread: send in the background, never block the registry.
+    // Raised on the registry caller's thread: record the latest version and signal the pusher, never block the
+    // registry and never start a task per change (a guest that stops reading would pile them up).
     private void OnDirectoryChanged(string group, ulong version)
     {
         ChannelConnection? connection = Volatile.Read(ref _connection);
@@ -294,19 +351,59 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         {
             return;
         }
-        _ = PushDirectoryChangedAsync(connection, group, version);
-    }
-
-    private async Task PushDirectoryChangedAsync(ChannelConnection connection, string group, ulong version)
-    {
+        _pendingDirectory.AddOrUpdate(group, version, (_, pending) => Math.Max(pending, version));
         try
         {
-            await connection.WriteJsonAsync(ChannelMessageType.EngineDirectoryChanged, new EngineDirectoryChangedMessage(group, version),
-                ChannelJsonContext.Default.EngineDirectoryChangedMessage, _stop.Token).ConfigureAwait(false);
+            _directorySignal.Release();
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        catch (SemaphoreFullException)
         {
-            // The channel closed meanwhile; the agent drops its cache when it reconnects and re-registers.
+            // Already signalled: the pusher reads the newest versions.
+        }
+    }
+
+    /// <summary>Logs a guest-caused warning within this domain's budget; the argument is how many were dropped before it.</summary>
+    private void Warn(Action<long> log)
+    {
+        if (_budget.TryWarn(out long suppressed))
+        {
+            log(suppressed);
+        }
+    }
+
+    /// <summary>One connection's writes, each bounded by the write timeout; a timeout ends the session.</summary>
+    private sealed class Session(DomainChannelClient owner, ChannelConnection connection, CancellationTokenSource cts)
+    {
+        public CancellationToken Token => cts.Token;
+
+        /// <summary>Set when a write timed out: why the channel is being dropped.</summary>
+        public string? TimeoutReason { get; private set; }
+
+        public Task WriteJsonAsync<T>(ChannelMessageType type, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info) =>
+            BoundedAsync(type, ct => connection.WriteJsonAsync(type, value, info, ct));
+
+        public Task WriteAsync(ChannelMessageType type, ReadOnlyMemory<byte> payload) =>
+            BoundedAsync(type, ct => connection.WriteAsync(type, payload, ct));
+
+        public Task SendErrorAsync(string code, string message) =>
+            BoundedAsync(ChannelMessageType.Error, ct => connection.SendErrorAsync(code, message, ct));
+
+        private async Task BoundedAsync(ChannelMessageType type, Func<CancellationToken, ValueTask> write)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+            timeout.CancelAfter(owner._writeTimeout);
+            try
+            {
+                await write(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cts.IsCancellationRequested)
+            {
+                // A half-written frame cannot be resumed: drop the channel; the client reconnects with back-off.
+                TimeoutReason = $"the guest did not read a {type} message within {owner._writeTimeout.TotalSeconds:0.#} s";
+                Interlocked.Increment(ref owner._writeTimeouts);
+                await cts.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
         }
     }
 
@@ -329,6 +426,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
         _stop.Dispose();
         _changed.Dispose();
+        _directorySignal.Dispose();
+        _budget.Dispose();
     }
 
     private static partial class Log
@@ -342,14 +441,14 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         [LoggerMessage(102, LogLevel.Information, "domain {Domain}: configuration version {Version} pushed")]
         public static partial void Pushed(ILogger logger, string domain, long version);
 
-        [LoggerMessage(103, LogLevel.Warning, "domain {Domain}: agent refused configuration version {Version}: {Reason}")]
-        public static partial void Refused(ILogger logger, string domain, long version, string reason);
+        [LoggerMessage(103, LogLevel.Warning, "domain {Domain}: agent refused configuration version {Version}: {Reason} ({Suppressed} similar warnings suppressed before)")]
+        public static partial void Refused(ILogger logger, string domain, long version, string reason, long suppressed);
 
-        [LoggerMessage(104, LogLevel.Warning, "domain {Domain}: protocol violation by the guest: {Reason}")]
-        public static partial void Violation(ILogger logger, string domain, string reason);
+        [LoggerMessage(104, LogLevel.Warning, "domain {Domain}: protocol violation by the guest: {Reason} ({Suppressed} similar warnings suppressed before)")]
+        public static partial void Violation(ILogger logger, string domain, string reason, long suppressed);
 
-        [LoggerMessage(105, LogLevel.Warning, "domain {Domain}: agent reported error {Code}: {Message}")]
-        public static partial void AgentError(ILogger logger, string domain, string code, string message);
+        [LoggerMessage(105, LogLevel.Warning, "domain {Domain}: agent reported error {Code}: {Message} ({Suppressed} similar warnings suppressed before)")]
+        public static partial void AgentError(ILogger logger, string domain, string code, string message, long suppressed);
 
         [LoggerMessage(106, LogLevel.Information, "domain {Domain}: channel gone, its engine slots released")]
         public static partial void SlotsReleased(ILogger logger, string domain);

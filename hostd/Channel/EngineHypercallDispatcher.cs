@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using OverlayKvm.Core.Channel;
+using OverlayKvm.Core.SharedMemory;
 using OverlayKvm.HostDaemon.Engine;
 
 namespace OverlayKvm.HostDaemon.Channel;
@@ -18,11 +19,14 @@ internal sealed class EngineHypercallDispatcher
     private readonly EngineRegistry _registry;
     private readonly Lock _lock = new();
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
+    private readonly GuestBudget? _budget;
 
-    public EngineHypercallDispatcher(string domain, EngineRegistry registry)
+    /// <param name="budget">This domain's request budget; past it requests are answered "Throttled" (issue 14 item 8).</param>
+    public EngineHypercallDispatcher(string domain, EngineRegistry registry, GuestBudget? budget = null)
     {
         _domain = domain;
         _registry = registry;
+        _budget = budget;
     }
 
     /// <summary>True when this domain holds (or held) a registration in <paramref name="group"/>: it gets that group's directory pushes.</summary>
@@ -49,6 +53,18 @@ internal sealed class EngineHypercallDispatcher
         }
 
         long id = request?.Id ?? -1;
+        if (_budget is not null && !_budget.TryHypercall())
+        {
+            // Past this domain's budget: answered without the registry's lock, so one guest cannot starve the others.
+            return type switch
+            {
+                ChannelMessageType.Register => Json(type, new EngineRegisterAnswer(id, false, "Throttled", null, -1, null, 0, $"{type} from domain '{_domain}': too many engine requests; retry later"), rejected: true),
+                ChannelMessageType.Query => Json(type, new EngineQueryAnswer(id, false, "Throttled", null, -1, -1, null, 0, 0), rejected: true),
+                ChannelMessageType.Deregister => Json(type, new EngineDeregisterAnswer(id, false, "Throttled"), rejected: true),
+                _ => throw new ArgumentOutOfRangeException(nameof(type), $"message type {(byte)type} is not an engine request"),
+            };
+        }
+
         return type switch
         {
             ChannelMessageType.Register => RegisterAnswer(id, address, error),
@@ -59,7 +75,7 @@ internal sealed class EngineHypercallDispatcher
     }
 
     /// <summary>heartbeat() of this domain; false when it holds no slot (the agent re-registers on its next round).</summary>
-    public bool Heartbeat() => _registry.Heartbeat(_domain) == HeartbeatStatus.Accepted;
+    public bool Heartbeat() => (_budget is null || _budget.TryHypercall()) && _registry.Heartbeat(_domain) == HeartbeatStatus.Accepted;
 
     private Answer RegisterAnswer(long id, IPAddress? address, string? error)
     {
@@ -68,7 +84,19 @@ internal sealed class EngineHypercallDispatcher
             return Json(ChannelMessageType.Register, new EngineRegisterAnswer(id, false, "Invalid", null, -1, null, 0, error), rejected: true);
         }
 
-        RegisterResult result = _registry.Register(_domain, address);
+        RegisterResult result;
+        try
+        {
+            result = _registry.Register(_domain, address);
+        }
+        catch (SharedMemoryRegionException ex)
+        {
+            // One bad region file must not end this domain's channel (issue 14 item 7): the agent hears "engine
+            // unavailable", keeps the sealed path and retries at its next round; overlayd serves everyone else.
+            return Json(ChannelMessageType.Register,
+                new EngineRegisterAnswer(id, false, "EngineUnavailable", null, -1, null, 0, $"register from domain '{_domain}': {ex.Message}"), rejected: false);
+        }
+
         if (result.Succeeded)
         {
             lock (_lock)

@@ -8,6 +8,9 @@ namespace OverlayKvm.HostDaemon.Engine;
 /// <summary>
 /// Creates, adopts and removes the engine regions of this host: one file per group, <c>DIR/PREFIX+GROUP</c>,
 /// exactly the configured size, mode 0600, owned by the configured user (libvirt's ivshmem-plain backing store).
+/// Files are created with O_EXCL; a file already there is reopened only if it is exactly what this owner makes
+/// (owner, mode, size: <see cref="SharedMemoryMapping.CreateExclusive"/>), else removed and created afresh. Every
+/// failure is a <see cref="SharedMemoryRegionException"/>.
 /// A region that survives a daemon restart with a valid header is adopted as it is, so the rings keep serving
 /// while the control plane restarts (fail-static); an unreadable one is re-initialised with a higher generation.
 /// </summary>
@@ -158,13 +161,20 @@ public sealed partial class EngineRegionOwner : IDisposable
         {
             if (!UnixAccounts.TryResolve(_options.OwnerUser, out uint uid, out uint gid))
             {
-                throw new InvalidOperationException($"engine region '{path}': owner user '{_options.OwnerUser}' does not exist");
+                throw new SharedMemoryRegionException(path, $"owner user '{_options.OwnerUser}' does not exist");
             }
 
             owner = (uid, gid);
         }
 
-        return SharedMemoryMapping.CreateOrOpen(path, _options.RegionSizeBytes, UnixFileMode.UserRead | UnixFileMode.UserWrite, owner);
+        SharedMemoryMapping mapping = SharedMemoryMapping.CreateExclusive(path, _options.RegionSizeBytes, UnixFileMode.UserRead | UnixFileMode.UserWrite, owner,
+            out RegionFileOrigin origin, out string? replacedReason);
+        if (origin == RegionFileOrigin.Replaced)
+        {
+            Log.ForeignFileReplaced(_logger, path, replacedReason!);
+        }
+
+        return mapping;
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,64}\z")] // \z: "$" would accept a trailing newline
@@ -172,6 +182,9 @@ public sealed partial class EngineRegionOwner : IDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "engine region {Path}: a file overlayd did not make was there ({Reason}); removed and created afresh")]
+        public static partial void ForeignFileReplaced(ILogger logger, string path, string reason);
+
         [LoggerMessage(Level = LogLevel.Information, Message = "engine region of group {Group} adopted at {Path} (generation {Generation}): rings keep serving")]
         public static partial void Adopted(ILogger logger, string group, string path, ulong generation);
 

@@ -216,6 +216,9 @@ public sealed partial class EngineRegistry
             return EngineSwitchStatus.UnknownGroup;
         }
 
+        // The operator's decision is kept in the store first (issue 14 item 9): it survives a reboot (a fresh
+        // region) and a guest rewriting the region's control word while overlayd is down.
+        PersistSwitch(group, enabled);
         ulong version;
         lock (_lock)
         {
@@ -396,11 +399,43 @@ public sealed partial class EngineRegistry
             PublishSlotLocked(state, slot);
         }
 
-        // Honour a switch-off that survived the restart in the region; move the version forward so no agent's
-        // cached answer can match a version of the new registry by accident.
-        state.Enabled = state.Region.Control.IsEngineEnabled;
+        // The switch comes from the store, never from the region (guest-writable, and blank after a reboot); move the
+        // version forward so no agent's cached answer can match a version of the new registry by accident.
+        state.Enabled = !IsDisabledInStore(state.Group, state.Region.Control.IsEngineEnabled);
+        state.Region.Control.SetEngineEnabled(state.Enabled);
         state.DirectoryVersion = state.Region.Control.DirectoryVersion + 1;
         state.Region.Control.SetDirectoryVersion(state.DirectoryVersion);
+    }
+
+    private void PersistSwitch(string group, bool enabled)
+    {
+        try
+        {
+            _store.SetEngineDisabled(group, !enabled);
+        }
+        catch (NotSupportedException)
+        {
+            // A store without engine switches (test doubles): the switch lives as long as this registry.
+        }
+    }
+
+    private bool IsDisabledInStore(string group, bool regionSaysEnabled)
+    {
+        try
+        {
+            foreach (string disabled in _store.ListEngineDisabledGroups())
+            {
+                if (disabled == group)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        catch (NotSupportedException)
+        {
+            return !regionSaysEnabled;
+        }
     }
 
     private static bool IsApplicationOf(IReadOnlyList<Application> apps, string domain, IPAddress address)

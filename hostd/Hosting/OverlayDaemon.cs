@@ -45,6 +45,13 @@ public static class OverlayDaemon
             await app.RunAsync();
             return 0;
         }
+        catch (OperationCanceledException)
+        {
+            // SIGTERM (or Ctrl-C) while the services were still starting: the host cancels StartAsync and stops
+            // what had started. A requested stop, not a failure (issue 14 item 11: this used to abort the process).
+            Console.Error.WriteLine("overlayd: stopped during start-up");
+            return 0;
+        }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or OptionsValidationException)
         {
             // Start-up failures an operator can fix (socket in use, unwritable state directory, bad options): one line.

@@ -7,7 +7,8 @@ namespace OverlayKvm.HostDaemon.Libvirt;
 /// Applies <see cref="DomainXmlInjector"/> to a domain's persistent definition through libvirt: read the
 /// inactive XML, inject, redefine only when something was added (so the Defined event it causes is a no-op).
 /// </summary>
-internal sealed class DomainEquipper(IOptionsMonitor<LibvirtOptions> options, OverlayKvm.Core.Store.IOverlayStore? store = null)
+internal sealed class DomainEquipper(IOptionsMonitor<LibvirtOptions> options, OverlayKvm.Core.Store.IOverlayStore? store = null,
+    DomainIsolationCheck? isolation = null)
 {
     public InjectionSettings CurrentSettings(string? domain = null)
     {
@@ -42,6 +43,12 @@ internal sealed class DomainEquipper(IOptionsMonitor<LibvirtOptions> options, Ov
         if (result is null)
         {
             return null;
+        }
+        if (extraMembership is not null && isolation?.Check(domain.Name, doc, alsoGranted: extraMembership.Group) is { } refusal)
+        {
+            // domain-attach must not equip (and so bless) a definition that names another domain's channel or a
+            // region of a group it is not given (issue 14 items 1, 2): the same check as at prepare.
+            throw new ArgumentException($"domain-attach {domain.Name}: {refusal}");
         }
         if (result.Changed || metadataChanged)
         {

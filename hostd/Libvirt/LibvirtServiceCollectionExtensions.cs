@@ -28,6 +28,9 @@ public static class LibvirtServiceCollectionExtensions
         services.TryAddSingleton<DomainLifecycleFeed>();
         services.TryAddSingleton<HookJournal>();
         services.TryAddSingleton<PlacementPlanner>();
+        services.TryAddSingleton(sp => new DomainIsolationCheck(sp.GetRequiredService<OverlayKvm.Core.Store.IOverlayStore>(),
+            [sp.GetRequiredService<IOptions<LibvirtOptions>>().Value.AgentSocketDirectory,
+             .. sp.GetService<IOptions<OverlayKvm.HostDaemon.Hosting.DaemonOptions>>() is { } daemon ? [daemon.Value.ChannelDir] : Array.Empty<string>()]));
         services.TryAddSingleton<QemuHookHandler>();
         services.TryAddSingleton<DomainAttachHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LibvirtEventService>());

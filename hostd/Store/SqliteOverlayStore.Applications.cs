@@ -31,6 +31,8 @@ public sealed partial class SqliteOverlayStore
                 throw new ModelValidationException($"app {label}", "is already defined; undefine it first") { IsConflict = true };
             }
 
+            SenderIndexRule.Check(scope, domain);
+
             IPAddress assigned;
             if (requested is not null)
             {

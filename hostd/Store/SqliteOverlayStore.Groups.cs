@@ -88,6 +88,7 @@ public sealed partial class SqliteOverlayStore
 
             ReleaseGroupReferences(scope, name, group.Number);
             scope.Execute("DELETE FROM credentials WHERE group_id = $g", ("$g", group.Number));
+            ForgetEngineSwitch(scope, name);
             scope.Execute("DELETE FROM groups WHERE id = $g", ("$g", group.Number));
             scope.MarkChanged();
             return 0;

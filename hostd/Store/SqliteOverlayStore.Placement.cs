@@ -23,6 +23,11 @@ public sealed partial class SqliteOverlayStore
                 return existing;
             }
 
+            if (existing is null)
+            {
+                SenderIndexRule.Check(scope, name);
+            }
+
             if (canonical is not null && AddressOwners.Find(scope, canonical, exceptDomain: name) is { } holder)
             {
                 throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };

@@ -102,7 +102,9 @@ public sealed partial class SqliteOverlayStore : IOverlayStore
         }
 
         // FULL: fsync the WAL at every commit, so an acknowledged define survives a crash or power loss.
-        command.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+        // secure_delete: a deleted or retired group key is overwritten with zeros in the page, not left in a free
+        // block of the file for anyone who later reads a copy of it (issue 14 item 10). Only this connection writes.
+        command.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;";
         command.ExecuteNonQuery();
     }
 

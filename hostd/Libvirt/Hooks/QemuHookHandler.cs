@@ -2,6 +2,7 @@ using System.Xml;
 using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OverlayKvm.Core.Libvirt;
 using OverlayKvm.Core.Store;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Placement;
@@ -9,8 +10,10 @@ using OverlayKvm.HostDaemon.Placement;
 namespace OverlayKvm.HostDaemon.Libvirt;
 
 /// <summary>
-/// Decides on each qemu hook invocation. Only `prepare begin` of a domain carrying our metadata can be refused:
-/// an unknown group or app, a missing OverlayKvm device, or (strict placement) the wrong host. Everything else
+/// Decides on each qemu hook invocation. Only `prepare begin` can be refused: for every domain, one that names
+/// another domain's channel or a region the store does not give it (<see cref="DomainIsolationCheck"/>); for a
+/// domain carrying our metadata also an unknown group or app, a missing OverlayKvm device, or (strict placement)
+/// the wrong host. Everything else
 /// is recorded and allowed. It never calls libvirt: libvirtd holds the domain's lock while the hook runs, so a
 /// call back into libvirt for that domain would deadlock.
 /// </summary>
@@ -21,14 +24,17 @@ internal sealed partial class QemuHookHandler(
     HookJournal journal,
     TimeProvider time,
     ILogger<QemuHookHandler> logger,
-    EngineRegistry? engine = null)
+    EngineRegistry? engine = null,
+    DomainIsolationCheck? isolation = null)
 {
     private static readonly XmlReaderSettings SafeXml = new()
     {
         DtdProcessing = DtdProcessing.Prohibit,
         XmlResolver = null,
-        MaxCharactersInDocument = 8 * 1024 * 1024,
+        MaxCharactersInDocument = DomainXmlLimit.MaxXmlBytes,
     };
+
+    private readonly DomainIsolationCheck _isolation = isolation ?? new DomainIsolationCheck(store, [new LibvirtOptions().AgentSocketDirectory]);
 
     /// <exception cref="ArgumentException">The request lacks domain or operation (a malformed call, answered 400).</exception>
     public HookResponse Evaluate(HookRequest request)
@@ -42,7 +48,11 @@ internal sealed partial class QemuHookHandler(
         OverlayMetadata? metadata = null;
         XDocument? doc = null;
         string? refusal = null;
-        if (!string.IsNullOrEmpty(request.Xml))
+        if (request.Xml is { Length: > DomainXmlLimit.MaxXmlBytes })
+        {
+            refusal = $"domain '{domain}': its XML has {request.Xml.Length} characters, more than the {DomainXmlLimit.MaxXmlBytes} overlayd reads";
+        }
+        else if (!string.IsNullOrEmpty(request.Xml))
         {
             try
             {
@@ -52,8 +62,8 @@ internal sealed partial class QemuHookHandler(
             }
             catch (Exception ex) when (ex is XmlException or OverlayMetadataException)
             {
-                // Unreadable but naming our namespace: refuse rather than let a member run unchecked.
-                if (request.Xml.Contains(OverlayMetadata.NamespaceUri, StringComparison.Ordinal))
+                // Unreadable but naming something of ours: refuse rather than let it run unchecked.
+                if (request.Xml.Contains(DomainXmlLimit.ForwardMarker, StringComparison.Ordinal))
                 {
                     refusal = $"domain '{domain}': cannot read its XML or OverlayKvm metadata: {ex.Message}";
                 }
@@ -65,6 +75,11 @@ internal sealed partial class QemuHookHandler(
         if (vetoable && ours && refusal is null)
         {
             refusal = CheckPrepare(domain, doc!, metadata!);
+        }
+        if (vetoable && refusal is null && doc is not null)
+        {
+            // Every domain, ours or not: no other domain's channel, no region the store does not give it.
+            refusal = _isolation.Check(domain, doc);
         }
         if (vetoable && ours && refusal is null)
         {
@@ -79,6 +94,7 @@ internal sealed partial class QemuHookHandler(
             }
         }
         bool allowed = !vetoable || refusal is null;
+        ours |= refusal is not null;
         journal.Add(new HookRecord(domain, operation, sub, ours, allowed, allowed ? null : refusal, time.GetUtcNow()));
         if (!allowed)
         {
@@ -87,7 +103,7 @@ internal sealed partial class QemuHookHandler(
         }
         if (vetoable && ours)
         {
-            PrepareEngineRegions(domain, metadata!);
+            PrepareEngineRegions(domain);
         }
         Log.Allowed(logger, domain, operation, sub, ours);
         return new HookResponse(true, null);
@@ -96,13 +112,13 @@ internal sealed partial class QemuHookHandler(
     // QEMU maps /dev/shm/NAME right after prepare: lay the regions out now (a first start on this host may come
     // before the store change that would make the channel supervisor do it). Not a veto: QEMU would create the
     // file itself and overlayd re-initialises it at the first registration.
-    private void PrepareEngineRegions(string domain, OverlayMetadata metadata)
+    private void PrepareEngineRegions(string domain)
     {
         if (engine is null)
         {
             return;
         }
-        foreach (string group in metadata.Groups)
+        foreach (string group in _isolation.GrantedGroups(domain))
         {
             try
             {
@@ -134,8 +150,14 @@ internal sealed partial class QemuHookHandler(
         }
 
         var devices = doc.Root?.Element("devices");
+        var granted = _isolation.GrantedGroups(domain);
         foreach (string group in metadata.Groups)
         {
+            if (!granted.Contains(group))
+            {
+                // A member with no application in the group gets no region (issue 14 item 2): nothing to require.
+                continue;
+            }
             string shmem = DomainXmlInjector.ShmemName(group);
             if (devices is null || DomainXmlInjector.FindShmem(devices, shmem) is null)
             {

@@ -38,6 +38,22 @@ public sealed class OverlayCtlParsingTests
     }
 
     [Fact]
+    public async Task Version_OverlaydUnreachable_Exit3_StillPrintsTheCliVersion()
+    {
+        // Issue 14 item 11: "version" exited 0 without a daemon, so scripts that wait with it raced overlayd.
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var socket = $"/tmp/okvm-missing-{Guid.NewGuid():N}.sock";
+
+        var code = await OverlayCtl.RunAsync(["--connect", socket, "version"], new StringReader(""), output, error, CancellationToken.None);
+
+        Assert.Equal(ExitCodes.Unavailable, code);
+        Assert.Contains($"overlayctl {SystemCommands.CliVersion}", output.ToString());
+        Assert.Contains("overlayd: unavailable", output.ToString());
+        Assert.Contains(socket, error.ToString());
+    }
+
+    [Fact]
     public async Task Shell_FromReader_FirstFailureIsExitCode()
     {
         var error = new StringWriter();

@@ -8,7 +8,7 @@ using MetadataProbe = OverlayKvm.QemuHook.MetadataProbe;
 namespace OverlayKvm.Fuzz.Targets;
 
 /// <summary>
-/// A domain definer's XML as the qemu hook sees it (stdin): the hook's own probe (<c>MetadataProbe.IsOurs</c>) and
+/// A domain definer's XML as the qemu hook sees it (stdin): the hook's own probe (<c>MetadataProbe.ShouldForward</c>) and
 /// overlayd's verdict on it (<c>QemuHookHandler.Evaluate</c> for <c>prepare begin</c>, with the real store, placement
 /// planner and engine). Finding, besides any exception: overlayd treats the domain as an OverlayKvm member while the
 /// hook's probe says it is not (the hook would then let the member start without asking overlayd). Nothing is a
@@ -35,7 +35,8 @@ internal sealed class HookXmlTarget : FuzzTarget
     {
         // The hook decodes stdin the same way (UTF-8, invalid sequences replaced).
         string xml = Encoding.UTF8.GetString(input);
-        bool hookSaysOurs = MetadataProbe.IsOurs(xml);
+        // The hook asks overlayd about our domains and about any that names something of ours (issue 14 items 1, 2).
+        bool hookSaysOurs = MetadataProbe.ShouldForward(xml);
         _last = null;
         HookResponse verdict = _handler.Evaluate(new HookRequest("fz-hook", "prepare", "begin", "-", xml));
         if (_last is null)

@@ -42,6 +42,7 @@ public sealed class QemuHookEngineRegionTests : IDisposable
     {
         _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         _store.DefineGroup("db", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed);
+        _store.DefineApplication("web", "front", IPAddress.Parse("10.1.0.1"), "vm1", []);
         var handler = new QemuHookHandler(_store, new PlacementPlanner(_store, _placement), _placement, new HookJournal(), TimeProvider.System,
             NullLogger<QemuHookHandler>.Instance, _engine);
 

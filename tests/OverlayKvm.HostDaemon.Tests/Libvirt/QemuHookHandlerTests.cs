@@ -65,6 +65,7 @@ public sealed class QemuHookHandlerTests
     public void Evaluate_PrepareWithoutDevices_RefusesNamingTheDevice()
     {
         _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        _store.DefineApplication("web", "front", IPAddress.Parse("10.1.0.1"), "vm1", []);
         var verdict = Handler().Evaluate(Prepare("vm1", TestDomains.Xml("vm1", Metadata("web"))));
         Assert.False(verdict.Allow);
         Assert.Contains("missing the ivshmem region 'overlaykvm-web'", verdict.Reason);
@@ -74,9 +75,11 @@ public sealed class QemuHookHandlerTests
     public void Evaluate_PrepareEquippedKnownGroup_AllowsAndRecordsPlacement()
     {
         _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        // Its region is granted by the store (an application of vm1 in web), not by its metadata (issue 14 item 2).
+        _store.DefineApplication("web", "front", IPAddress.Parse("10.1.0.1"), "vm1", []);
         var verdict = Handler().Evaluate(Prepare("vm1", Equipped("vm1", "web")));
 
-        Assert.True(verdict.Allow);
+        Assert.True(verdict.Allow, verdict.Reason);
         Assert.Null(verdict.Reason);
         Assert.Equal("h1", _store.GetDomain("vm1")!.Host);
     }
@@ -114,7 +117,9 @@ public sealed class QemuHookHandlerTests
     {
         _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         _placement.CurrentValue.Strict = true;
-        Assert.True(Handler().Evaluate(Prepare("vm-b", Equipped("vm-b", "web"))).Allow);
+        _store.DefineApplication("web", "front", IPAddress.Parse("10.1.0.1"), "vm-b", []);
+        var verdict = Handler().Evaluate(Prepare("vm-b", Equipped("vm-b", "web")));
+        Assert.True(verdict.Allow, verdict.Reason);
     }
 
     [Theory]
