@@ -231,7 +231,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
                 }
                 catch (StoreUnavailableException e)
                 {
-                    _mirror.MarkUnreachable(e.Message);
+                    _mirror.MarkUnreachable(e);
                     throw;
                 }
 
@@ -275,7 +275,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
         }
         catch (StoreUnavailableException e)
         {
-            _mirror.MarkUnreachable(e.Message);
+            _mirror.MarkUnreachable(e);
             throw;
         }
 
