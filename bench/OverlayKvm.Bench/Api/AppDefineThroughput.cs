@@ -95,15 +95,30 @@ internal static class AppDefineThroughput
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = Path.Combine(dir, "shm");
         Directory.CreateDirectory(Path.Combine(dir, "shm"));
         using var daemon = Process.Start(psi)!;
-        // Drain the daemon's output: an unread pipe fills up and blocks its logger (and with it the daemon).
-        daemon.OutputDataReceived += static (_, _) => { };
-        daemon.ErrorDataReceived += static (_, _) => { };
+        // Drain the daemon's output (an unread pipe fills up and blocks its logger), keeping the tail for failures.
+        var tail = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        DataReceivedEventHandler keep = (_, e) =>
+        {
+            if (e.Data is null) return;
+            tail.Enqueue(e.Data);
+            while (tail.Count > 20) tail.TryDequeue(out string? _);
+        };
+        daemon.OutputDataReceived += keep;
+        daemon.ErrorDataReceived += keep;
         daemon.BeginOutputReadLine();
         daemon.BeginErrorReadLine();
         try
         {
             using var http = Client(socket);
-            await WaitReady(http);
+            try
+            {
+                await WaitReady(http);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message} (exited: {daemon.HasExited}); its last lines:\n{string.Join('\n', tail)}");
+            }
+
             await Post(http, "v1/groups", "{\"name\":\"bench\",\"cidr\":\"10.64.0.0/12\"}");
             var watch = Stopwatch.StartNew();
             var workers = new Task[clients];
