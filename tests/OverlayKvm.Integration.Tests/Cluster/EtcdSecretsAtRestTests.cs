@@ -66,7 +66,7 @@ public sealed class EtcdSecretsAtRestTests(ITestOutputHelper output)
             {
                 var result = await ProcessResult.RunAsync(ProductBinaries.Overlayd,
                     ["--socket", wrong.Socket, "--state-dir", wrong.StateDir, "--channel-dir", wrong.ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1", .. wrong.ExtraArguments],
-                    timeout: TimeSpan.FromSeconds(30));
+                    timeout: TimeSpan.FromSeconds(90));
                 output.WriteLine($"wrong key: {result}");
                 Assert.NotEqual(0, result.ExitCode);
                 Assert.Contains("overlayd: cannot start: wrong cluster key: ", result.Stderr, StringComparison.Ordinal);
@@ -78,7 +78,7 @@ public sealed class EtcdSecretsAtRestTests(ITestOutputHelper output)
             {
                 var result = await ProcessResult.RunAsync(ProductBinaries.Overlayd,
                     ["--socket", loose.Socket, "--state-dir", loose.StateDir, "--channel-dir", loose.ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1", .. loose.ExtraArguments],
-                    timeout: TimeSpan.FromSeconds(30));
+                    timeout: TimeSpan.FromSeconds(90));
                 output.WriteLine($"mode 0604: {result}");
                 Assert.NotEqual(0, result.ExitCode);
                 Assert.Contains("must be 0600", result.Stderr, StringComparison.Ordinal);
