@@ -177,7 +177,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         Log.Pushed(_logger, _domain, doc.Version);
     }
 
-    private async Task HandleAsync(ChannelConnection connection, ChannelMessage message, CancellationToken cancellationToken)
+    // Internal for the fuzz target (tests/OverlayKvm.Fuzz): one guest message, exactly as the channel loop hands it over.
+    internal async Task HandleAsync(ChannelConnection connection, ChannelMessage message, CancellationToken cancellationToken)
     {
         switch (message.Type)
         {

@@ -61,7 +61,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ChannelSupervisorService>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisorService>());
         services.AddHostedService<AdminSocketPermissions>();
-        services.AddHostedService<SystemdNotifier>();
+        services.AddSystemdReadiness();
 
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
