@@ -52,7 +52,8 @@ public static class OverlayDaemon
             Console.Error.WriteLine("overlayd: stopped during start-up");
             return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or OptionsValidationException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or OptionsValidationException
+                                       or OverlayKvm.Core.Store.StoreUnavailableException)
         {
             // Start-up failures an operator can fix (socket in use, unwritable state directory, bad options): one line.
             var message = ex is OptionsValidationException v ? string.Join("; ", v.Failures) : ex.Message;
@@ -95,6 +96,7 @@ public static class OverlayDaemon
 
         var app = builder.Build();
 
+        app.UseMiddleware<StaleReadMarker>();
         app.UseMiddleware<ApiErrors>();
         app.MapOverlayApi();
         return app;

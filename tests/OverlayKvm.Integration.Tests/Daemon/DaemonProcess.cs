@@ -39,6 +39,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Where overlayd lays out the engine regions (OVERLAYKVM_ENGINE__DIRECTORY).</summary>
     public string EngineDir { get; }
 
+    /// <summary>More overlayd switches (e.g. <c>--store etcd --etcd-endpoints ...</c>), appended to the defaults.</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
     public string ChannelDir => Path.Combine(Root, "channels");
 
