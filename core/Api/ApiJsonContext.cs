@@ -25,5 +25,7 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(ErrorView))]
 [JsonSerializable(typeof(ChannelView))]
 [JsonSerializable(typeof(List<ChannelView>))]
+[JsonSerializable(typeof(HostView))]
+[JsonSerializable(typeof(List<HostView>))]
 [JsonSerializable(typeof(DomainConfigDocument))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

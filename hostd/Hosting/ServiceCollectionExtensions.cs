@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
+using OverlayKvm.Core.Cluster;
 using OverlayKvm.HostDaemon.Channel;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Libvirt;
@@ -22,6 +23,8 @@ public static class ServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DaemonOptions>, DaemonOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LocalHost>();
+        // One host: every host is alive. A cluster store (etcd) registers its lease-backed liveness before this.
+        services.TryAddSingleton<IHostLiveness>(EveryHostLive.Instance);
 
         // The store lives in the state directory unless configured explicitly.
         services.AddOptions<StoreOptions>().Configure<IOptions<DaemonOptions>, LocalHost>((store, daemon, host) =>
