@@ -42,6 +42,15 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
     public string ChannelDir => Path.Combine(Root, "channels");
 
+    /// <summary>This daemon's host in the inventory (<c>--host-name</c>); a cluster test gives each daemon its own.</summary>
+    public string HostName { get; init; } = "testhost";
+
+    /// <summary>The host's underlay address (<c>--host-address</c>).</summary>
+    public string HostAddress { get; init; } = "192.0.2.1";
+
+    /// <summary>More overlayd switches, e.g. a cluster store's (<c>--store etcd --etcd-endpoints …</c>).</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
     public string Root { get; }
     public string Socket { get; }
     public string StateDir { get; }
@@ -61,8 +70,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
+        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", HostName, "--host-address", HostAddress })
             psi.ArgumentList.Add(a);
+        foreach (var a in ExtraArguments) psi.ArgumentList.Add(a);
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
         // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm (unless asked for).
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = EngineDir;
