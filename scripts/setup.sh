@@ -14,6 +14,8 @@ need_pkgs=(
   sqlite3           # inspecting the embedded store by hand
   socat             # the demo's unmodified client and server apps
   gcc               # Native AOT links the guest agent and the hook with it
+  etcd-server       # the cluster store (overlayd --store etcd) and its 3-member test fixture
+  etcd-client       # etcdctl: the secrets-at-rest test dumps the store with it
 )
 
 missing=()

@@ -100,6 +100,9 @@ internal sealed class OverlayApiClient : IDisposable
         }
     }
 
+    /// <summary>Set when overlayd said its answer came from a copy of the store that may be stale (etcd unreachable).</summary>
+    public string? StaleReason { get; private set; }
+
     private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CancellationToken ct)
     {
         HttpResponseMessage response;
@@ -126,10 +129,18 @@ internal sealed class OverlayApiClient : IDisposable
             throw new OverlayCtlException($"overlayd at {_socket} did not answer within {_http.Timeout.TotalSeconds:0} s", ExitCodes.Unavailable);
         }
 
+        if (response.Headers.TryGetValues(ApiHeaders.Stale, out var stale))
+            StaleReason = string.Join("; ", stale);
         if (response.IsSuccessStatusCode) return response;
         using (response)
         {
-            throw new OverlayCtlException(await DescribeErrorAsync(response, ct), response.StatusCode == HttpStatusCode.NotFound ? ExitCodes.NotFound : ExitCodes.Refused);
+            throw new OverlayCtlException(await DescribeErrorAsync(response, ct), response.StatusCode switch
+            {
+                HttpStatusCode.NotFound => ExitCodes.NotFound,
+                // The store (etcd) is unreachable: nothing was written; like an unreachable overlayd, try later.
+                HttpStatusCode.ServiceUnavailable => ExitCodes.Unavailable,
+                _ => ExitCodes.Refused,
+            });
         }
     }
 

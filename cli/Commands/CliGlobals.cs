@@ -44,6 +44,11 @@ internal sealed class CliGlobals(TextWriter output, TextWriter error)
             {
                 return Fail(ex.Message, ex.ExitCode);
             }
+            finally
+            {
+                // One line on stderr, so scripts reading stdout are unaffected.
+                if (client.StaleReason is { } stale) Error.WriteLine($"warning: {stale}; this answer may be stale");
+            }
         };
 
     public int Fail(string message, int code)

@@ -33,6 +33,8 @@ internal sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors>
     {
         ModelValidationException v => (v.IsConflict ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest, v.Message),
         EntityNotFoundException n => (StatusCodes.Status404NotFound, n.Message),
+        // etcd without quorum: nothing was written; 503 so overlayctl exits 3 (try again later).
+        StoreUnavailableException u => (StatusCodes.Status503ServiceUnavailable, u.Message),
         BadHttpRequestException b => (b.StatusCode, DescribeBadRequest(b)),
         JsonException j => (StatusCodes.Status400BadRequest, "malformed JSON: " + j.Message),
         ApiArgumentException a => (StatusCodes.Status400BadRequest, a.Message),

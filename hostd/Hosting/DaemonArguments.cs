@@ -9,6 +9,9 @@ internal static class DaemonArguments
     public const string Usage =
         "usage: overlayd [--socket PATH] [--state-dir DIR] [--channel-dir DIR] [--host-name NAME] [--host-address IP] [--host-capacity N]\n" +
         "                [--socket-mode 0660] [--config FILE.json]\n" +
+        "                [--store sqlite|etcd] [--etcd-endpoints URL,...] [--etcd-prefix /overlaykvm/] [--cluster-key FILE]\n" +
+        "                [--cluster-key-previous FILE] [--etcd-cacert PEM] [--etcd-cert PEM --etcd-key PEM]\n" +
+        "                [--etcd-user NAME --etcd-password-file FILE] [--etcd-timeout 00:00:03]\n" +
         "Settings may also come from the environment: OVERLAYKVM_OVERLAYD__SOCKET, OVERLAYKVM_OVERLAYD__STATEDIR, ...";
 
     public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
@@ -21,6 +24,17 @@ internal static class DaemonArguments
         ["--host-address"] = $"{DaemonOptions.Section}:HostAddress",
         ["--host-capacity"] = $"{DaemonOptions.Section}:HostCapacity",
         ["--config"] = "ConfigFile",
+        ["--store"] = "Store:Kind",
+        ["--etcd-endpoints"] = "Etcd:Endpoints",
+        ["--etcd-prefix"] = "Etcd:Prefix",
+        ["--etcd-cacert"] = "Etcd:CaCertificate",
+        ["--etcd-cert"] = "Etcd:ClientCertificate",
+        ["--etcd-key"] = "Etcd:ClientKey",
+        ["--etcd-user"] = "Etcd:User",
+        ["--etcd-password-file"] = "Etcd:PasswordFile",
+        ["--etcd-timeout"] = "Etcd:RequestTimeout",
+        ["--cluster-key"] = "Etcd:ClusterKey",
+        ["--cluster-key-previous"] = "Etcd:ClusterKeyPrevious",
     };
 
     /// <summary>Null when the arguments are acceptable; otherwise the one-line reason.</summary>

@@ -46,7 +46,8 @@ public static class OverlayDaemon
             await app.RunAsync();
             return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or OptionsValidationException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or OptionsValidationException
+                                       or OverlayKvm.Core.Store.StoreUnavailableException)
         {
             // Start-up failures an operator can fix (socket in use, unwritable state directory, bad options): one line.
             var message = ex is OptionsValidationException v ? string.Join("; ", v.Failures) : ex.Message;
@@ -89,6 +90,7 @@ public static class OverlayDaemon
 
         var app = builder.Build();
 
+        app.UseMiddleware<StaleReadMarker>();
         app.UseMiddleware<ApiErrors>();
         app.MapOverlayApi();
         return app;

@@ -33,6 +33,9 @@ public static class ServiceCollectionExtensions
                 store.Path = Path.Combine(daemon.Value.StateDir, "overlay.db");
             store.LocalHost = host.Name;
         });
+        // --store etcd registers the cluster store first; the SQLite registration's TryAdd then leaves it in place.
+        if (string.Equals(configuration[$"{StoreOptions.SectionName}:{nameof(StoreOptions.Kind)}"], StoreOptions.EtcdKind, StringComparison.Ordinal))
+            services.AddEtcdOverlayStore();
         services.AddSqliteOverlayStore();
         services.AddOverlayEngine(configuration);
         services.AddOverlayPolicy(configuration);

@@ -7,6 +7,16 @@ public sealed class StoreOptions
 
     public const string DefaultPath = "/var/lib/overlaykvm/overlay.db";
 
+    public const string SqliteKind = "sqlite";
+
+    public const string EtcdKind = "etcd";
+
+    /// <summary>
+    /// Which store holds the deployment: <c>sqlite</c> (default: one host, the file at <see cref="Path"/>) or
+    /// <c>etcd</c> (a cluster of hosts; see the "Etcd" section, docs/cluster.md).
+    /// </summary>
+    public string Kind { get; set; } = SqliteKind;
+
     /// <summary>Database file. Default <c>/var/lib/overlaykvm/overlay.db</c>; its directory is created with mode 0700.</summary>
     public string Path { get; set; } = DefaultPath;
 

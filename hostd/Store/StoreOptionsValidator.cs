@@ -32,6 +32,11 @@ public sealed class StoreOptionsValidator : IValidateOptions<StoreOptions>
             }
         }
 
+        if (options.Kind is not (StoreOptions.SqliteKind or StoreOptions.EtcdKind))
+        {
+            errors.Add($"{StoreOptions.SectionName}.Kind: '{options.Kind}' is not a store; use {StoreOptions.SqliteKind} or {StoreOptions.EtcdKind}");
+        }
+
         if (!NameRules.IsValid(options.LocalHost))
         {
             errors.Add($"{StoreOptions.SectionName}.LocalHost: '{options.LocalHost}' is not a legal host name ({NameRules.Pattern})");

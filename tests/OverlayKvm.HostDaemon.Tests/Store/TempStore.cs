@@ -51,7 +51,7 @@ internal sealed class TempStore : IDisposable
 }
 
 /// <summary>A clock the test moves by hand (grace periods, retirement).</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
+public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {
     private DateTimeOffset _now = start;
 

@@ -1,18 +1,21 @@
+using OverlayKvm.Core.Store;
 using System.Net;
 using OverlayKvm.Core.Model;
 
-namespace OverlayKvm.HostDaemon.Tests.Store;
+namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
-public sealed class SqliteOverlayStoreSnapshotTests : IDisposable
+public abstract class StoreSnapshotContract : IDisposable
 {
-    private readonly TempStore _temp = new();
+    private readonly IStoreHarness _harness;
 
-    public void Dispose() => _temp.Dispose();
+    protected StoreSnapshotContract(IStoreHarness harness) => _harness = harness;
+
+    public void Dispose() => _harness.Dispose();
 
     [Fact]
     public void ReadSnapshot_Unchanged_ReusesSameSnapshot()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         Assert.Same(store.ReadSnapshot(), store.ReadSnapshot());
@@ -21,14 +24,17 @@ public sealed class SqliteOverlayStoreSnapshotTests : IDisposable
     [Fact]
     public void ReadSnapshot_WriteThroughAnotherStoreInstance_Seen()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var before = store.ReadSnapshot();
 
-        using (var other = _temp.Open())
+        using (var other = _harness.Open())
         {
+            _harness.WaitForVersion(other, before.Version);
             other.DefineApplication("web", "a", null, "vm1", []);
         }
+
+        _harness.WaitForVersion(store, before.Version + 1);
 
         var after = store.ReadSnapshot();
         Assert.Equal(before.Version + 1, after.Version);
@@ -38,12 +44,12 @@ public sealed class SqliteOverlayStoreSnapshotTests : IDisposable
     [Fact]
     public void ReadSnapshot_KeyRetiresWithoutWrite_DroppedFromSnapshot()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.RotateCredentials("web", TimeSpan.FromMinutes(2));
         Assert.Equal([1, 2], store.ReadSnapshot().Credentials["web"].Select(c => c.Epoch));
 
-        _temp.Time.Advance(TimeSpan.FromMinutes(2));
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
 
         Assert.Equal([2], store.ReadSnapshot().Credentials["web"].Select(c => c.Epoch));
     }
@@ -51,7 +57,7 @@ public sealed class SqliteOverlayStoreSnapshotTests : IDisposable
     [Fact]
     public void ReadSnapshot_ListsAreReadOnlyViews()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var snapshot = store.ReadSnapshot();
 

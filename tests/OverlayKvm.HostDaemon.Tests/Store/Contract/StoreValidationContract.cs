@@ -3,24 +3,25 @@ using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Store;
 using OverlayKvm.HostDaemon.Store;
 
-namespace OverlayKvm.HostDaemon.Tests.Store;
+namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
 /// <summary>Each bad input is refused with a message naming entity and field, and the store is left exactly as it was.</summary>
-public sealed class SqliteOverlayStoreValidationTests : IDisposable
+public abstract class StoreValidationContract : IDisposable
 {
-    private readonly TempStore _temp = new();
-    private readonly SqliteOverlayStore _store;
+    private readonly IStoreHarness _harness;
+    private readonly IOverlayStore _store;
 
-    public SqliteOverlayStoreValidationTests()
+    protected StoreValidationContract(IStoreHarness harness)
     {
-        _store = _temp.Open();
+        _harness = harness;
+        _store = _harness.Open();
         _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         _store.DefineApplication("web", "frontend", IPAddress.Parse("10.1.0.5"), "vm1", []);
         _store.UpsertDomain("vm1", null, "host-a", IPAddress.Parse("10.1.0.9"));
         _store.UpsertHost("host-a", IPAddress.Parse("192.0.2.10"), 4);
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose() => _harness.Dispose();
 
     [Fact]
     public void DefineApplication_AddressOutsideSpace_RefusedNothingStored()

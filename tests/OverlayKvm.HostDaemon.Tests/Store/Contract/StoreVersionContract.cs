@@ -1,19 +1,22 @@
+using OverlayKvm.Core.Store;
 using System.Collections.Concurrent;
 using System.Net;
 using OverlayKvm.Core.Model;
 
-namespace OverlayKvm.HostDaemon.Tests.Store;
+namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
-public sealed class SqliteOverlayStoreVersionTests : IDisposable
+public abstract class StoreVersionContract : IDisposable
 {
-    private readonly TempStore _temp = new();
+    private readonly IStoreHarness _harness;
 
-    public void Dispose() => _temp.Dispose();
+    protected StoreVersionContract(IStoreHarness harness) => _harness = harness;
+
+    public void Dispose() => _harness.Dispose();
 
     [Fact]
     public void EveryChange_BumpsVersionByOne_StampsRows_RaisesChangedAfterCommit()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         var seen = new List<(long Event, long Stored)>();
         store.Changed += version => seen.Add((version, store.CurrentVersion()));
         var changes = new Action[]
@@ -44,7 +47,7 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     [Fact]
     public void SetGroupProtection_ChangesLevelAndBumpsGroup_SameLevelIsNoChange()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         var changed = store.SetGroupProtection("web", ProtectionLevel.Authenticated);
@@ -61,7 +64,7 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     [Fact]
     public void IndexedLookups_ByAddressAndByDomain()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.DefineGroup("db", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed);
         store.DefineApplication("web", "b", null, "vm1", []);
@@ -78,7 +81,7 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     [Fact]
     public void UpsertDomain_Unchanged_CommitsNothing()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         var uuid = Guid.NewGuid();
         store.UpsertDomain("vm1", uuid, "host-a", IPAddress.Parse("192.0.2.1"));
         var events = 0;
@@ -94,7 +97,7 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     [Fact]
     public void DefineApplication_UnknownDomain_CreatedOnLocalHost()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         store.DefineApplication("web", "a", null, "vm9", []);
@@ -110,7 +113,7 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     [Fact]
     public void ChangedHandlerThrows_ChangeStaysCommitted_OtherHandlersRun()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         var heard = 0L;
         store.Changed += _ => throw new InvalidOperationException("subscriber bug");
         store.Changed += version => heard = version;
@@ -124,7 +127,7 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
     [Fact]
     public void ConcurrentAllocatingDefines_8x50_AllDistinctNoneLost()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var returned = new ConcurrentBag<Application>();
         var versions = new ConcurrentBag<long>();
@@ -154,12 +157,12 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
         Assert.Equal(Enumerable.Range(2, 400).Select(v => (long)v), versions.OrderBy(v => v));
     }
 
-    /// <summary>Two store instances on one file (as two processes would be) serialize through BEGIN IMMEDIATE.</summary>
+    /// <summary>Two store instances on one state (as two daemons would be) serialize (SQLite: BEGIN IMMEDIATE; etcd: the Txn compare).</summary>
     [Fact]
     public void ConcurrentDefinesThroughTwoInstances_AllDistinct_VersionCountsEveryChange()
     {
-        using var first = _temp.Open();
-        using var second = _temp.Open();
+        using var first = _harness.Open();
+        using var second = _harness.Open();
         first.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var stores = new[] { first, second };
         using var start = new Barrier(6);
@@ -173,6 +176,8 @@ public sealed class SqliteOverlayStoreVersionTests : IDisposable
             }
         });
 
+        _harness.WaitForVersion(first, 151);
+        _harness.WaitForVersion(second, 151);
         var apps = second.ListApplications("web");
         Assert.Equal(150, apps.Count);
         Assert.Equal(150, apps.Select(a => a.Address).Distinct().Count());

@@ -2,18 +2,20 @@ using System.Net;
 using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Store;
 
-namespace OverlayKvm.HostDaemon.Tests.Store;
+namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
-public sealed class SqliteOverlayStoreCredentialTests : IDisposable
+public abstract class StoreCredentialContract : IDisposable
 {
-    private readonly TempStore _temp = new();
+    private readonly IStoreHarness _harness;
 
-    public void Dispose() => _temp.Dispose();
+    protected StoreCredentialContract(IStoreHarness harness) => _harness = harness;
+
+    public void Dispose() => _harness.Dispose();
 
     [Fact]
     public void DefineGroup_CreatesEpochOne_32ByteKey()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.DefineGroup("db", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed);
 
@@ -23,7 +25,7 @@ public sealed class SqliteOverlayStoreCredentialTests : IDisposable
         Assert.Equal(1, web.Epoch);
         Assert.Equal(32, web.Key.Length);
         Assert.Null(web.RetiresAt);
-        Assert.Equal(_temp.Time.GetUtcNow(), web.CreatedAt);
+        Assert.Equal(_harness.Time.GetUtcNow(), web.CreatedAt);
         Assert.NotEqual(web.Key, db.Key);
         Assert.Contains(web.Key, b => b != 0);
     }
@@ -31,12 +33,12 @@ public sealed class SqliteOverlayStoreCredentialTests : IDisposable
     [Fact]
     public void Rotate_KeepsPreviousEpochUntilGraceEnds_ThenDropsIt()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var first = Assert.Single(store.GetCredentials("web"));
         var groupVersion = store.GetGroup("web")!.Version;
 
-        _temp.Time.Advance(TimeSpan.FromHours(1));
+        _harness.Time.Advance(TimeSpan.FromHours(1));
         var second = store.RotateCredentials("web", TimeSpan.FromMinutes(10));
 
         Assert.Equal(2, second.Epoch);
@@ -44,21 +46,21 @@ public sealed class SqliteOverlayStoreCredentialTests : IDisposable
         Assert.True(store.GetGroup("web")!.Version > groupVersion, "rotation must bump the group's version");
         var live = store.GetCredentials("web");
         Assert.Equal([1, 2], live.Select(c => c.Epoch));
-        Assert.Equal(_temp.Time.GetUtcNow() + TimeSpan.FromMinutes(10), live[0].RetiresAt);
+        Assert.Equal(_harness.Time.GetUtcNow() + TimeSpan.FromMinutes(10), live[0].RetiresAt);
         Assert.Equal(first.Key, live[0].Key);
         Assert.Null(live[1].RetiresAt);
 
-        _temp.Time.Advance(TimeSpan.FromMinutes(9));
+        _harness.Time.Advance(TimeSpan.FromMinutes(9));
         Assert.Equal([1, 2], store.GetCredentials("web").Select(c => c.Epoch));
 
-        _temp.Time.Advance(TimeSpan.FromMinutes(1));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal([2], store.GetCredentials("web").Select(c => c.Epoch));
     }
 
     [Fact]
     public void Rotate_Twice_OlderRetirementNotExtended_DeadKeysPurged()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.RotateCredentials("web", TimeSpan.FromMinutes(1));
         var firstRetires = store.GetCredentials("web")[0].RetiresAt;
@@ -68,16 +70,16 @@ public sealed class SqliteOverlayStoreCredentialTests : IDisposable
         Assert.Equal([1, 2, 3], live.Select(c => c.Epoch));
         Assert.Equal(firstRetires, live[0].RetiresAt);
 
-        _temp.Time.Advance(TimeSpan.FromMinutes(31));
+        _harness.Time.Advance(TimeSpan.FromMinutes(31));
         store.RotateCredentials("web", TimeSpan.Zero);
         Assert.Equal([4], store.GetCredentials("web").Select(c => c.Epoch));
-        Assert.Equal(1L, _temp.QueryScalar("SELECT COUNT(*) FROM credentials"));
+        Assert.Equal(1, _harness.CountStoredCredentials());
     }
 
     [Fact]
     public void Rotate_UnknownGroup_EntityNotFound()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
 
         Assert.Throws<EntityNotFoundException>(() => store.RotateCredentials("ghost", TimeSpan.FromMinutes(1)));
         Assert.Throws<EntityNotFoundException>(() => store.GetCredentials("ghost"));
@@ -87,7 +89,7 @@ public sealed class SqliteOverlayStoreCredentialTests : IDisposable
     [Fact]
     public void Rotate_NegativeGrace_Refused()
     {
-        using var store = _temp.Open();
+        using var store = _harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         var error = Assert.Throws<ModelValidationException>(() => store.RotateCredentials("web", TimeSpan.FromSeconds(-1)));

@@ -1,0 +1,105 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using dotnet_etcd;
+using Grpc.Core;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.HostDaemon.Store.Etcd;
+
+/// <summary>
+/// One dotnet-etcd client for the configured endpoints (TLS and user/password as configured), and the one
+/// place where a failed etcd call becomes a <see cref="StoreUnavailableException"/>: every request carries a
+/// deadline, so an etcd without quorum costs a caller at most <see cref="EtcdStoreOptions.RequestTimeout"/>.
+/// </summary>
+internal sealed class EtcdConnection : IDisposable
+{
+    // A full range read at 10,000 apps is a few MB; gRPC's default 4 MB receive limit would cut it off.
+    private const int MaxReceiveBytes = 256 << 20;
+
+    private readonly TimeSpan _timeout;
+
+    public EtcdConnection(EtcdStoreOptions options)
+    {
+        _timeout = options.RequestTimeout;
+        Endpoints = options.Endpoints;
+        var secure = options.EndpointUris() is [{ Scheme: "https" }, ..];
+        Client = secure
+            ? new EtcdClient(options.Endpoints, ssl => ConfigureTls(ssl, options), configureChannelOptions: c => c.MaxReceiveMessageSize = MaxReceiveBytes)
+            : new EtcdClient(options.Endpoints, configureChannelOptions: c => c.MaxReceiveMessageSize = MaxReceiveBytes);
+        if (options.User is { } user && options.PasswordFile is { } passwordFile)
+        {
+            Client.SetCredentials(user, File.ReadAllText(passwordFile).TrimEnd('\r', '\n'));
+        }
+    }
+
+    public EtcdClient Client { get; }
+
+    public string Endpoints { get; }
+
+    public DateTime Deadline() => DateTime.UtcNow + _timeout;
+
+    /// <summary>Runs one etcd call; any transport or server failure becomes <see cref="StoreUnavailableException"/>.</summary>
+    public T Call<T>(string operation, Func<EtcdClient, DateTime, T> call)
+    {
+        try
+        {
+            return call(Client, Deadline());
+        }
+        catch (Exception e) when (Describe(e) is { } reason)
+        {
+            throw new StoreUnavailableException($"store unavailable: etcd ({Endpoints}) {operation}: {reason}", e);
+        }
+    }
+
+    public async Task<T> CallAsync<T>(string operation, Func<EtcdClient, DateTime, Task<T>> call)
+    {
+        try
+        {
+            return await call(Client, Deadline()).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Describe(e) is { } reason)
+        {
+            throw new StoreUnavailableException($"store unavailable: etcd ({Endpoints}) {operation}: {reason}", e);
+        }
+    }
+
+    public void Dispose() => Client.Dispose();
+
+    /// <summary>One line for an operator; null for exceptions that are not about reaching etcd.</summary>
+    internal string? Describe(Exception e) => e switch
+    {
+        RpcException { StatusCode: StatusCode.DeadlineExceeded } => $"no answer within {_timeout.TotalSeconds:0.#} s (quorum lost or members down?)",
+        RpcException r => $"{r.StatusCode}: {r.Status.Detail}",
+        HttpRequestException h => h.Message,
+        IOException io => io.Message,
+        _ => null,
+    };
+
+    private static void ConfigureTls(SslClientAuthenticationOptions ssl, EtcdStoreOptions options)
+    {
+        if (options.ClientCertificate is { } cert && options.ClientKey is { } key)
+        {
+            ssl.ClientCertificates = [X509Certificate2.CreateFromPemFile(cert, key)];
+        }
+
+        if (options.CaCertificate is { } caFile)
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(caFile);
+            ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+                {
+                    return false;
+                }
+
+                // Trust exactly the configured CA, not the machine's store: etcd clusters use their own CA.
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(new X509Certificate2(certificate));
+            };
+        }
+    }
+}

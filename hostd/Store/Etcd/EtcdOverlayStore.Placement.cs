@@ -1,0 +1,87 @@
+using System.Net;
+using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Model.Validation;
+using OverlayKvm.Core.Store;
+
+namespace OverlayKvm.HostDaemon.Store.Etcd;
+
+public sealed partial class EtcdOverlayStore
+{
+    /// <inheritdoc/>
+    /// <remarks>Unchanged values commit nothing (the hook may report the same domain at every start).</remarks>
+    public DomainRecord UpsertDomain(string name, Guid? uuid, string host, IPAddress? address)
+    {
+        NameRules.Check("domain", name);
+        NameRules.Check("host", host);
+        var canonical = address is null ? null : AddressMath.Canonical(address);
+
+        return Write(scope =>
+        {
+            var model = scope.Model;
+            var existing = model.Domains.GetValueOrDefault(name);
+            if (existing is not null && existing.Uuid == uuid && existing.Host == host && Equals(existing.Address, canonical))
+            {
+                return existing;
+            }
+
+            if (canonical is not null && EtcdAddressOwners.Find(model, canonical, exceptDomain: name) is { } holder)
+            {
+                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+            }
+
+            if (uuid is not null)
+            {
+                foreach (var other in model.Domains.Values)
+                {
+                    if (other.Uuid == uuid && !string.Equals(other.Name, name, StringComparison.Ordinal))
+                    {
+                        throw new ModelValidationException($"domain {name}: uuid", $"{uuid} is already the UUID of domain {other.Name}") { IsConflict = true };
+                    }
+                }
+            }
+
+            var record = new DomainRecord(name, uuid, host, canonical, scope.Version);
+            scope.Put(record);
+            return record;
+        });
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<DomainRecord> ListDomains() => [.. Model.Domains.Values];
+
+    /// <inheritdoc/>
+    public DomainRecord? GetDomain(string name) => Model.Domains.GetValueOrDefault(name);
+
+    /// <inheritdoc/>
+    /// <remarks>Unchanged values commit nothing.</remarks>
+    public HostRecord UpsertHost(string name, IPAddress address, int capacity)
+    {
+        NameRules.Check("host", name);
+        ArgumentNullException.ThrowIfNull(address);
+        if (capacity < 0)
+        {
+            throw new ModelValidationException($"host {name}: capacity", $"{capacity} is negative");
+        }
+
+        var canonical = AddressMath.Canonical(address);
+        return Write(scope =>
+        {
+            if (scope.Model.Hosts.TryGetValue(name, out var existing) && existing.Address.Equals(canonical) && existing.Capacity == capacity)
+            {
+                return existing;
+            }
+
+            if (EtcdAddressOwners.Find(scope.Model, canonical, exceptHost: name) is { } holder)
+            {
+                throw new ModelValidationException($"host {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+            }
+
+            var record = new HostRecord(name, canonical, capacity, scope.Version);
+            scope.Put(record);
+            return record;
+        });
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<HostRecord> ListHosts() => [.. Model.Hosts.Values];
+}
