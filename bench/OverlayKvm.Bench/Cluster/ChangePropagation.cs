@@ -71,7 +71,12 @@ internal static class ChangePropagation
                 await Post(hA, "v1/apps", $$"""{"group":"web","name":"c{{i}}","domain":"vmA","address":"10.1.{{1 + i / 250}}.{{1 + i % 250}}"}""");
                 while (AgentVersion(control) <= before)
                 {
-                    if (clock.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"change {i}: vmB did not apply a newer document within 30 s");
+                    if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                    {
+                        throw new TimeoutException($"change {i}: vmB's agent reports version {AgentVersion(control)} (before: {before}) after 30 s; " +
+                                                   $"hB's channels: {await hB.GetStringAsync("v1/channels")}; hB's document of vmB: version " +
+                                                   $"{JsonNode.Parse(await hB.GetStringAsync("v1/domains/vmB/config"))?["version"]}");
+                    }
                     await Task.Delay(1);
                 }
                 samples.Add(clock.Elapsed.TotalMilliseconds);
@@ -133,10 +138,19 @@ internal static class ChangePropagation
     }
 
     // The agent's applied document version, from its control socket (what `overlay-agent stat --json` prints).
+    // -1 while the agent does not answer yet (its control socket refuses connections while it starts up).
     private static long AgentVersion(string control)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Connect(new UnixDomainSocketEndPoint(control));
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(control));
+        }
+        catch (SocketException)
+        {
+            return -1;
+        }
+
         using var stream = new NetworkStream(socket);
         stream.Write("{\"op\":\"stat\"}\n"u8);
         using var reader = new StreamReader(stream);
