@@ -4,14 +4,16 @@ using System.Net.Sockets;
 using System.Text;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Store;
+using OverlayKvm.HostDaemon.Store.Etcd;
 
 namespace OverlayKvm.Bench.Api;
 
 /// <summary>
-/// app-define throughput through the whole API path (HTTP over the unix socket → validation → SQLite commit with
-/// synchronous=FULL) at 1 and 8 concurrent clients, beside the same defines straight into the store in-process
-/// (the baseline: what the API and HTTP add on top of the durable commit).
-/// Usage: OverlayKvm.Bench api-throughput [COUNT] [--overlayd PATH]
+/// app-define throughput through the whole API path (HTTP over the unix socket → validation → durable commit) at
+/// 1 and 8 concurrent clients, beside the same defines straight into the store in-process (the baseline: what
+/// the API and HTTP add on top of the commit), for both stores in the same run: SQLite (synchronous=FULL) and
+/// etcd (a 3-member cluster on loopback, started here on ports 32391-32393 / 32491-32493; one Txn per define).
+/// Usage: OverlayKvm.Bench api-throughput [COUNT] [--overlayd PATH] [--sqlite-only]
 /// </summary>
 internal static class AppDefineThroughput
 {
@@ -22,13 +24,33 @@ internal static class AppDefineThroughput
         var root = Directory.CreateTempSubdirectory("okvm-bench-").FullName;
         try
         {
-            var baseline = StoreBaseline(Path.Combine(root, "baseline.db"), count);
-            Console.WriteLine($"store in-process, 1 writer : {count} defines in {baseline.TotalSeconds:0.00} s = {count / baseline.TotalSeconds,8:0} defines/s");
+            var baseline = StoreBaseline(new SqliteOverlayStore(Path.Combine(root, "baseline.db"), "bench", TimeProvider.System, null), count);
+            Report("sqlite", baseline, count);
             foreach (var clients in new[] { 1, 8 })
             {
-                var elapsed = await ThroughApi(overlayd, Path.Combine(root, $"api{clients}"), count, clients);
-                Console.WriteLine($"API over unix socket, {clients} client(s): {count} defines in {elapsed.TotalSeconds:0.00} s = {count / elapsed.TotalSeconds,8:0} defines/s (ratio to store: {baseline.TotalSeconds / elapsed.TotalSeconds:0.00})");
+                var elapsed = await ThroughApi(overlayd, Path.Combine(root, $"api{clients}"), count, clients, []);
+                Report("sqlite", baseline, count, clients, elapsed);
             }
+
+            if (args.Contains("--sqlite-only"))
+            {
+                return 0;
+            }
+
+            using var etcd = new OverlayKvm.Tests.Etcd.EtcdCluster(32391);
+            var key = Path.Combine(root, "cluster.key");
+            File.WriteAllBytes(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var options = new EtcdStoreOptions { Endpoints = etcd.Endpoints, Prefix = "/bench-baseline/", ClusterKey = key };
+            var etcdBaseline = StoreBaseline(new EtcdOverlayStore(options, "bench"), count);
+            Report("etcd  ", etcdBaseline, count);
+            foreach (var clients in new[] { 1, 8 })
+            {
+                string[] store = ["--store", "etcd", "--etcd-endpoints", etcd.Endpoints, "--etcd-prefix", $"/bench-api{clients}/", "--cluster-key", key];
+                var elapsed = await ThroughApi(overlayd, Path.Combine(root, $"etcd-api{clients}"), count, clients, store);
+                Report("etcd  ", etcdBaseline, count, clients, elapsed);
+            }
+
             return 0;
         }
         finally
@@ -37,16 +59,27 @@ internal static class AppDefineThroughput
         }
     }
 
-    private static TimeSpan StoreBaseline(string path, int count)
+    private static void Report(string store, TimeSpan baseline, int count, int clients = 0, TimeSpan? api = null)
     {
-        using var store = new SqliteOverlayStore(path, "bench", TimeProvider.System, null);
+        if (api is not { } elapsed)
+        {
+            Console.WriteLine($"{store} store in-process, 1 writer : {count} defines in {baseline.TotalSeconds:0.00} s = {count / baseline.TotalSeconds,8:0} defines/s");
+            return;
+        }
+
+        Console.WriteLine($"{store} API over unix socket, {clients} client(s): {count} defines in {elapsed.TotalSeconds:0.00} s = {count / elapsed.TotalSeconds,8:0} defines/s (ratio to store: {baseline.TotalSeconds / elapsed.TotalSeconds:0.00})");
+    }
+
+    private static TimeSpan StoreBaseline(Core.Store.IOverlayStore opened, int count)
+    {
+        using var store = opened;
         store.DefineGroup("bench", IPNetwork.Parse("10.64.0.0/12"), ProtectionLevel.Sealed);
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < count; i++) store.DefineApplication("bench", $"app{i}", null, $"vm{i % 16}", []);
         return watch.Elapsed;
     }
 
-    private static async Task<TimeSpan> ThroughApi(string overlayd, string dir, int count, int clients)
+    private static async Task<TimeSpan> ThroughApi(string overlayd, string dir, int count, int clients, string[] storeArguments)
     {
         Directory.CreateDirectory(dir);
         var socket = Path.Combine(dir, "overlayd.sock");
@@ -57,6 +90,7 @@ internal static class AppDefineThroughput
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in storeArguments) psi.ArgumentList.Add(argument);
         psi.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "false";
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = Path.Combine(dir, "shm");
         Directory.CreateDirectory(Path.Combine(dir, "shm"));
@@ -101,13 +135,14 @@ internal static class AppDefineThroughput
 
     private static async Task WaitReady(HttpClient http)
     {
-        for (int i = 0; i < 200; i++)
+        // 60 s: on a busy 2-core machine a cold overlayd (JIT, store open) can take well over 10 s.
+        for (int i = 0; i < 1200; i++)
         {
             try { using var r = await http.GetAsync("v1/health"); if (r.IsSuccessStatusCode) return; }
             catch (HttpRequestException) { /* not listening yet */ }
             await Task.Delay(50);
         }
-        throw new TimeoutException("overlayd did not answer /v1/health within 10 s");
+        throw new TimeoutException("overlayd did not answer /v1/health within 60 s");
     }
 
     private static HttpClient Client(string socket) => new(new SocketsHttpHandler

@@ -135,15 +135,20 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
             throw new InvalidOperationException($"etcd prefix {keys.Prefix} holds a store without a cluster-key canary ({keys.Canary}); it was not made by this overlayd");
         }
 
+        var sealedBy = SecretSealer.SealedBy(found[0].Value.Span);
         try
         {
             _codec.Sealer.Open(keys.Canary, found[0].Value.Span);
         }
-        catch (CryptographicException e)
+        catch (CryptographicException) when (sealedBy != _codec.Sealer.Current.Id && sealedBy != _codec.Sealer.Previous?.Id)
         {
             throw new InvalidOperationException(
-                $"wrong cluster key: the store under {keys.Prefix} was sealed with cluster key id {SecretSealer.SealedBy(found[0].Value.Span)}, " +
-                $"this daemon has {_codec.Sealer.Describe()} ({e.Message.Split('\n')[0]})");
+                $"wrong cluster key: the store under {keys.Prefix} was sealed with cluster key id {sealedBy}, this daemon has {_codec.Sealer.Describe()}; " +
+                "give every overlayd of the cluster the same --cluster-key (and the old one as --cluster-key-previous while rotating)");
+        }
+        catch (CryptographicException e)
+        {
+            throw new InvalidOperationException($"cluster key canary {keys.Canary} does not open with cluster key id {sealedBy}: the value was altered ({e.Message})");
         }
     }
 
@@ -231,7 +236,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
                 }
                 catch (StoreUnavailableException e)
                 {
-                    _mirror.MarkUnreachable(e.Message);
+                    _mirror.MarkUnreachable(e);
                     throw;
                 }
 
@@ -275,7 +280,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
         }
         catch (StoreUnavailableException e)
         {
-            _mirror.MarkUnreachable(e.Message);
+            _mirror.MarkUnreachable(e);
             throw;
         }
 

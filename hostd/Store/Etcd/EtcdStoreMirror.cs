@@ -124,8 +124,14 @@ internal sealed partial class EtcdStoreMirror : IDisposable
         }
     }
 
-    /// <summary>A write learned that etcd could not be reached: reads are stale until the probe succeeds again.</summary>
-    public void MarkUnreachable(string reason) => Volatile.Write(ref _staleReason, reason);
+    /// <summary>A write or the probe learned that etcd could not be reached: reads are stale until the probe succeeds again.</summary>
+    /// <returns>True when this is news (the copy was considered current until now).</returns>
+    public bool MarkUnreachable(StoreUnavailableException e)
+    {
+        const string Lead = "store unavailable: ";
+        var detail = e.Message.StartsWith(Lead, StringComparison.Ordinal) ? e.Message[Lead.Length..] : e.Message;
+        return Interlocked.CompareExchange(ref _staleReason, $"etcd unreachable since {DateTimeOffset.UtcNow:HH:mm:ss}Z ({detail})", null) is null;
+    }
 
     public void Dispose()
     {
@@ -145,12 +151,19 @@ internal sealed partial class EtcdStoreMirror : IDisposable
 
     private void RestartWatch()
     {
-        CancelWatch();
         long from;
         lock (_lock)
         {
             from = _revision + 1;
         }
+
+        WatchFrom(from);
+    }
+
+    /// <summary>(Re)starts the watch at <paramref name="from"/>. Tests call it with a compacted revision, as a daemon resuming after a long disconnect would.</summary>
+    internal void WatchFrom(long from)
+    {
+        CancelWatch();
 
         var request = new WatchRequest
         {
@@ -280,7 +293,7 @@ internal sealed partial class EtcdStoreMirror : IDisposable
             }
             catch (StoreUnavailableException e)
             {
-                if (Interlocked.Exchange(ref _staleReason, $"etcd unreachable since {DateTimeOffset.UtcNow:HH:mm:ss}Z ({e.Message})") is null)
+                if (MarkUnreachable(e))
                 {
                     Log.Unreachable(_logger, e.Message);
                 }

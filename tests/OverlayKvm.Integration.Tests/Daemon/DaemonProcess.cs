@@ -39,6 +39,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Where overlayd lays out the engine regions (OVERLAYKVM_ENGINE__DIRECTORY).</summary>
     public string EngineDir { get; }
 
+    /// <summary>More overlayd switches (e.g. <c>--store etcd --etcd-endpoints ...</c>), appended to the defaults.</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
     public string ChannelDir => Path.Combine(Root, "channels");
 
@@ -72,7 +75,12 @@ internal sealed class DaemonProcess : IAsyncDisposable
         };
         foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", HostName, "--host-address", HostAddress })
             psi.ArgumentList.Add(a);
+<<<<<<< HEAD
         foreach (var a in ExtraArguments) psi.ArgumentList.Add(a);
+=======
+        foreach (var a in ExtraArguments)
+            psi.ArgumentList.Add(a);
+>>>>>>> etcd
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
         // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm (unless asked for).
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = EngineDir;
