@@ -151,11 +151,18 @@ internal static class ChangePropagation
             return -1;
         }
 
-        using var stream = new NetworkStream(socket);
-        stream.Write("{\"op\":\"stat\"}\n"u8);
-        using var reader = new StreamReader(stream);
-        var answer = JsonNode.Parse(reader.ReadLine() ?? "{}");
-        return answer?["stat"]?["configVersion"]?.GetValue<long>() ?? -1;
+        try
+        {
+            using var stream = new NetworkStream(socket);
+            stream.Write("{\"op\":\"stat\"}\n"u8);
+            using var reader = new StreamReader(stream);
+            var answer = JsonNode.Parse(reader.ReadLine() ?? "{}");
+            return answer?["stat"]?["configVersion"]?.GetValue<long>() ?? -1;
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
     }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)
