@@ -75,12 +75,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
         };
         foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", HostName, "--host-address", HostAddress })
             psi.ArgumentList.Add(a);
-<<<<<<< HEAD
-        foreach (var a in ExtraArguments) psi.ArgumentList.Add(a);
-=======
         foreach (var a in ExtraArguments)
             psi.ArgumentList.Add(a);
->>>>>>> etcd
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
         // Engine regions of test daemons stay in the test's folder, not in the host's /dev/shm (unless asked for).
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = EngineDir;
