@@ -51,9 +51,6 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>The host's underlay address (<c>--host-address</c>).</summary>
     public string HostAddress { get; init; } = "192.0.2.1";
 
-    /// <summary>More overlayd switches, e.g. a cluster store's (<c>--store etcd --etcd-endpoints …</c>).</summary>
-    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
-
     public string Root { get; }
     public string Socket { get; }
     public string StateDir { get; }
