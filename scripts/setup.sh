@@ -16,6 +16,10 @@ need_pkgs=(
   gcc               # Native AOT links the guest agent and the hook with it
   etcd-server       # the cluster store (overlayd --store etcd) and its 3-member test fixture
   etcd-client       # etcdctl: the secrets-at-rest test dumps the store with it
+  lintian           # packaging/deb: the packaging tests check both .deb files with it
+  afl++             # afl-fuzz: the fuzz targets' bounded runs (tests/OverlayKvm.Fuzz, docs/fuzzing.md)
+  dbus-daemon       # a private bus for the agent's systemd-unit follower tests (UnitFollowerServiceTests)
+  prometheus        # promtool: DomainStatTests checks overlayd's /metrics text with `promtool check metrics`
 )
 
 missing=()
@@ -44,5 +48,12 @@ fi
 sdk_major=$(dotnet --version | cut -d. -f1)
 if [ "$sdk_major" -lt 10 ]; then
   echo "setup: .NET SDK $(dotnet --version) found, OverlayKvm needs 10 or later" >&2
+  exit 1
+fi
+
+# Repository-local .NET tools (.config/dotnet-tools.json): sharpfuzz instruments the fuzz targets' assemblies.
+if ! (cd "$(dirname "$0")/.." && dotnet tool restore >/tmp/overlaykvm-tools.log 2>&1); then
+  echo "setup: dotnet tool restore failed; see /tmp/overlaykvm-tools.log" >&2
+  tail -n 20 /tmp/overlaykvm-tools.log >&2
   exit 1
 fi

@@ -8,15 +8,18 @@ namespace OverlayKvm.Cli.Output;
 internal sealed class Printer(bool json, TextWriter output)
 {
     // Relaxed escaping: this is for a terminal or a file, not for embedding in HTML ("+00:00", not "\u002B00:00").
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public bool Json { get; } = json;
 
     public void WriteJson<T>(T value, JsonTypeInfo<T> type)
     {
-        // Re-serialise through JsonDocument so the source-generated (compact) shape prints indented.
-        using var doc = JsonDocument.Parse(JsonSerializer.Serialize(value, type));
-        output.WriteLine(JsonSerializer.Serialize(doc.RootElement, Indented));
+        // Re-write through JsonDocument so the source-generated (compact) shape prints indented. A Utf8JsonWriter,
+        // not JsonSerializer with options: that overload reflects, and overlayctl is Native AOT.
+        using var doc = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(value, type));
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, Indented)) doc.RootElement.WriteTo(writer);
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
     public void WriteTable(string[] headers, IEnumerable<string[]> rows)

@@ -28,4 +28,5 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(HostView))]
 [JsonSerializable(typeof(List<HostView>))]
 [JsonSerializable(typeof(DomainConfigDocument))]
+[JsonSerializable(typeof(AgentCounters))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

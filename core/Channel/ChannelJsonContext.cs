@@ -17,6 +17,8 @@ namespace OverlayKvm.Core.Channel;
 [JsonSerializable(typeof(EngineQueryAnswer))]
 [JsonSerializable(typeof(EngineDeregisterAnswer))]
 [JsonSerializable(typeof(EngineDirectoryChangedMessage))]
+[JsonSerializable(typeof(AgentCounterRequest))]
+[JsonSerializable(typeof(AgentCounterReply))]
 internal sealed partial class ChannelJsonContext : JsonSerializerContext
 {
 }

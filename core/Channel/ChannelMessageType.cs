@@ -29,4 +29,8 @@ internal enum ChannelMessageType : byte
     Deregister = 10,
     /// <summary>Host → agent: the engine directory of a group changed (JSON <see cref="EngineDirectoryChangedMessage"/>): drop cached query answers.</summary>
     EngineDirectoryChanged = 11,
+    /// <summary>Host → agent: send your counters (JSON <see cref="AgentCounterRequest"/>).</summary>
+    CounterRequest = 12,
+    /// <summary>Agent → host: the counters (JSON <see cref="AgentCounterReply"/>, same id); untrusted, checked by <see cref="AgentCountersRules"/>.</summary>
+    CounterReport = 13,
 }

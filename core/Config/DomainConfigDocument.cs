@@ -29,10 +29,10 @@ public sealed record DomainConfigDocument(
     /// Policies the domain's agent enforces as the receiving side: those attached to its groups or to their
     /// ancestors (seed 004 R4.3, R4.8), by id. Empty in documents built without policies.
     /// </summary>
-    public IReadOnlyList<Policy.PolicyConfig> Policies { get; init; } = [];
+    public IReadOnlyList<Policy.PolicyConfig> Policies { get => _policies; init => _policies = value ?? []; }
 
     /// <summary>The nesting rows needed to evaluate <see cref="Policies"/> (ancestors of its groups, sub-groups of named senders).</summary>
-    public IReadOnlyList<Policy.GroupParentConfig> GroupParents { get; init; } = [];
+    public IReadOnlyList<Policy.GroupParentConfig> GroupParents { get => _groupParents; init => _groupParents = value ?? []; }
 
     /// <summary>What applies when no policy matches; null in documents built by hand (agents then use the standard defaults).</summary>
     public Policy.PolicyDefaultsConfig? PolicyDefaults { get; init; }
@@ -42,7 +42,15 @@ public sealed record DomainConfigDocument(
     /// <see cref="Policy.GroupRelations"/>): their members (the directory entries, seed 002) and this domain's own
     /// sending keys for them. Empty when no allow policy crosses a group boundary.
     /// </summary>
-    public IReadOnlyList<NeighborGroupConfig> Neighbors { get; init; } = [];
+    public IReadOnlyList<NeighborGroupConfig> Neighbors { get => _neighbors; init => _neighbors = value ?? []; }
+
+    // The source-generated JSON reader sets every init-only property when it builds the record, with null for one the
+    // document leaves out (a document from an older overlayd, or a hostile one): an absent list means an empty list
+    // here, as documented above, instead of a NullReferenceException in the agent's compiler (found by fuzzing,
+    // tests/OverlayKvm.Fuzz/Crashes/channel-agent). An explicit JSON null is still refused by the reader.
+    private readonly IReadOnlyList<Policy.PolicyConfig> _policies = [];
+    private readonly IReadOnlyList<Policy.GroupParentConfig> _groupParents = [];
+    private readonly IReadOnlyList<NeighborGroupConfig> _neighbors = [];
 }
 
 /// <summary>

@@ -14,6 +14,8 @@ namespace OverlayKvm.GuestAgent.Cli;
 /// overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]
 /// overlay-agent stat [--json] [--control PATH]
 /// overlay-agent rules [--json] [--control PATH]
+/// overlay-agent wait-app NAME [--group G] [--timeout-s N] [--control PATH]
+/// overlay-agent systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR] [--apps-dir DIR]
 /// </code>
 /// Exit codes: 0 success, 1 the agent refused or failed, 2 usage error.
 /// </summary>
@@ -31,6 +33,23 @@ internal static class AgentCommandLine
             return args.Length == 0 ? ExitUsage : ExitOk;
         }
         string command = args[0];
+        // Positional arguments (systemd passes the generator its output directories; wait-app takes the app's name).
+        if (command == "systemd-generator")
+        {
+            return SystemdGeneratorCommand.Run(args[1..]);
+        }
+        if (command == "wait-app")
+        {
+            try
+            {
+                return await WaitAppCommand.RunAsync(args[1..]).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine($"overlay-agent wait-app: {ex.Message}");
+                return ExitUsage;
+            }
+        }
         int dashDash = Array.IndexOf(args, "--");
         string[] optionArgs = dashDash < 0 ? args[1..] : args[1..dashDash];
         string[] trailing = dashDash < 0 ? [] : args[(dashDash + 1)..];
@@ -84,6 +103,8 @@ internal static class AgentCommandLine
             StateDirectory = parsed.Get("state-dir") ?? "/var/lib/overlay-agent",
             EngineDirectory = parsed.Get("engine-dir"),
             EngineEnabled = !parsed.Has("no-engine"),
+            AppsDirectory = parsed.Get("apps-dir") ?? Services.AppsDirectory.DefaultPath,
+            SystemBusAddress = parsed.Get("system-bus"),
         };
         options.OverlayPort = parsed.GetInt("port") ?? options.OverlayPort;
         ApplyTransmission(parsed, options.Transmission);
@@ -146,11 +167,13 @@ internal static class AgentCommandLine
         usage:
           overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR] [--engine-dir DIR | --no-engine]
                               [--deny-ttl-ms N] [--allow-ttl-ms N] [--negotiation-timeout-ms N] [--pending queue|discard]
-                              [--queue-per-flow N] [--no-stateful-replies]
+                              [--queue-per-flow N] [--no-stateful-replies] [--apps-dir DIR] [--system-bus ADDRESS]
           overlay-agent run --app NAME [--group G] [--control PATH] -- CMD ARGS...
           overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]
           overlay-agent stat [--json] [--control PATH]
           overlay-agent rules [--json] [--control PATH]
+          overlay-agent wait-app NAME [--group G] [--timeout-s N] [--control PATH]
+          overlay-agent systemd-generator NORMAL_DIR [EARLY_DIR LATE_DIR] [--apps-dir DIR] [--agent-path PATH]
         """;
 }
 

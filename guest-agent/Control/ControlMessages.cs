@@ -1,8 +1,9 @@
 namespace OverlayKvm.GuestAgent.Control;
 
 /// <summary>A request on the agent's local control socket (one JSON object per line).</summary>
-/// <param name="Op">"register", "unregister", "stat" or "rules".</param>
-internal sealed record ControlRequest(string Op, string? App = null, string? Group = null, int? Pid = null);
+/// <param name="Op">"register", "unregister", "stat", "rules" or "wait-app".</param>
+/// <param name="TimeoutMs">wait-app: how long to wait for the app to be counted in.</param>
+internal sealed record ControlRequest(string Op, string? App = null, string? Group = null, int? Pid = null, int? TimeoutMs = null);
 
 internal sealed record ControlResponse(
     bool Ok,

@@ -22,6 +22,7 @@ internal sealed partial class ControlSocketService : BackgroundService
     private readonly AdapterManager _adapters;
     private readonly StatBuilder _stats;
     private readonly ILogger<ControlSocketService> _logger;
+    private readonly AppCountedInWaiter _waiter;
 
     public ControlSocketService(IOptions<AgentOptions> options, AdapterManager adapters, StatBuilder stats, ILogger<ControlSocketService> logger)
     {
@@ -29,7 +30,11 @@ internal sealed partial class ControlSocketService : BackgroundService
         _adapters = adapters;
         _stats = stats;
         _logger = logger;
+        _waiter = new AppCountedInWaiter(adapters);
     }
+
+    /// <summary>Upper bound of a wait-app request: a caller cannot park a connection here forever.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(10);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -68,7 +73,7 @@ internal sealed partial class ControlSocketService : BackgroundService
                 string? line = await ReadLineBoundedAsync(stream, stoppingToken).ConfigureAwait(false);
                 ControlResponse response = line is null
                     ? new ControlResponse(false, $"request larger than {MaxRequestBytes} bytes or not terminated by a newline")
-                    : Handle(line);
+                    : await HandleAsync(line, stoppingToken).ConfigureAwait(false);
                 byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(response, AgentJsonContext.Default.ControlResponse);
                 await stream.WriteAsync(bytes, stoppingToken).ConfigureAwait(false);
                 await stream.WriteAsync("\n"u8.ToArray(), stoppingToken).ConfigureAwait(false);
@@ -80,21 +85,51 @@ internal sealed partial class ControlSocketService : BackgroundService
         }
     }
 
-    internal ControlResponse Handle(string line)
+    /// <summary>Like <see cref="Handle(string)"/>, and serves wait-app, the one request that waits.</summary>
+    internal async Task<ControlResponse> HandleAsync(string line, CancellationToken cancellationToken)
     {
-        ControlRequest? request;
+        if (Parse(line, out ControlRequest? request) is { } invalid)
+        {
+            return invalid;
+        }
+        if (request!.Op != "wait-app")
+        {
+            return Handle(request);
+        }
+        if (string.IsNullOrEmpty(request.App))
+        {
+            return new ControlResponse(false, "wait-app: field 'app' is required");
+        }
+        if (request.TimeoutMs is not > 0 || TimeSpan.FromMilliseconds(request.TimeoutMs.Value) > MaxWait)
+        {
+            return new ControlResponse(false, $"wait-app {request.App}: field 'timeoutMs' must be 1..{(long)MaxWait.TotalMilliseconds}");
+        }
+        var timeout = TimeSpan.FromMilliseconds(request.TimeoutMs.Value);
+        string name = (request.Group is null ? "" : request.Group + "/") + request.App;
+        return await _waiter.WaitAsync(request.App, request.Group, timeout, cancellationToken).ConfigureAwait(false)
+            ? new ControlResponse(true)
+            : new ControlResponse(false, $"app {name} was not counted in within {timeout.TotalSeconds:0.#} s: is it in this VM's configuration from the host, " +
+                "and its unit declared in /etc/overlay-agent/apps.d (or the app started with `overlay-agent run`)? See the agent's log.");
+    }
+
+    internal ControlResponse Handle(string line) => Parse(line, out ControlRequest? request) ?? Handle(request!);
+
+    private static ControlResponse? Parse(string line, out ControlRequest? request)
+    {
         try
         {
             request = JsonSerializer.Deserialize(line, AgentJsonContext.Default.ControlRequest);
         }
         catch (JsonException ex)
         {
+            request = null;
             return new ControlResponse(false, $"request is not valid JSON: {ex.Message}");
         }
-        if (request is null)
-        {
-            return new ControlResponse(false, "request is JSON null");
-        }
+        return request is null ? new ControlResponse(false, "request is JSON null") : null;
+    }
+
+    private ControlResponse Handle(ControlRequest request)
+    {
         try
         {
             switch (request.Op)
@@ -116,7 +151,7 @@ internal sealed partial class ControlSocketService : BackgroundService
                 case "rules":
                     return new ControlResponse(true, Rules: _stats.Rules());
                 default:
-                    return new ControlResponse(false, $"op '{request.Op}' is unknown (register, unregister, stat, rules)");
+                    return new ControlResponse(false, $"op '{request.Op}' is unknown (register, unregister, stat, rules, wait-app)");
             }
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or IpCommandException)

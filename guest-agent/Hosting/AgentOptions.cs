@@ -41,6 +41,12 @@ internal sealed class AgentOptions
     /// <summary>False turns the acceleration engine off in this agent (every other-VM packet takes the sealed path).</summary>
     public bool EngineEnabled { get; set; } = true;
 
+    /// <summary>Apps declared as systemd units (<c>*.conf</c>: app=, unit=, group=); followed over D-Bus.</summary>
+    public string AppsDirectory { get; set; } = Services.AppsDirectory.DefaultPath;
+
+    /// <summary>D-Bus address of the bus systemd is on; null: $DBUS_SYSTEM_BUS_ADDRESS or the standard system bus socket.</summary>
+    public string? SystemBusAddress { get; set; }
+
     /// <summary>How often exited app processes are noticed and uncounted.</summary>
     public TimeSpan ReapInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 

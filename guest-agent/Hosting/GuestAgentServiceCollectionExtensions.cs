@@ -41,11 +41,15 @@ internal static class GuestAgentServiceCollectionExtensions
         services.TryAddSingleton<IHostChannelTransport>(_ => options.ChannelSocket is null
             ? new VirtioSerialTransport()
             : new UnixListenerTransport(options.ChannelSocket));
+        // The host's counter request (`overlayctl domain-stat`): answered from the same StatBuilder as `overlay-agent stat`.
+        services.AddSingleton<IHostChannelHandler, CounterRequestHandler>();
         services.AddHostedService<AppReaperService>();
         services.AddHostedService<UdpReceiveService>();
         services.AddHostedService<ControlSocketService>();
         services.AddHostedService<HostChannelService>();
         services.AddHostedService<TransmissionHousekeepingService>();
+        // Services as apps: systemd units declared in apps.d, followed over D-Bus (docs/guest-agent.md).
+        services.AddHostedService<OverlayKvm.GuestAgent.Services.UnitFollowerService>();
         if (options.EngineEnabled)
         {
             // The engine path (docs/guest-agent.md): hypercalls on the host channel, region attachments, ring receive worker.

@@ -2,8 +2,8 @@ using System.Text.Json;
 
 namespace OverlayKvm.GuestAgent.State;
 
-/// <summary>An app process counted on an adapter (R0.8).</summary>
-internal sealed record Registration(string Group, string App, int Pid, long PidStartTime);
+/// <summary>An app process counted on an adapter (R0.8), or a systemd unit declared as the app (<paramref name="Unit"/> set, no process: Pid 0).</summary>
+internal sealed record Registration(string Group, string App, int Pid, long PidStartTime, string? Unit = null);
 
 /// <summary>What the agent configured in the kernel for one app, so it can be undone even after a restart without a document.</summary>
 internal sealed record AppBinding(string Group, string App, string Address, int RouteTable, string Device);

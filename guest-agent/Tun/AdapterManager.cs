@@ -62,18 +62,29 @@ internal sealed partial class AdapterManager : IDisposable
     public static string DeviceName(string group) => "ovk" + OverlayIds.GroupId(group).ToString("x8");
 
     /// <summary>Counts process pid as a running instance of app. Returns the app's and the adapter's counts.</summary>
-    public (int AppCount, int AdapterCount, string Device) Register(string app, string? group, int pid)
+    public (int AppCount, int AdapterCount, string Device) Register(string app, string? group, int pid) =>
+        CountIn(app, group, g => new Registration(g, app, pid,
+            ProcessInfo.StartTime(pid) ?? throw new ArgumentException($"register {g}/{app}: process {pid} is not running")));
+
+    /// <summary>Uncounts process pid of app; removes what is no longer used. Returns the remaining counts.</summary>
+    public (int AppCount, int AdapterCount) Unregister(string app, string? group, int pid) =>
+        CountOut(app, group, r => r.Pid == pid && r.Unit is null, $"process {pid}");
+
+    /// <summary>
+    /// The one count-in path of every kind of holder (an app process, a systemd unit): adds the holder's
+    /// registration and, on the app's 0→1, its adapter, address, rule and routes. Returns the counts.
+    /// </summary>
+    private (int AppCount, int AdapterCount, string Device) CountIn(string app, string? group, Func<string, Registration> holder)
     {
         lock (_lock)
         {
             AgentSnapshot snapshot = _state.Current
                 ?? throw new InvalidOperationException($"register {app}: no configuration document received from the host yet");
             LocalAppConfig config = FindApp(snapshot.Document, app, group);
-            long start = ProcessInfo.StartTime(pid)
-                ?? throw new ArgumentException($"register {config.Group}/{app}: process {pid} is not running");
-            if (!_registrations.Exists(r => r.Pid == pid && r.App == app && r.Group == config.Group))
+            Registration registration = holder(config.Group);
+            if (!_registrations.Contains(registration))
             {
-                _registrations.Add(new Registration(config.Group, app, pid, start));
+                _registrations.Add(registration);
             }
             try
             {
@@ -81,7 +92,7 @@ internal sealed partial class AdapterManager : IDisposable
             }
             catch
             {
-                _registrations.RemoveAll(r => r.Pid == pid && r.App == app && r.Group == config.Group);
+                _registrations.Remove(registration);
                 ReleaseUnusedLocked();
                 SaveLocked();
                 throw;
@@ -91,15 +102,15 @@ internal sealed partial class AdapterManager : IDisposable
         }
     }
 
-    /// <summary>Uncounts process pid of app; removes what is no longer used. Returns the remaining counts.</summary>
-    public (int AppCount, int AdapterCount) Unregister(string app, string? group, int pid)
+    /// <summary>The one count-out path: removes the holder's registrations of app; on the app's 1→0 its address, rule and routes go.</summary>
+    private (int AppCount, int AdapterCount) CountOut(string app, string? group, Predicate<Registration> holder, string holderName)
     {
         lock (_lock)
         {
-            int removed = _registrations.RemoveAll(r => r.Pid == pid && r.App == app && (group is null || r.Group == group));
+            int removed = _registrations.RemoveAll(r => r.App == app && (group is null || r.Group == group) && holder(r));
             if (removed == 0)
             {
-                throw new ArgumentException($"unregister {app}: process {pid} is not registered for it");
+                throw new ArgumentException($"unregister {app}: {holderName} is not registered for it");
             }
             string g = group ?? FindGroupOfBinding(app);
             ReleaseUnusedLocked();
@@ -113,7 +124,8 @@ internal sealed partial class AdapterManager : IDisposable
     {
         lock (_lock)
         {
-            int removed = _registrations.RemoveAll(r => !ProcessInfo.IsAlive(r.Pid, r.PidStartTime));
+            // A unit's registration has no process of its own: the unit follower counts it out.
+            int removed = _registrations.RemoveAll(r => r.Unit is null && !ProcessInfo.IsAlive(r.Pid, r.PidStartTime));
             if (removed > 0)
             {
                 ReleaseUnusedLocked();
@@ -134,7 +146,8 @@ internal sealed partial class AdapterManager : IDisposable
             AgentStateData saved = _file.Load();
             foreach (var r in saved.Registrations)
             {
-                if (ProcessInfo.IsAlive(r.Pid, r.PidStartTime))
+                // Units are kept until the unit follower has read their state again (it counts out the stopped ones).
+                if (r.Unit is not null || ProcessInfo.IsAlive(r.Pid, r.PidStartTime))
                 {
                     _registrations.Add(r);
                 }

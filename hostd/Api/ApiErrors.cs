@@ -38,6 +38,7 @@ internal sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors>
         BadHttpRequestException b => (b.StatusCode, DescribeBadRequest(b)),
         JsonException j => (StatusCodes.Status400BadRequest, "malformed JSON: " + j.Message),
         ApiArgumentException a => (StatusCodes.Status400BadRequest, a.Message),
+        Channel.AgentUnavailableException u => (StatusCodes.Status503ServiceUnavailable, u.Message),
         OperationCanceledException => null, // client went away: nothing to answer
         _ => (StatusCodes.Status500InternalServerError, "internal error in overlayd (see its log)"),
     };

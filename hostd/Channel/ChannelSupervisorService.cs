@@ -43,6 +43,9 @@ internal sealed partial class ChannelSupervisorService(
         return list;
     }
 
+    /// <summary>The channel client of a domain on this host, or null when overlayd does not watch its channel.</summary>
+    public DomainChannelClient? Client(string domain) => _clients.GetValueOrDefault(domain);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Directory.CreateDirectory(options.Value.ChannelDir);

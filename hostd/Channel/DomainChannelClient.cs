@@ -34,6 +34,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private readonly EngineRegistry? _engine;
     private readonly EngineHypercallDispatcher? _hypercalls;
     private ChannelConnection? _connection;
+    private readonly AgentCounterQueries _counterQueries;
 
     public DomainChannelClient(string domain, string socketPath, Func<DomainConfigDocument> document, ILogger logger, TimeProvider? time = null,
         EngineRegistry? engine = null)
@@ -45,6 +46,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             engine.DirectoryChanged += OnDirectoryChanged;
         }
         _domain = domain;
+        _counterQueries = new AgentCounterQueries(domain);
         _socketPath = socketPath;
         _document = document;
         _logger = logger;
@@ -64,6 +66,10 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     public long RejectedMessages => Interlocked.Read(ref _rejected);
 
     public bool Connected { get; private set; }
+
+    /// <summary>Asks the agent for its counters (R0.10); throws <see cref="AgentUnavailableException"/> when it cannot answer.</summary>
+    public Task<Core.Api.AgentCounters> QueryCountersAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        _counterQueries.AskAsync(Volatile.Read(ref _connection), timeout, cancellationToken);
 
     public void Start() => _run ??= Task.Run(() => RunAsync(_stop.Token));
 
@@ -177,7 +183,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         Log.Pushed(_logger, _domain, doc.Version);
     }
 
-    private async Task HandleAsync(ChannelConnection connection, ChannelMessage message, CancellationToken cancellationToken)
+    // Internal for the fuzz target (tests/OverlayKvm.Fuzz): one guest message, exactly as the channel loop hands it over.
+    internal async Task HandleAsync(ChannelConnection connection, ChannelMessage message, CancellationToken cancellationToken)
     {
         switch (message.Type)
         {
@@ -245,6 +252,13 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 await connection.WriteAsync(answer.Type, answer.Payload, cancellationToken).ConfigureAwait(false);
                 return;
             }
+            case ChannelMessageType.CounterReport:
+                if (_counterQueries.Complete(message.Payload) is { } refused)
+                {
+                    Interlocked.Increment(ref _rejected);
+                    await connection.SendErrorAsync("bad-payload", refused, cancellationToken).ConfigureAwait(false);
+                }
+                return;
             case ChannelMessageType.Error:
             {
                 var err = ChannelConnection.TryParse(message.Payload, ChannelJsonContext.Default.ErrorMessage, out _);

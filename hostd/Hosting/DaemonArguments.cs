@@ -8,7 +8,7 @@ internal static class DaemonArguments
 {
     public const string Usage =
         "usage: overlayd [--socket PATH] [--state-dir DIR] [--channel-dir DIR] [--host-name NAME] [--host-address IP] [--host-capacity N]\n" +
-        "                [--socket-mode 0660] [--config FILE.json]\n" +
+        "                [--socket-mode 0660] [--metrics-listen PATH|ADDR:PORT] [--config FILE.json]\n" +
         "                [--store sqlite|etcd] [--etcd-endpoints URL,...] [--etcd-prefix /overlaykvm/] [--cluster-key FILE]\n" +
         "                [--cluster-key-previous FILE] [--etcd-cacert PEM] [--etcd-cert PEM --etcd-key PEM]\n" +
         "                [--etcd-user NAME --etcd-password-file FILE] [--etcd-timeout 00:00:03] [--lease-ttl SECONDS]\n" +
@@ -23,6 +23,7 @@ internal static class DaemonArguments
         ["--host-name"] = $"{DaemonOptions.Section}:HostName",
         ["--host-address"] = $"{DaemonOptions.Section}:HostAddress",
         ["--host-capacity"] = $"{DaemonOptions.Section}:HostCapacity",
+        ["--metrics-listen"] = $"{DaemonOptions.Section}:MetricsListen",
         ["--config"] = "ConfigFile",
         ["--store"] = "Store:Kind",
         ["--etcd-endpoints"] = "Etcd:Endpoints",

@@ -37,6 +37,12 @@ public sealed class DaemonOptions
     /// <summary>Largest accepted API request body. The admin socket is never on the fast path; keep it small.</summary>
     public long MaxRequestBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Opt-in Prometheus endpoint (GET /metrics): an absolute unix socket path or ADDRESS:PORT; unset (default): none.
+    /// Serves overlayd's own counters and every connected agent's (docs/metrics.md).
+    /// </summary>
+    public string? MetricsListen { get; set; }
+
     /// <summary>Grace period of the previous key epoch after a rotation.</summary>
     public int CredentialGraceSeconds { get; set; } = 300;
 }

@@ -26,6 +26,8 @@ internal sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
             errors.Add($"{s}:HostCapacity: must be at least 1 (got {options.HostCapacity})");
         if (options.MaxRequestBytes is < 1024 or > 64 << 20)
             errors.Add($"{s}:MaxRequestBytes: must be between 1 KiB and 64 MiB (got {options.MaxRequestBytes})");
+        if (options.MetricsListen is not null && !Metrics.MetricsListenAddress.TryParse(options.MetricsListen, out _, out string? metricsError))
+            errors.Add($"{s}:MetricsListen: {metricsError}");
         if (options.CredentialGraceSeconds < 0)
             errors.Add($"{s}:CredentialGraceSeconds: must not be negative (got {options.CredentialGraceSeconds})");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

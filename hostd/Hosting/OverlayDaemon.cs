@@ -104,6 +104,7 @@ public static class OverlayDaemon
         app.MapAppEndpoints();
         app.MapDomainEndpoints();
         app.MapHostEndpoints();
+        app.MapDomainStatEndpoints();
         app.MapEngineEndpoints();
         app.MapPolicyApi();
         app.MapLibvirtEndpoints();

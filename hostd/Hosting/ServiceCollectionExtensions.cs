@@ -68,7 +68,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ChannelSupervisorService>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelSupervisorService>());
         services.AddHostedService<AdminSocketPermissions>();
-        services.AddHostedService<SystemdNotifier>();
+        services.AddSystemdReadiness();
+        // Opt-in Prometheus endpoint (--metrics-listen): its own server, GET /metrics only.
+        services.TryAddSingleton<Metrics.OverlayMetrics>();
+        services.AddHostedService<Metrics.MetricsEndpointService>();
 
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs overlay-hook as libvirt's qemu hook /etc/libvirt/hooks/qemu.d/overlaykvm and makes the running
-# libvirtd see it (libvirt reads hook directories at start and on SIGHUP).
+# Installs overlay-hook as libvirt's qemu hook /etc/libvirt/hooks/qemu.d/overlaykvm and makes the
+# running libvirtd or virtqemud see it (libvirt reads hook directories at start and on SIGHUP). The Debian
+# package (packaging/deb) does the same on install; this script is for hosts running from a source tree.
 # Usage: install-qemu-hook.sh [PATH-TO-overlay-hook]   (default: the Native AOT build next to this script)
 #        install-qemu-hook.sh --uninstall
 # Environment: HOOKS_DIR (default /etc/libvirt/hooks) to install elsewhere; NO_SIGNAL=1 to skip the SIGHUP
@@ -12,18 +13,13 @@ target="$hooks_dir/qemu.d/overlaykvm"
 
 signal_libvirtd() {
   if [ "${NO_SIGNAL:-0}" = 1 ]; then
-    echo "install-qemu-hook: NO_SIGNAL=1: not signalling libvirtd"
+    echo "install-qemu-hook: NO_SIGNAL=1: not signalling libvirt"
     return
   fi
-  # Only HUP the libvirtd that is running (by PID); it is fine if none runs: it reads the hooks when it starts.
-  local pids
-  pids=$(pidof libvirtd || true)
-  if [ -n "$pids" ]; then
-    for pid in $pids; do kill -HUP "$pid"; done
-    echo "install-qemu-hook: sent SIGHUP to libvirtd ($pids)"
-  else
-    echo "install-qemu-hook: libvirtd is not running; it will load the hook when it starts"
-  fi
+  # The same reload as the Debian package's maintainer scripts: libvirtd or virtqemud, systemd or by pid file.
+  # shellcheck source=../deb/common/reload-libvirt-hooks.sh
+  . "$(dirname "$0")/../deb/common/reload-libvirt-hooks.sh"
+  overlaykvm_reload_libvirt_hooks
 }
 
 if [ "${1:-}" = "--uninstall" ]; then

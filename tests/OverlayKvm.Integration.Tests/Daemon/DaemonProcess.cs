@@ -40,7 +40,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public string EngineDir { get; }
 
     /// <summary>More overlayd switches (e.g. <c>--store etcd --etcd-endpoints ...</c>), appended to the defaults.</summary>
-    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+    public IReadOnlyList<string> ExtraArguments { get; set; } = [];
 
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
     public string ChannelDir => Path.Combine(Root, "channels");
