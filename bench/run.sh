@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs OverlayKvm's benchmarks and prints their figures. Installs the comparison tools the tests don't need.
-# Usage: bench/run.sh [all|api|throughput|policy|path|micro]   (default: all)
+# Usage: bench/run.sh [all|api|throughput|policy|cluster|path|micro]   (default: all)
+#   cluster: change propagation across two hosts on a 3-member etcd (p50/p99 over 200 changes) and documents
+#            recomputed per change at 10,000 apps on 3 hosts
 #   path: whole engine path vs sealed path vs veth (two agents + overlayd in two namespaces; see bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +17,6 @@ what=${1:-all}
 case "$what" in all|api) "$bench" api-throughput 2000 ;; esac
 case "$what" in all|throughput) "$bench" throughput 10 artifacts/bin/OverlayKvm.GuestAgent/release/overlay-agent ;; esac
 case "$what" in all|policy) "$bench" policy-cost 10000 ;; esac
+case "$what" in all|cluster) "$bench" change-propagation 200 release; "$bench" document-recompute 20 ;; esac
 case "$what" in all|path) "$bench" engine-path "${PATH_SECONDS:-10}" "${PATH_ROUNDS:-2}" release ;; esac
 case "$what" in all|micro) "$bench" --filter '*' --job short --memory ;; esac

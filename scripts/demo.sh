@@ -13,12 +13,14 @@
 #
 #   scripts/demo.sh               the real-VM demo (this file)
 #   scripts/demo.sh --namespaces  the earlier demo: network namespaces stand in for the VMs (scripts/demo-namespaces.sh)
+#   scripts/demo.sh --cluster     etcd + two hosts (namespaces) with a group spanning them (scripts/demo-cluster.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
   --namespaces) exec scripts/demo-namespaces.sh ;;
+  --cluster) exec scripts/demo-cluster.sh ;;
   "") ;;
-  *) echo "usage: scripts/demo.sh [--namespaces]" >&2; exit 2 ;;
+  *) echo "usage: scripts/demo.sh [--namespaces|--cluster]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it starts libvirtd and VMs)" >&2; exit 1; }
 

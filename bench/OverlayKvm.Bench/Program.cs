@@ -5,7 +5,9 @@ using OverlayKvm.Bench.Api;
 // - process-level measurements that print figures: `api-throughput` (overlayd through its socket),
 //   `throughput` (iperf3/ping through veth, wireguard-go and the overlay between two namespaces),
 //   `engine-path` (engine vs sealed vs veth through two agents and a real overlayd: bench/run.sh path),
-//   `policy-cost` (the transmission manager per packet and per negotiation, in process);
+//   `policy-cost` (the transmission manager per packet and per negotiation, in process),
+//   `document-recompute` (documents rebuilt and pushed per change at 10,000 apps on 3 hosts, in process),
+//   `change-propagation` (app-define on host A -> document applied on host B, over a 3-member etcd);
 // - BenchmarkDotNet classes for in-process hot paths: everything else (`--filter '*Seal*'`, `--list flat`).
 if (args is ["api-throughput", .. var rest])
     return await AppDefineThroughput.RunAsync(rest);
@@ -13,6 +15,10 @@ if (args is ["engine-path", .. var pathArgs])
     return OverlayKvm.Bench.EnginePath.EnginePathComparison.Run(pathArgs);
 if (args is ["policy-cost", .. var policyArgs])
     return OverlayKvm.Bench.Policy.PolicyCost.Run(policyArgs);
+if (args is ["change-propagation", .. var propagationArgs])
+    return await OverlayKvm.Bench.Cluster.ChangePropagation.RunAsync(propagationArgs);
+if (args is ["document-recompute", .. var recomputeArgs])
+    return OverlayKvm.Bench.Cluster.DocumentRecompute.Run(recomputeArgs);
 if (args is ["throughput", .. var tail])
     return OverlayKvm.Bench.Datapath.ThroughputComparison.Run(tail);
 

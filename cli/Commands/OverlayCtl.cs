@@ -19,6 +19,7 @@ internal static class OverlayCtl
         foreach (var c in GroupCommands.Create(g)) root.Add(c);
         foreach (var c in AppCommands.Create(g)) root.Add(c);
         foreach (var c in DomainCommands.Create(g)) root.Add(c);
+        foreach (var c in HostCommands.Create(g)) root.Add(c);
         root.Add(DomainStatCommand.Create(g));
         foreach (var c in EngineCommands.Create(g)) root.Add(c);
         Func<ParseResult, HttpClient> http = p => Client.OverlayApiClient.CreateHttpClient(p.GetValue(g.Connect)!, TimeSpan.FromSeconds(p.GetValue(g.Timeout)));

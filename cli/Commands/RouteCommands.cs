@@ -31,6 +31,7 @@ internal static class RouteCommands
                 ("Destination", Describe(v.Destination)),
                 ("Flow", v.Port == 0 ? v.Protocol : $"{v.Protocol}/{v.Port}"),
                 ("Path", v.Path + hops),
+                ("Hosts", HostsLine(v)),
                 ("Actions", string.Join(", ", v.Actions)),
                 ("Verdict", v.Verdict),
                 ("Decided by", v.DecidedBy),
@@ -78,4 +79,16 @@ internal static class RouteCommands
 
     private static string Describe(RouteEndpointView e) =>
         $"{e.Group}/{e.App} {e.Address} on {e.Domain} (host {(e.Host.Length == 0 ? "?" : e.Host)}, VM address {e.DomainAddress ?? "?"})";
+
+    // "hA" on one host, "hA -> hB (over the underlay)" between hosts, with a down destination host called out.
+    private static string HostsLine(RouteExplainView v)
+    {
+        var line = v.Hosts.Count switch
+        {
+            0 => "-",
+            1 => v.Hosts[0],
+            _ => string.Join(" -> ", v.Hosts) + " (over the underlay)",
+        };
+        return v.DestinationReachable ? line : line + $"; host {v.Destination.Host} is down: unreachable";
+    }
 }

@@ -33,3 +33,9 @@ public sealed record ErrorView(string Error);
 
 /// <summary>One domain's agent channel as overlayd sees it.</summary>
 public sealed record ChannelView(string Domain, string Socket, bool Connected, long AcknowledgedVersion, long RejectedMessages);
+
+/// <summary>
+/// One host of the inventory (`overlayctl host-list`): alive while its lease holds (always, on one host with SQLite),
+/// its underlay address, the domains placed on it and the capacity left for more.
+/// </summary>
+public sealed record HostView(string Name, bool Alive, string Address, int Capacity, IReadOnlyList<string> Domains, int FreeCapacity, long Version);

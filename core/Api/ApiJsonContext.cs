@@ -25,6 +25,8 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(ErrorView))]
 [JsonSerializable(typeof(ChannelView))]
 [JsonSerializable(typeof(List<ChannelView>))]
+[JsonSerializable(typeof(HostView))]
+[JsonSerializable(typeof(List<HostView>))]
 [JsonSerializable(typeof(DomainConfigDocument))]
 [JsonSerializable(typeof(AgentCounters))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

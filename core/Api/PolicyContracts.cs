@@ -44,6 +44,15 @@ public sealed record RouteExplainView(
     /// VM, where the VM's own kernel delivers from app to app without passing the overlay.
     /// </summary>
     public string EnforcedBy { get; init; } = "";
+
+    /// <summary>
+    /// The hosts the flow crosses, in order: one name when both VMs share a host, the sender's then the receiver's
+    /// when it goes over the underlay between hosts; empty within one VM.
+    /// </summary>
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+
+    /// <summary>False while the destination's host is down (its lease expired): agents have no route and drop.</summary>
+    public bool DestinationReachable { get; init; } = true;
 }
 
 /// <summary>One mapping of the directory (seed 002 R1): app → its VM, host and the VM's address.</summary>

@@ -9,22 +9,31 @@ namespace OverlayKvm.Core.Config;
 /// domain's apps with their Table 1 routes, the members of their groups with hosting domain, its address and
 /// host (Table 2), and the live credentials of those groups only. Deterministic: same state, same bytes.
 /// <see cref="DomainConfigDocument.Version"/> is the highest version among the records that contributed, so
-/// changes elsewhere in the store leave it (and the digest) unchanged.
+/// changes elsewhere in the store leave it (and the digest) unchanged. Members whose host is not alive
+/// (<see cref="Cluster.IHostLiveness"/>) are left out: the agent then has no route to them and counts what it drops
+/// (no-route) instead of sealing frames towards a host that is gone; the digest changes, so the document is pushed.
 /// </summary>
 public sealed class DomainConfigBuilder(IOverlayStore store)
 {
     /// <summary>The daemon's policy defaults, written into every document (overlayd sets them from its options).</summary>
     public PolicyDefaults PolicyDefaults { get; init; } = PolicyDefaults.Standard;
 
+    /// <summary>Which hosts are alive (a cluster's leases); on one host every host is.</summary>
+    public Cluster.IHostLiveness Liveness { get; init; } = Cluster.EveryHostLive.Instance;
+
     public DomainConfigDocument Build(string domain, bool includeSecrets) =>
-        Build(store.ReadSnapshot(), domain, includeSecrets, PolicyDefaults);
+        Build(store.ReadSnapshot(), domain, includeSecrets, PolicyDefaults, Liveness.IsAlive);
 
     /// <summary>Builds from a given snapshot: lets a caller push to many domains from one read.</summary>
     public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets) =>
         Build(snapshot, domain, includeSecrets, PolicyDefaults.Standard);
 
     /// <summary>Builds from a given snapshot with the daemon's policy defaults.</summary>
-    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets, PolicyDefaults policyDefaults)
+    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets, PolicyDefaults policyDefaults) =>
+        Build(snapshot, domain, includeSecrets, policyDefaults, null);
+
+    /// <param name="hostAlive">Null: every host is alive. Otherwise members on hosts it says are down are left out.</param>
+    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets, PolicyDefaults policyDefaults, Func<string, bool>? hostAlive)
     {
         DomainRecord? self = null;
         var domains = new Dictionary<string, DomainRecord>(snapshot.Domains.Count, StringComparer.Ordinal);
@@ -134,8 +143,14 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 continue;
             }
 
-            version = Math.Max(version, app.Version);
             domains.TryGetValue(app.Domain, out var hosting);
+            if (hosting is not null && hostAlive is not null && !string.Equals(app.Domain, domain, StringComparison.Ordinal)
+                && !hostAlive(hosting.Host))
+            {
+                continue; // its host's lease expired: unreachable until it registers again
+            }
+
+            version = Math.Max(version, app.Version);
             if (hosting is not null)
             {
                 version = Math.Max(version, hosting.Version);

@@ -8,6 +8,7 @@ namespace OverlayKvm.Core.DirectoryService;
 /// </summary>
 /// <param name="DomainAddress">The VM's address: the outer address of encapsulated frames; null while unknown.</param>
 /// <param name="HostAddress">The host's underlay address; null when the host is not in the inventory.</param>
+/// <remarks><see cref="Reachable"/> is false while the host's lease has expired (a cluster host that is down).</remarks>
 public sealed record DirectoryEntry(
     string Group,
     string App,
@@ -15,4 +16,8 @@ public sealed record DirectoryEntry(
     string Domain,
     string Host,
     IPAddress? DomainAddress,
-    IPAddress? HostAddress);
+    IPAddress? HostAddress)
+{
+    /// <summary>False while the entry's host is not alive: peers do not send to it (their documents leave it out).</summary>
+    public bool Reachable { get; init; } = true;
+}

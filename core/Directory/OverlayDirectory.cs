@@ -49,7 +49,12 @@ public sealed class OverlayDirectory
     }
 
     /// <param name="trustedSegments">Underlay ranges the operator trusts: VMs whose addresses share one get <see cref="PathClass.TrustedSegment"/>.</param>
-    public static OverlayDirectory Build(StoreSnapshot snapshot, PolicyDefaults defaults, TransformationTable table, IReadOnlyList<IPNetwork> trustedSegments)
+    public static OverlayDirectory Build(StoreSnapshot snapshot, PolicyDefaults defaults, TransformationTable table, IReadOnlyList<IPNetwork> trustedSegments) =>
+        Build(snapshot, defaults, table, trustedSegments, null);
+
+    /// <param name="hostAlive">Null: every host is alive; otherwise entries on hosts it says are down are marked unreachable.</param>
+    public static OverlayDirectory Build(StoreSnapshot snapshot, PolicyDefaults defaults, TransformationTable table, IReadOnlyList<IPNetwork> trustedSegments,
+        Func<string, bool>? hostAlive)
     {
         var policies = PolicySet.Compile(snapshot, defaults);
         var directory = new OverlayDirectory(snapshot.Version, policies, table, trustedSegments, snapshot.Applications.Count);
@@ -71,7 +76,10 @@ public sealed class OverlayDirectory
             var hostName = domain?.Host ?? "";
             hosts.TryGetValue(hostName, out var host);
             var address = AddressMath.Canonical(app.Address);
-            var entry = new DirectoryEntry(app.Group, app.Name, address, app.Domain, hostName, domain?.Address, host?.Address);
+            var entry = new DirectoryEntry(app.Group, app.Name, address, app.Domain, hostName, domain?.Address, host?.Address)
+            {
+                Reachable = hostAlive is null || hostName.Length == 0 || hostAlive(hostName),
+            };
             directory._byAddress[address] = entry;
             directory._byName[(app.Group, app.Name)] = entry;
             directory._endpoints[address] = policies.Endpoint(app.Group, app.Name, address);
@@ -100,7 +108,8 @@ public sealed class OverlayDirectory
     /// Path, actions and verdict for a flow between two known apps (R4's two-stage lookup: mapping, then table), as
     /// the agents carry it out: within one VM the VM's kernel delivers (local, whatever the verdict); a denied flow
     /// is dropped; a same-host flow whose group's engine is switched off (<paramref name="engineEnabled"/> says
-    /// false for the group) takes the sealed path's actions.
+    /// false for the group) takes the sealed path's actions; a destination whose host is down is dropped (the agents have
+    /// no route to it).
     /// </summary>
     public RouteLookup Lookup(DirectoryEntry source, DirectoryEntry destination, byte protocol, ushort port, Func<string, bool>? engineEnabled = null)
     {
@@ -111,7 +120,7 @@ public sealed class OverlayDirectory
             : [source.DomainAddress?.ToString() ?? "?", destination.DomainAddress?.ToString() ?? "?"];
         IReadOnlyList<TransformAction> actions =
             path == PathClass.SameVm ? Table.ActionsFor(path)
-            : !decision.IsAllowed ? [TransformAction.Drop]
+            : !decision.IsAllowed || !destination.Reachable ? [TransformAction.Drop]
             : path == PathClass.SameHost && engineEnabled?.Invoke(source.Group) == false ? Table.ActionsFor(PathClass.Untrusted)
             : Table.ActionsFor(path);
         return new RouteLookup(source, destination, protocol, port, path, hops, actions, decision, Version);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OverlayKvm.Core.Cluster;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Store;
 using OverlayKvm.HostDaemon.Engine;
@@ -12,8 +13,9 @@ namespace OverlayKvm.HostDaemon.Channel;
 /// <summary>
 /// Keeps one <see cref="DomainChannelClient"/> per domain placed on this host, connected to the domain's channel
 /// socket (<c>{ChannelDir}/{domain}.agent.sock</c>, the path libvirt binds for the virtio-serial port, or the
-/// one a test agent listens on). Every store change re-evaluates the set of domains and pokes each client;
-/// a client pushes only when its domain's document actually changed.
+/// one a test agent listens on). Every store change — made on this host or, in a cluster, arriving from the store's
+/// watch — and every change of host liveness re-evaluates the set of domains and pokes each client; a client pushes
+/// only when its domain's document actually changed.
 /// </summary>
 internal sealed partial class ChannelSupervisorService(
     IOverlayStore store,
@@ -22,7 +24,8 @@ internal sealed partial class ChannelSupervisorService(
     IOptions<DaemonOptions> options,
     ILoggerFactory loggers,
     TimeProvider time,
-    EngineRegistry engine) : BackgroundService
+    EngineRegistry engine,
+    IHostLiveness liveness) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, DomainChannelClient> _clients = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changed = new(1, 1);
@@ -47,6 +50,8 @@ internal sealed partial class ChannelSupervisorService(
     {
         Directory.CreateDirectory(options.Value.ChannelDir);
         store.Changed += OnChanged;
+        // A peer host going down or coming back changes documents (its members leave or return) without a store change.
+        liveness.Changed += OnLivenessChanged;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -62,6 +67,7 @@ internal sealed partial class ChannelSupervisorService(
         finally
         {
             store.Changed -= OnChanged;
+            liveness.Changed -= OnLivenessChanged;
             foreach (var client in _clients.Values) await client.DisposeAsync();
             _clients.Clear();
         }
@@ -72,6 +78,8 @@ internal sealed partial class ChannelSupervisorService(
     {
         if (_changed.CurrentCount == 0) _changed.Release();
     }
+
+    private void OnLivenessChanged() => OnChanged(-1);
 
     private void Reconcile()
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using OverlayKvm.Core.Cluster;
 using OverlayKvm.Core.DirectoryService;
 using OverlayKvm.Core.Policy;
 using OverlayKvm.Core.Store;
@@ -11,7 +12,8 @@ namespace OverlayKvm.HostDaemon.DirectoryService;
 /// <summary>
 /// overlayd's directory service (seed 002 R1-R5): the <see cref="OverlayDirectory"/> of the current store
 /// version, rebuilt lazily when the version moves and shared (it is immutable) until then. Lookups for the
-/// admin API and, later, for agents' queries on the host channel go through <see cref="Current"/>.
+/// admin API and, later, for agents' queries on the host channel go through <see cref="Current"/>. Entries on hosts
+/// whose lease expired are marked unreachable (<see cref="IHostLiveness"/>).
 /// </summary>
 public sealed class OverlayDirectoryProvider
 {
@@ -19,19 +21,24 @@ public sealed class OverlayDirectoryProvider
     private readonly PolicyDefaults _defaults;
     private readonly IReadOnlyList<IPNetwork> _trusted;
     private readonly TransformationTable _table;
+    private readonly IHostLiveness _liveness;
     private OverlayDirectory? _current;
 
-    public OverlayDirectoryProvider(IOverlayStore store, IOptions<PolicyOptions> policy, IOptions<DirectoryOptions> directory)
-        : this(store, PolicyOptionsValidator.ToDefaults(policy.Value), DirectoryOptionsValidator.Parse(directory.Value), TransformationTable.Standard)
+    public OverlayDirectoryProvider(IOverlayStore store, IOptions<PolicyOptions> policy, IOptions<DirectoryOptions> directory, IHostLiveness? liveness = null)
+        : this(store, PolicyOptionsValidator.ToDefaults(policy.Value), DirectoryOptionsValidator.Parse(directory.Value), TransformationTable.Standard, liveness)
     {
     }
 
-    public OverlayDirectoryProvider(IOverlayStore store, PolicyDefaults defaults, IReadOnlyList<IPNetwork> trustedSegments, TransformationTable table)
+    public OverlayDirectoryProvider(IOverlayStore store, PolicyDefaults defaults, IReadOnlyList<IPNetwork> trustedSegments, TransformationTable table,
+        IHostLiveness? liveness = null)
     {
         _store = store;
         _defaults = defaults;
         _trusted = trustedSegments;
         _table = table;
+        _liveness = liveness ?? EveryHostLive.Instance;
+        // A host coming or going changes reachability without a store change: drop the cached directory.
+        _liveness.Changed += () => Volatile.Write(ref _current, null);
     }
 
     public PolicyDefaults Defaults => _defaults;
@@ -46,7 +53,7 @@ public sealed class OverlayDirectoryProvider
         }
 
         // Two threads may build the same version concurrently; both results are equal, the last one is kept.
-        var built = OverlayDirectory.Build(_store.ReadSnapshot(), _defaults, _table, _trusted);
+        var built = OverlayDirectory.Build(_store.ReadSnapshot(), _defaults, _table, _trusted, _liveness.IsAlive);
         Volatile.Write(ref _current, built);
         return built;
     }

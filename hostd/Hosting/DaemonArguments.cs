@@ -11,7 +11,7 @@ internal static class DaemonArguments
         "                [--socket-mode 0660] [--metrics-listen PATH|ADDR:PORT] [--config FILE.json]\n" +
         "                [--store sqlite|etcd] [--etcd-endpoints URL,...] [--etcd-prefix /overlaykvm/] [--cluster-key FILE]\n" +
         "                [--cluster-key-previous FILE] [--etcd-cacert PEM] [--etcd-cert PEM --etcd-key PEM]\n" +
-        "                [--etcd-user NAME --etcd-password-file FILE] [--etcd-timeout 00:00:03]\n" +
+        "                [--etcd-user NAME --etcd-password-file FILE] [--etcd-timeout 00:00:03] [--lease-ttl SECONDS]\n" +
         "Settings may also come from the environment: OVERLAYKVM_OVERLAYD__SOCKET, OVERLAYKVM_OVERLAYD__STATEDIR, ...";
 
     public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
@@ -36,6 +36,7 @@ internal static class DaemonArguments
         ["--etcd-timeout"] = "Etcd:RequestTimeout",
         ["--cluster-key"] = "Etcd:ClusterKey",
         ["--cluster-key-previous"] = "Etcd:ClusterKeyPrevious",
+        ["--lease-ttl"] = "Cluster:LeaseTtlSeconds",
     };
 
     /// <summary>Null when the arguments are acceptable; otherwise the one-line reason.</summary>

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
 using OverlayKvm.HostDaemon.Api;
+using OverlayKvm.HostDaemon.Cluster;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Libvirt;
 
@@ -109,6 +110,7 @@ public static class OverlayDaemon
         app.MapGroupEndpoints();
         app.MapAppEndpoints();
         app.MapDomainEndpoints();
+        app.MapHostEndpoints();
         app.MapDomainStatEndpoints();
         app.MapEngineEndpoints();
         app.MapPolicyApi();

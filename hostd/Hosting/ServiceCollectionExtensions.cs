@@ -5,7 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
+using OverlayKvm.Core.Cluster;
 using OverlayKvm.HostDaemon.Channel;
+using OverlayKvm.HostDaemon.Cluster;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Placement;
@@ -22,7 +24,6 @@ public static class ServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DaemonOptions>, DaemonOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LocalHost>();
-
         // The store lives in the state directory unless configured explicitly.
         services.AddOptions<StoreOptions>().Configure<IOptions<DaemonOptions>, LocalHost>((store, daemon, host) =>
         {
@@ -32,8 +33,14 @@ public static class ServiceCollectionExtensions
         });
         // --store etcd registers the cluster store first; the SQLite registration's TryAdd then leaves it in place.
         if (string.Equals(configuration[$"{StoreOptions.SectionName}:{nameof(StoreOptions.Kind)}"], StoreOptions.EtcdKind, StringComparison.Ordinal))
+        {
             services.AddEtcdOverlayStore();
+            // A cluster host: its lease (alive/HOST) and the other hosts' liveness replace "every host is alive".
+            services.AddClusterHosts(configuration);
+        }
         services.AddSqliteOverlayStore();
+        // One host: every host is alive (the etcd branch above registered lease-backed liveness instead).
+        services.TryAddSingleton<IHostLiveness>(EveryHostLive.Instance);
         services.AddOverlayEngine(configuration);
         services.AddOverlayPolicy(configuration);
         services.AddOverlayJobs(configuration);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OverlayKvm.Core.Cluster;
 using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Store;
 
@@ -7,9 +8,10 @@ namespace OverlayKvm.HostDaemon.Placement;
 /// <summary>
 /// R0.16: a new member goes where its group already runs while that host has capacity, so that the group's
 /// traffic takes the shared-memory path. Otherwise the host with the most free capacity (this host on ties).
-/// Deterministic: the same store state gives the same answer, with a reason an operator can read.
+/// Deterministic: the same store state gives the same answer, with a reason an operator can read. In a cluster only
+/// live hosts (<see cref="IHostLiveness"/>) are candidates.
 /// </summary>
-internal sealed class PlacementPlanner(IOverlayStore store, IOptionsMonitor<PlacementOptions> options)
+internal sealed class PlacementPlanner(IOverlayStore store, IOptionsMonitor<PlacementOptions> options, IHostLiveness? liveness = null)
 {
     public string LocalHost => options.CurrentValue.HostName;
 
@@ -89,7 +91,10 @@ internal sealed class PlacementPlanner(IOverlayStore store, IOptionsMonitor<Plac
             $"no member of group(s) {groupList} is placed yet; host '{fallback.Host}' has the most free capacity ({fallback.Used}/{fallback.Capacity} used)");
     }
 
-    /// <summary>The store's hosts, plus this host with its configured capacity when the store does not list it yet.</summary>
+    /// <summary>
+    /// The store's live hosts (a host whose lease expired is not a candidate), plus this host with its configured
+    /// capacity when the store does not list it yet.
+    /// </summary>
     public IReadOnlyList<(string Name, int Capacity)> Inventory()
     {
         var o = options.CurrentValue;
@@ -97,8 +102,12 @@ internal sealed class PlacementPlanner(IOverlayStore store, IOptionsMonitor<Plac
         bool local = false;
         foreach (HostRecord h in store.ListHosts())
         {
-            hosts.Add((h.Name, h.Capacity));
-            local |= h.Name == o.HostName;
+            var isLocal = h.Name == o.HostName;
+            local |= isLocal;
+            if (isLocal || liveness is null || liveness.IsAlive(h.Name))
+            {
+                hosts.Add((h.Name, h.Capacity));
+            }
         }
         if (!local)
         {

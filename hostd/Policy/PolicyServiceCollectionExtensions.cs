@@ -40,6 +40,7 @@ public static class PolicyServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton(static provider => new DomainConfigBuilder(provider.GetRequiredService<IOverlayStore>())
         {
             PolicyDefaults = PolicyOptionsValidator.ToDefaults(provider.GetRequiredService<IOptions<PolicyOptions>>().Value),
+            Liveness = provider.GetService<OverlayKvm.Core.Cluster.IHostLiveness>() ?? OverlayKvm.Core.Cluster.EveryHostLive.Instance,
         }));
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PolicyJsonContext.Default));
         return services;

@@ -39,8 +39,19 @@ internal static class PolicyViews
             lookup.DirectoryVersion)
         {
             EnforcedBy = lookup.Enforced ? "sender's agent, then receiver's agent" : "not enforced: the VM's own kernel delivers between its apps",
+            Hosts = HostsOf(lookup),
+            DestinationReachable = lookup.Destination.Reachable,
         };
     }
+
+    private static IReadOnlyList<string> HostsOf(RouteLookup lookup)
+    {
+        if (lookup.Path == PathClass.SameVm) return [];
+        var (from, to) = (Named(lookup.Source.Host), Named(lookup.Destination.Host));
+        return string.Equals(from, to, StringComparison.Ordinal) ? [from] : [from, to];
+    }
+
+    private static string Named(string host) => host.Length == 0 ? "?" : host;
 
     public static string PathName(PathClass path) => path switch
     {

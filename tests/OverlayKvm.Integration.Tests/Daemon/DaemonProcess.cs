@@ -40,13 +40,16 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public string EngineDir { get; }
 
     /// <summary>More overlayd switches (e.g. <c>--store etcd --etcd-endpoints ...</c>), appended to the defaults.</summary>
-    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+    public IReadOnlyList<string> ExtraArguments { get; set; } = [];
 
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
     public string ChannelDir => Path.Combine(Root, "channels");
 
-    /// <summary>More overlayd switches (e.g. --metrics-listen), set before <see cref="StartAsync"/>.</summary>
-    public IReadOnlyList<string> ExtraArguments { get; set; } = [];
+    /// <summary>This daemon's host in the inventory (<c>--host-name</c>); a cluster test gives each daemon its own.</summary>
+    public string HostName { get; init; } = "testhost";
+
+    /// <summary>The host's underlay address (<c>--host-address</c>).</summary>
+    public string HostAddress { get; init; } = "192.0.2.1";
 
     public string Root { get; }
     public string Socket { get; }
@@ -67,7 +70,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1" })
+        foreach (var a in new[] { "--socket", Socket, "--state-dir", StateDir, "--channel-dir", ChannelDir, "--host-name", HostName, "--host-address", HostAddress })
             psi.ArgumentList.Add(a);
         foreach (var a in ExtraArguments)
             psi.ArgumentList.Add(a);

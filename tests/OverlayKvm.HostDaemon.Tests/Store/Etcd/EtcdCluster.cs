@@ -22,9 +22,10 @@ public sealed class EtcdCluster : IDisposable
             throw new InvalidOperationException($"prerequisite missing: {Binary} (Debian etcd-server; run scripts/setup.sh)");
         }
 
-        if (firstClientPort < 32379 || firstClientPort + members - 1 > 32399)
+        // The store tests use 32379-32399 (peers +100), the cluster tests 33379-33399: never the same ports at once.
+        if (!InRange(firstClientPort, members, 32379, 32399) && !InRange(firstClientPort, members, 33379, 33399))
         {
-            throw new ArgumentOutOfRangeException(nameof(firstClientPort), "the ek test range is 32379-32399");
+            throw new ArgumentOutOfRangeException(nameof(firstClientPort), "the etcd test ranges are 32379-32399 (store tests) and 33379-33399 (cluster tests)");
         }
 
         _firstClientPort = firstClientPort;
@@ -47,6 +48,8 @@ public sealed class EtcdCluster : IDisposable
     }
 
     public string DataDirectory { get; }
+
+    private static bool InRange(int first, int members, int low, int high) => first >= low && first + members - 1 <= high;
 
     public int Count => _members.Length;
 
