@@ -18,6 +18,7 @@ need_pkgs=(
   etcd-client       # etcdctl: the secrets-at-rest test dumps the store with it
   lintian           # packaging/deb: the packaging tests check both .deb files with it
   afl++             # afl-fuzz: the fuzz targets' bounded runs (tests/OverlayKvm.Fuzz, docs/fuzzing.md)
+  strace            # holds afl-fuzz after the fork-server handshake (AflStartupRaceTests, docs/fuzzing.md)
   dbus-daemon       # a private bus for the agent's systemd-unit follower tests (UnitFollowerServiceTests)
   prometheus        # promtool: DomainStatTests checks overlayd's /metrics text with `promtool check metrics`
 )

@@ -7,6 +7,8 @@
 # copy of the build output (artifacts/fuzz/instrumented), redone only when the build is newer, so ordinary builds
 # and tests never see instrumented code. The seeds are tests/OverlayKvm.Fuzz/Corpus/TARGET. Exit 3: a prerequisite is
 # missing (the message names it); otherwise afl-fuzz's status.
+# AFL_RUN_PREFIX (optional): a command line put before afl-fuzz, e.g. strace holding it at a chosen system call
+# (AflStartupRaceTests uses it to write the first seed late).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 target=${1:?usage: afl-run.sh TARGET SECONDS FINDINGS_DIR}
@@ -50,7 +52,7 @@ export OVERLAYKVM_FUZZ_SCRATCH=$scratch
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_FAST_CAL=1 \
   AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_FORKSRV_INIT_TMOUT=60000 DOTNET_CLI_TELEMETRY_OPTOUT=1
 set +e
-afl-fuzz -i "$corpus" -o "$findings" -V "$seconds" -t 10000 -m none -- dotnet "$instrumented/OverlayKvm.Fuzz.dll" "$target" \
+${AFL_RUN_PREFIX:-} afl-fuzz -i "$corpus" -o "$findings" -V "$seconds" -t 10000 -m none -- dotnet "$instrumented/OverlayKvm.Fuzz.dll" "$target" \
   >"$findings/afl.log" 2>&1
 rc=$?
 set -e
