@@ -138,11 +138,16 @@ internal sealed class OverlayApiClient : IDisposable
             {
                 HttpStatusCode.NotFound => ExitCodes.NotFound,
                 // The store (etcd) is unreachable: nothing was written; like an unreachable overlayd, try later.
-                HttpStatusCode.ServiceUnavailable => ExitCodes.Unavailable,
+                // Other 503s (libvirt reconnecting, a silent agent) are refusals with their reason.
+                HttpStatusCode.ServiceUnavailable when IsStoreUnavailable(response) => ExitCodes.Unavailable,
                 _ => ExitCodes.Refused,
             });
         }
     }
+
+    private static bool IsStoreUnavailable(HttpResponseMessage response) =>
+        response.Headers.TryGetValues(ApiHeaders.Unavailable, out var values)
+        && values.Contains(ApiHeaders.UnavailableStore, StringComparer.Ordinal);
 
     private static async Task<string> DescribeErrorAsync(HttpResponseMessage response, CancellationToken ct)
     {

@@ -25,6 +25,8 @@ internal sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors>
                 Log.Unexpected(logger, context.Request.Method, context.Request.Path, ex);
             context.Response.Clear();
             context.Response.StatusCode = status;
+            if (ex is StoreUnavailableException)
+                context.Response.Headers[ApiHeaders.Unavailable] = ApiHeaders.UnavailableStore;
             await context.Response.WriteAsJsonAsync(new ErrorView(message), ApiJsonContext.Default.ErrorView);
         }
     }
@@ -33,7 +35,7 @@ internal sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors>
     {
         ModelValidationException v => (v.IsConflict ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest, v.Message),
         EntityNotFoundException n => (StatusCodes.Status404NotFound, n.Message),
-        // etcd without quorum: nothing was written; 503 so overlayctl exits 3 (try again later).
+        // etcd without quorum: nothing was written; 503 marked as the store's, so overlayctl exits 3 (try again later).
         StoreUnavailableException u => (StatusCodes.Status503ServiceUnavailable, u.Message),
         BadHttpRequestException b => (b.StatusCode, DescribeBadRequest(b)),
         JsonException j => (StatusCodes.Status400BadRequest, "malformed JSON: " + j.Message),

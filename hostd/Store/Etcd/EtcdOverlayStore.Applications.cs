@@ -30,6 +30,8 @@ public sealed partial class EtcdOverlayStore
                 throw new ModelValidationException($"app {label}", "is already defined; undefine it first") { IsConflict = true };
             }
 
+            SenderIndexRule.Check(model, domain);
+
             IPAddress assigned;
             if (requested is not null)
             {

@@ -24,6 +24,11 @@ public sealed partial class EtcdOverlayStore
                 return existing;
             }
 
+            if (existing is null)
+            {
+                SenderIndexRule.Check(model, name);
+            }
+
             if (canonical is not null && EtcdAddressOwners.Find(model, canonical, exceptDomain: name) is { } holder)
             {
                 throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };

@@ -240,6 +240,32 @@ public abstract class StoreValidationContract : IDisposable
     }
 
     /// <summary>Runs a refused change and checks that neither the version nor any record moved.</summary>
+    // Issue 14 item 9: two domain names with one 32-bit sender index would seal with the same keys and nonces.
+    // "hh-vm8703" and "hh-vm19935" collide: SHA-256("overlaykvm sender index v1\0" + name) starts 6f90955c for both.
+    [Fact]
+    public void DefineApplication_DomainWhoseSenderIndexCollides_IsRefusedNamingBoth()
+    {
+        _store.DefineApplication("web", "a", IPAddress.Parse("10.1.0.1"), "hh-vm8703", []);
+
+        var error = AssertRefused<ModelValidationException>(() =>
+            _store.DefineApplication("web", "b", IPAddress.Parse("10.1.0.2"), "hh-vm19935", []));
+
+        Assert.Contains("hh-vm19935", error.Message);
+        Assert.Contains("hh-vm8703", error.Message);
+        Assert.True(error.IsConflict);
+    }
+
+    [Fact]
+    public void UpsertDomain_NewDomainWhoseSenderIndexCollides_IsRefused_ExistingOneMayBeUpdated()
+    {
+        _store.UpsertDomain("hh-vm8703", null, "host-a", IPAddress.Parse("192.0.2.20"));
+
+        AssertRefused<ModelValidationException>(() => _store.UpsertDomain("hh-vm19935", null, "host-a", IPAddress.Parse("192.0.2.21")));
+        _store.UpsertDomain("hh-vm8703", null, "host-a", IPAddress.Parse("192.0.2.22"));
+
+        Assert.Equal(IPAddress.Parse("192.0.2.22"), _store.GetDomain("hh-vm8703")!.Address);
+    }
+
     private TException AssertRefused<TException>(Action change)
         where TException : Exception
     {
