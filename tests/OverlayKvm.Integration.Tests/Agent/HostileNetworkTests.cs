@@ -42,10 +42,12 @@ public sealed class HostileNetworkTests
         long flipped = 0;
         t.Relay!.TamperToB = (index, frame, length) =>
         {
-            // Every 150th frame, one bit of the ciphertext (offset 30 lies after the 24-byte header).
-            if (index % 150 == 75 && length > 60)
+            // Every 150th frame, one bit of the ciphertext: 6 bytes past the header (whose counter, salt and
+            // sender fields are checked before the tag and counted under their own reasons).
+            const int offset = OverlayKvm.Core.Wire.SealedFrameHeader.Size + 6;
+            if (index % 150 == 75 && length > offset + OverlayKvm.Core.Wire.SealedFrameHeader.TagSize + 20)
             {
-                frame[30] ^= 0x40;
+                frame[offset] ^= 0x40;
                 Interlocked.Increment(ref flipped);
             }
         };
