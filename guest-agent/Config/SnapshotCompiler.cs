@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using OverlayKvm.Core.Config;
+using OverlayKvm.Core.Model.Validation;
 using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
@@ -385,7 +386,8 @@ internal sealed class SnapshotCompiler
             errors.Add($"{path}.domain: sender index of '{member.Domain}' collides with this VM '{self}'");
             return null;
         }
-        var endpoint = new IPEndPoint(new IPAddress(IPAddress.HostToNetworkOrder((int)underlay)), _overlayPort);
+        // Not IPAddress(long) of a byte-swapped int: an address whose last octet is 128 or more came out negative and threw.
+        var endpoint = new IPEndPoint(AddressMath.FromNumber(underlay, AddressFamily.InterNetwork), _overlayPort);
         peer = new PeerVm { Domain = member.Domain, SenderIndex = sender, UnderlayAddress = underlay, Endpoint = endpoint, SocketAddress = endpoint.Serialize() };
         peerPool.Add(sender, peer);
         return peer;

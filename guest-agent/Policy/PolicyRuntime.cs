@@ -1,5 +1,6 @@
 using System.Net;
 using OverlayKvm.Core.Config;
+using OverlayKvm.Core.Model.Validation;
 using OverlayKvm.Core.Policy;
 using OverlayKvm.Core.Store;
 using OverlayKvm.GuestAgent.Config;
@@ -75,7 +76,7 @@ internal sealed class PolicyRuntime
     {
         foreach (var member in group.Members.Values)
         {
-            var address = new IPAddress(IPAddress.HostToNetworkOrder((int)member.Address));
+            var address = AddressMath.FromNumber(member.Address, System.Net.Sockets.AddressFamily.InterNetwork);
             endpoints.TryAdd(member.Address, set.Endpoint(group.Name, member.App, address));
         }
     }

@@ -51,8 +51,10 @@ export OVERLAYKVM_FUZZ_SCRATCH=$scratch
 # calibration; the fixtures are built before SharpFuzz answers the fork-server handshake, hence the long init timeout.
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_FAST_CAL=1 \
   AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_FORKSRV_INIT_TMOUT=60000 DOTNET_CLI_TELEMETRY_OPTOUT=1
+# AFL_RUN_SEED: a fixed seed for afl's mutations (the test command sets one, so a run explores the same inputs each
+# time and a failure there is a finding to fix, not luck); unset for long runs (bench/fuzz.sh).
 set +e
-${AFL_RUN_PREFIX:-} afl-fuzz -i "$corpus" -o "$findings" -V "$seconds" -t 10000 -m none -- dotnet "$instrumented/OverlayKvm.Fuzz.dll" "$target" \
+${AFL_RUN_PREFIX:-} afl-fuzz -i "$corpus" -o "$findings" ${AFL_RUN_SEED:+-s "$AFL_RUN_SEED"} -V "$seconds" -t 10000 -m none -- dotnet "$instrumented/OverlayKvm.Fuzz.dll" "$target" \
   >"$findings/afl.log" 2>&1
 rc=$?
 set -e
