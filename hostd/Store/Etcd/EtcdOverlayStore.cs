@@ -263,16 +263,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
     /// </summary>
     private bool IsCurrent(EtcdWriteScope scope)
     {
-        var keys = _codec.Keys;
-        var txn = new TxnRequest();
-        txn.Compare.Add(new Compare
-        {
-            Key = ByteString.CopyFromUtf8(keys.Version),
-            Target = Compare.Types.CompareTarget.Mod,
-            Result = Compare.Types.CompareResult.Equal,
-            ModRevision = scope.ReadMetaRevision,
-        });
-        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(keys.Prefix), RangeEnd = ByteString.CopyFromUtf8(keys.RangeEnd) } });
+        var txn = VersionGuardedTxn(scope);
         TxnResponse response;
         try
         {
@@ -295,14 +286,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
     private TxnRequest BuildTxn(EtcdWriteScope scope)
     {
         var keys = _codec.Keys;
-        var txn = new TxnRequest();
-        txn.Compare.Add(new Compare
-        {
-            Key = ByteString.CopyFromUtf8(keys.Version),
-            Target = Compare.Types.CompareTarget.Mod,
-            Result = Compare.Types.CompareResult.Equal,
-            ModRevision = scope.ReadMetaRevision,
-        });
+        var txn = VersionGuardedTxn(scope);
         foreach (var (key, value) in scope.Operations)
         {
             txn.Success.Add(value is null
@@ -311,6 +295,24 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
         }
 
         txn.Success.Add(Put(keys.Version, scope.CommittedMeta()));
+        return txn;
+    }
+
+    /// <summary>
+    /// The shape of every Txn of this store: it holds only if meta/version is still at the revision the scope read;
+    /// if not, it reads the whole prefix back, so the losing side learns the current state in the same round trip.
+    /// </summary>
+    private TxnRequest VersionGuardedTxn(EtcdWriteScope scope)
+    {
+        var keys = _codec.Keys;
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare
+        {
+            Key = ByteString.CopyFromUtf8(keys.Version),
+            Target = Compare.Types.CompareTarget.Mod,
+            Result = Compare.Types.CompareResult.Equal,
+            ModRevision = scope.ReadMetaRevision,
+        });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(keys.Prefix), RangeEnd = ByteString.CopyFromUtf8(keys.RangeEnd) } });
         return txn;
     }
