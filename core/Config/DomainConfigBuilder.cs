@@ -150,6 +150,14 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 continue; // its host's lease expired: unreachable until it registers again
             }
 
+            if (hosting?.Address is null && !string.Equals(app.Domain, domain, StringComparison.Ordinal))
+            {
+                // Another VM whose underlay address nobody declared yet: no frame can reach it, and an agent refuses
+                // a whole document naming a member it cannot address (issue 14 item 9). Left out until domain-define
+                // gives the VM its address — that write raises the domain's version and every peer's document.
+                continue;
+            }
+
             version = Math.Max(version, app.Version);
             if (hosting is not null)
             {

@@ -46,13 +46,17 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private readonly EngineHypercallDispatcher? _hypercalls;
     private ChannelConnection? _connection;
     private readonly AgentCounterQueries _counterQueries;
+    private readonly ChannelPeerCheck? _peerCheck;
+    private long _refusedPeers;
+    private PeerCredentials? _lastRefusedPeer;
 
     /// <summary>How long one message may wait for the guest to read it before the channel is dropped.</summary>
     public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
 
     public DomainChannelClient(string domain, string socketPath, Func<DomainConfigDocument> document, ILogger logger, TimeProvider? time = null,
-        EngineRegistry? engine = null, TimeSpan? writeTimeout = null)
+        EngineRegistry? engine = null, TimeSpan? writeTimeout = null, ChannelPeerCheck? peerCheck = null)
     {
+        _peerCheck = peerCheck;
         _writeTimeout = writeTimeout ?? DefaultWriteTimeout;
         if (engine is not null)
         {
@@ -81,6 +85,9 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     public long RejectedMessages => Interlocked.Read(ref _rejected);
 
     public bool Connected { get; private set; }
+
+    /// <summary>Connections dropped unserved because the process listening on the socket is not vouched for (<see cref="ChannelPeerCheck"/>).</summary>
+    public long RefusedPeers => Interlocked.Read(ref _refusedPeers);
 
     /// <summary>Channels dropped because the guest did not read a message within the write timeout.</summary>
     public long WriteTimeouts => Interlocked.Read(ref _writeTimeouts);
@@ -116,12 +123,20 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             {
                 using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath), cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromMilliseconds(100);
-                await using var connection = new ChannelConnection(new NetworkStream(socket, ownsSocket: false));
-                Connected = true;
-                Log.Connected(_logger, _domain, _socketPath);
-                await ServeAsync(connection, cancellationToken).ConfigureAwait(false);
-                Log.Disconnected(_logger, _domain, "the other end closed the channel");
+                if (_peerCheck?.Refusal(socket, _domain, out PeerCredentials peer) is { } refusal)
+                {
+                    // Nothing is written to an unvouched listener; the real one may take the path later: keep trying.
+                    RefusePeer(peer, refusal);
+                }
+                else
+                {
+                    delay = TimeSpan.FromMilliseconds(100);
+                    await using var connection = new ChannelConnection(new NetworkStream(socket, ownsSocket: false));
+                    Connected = true;
+                    Log.Connected(_logger, _domain, _socketPath);
+                    await ServeAsync(connection, cancellationToken).ConfigureAwait(false);
+                    Log.Disconnected(_logger, _domain, "the other end closed the channel");
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -362,6 +377,18 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Counts every refused listener; logs a listener once, not at every reconnect attempt.</summary>
+    private void RefusePeer(PeerCredentials peer, string reason)
+    {
+        Interlocked.Increment(ref _refusedPeers);
+        if (_lastRefusedPeer == peer)
+        {
+            return;
+        }
+        _lastRefusedPeer = peer;
+        Log.PeerRefused(_logger, _domain, _socketPath, reason);
+    }
+
     /// <summary>Logs a guest-caused warning within this domain's budget; the argument is how many were dropped before it.</summary>
     private void Warn(Action<long> log)
     {
@@ -452,5 +479,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
 
         [LoggerMessage(106, LogLevel.Information, "domain {Domain}: channel gone, its engine slots released")]
         public static partial void SlotsReleased(ILogger logger, string domain);
+
+        [LoggerMessage(107, LogLevel.Warning, "domain {Domain}: channel {Path} refused, nothing sent: {Reason}; further refusals of this listener are only counted")]
+        public static partial void PeerRefused(ILogger logger, string domain, string path, string reason);
     }
 }
