@@ -41,6 +41,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     // A key epoch that retires drops out of the document without a store change: same version, new digest.
     private string? _pushedDigest;
     private long _acknowledged = -1;
+    private string? _oversizedDigest;
+    private long _oversized;
     private long _rejected;
     private readonly EngineRegistry? _engine;
     private readonly EngineHypercallDispatcher? _hypercalls;
@@ -89,6 +91,9 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     /// <summary>Connections dropped unserved because the process listening on the socket is not vouched for (<see cref="ChannelPeerCheck"/>).</summary>
     public long RefusedPeers => Interlocked.Read(ref _refusedPeers);
 
+    /// <summary>Documents not pushed because they exceed what the channel carries (<see cref="ChannelProtocol.MaxHostMessageSize"/>).</summary>
+    public long OversizedDocuments => Interlocked.Read(ref _oversized);
+
     /// <summary>Channels dropped because the guest did not read a message within the write timeout.</summary>
     public long WriteTimeouts => Interlocked.Read(ref _writeTimeouts);
 
@@ -131,7 +136,9 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 else
                 {
                     delay = TimeSpan.FromMilliseconds(100);
-                    await using var connection = new ChannelConnection(new NetworkStream(socket, ownsSocket: false));
+                    // The guest's messages are small (1 MiB at most); the documents we send may be large (16 MiB).
+                    await using var connection = new ChannelConnection(new NetworkStream(socket, ownsSocket: false),
+                        ChannelProtocol.DefaultMaxMessageSize, ChannelProtocol.MaxHostMessageSize);
                     Connected = true;
                     Log.Connected(_logger, _domain, _socketPath);
                     await ServeAsync(connection, cancellationToken).ConfigureAwait(false);
@@ -241,7 +248,20 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         {
             return;
         }
-        await session.WriteJsonAsync(ChannelMessageType.Config, doc, ChannelJsonContext.Default.DomainConfigDocument).ConfigureAwait(false);
+        byte[] payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(doc, ChannelJsonContext.Default.DomainConfigDocument);
+        if (payload.Length + 1 > session.MaxSendSize)
+        {
+            // Sending would throw and end the channel, and the reconnect would try the same document again: keep the
+            // channel (the agent keeps its last version) and say once per document what is wrong.
+            if (doc.Digest != Volatile.Read(ref _oversizedDigest))
+            {
+                Volatile.Write(ref _oversizedDigest, doc.Digest);
+                Interlocked.Increment(ref _oversized);
+                Log.DocumentTooLarge(_logger, _domain, doc.Version, payload.Length, session.MaxSendSize, Interlocked.Read(ref _acknowledged));
+            }
+            return;
+        }
+        await session.WriteAsync(ChannelMessageType.Config, payload).ConfigureAwait(false);
         Interlocked.Exchange(ref _pushed, doc.Version);
         Volatile.Write(ref _pushedDigest, doc.Digest);
         Log.Pushed(_logger, _domain, doc.Version);
@@ -403,6 +423,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     {
         public CancellationToken Token => cts.Token;
 
+        public int MaxSendSize => connection.MaxSendSize;
+
         /// <summary>Set when a write timed out: why the channel is being dropped.</summary>
         public string? TimeoutReason { get; private set; }
 
@@ -482,5 +504,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
 
         [LoggerMessage(107, LogLevel.Warning, "domain {Domain}: channel {Path} refused, nothing sent: {Reason}; further refusals of this listener are only counted")]
         public static partial void PeerRefused(ILogger logger, string domain, string path, string reason);
+
+        [LoggerMessage(108, LogLevel.Error, "domain {Domain}: configuration version {Version} not pushed: it is {Bytes} bytes, more than the host channel carries ({Limit}); the agent keeps version {Running}")]
+        public static partial void DocumentTooLarge(ILogger logger, string domain, long version, int bytes, int limit, long running);
     }
 }
