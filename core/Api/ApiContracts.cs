@@ -22,7 +22,7 @@ public sealed record AppView(string Group, string Name, string Address, string D
 
 public sealed record DomainDefineRequest(string Name, string? Address, string? Host);
 
-public sealed record DomainView(string Name, string? Uuid, string Host, string? Address, long Version);
+public sealed record DomainView(string Name, string? Uuid, string Host, string? Address, long Version, bool Stopped = false);
 
 public sealed record HealthView(string Status, long StoreVersion, string Host);
 

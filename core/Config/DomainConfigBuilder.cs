@@ -12,6 +12,7 @@ namespace OverlayKvm.Core.Config;
 /// changes elsewhere in the store leave it (and the digest) unchanged. Members whose host is not alive
 /// (<see cref="Cluster.IHostLiveness"/>) are left out: the agent then has no route to them and counts what it drops
 /// (no-route) instead of sealing frames towards a host that is gone; the digest changes, so the document is pushed.
+/// Members of a domain its host saw stop (<see cref="DomainRecord.Stopped"/>) are left out the same way.
 /// </summary>
 public sealed class DomainConfigBuilder(IOverlayStore store)
 {
@@ -144,6 +145,14 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
             }
 
             domains.TryGetValue(app.Domain, out var hosting);
+            if (hosting is not null && hosting.Stopped && !string.Equals(app.Domain, domain, StringComparison.Ordinal))
+            {
+                // Destroyed or undefined on its host: unreachable until it starts again. Its version still counts,
+                // so the document that drops it is newer than the one that listed it.
+                version = Math.Max(version, hosting.Version);
+                continue;
+            }
+
             if (hosting is not null && hostAlive is not null && !string.Equals(app.Domain, domain, StringComparison.Ordinal)
                 && !hostAlive(hosting.Host))
             {
