@@ -24,8 +24,8 @@ internal sealed partial class HostChannelService : BackgroundService
     private readonly ILogger<HostChannelService> _logger;
     private readonly HostChannelLink _link;
     private readonly Dictionary<ChannelMessageType, IHostChannelHandler> _handlers = new();
-    private readonly System.Threading.Channels.Channel<(AppBinding Binding, bool Started)> _appEvents =
-        System.Threading.Channels.Channel.CreateBounded<(AppBinding, bool)>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly System.Threading.Channels.Channel<(ApplicationEntity Binding, bool Started)> _appEvents =
+        System.Threading.Channels.Channel.CreateBounded<(ApplicationEntity, bool)>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
     private long _rejectedMessages;
 
     public HostChannelService(IHostChannelTransport transport, AgentState state, SnapshotCompiler compiler, AdapterManager adapters,
