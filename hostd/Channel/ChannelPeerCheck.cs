@@ -1,23 +1,25 @@
 using System.Globalization;
 using System.Net.Sockets;
+using System.Xml;
+using System.Xml.Linq;
 
 namespace OverlayKvm.HostDaemon.Channel;
 
 /// <summary>
 /// Decides whether the process listening on a domain's channel socket may receive that domain's document (its
 /// group keys) — issue 14 item 1. The socket path alone names the domain, and anyone who can put a socket there
-/// would otherwise be served. The kernel tells overlayd, the connecting side, who called listen() (SO_PEERCRED):
+/// would otherwise be served. The kernel tells overlayd, the connecting side, who last called listen() on the socket
+/// it reached (SO_PEERCRED; listen() re-stamps it, so it is QEMU even when libvirt created the socket and passed it):
 /// <list type="bullet">
-/// <item>libvirt (9.x) creates, binds and listens on a <c>mode='bind'</c> channel socket itself and passes the
-/// descriptor to QEMU, so for a domain libvirt started the listener is libvirtd: root. Root is accepted — it can
-/// read every key on this host anyway; what root does not vouch for is which domain the socket belongs to, and the
-/// hook's <c>prepare</c> check (a domain's XML may name only its own channel path) covers that.</item>
-/// <item>A QEMU that binds the socket itself (no descriptor passing) runs as libvirt's unprivileged user, shared
-/// by all domains: it is accepted only when its pid is the one libvirt recorded for this domain
-/// (<c>{QemuPidDirectory}/{domain}.pid</c>, written by libvirtd, root-only).</item>
-/// <item>Anyone else — another domain's QEMU, any unprivileged process that got a socket into the directory — is
-/// refused before overlayd writes a byte.</item>
+/// <item>the domain's own QEMU: the pid libvirt recorded for it (<c>{QemuPidDirectory}/{domain}.pid</c>, written by
+/// libvirtd, root-only). Seen with libvirt 9 / QEMU 7.2: the listener is QEMU, uid libvirt-qemu.</item>
+/// <item>a QEMU libvirt started under another name (a test fixture names its libvirt domains apart from the overlay's):
+/// its pid is in some <c>NAME.pid</c> and libvirt's status record of NAME (<c>NAME.xml</c>, root-only) binds a channel
+/// to exactly this socket path — which only the domain's own definition may name (the hook's <c>prepare</c> check).</item>
+/// <item>root: it can read every key on this host anyway (a libvirtd that listens itself, an agent a test runs).</item>
 /// </list>
+/// Anyone else — another domain's QEMU, any unprivileged process that got a socket into the directory — is refused
+/// before overlayd writes a byte.
 /// </summary>
 internal sealed class ChannelPeerCheck(ChannelPeerCheckMode mode, string qemuPidDirectory)
 {
@@ -27,7 +29,7 @@ internal sealed class ChannelPeerCheck(ChannelPeerCheckMode mode, string qemuPid
     public ChannelPeerCheckMode Mode => mode;
 
     /// <summary>Why the listener of <paramref name="connected"/> may not serve <paramref name="domain"/>; null when it may.</summary>
-    public string? Refusal(Socket connected, string domain, out PeerCredentials peer)
+    public string? Refusal(Socket connected, string domain, string socketPath, out PeerCredentials peer)
     {
         peer = default;
         if (mode == ChannelPeerCheckMode.None)
@@ -41,12 +43,62 @@ internal sealed class ChannelPeerCheck(ChannelPeerCheckMode mode, string qemuPid
         }
         string pidFile = Path.Combine(qemuPidDirectory, domain + ".pid");
         int? qemu = ReadPid(pidFile);
-        if (qemu is { } pid && pid > 0 && pid == peer.Pid)
+        if (peer.Pid > 0 && qemu == peer.Pid)
+        {
+            return null;
+        }
+        if (peer.Pid > 0 && LibvirtNameOf(peer.Pid) is { } name && StatusBindsChannel(name, socketPath))
         {
             return null;
         }
         string expected = qemu is { } p ? $"QEMU pid {p} from {pidFile}" : $"no QEMU pid in {pidFile}";
-        return $"the channel socket is served by {peer}, which is neither root (libvirtd) nor this domain's QEMU ({expected})";
+        return $"the channel socket is served by {peer}, which is neither root nor this domain's QEMU ({expected}; " +
+               $"no domain libvirt started with that pid binds {socketPath})";
+    }
+
+    /// <summary>The libvirt domain whose pid file holds <paramref name="pid"/>, if any.</summary>
+    private string? LibvirtNameOf(int pid)
+    {
+        if (!Directory.Exists(qemuPidDirectory))
+        {
+            return null;
+        }
+        foreach (string file in Directory.EnumerateFiles(qemuPidDirectory, "*.pid"))
+        {
+            if (ReadPid(file) == pid)
+            {
+                return Path.GetFileNameWithoutExtension(file);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Whether libvirt's status record of a running domain has a channel bound to <paramref name="socketPath"/>.</summary>
+    private bool StatusBindsChannel(string libvirtName, string socketPath)
+    {
+        string status = Path.Combine(qemuPidDirectory, libvirtName + ".xml");
+        try
+        {
+            var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null };
+            using XmlReader reader = XmlReader.Create(status, settings);
+            XDocument document = XDocument.Load(reader);
+            foreach (XElement channel in document.Descendants("channel"))
+            {
+                foreach (XElement source in channel.Elements("source"))
+                {
+                    if (string.Equals((string?)source.Attribute("path"), socketPath, StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or XmlException)
+        {
+            // No readable record of that domain: nothing vouches for the listener.
+            return false;
+        }
     }
 
     private static int? ReadPid(string path)

@@ -4,8 +4,8 @@ namespace OverlayKvm.HostDaemon.Channel;
 public enum ChannelPeerCheckMode
 {
     /// <summary>
-    /// The listener must be root (libvirtd, which creates the socket and passes it to QEMU) or the domain's own
-    /// QEMU process (the pid libvirt recorded for the domain). The default.
+    /// The listener must be the domain's own QEMU as libvirt records it (its pid file, or libvirt's status record
+    /// binding this socket path), or root. The default.
     /// </summary>
     Strict,
 

@@ -128,7 +128,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             {
                 using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath), cancellationToken).ConfigureAwait(false);
-                if (_peerCheck?.Refusal(socket, _domain, out PeerCredentials peer) is { } refusal)
+                if (_peerCheck?.Refusal(socket, _domain, _socketPath, out PeerCredentials peer) is { } refusal)
                 {
                     // Nothing is written to an unvouched listener; the real one may take the path later: keep trying.
                     RefusePeer(peer, refusal);

@@ -27,7 +27,7 @@ public sealed class DaemonOptions
 
     /// <summary>
     /// Who may listen on a domain's channel socket and receive its document (docs/host-channel.md): <c>Strict</c>
-    /// (default) serves only root (libvirtd) or the domain's own QEMU; <c>None</c> serves whoever listens, for test
+    /// (default) serves only the domain's own QEMU (as libvirt records it) or root; <c>None</c> serves whoever listens, for test
     /// launchers and demos whose agents bind the socket themselves.
     /// </summary>
     public Channel.ChannelPeerCheckMode ChannelPeerCheck { get; set; } = Channel.ChannelPeerCheckMode.Strict;

@@ -9,8 +9,8 @@ namespace OverlayKvm.HostDaemon.Tests.Channel;
 
 /// <summary>
 /// Issue 14 item 1: overlayd sends a domain's document (its group keys) only to a channel socket whose listener is
-/// vouched for — root (libvirtd creates the socket and passes it to QEMU) or the QEMU pid libvirt recorded for that
-/// domain. Another local user's listener at the domain's path gets nothing. The listeners here call listen() as
+/// vouched for — the QEMU libvirt started for that domain (by its pid file, or by libvirt's status record binding
+/// this very path), or root. Another local user's listener at the domain's path gets nothing. The listeners here call listen() as
 /// uid 65534 on one thread (<see cref="AsOtherUser"/>), which is what SO_PEERCRED reports to overlayd.
 /// </summary>
 public sealed class ChannelPeerCheckTests : IDisposable
@@ -77,13 +77,42 @@ public sealed class ChannelPeerCheckTests : IDisposable
     }
 
     [Fact]
-    public async Task Strict_RootListener_AsLibvirtdCreatesIt_IsServed()
+    public async Task Strict_QemuLibvirtKnowsByAnotherName_WhoseStatusBindsThisChannel_IsServed()
     {
-        using var libvirtd = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        libvirtd.Bind(new UnixDomainSocketEndPoint(SocketPath("vm1")));
-        libvirtd.Listen(4);
+        // A test fixture names its libvirt domains apart from the overlay's: libvirt's own record ties the pid to the path.
+        await File.WriteAllTextAsync(Path.Combine(_pidDir, "okve2e-1a2b.pid"), $"{Environment.ProcessId}");
+        await File.WriteAllTextAsync(Path.Combine(_pidDir, "okve2e-1a2b.xml"), Status(SocketPath("vm1")));
+        using Socket qemu = ListenAs(AsOtherUser.Nobody, "vm1");
 
-        await AssertServedAsync(libvirtd, ChannelPeerCheckMode.Strict);
+        await AssertServedAsync(qemu, ChannelPeerCheckMode.Strict);
+    }
+
+    [Fact]
+    public async Task Strict_QemuLibvirtKnowsByAnotherName_WhoseStatusBindsAnotherChannel_GetsNothing()
+    {
+        // Another domain's QEMU that got a socket to vm1's path: libvirt configured it with its own channel only.
+        await File.WriteAllTextAsync(Path.Combine(_pidDir, "evil.pid"), $"{Environment.ProcessId}");
+        await File.WriteAllTextAsync(Path.Combine(_pidDir, "evil.xml"), Status(SocketPath("evil")));
+        using Socket impostor = ListenAs(AsOtherUser.Nobody, "vm1");
+        await using var client = new DomainChannelClient("vm1", SocketPath("vm1"), () => Document(), NullLogger.Instance,
+            peerCheck: new ChannelPeerCheck(ChannelPeerCheckMode.Strict, _pidDir));
+        client.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+
+        using Socket accepted = await impostor.AcceptAsync(cts.Token);
+
+        Assert.Equal(0, await ReadToEndAsync(accepted, cts.Token));
+        Assert.True(client.RefusedPeers >= 1);
+    }
+
+    [Fact]
+    public async Task Strict_RootListener_IsServed()
+    {
+        using var rootListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        rootListener.Bind(new UnixDomainSocketEndPoint(SocketPath("vm1")));
+        rootListener.Listen(4);
+
+        await AssertServedAsync(rootListener, ChannelPeerCheckMode.Strict);
     }
 
     [Fact]
@@ -120,6 +149,11 @@ public sealed class ChannelPeerCheckTests : IDisposable
         AsOtherUser.Run(uid, () => listener.Listen(4));
         return listener;
     }
+
+    /// <summary>The shape of libvirt's status file (/run/libvirt/qemu/NAME.xml) as far as the check reads it.</summary>
+    private static string Status(string channelPath) =>
+        $"<domstatus state='running' reason='booted' pid='1'><domain type='qemu'><devices><channel type='unix'>" +
+        $"<source mode='bind' path='{channelPath}'/><target type='virtio' name='org.overlaykvm.agent.0'/></channel></devices></domain></domstatus>";
 
     private string SocketPath(string domain) => ChannelSupervisorService.SocketPath(_dir, domain);
 
