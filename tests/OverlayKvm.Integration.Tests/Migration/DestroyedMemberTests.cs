@@ -13,6 +13,7 @@ namespace OverlayKvm.Integration.Tests.Migration;
 /// <c>rules</c>, <c>stat</c>'s rule counts) and no route (a send to it is counted as no-route); overlayd's directory
 /// says it is unreachable. Started again, it is reachable again without anyone touching the overlay.
 /// </summary>
+[Collection(LibvirtHostsCollection.Name)]
 public sealed class DestroyedMemberTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(2);

@@ -11,6 +11,7 @@ namespace OverlayKvm.Integration.Tests.Migration;
 /// the channel follows (hB's overlayd serves vmB's agent) and traffic between the apps goes on; migrated back, the
 /// same in reverse. The guest side is a namespace agent: the engine/ivshmem part of a migration is not covered here.
 /// </summary>
+[Collection(LibvirtHostsCollection.Name)]
 public sealed class MigrationDirectoryTests(ITestOutputHelper output)
 {
     [Fact]
