@@ -44,6 +44,13 @@ internal sealed partial class TransmissionManager
     private readonly TimeProvider _time;
     private readonly long _ticksPerMs;
     private readonly ConcurrentDictionary<FlowKey, PendingFlow> _pending = new();
+    // Wakes an idle housekeeping when a negotiation starts, so its retries and timeout keep their timing while the
+    // housekeeping otherwise sleeps long (issue 16: an idle agent costs nothing).
+    private readonly System.Threading.Channels.Channel<bool> _negotiationStarted =
+        System.Threading.Channels.Channel.CreateBounded<bool>(new System.Threading.Channels.BoundedChannelOptions(1)
+        {
+            FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite,
+        });
     private readonly long _denyTtlMs;
     private readonly long _allowTtlMs;
     private long _nextRequestId = Random.Shared.NextInt64();
@@ -80,6 +87,16 @@ internal sealed partial class TransmissionManager
     public ConnectionTable Connections { get; }
 
     public int PendingCount => _pending.Count;
+
+    /// <summary>True while a negotiation waits for its answer: housekeeping then runs at its short interval.</summary>
+    public bool HasPending => !_pending.IsEmpty;
+
+    /// <summary>Completes a wait of the housekeeping when a negotiation starts (one signal buffered, never blocks the sender).</summary>
+    public ValueTask<bool> WaitForNegotiationAsync(CancellationToken cancellationToken) =>
+        _negotiationStarted.Reader.WaitToReadAsync(cancellationToken);
+
+    /// <summary>Takes the buffered "a negotiation started" signal, if any.</summary>
+    public void ClearNegotiationSignal() => _negotiationStarted.Reader.TryRead(out _);
 
     /// <summary>
     /// Sender-side check of a packet from local app <paramref name="source"/> to <paramref name="to"/>.
@@ -220,6 +237,7 @@ internal sealed partial class TransmissionManager
             {
                 Interlocked.Increment(ref Counters.NegotiationsSent);
                 SendMessage(snapshot, to.Group, peer, new NegotiationMessage(NegotiationKind.IsAllowed, flow, created.RequestId));
+                _negotiationStarted.Writer.TryWrite(true);
             }
         }
         lock (pending.Sync)

@@ -126,6 +126,26 @@ public sealed class TransmissionManagerTests
         Assert.Equal(2, t.A.Transmission.Counters.NegotiationsSent);
     }
 
+    // Issue 16 (idle costs nothing): housekeeping sleeps long while nothing is pending; a starting negotiation wakes it.
+    [Fact]
+    public async Task StartingNegotiation_WakesTheIdleHousekeeping_AnsweredNothingIsPending()
+    {
+        var t = new TwoGroups(new TransmissionOptions(), TwoGroups.Accept("G3", "G2", 80));
+        Assert.False(t.A.Transmission.HasPending);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        ValueTask<bool> wake = t.A.Transmission.WaitForNegotiationAsync(cts.Token);
+        Assert.False(wake.IsCompleted); // nothing started: an idle housekeeping stays asleep
+
+        t.SendBToD(80);
+        Assert.True(await wake); // the negotiation woke it
+        Assert.True(t.A.Transmission.HasPending);
+
+        t.A.Transmission.ClearNegotiationSignal();
+        Assert.False(t.A.Transmission.WaitForNegotiationAsync(cts.Token).IsCompleted); // the signal was taken
+        t.Pump();
+        Assert.False(t.A.Transmission.HasPending); // answered: back to the idle interval
+    }
+
     [Fact]
     public void UnansweredNegotiation_IsAskedAgain_AtTheRetryInterval()
     {
