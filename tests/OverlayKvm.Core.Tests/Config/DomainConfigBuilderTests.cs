@@ -47,7 +47,8 @@ public sealed class DomainConfigBuilderTests
 
         var member = DomainConfigBuilder.Build(snapshot, "vm1", includeSecrets: false).Groups[0].Members.Single(m => m.Name == "b");
 
-        Assert.Equal(new MemberConfig("b", "10.1.0.2", "ghost", null, ""), member);
+        // Nothing known about where it runs: no trusted segment can hold it, so the network path is sealed.
+        Assert.Equal(new MemberConfig("b", "10.1.0.2", "ghost", null, "") { Path = "untrusted", Actions = ["encapsulate", "seal"] }, member);
     }
 
     [Fact]
@@ -73,7 +74,7 @@ public sealed class DomainConfigBuilderTests
         Assert.True(DomainConfigDigest.IsValid(parsed));
         Assert.Equal(json, Serialize(parsed));
         Assert.False(DomainConfigDigest.IsValid(parsed with { Host = "elsewhere" }));
-        Assert.StartsWith("{\"formatVersion\":1,\"domain\":\"vm1\",", json);
+        Assert.StartsWith("{\"formatVersion\":2,\"domain\":\"vm1\",", json);
     }
 
     private static string Serialize(DomainConfigDocument document) =>
