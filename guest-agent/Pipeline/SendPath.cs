@@ -12,7 +12,8 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 /// 2. the inner source must be an app of this VM in this group (a local process cannot use the adapter to
 ///    impersonate another member) → else `spoof`;
 /// 3. the destination must be in the directory (a member of this VM's groups or of a group policy relates to
-///    them) → else `no-route`;
+///    them) → else `no-route`, and overlayd is asked for it (<see cref="Channel.DirectoryLookups"/>: the next packet
+///    finds the route if the directory has one this VM may know);
 /// 4. the transmission manager decides (seed 004: sender-side enforcement first, R4.23): deny → `denied-egress`,
 ///    nothing leaves the VM; waiting for a negotiation → held in the flow's queue (or `pending`);
 /// 5. the destination's route, as the directory decided it and the document carries it (<see cref="RoutePlan"/>), is
@@ -35,9 +36,12 @@ internal sealed class SendPath
     private readonly AdapterTable _adapters;
     private readonly TransmissionManager _transmission;
     private readonly EngineDatapath? _engine;
+    private readonly Channel.DirectoryLookups? _lookups;
 
-    public SendPath(AgentState state, DatapathCounters counters, IFrameSender sender, AdapterTable adapters, TransmissionManager transmission, EngineDatapath? engine = null)
+    public SendPath(AgentState state, DatapathCounters counters, IFrameSender sender, AdapterTable adapters, TransmissionManager transmission, EngineDatapath? engine = null,
+        Channel.DirectoryLookups? lookups = null)
     {
+        _lookups = lookups;
         _engine = engine;
         _state = state;
         _counters = counters;
@@ -69,6 +73,8 @@ internal sealed class SendPath
         }
         if (!snapshot.Directory.TryGetValue(destination, out DirectoryRoute? to))
         {
+            // Not in the document: ask the directory (rate-limited, answers cached), this packet is dropped.
+            _lookups?.OnMiss(destination);
             return Drop(DropReason.NoRoute);
         }
         switch (_transmission.CheckEgress(snapshot, to, source, destination, packet))
