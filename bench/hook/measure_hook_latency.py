@@ -7,9 +7,11 @@ libvirt blocks on the hook, so process start-up counts. Three cases:
   down      a member domain at `prepare` with no overlayd: the hook fails closed (exit 2).
 overlayd is stood in for by a minimal HTTP/1.1 responder on a unix socket (this script), so the figures are
 the hook's own cost; overlayd's handler adds microseconds (it is in-memory, see docs/hook.md).
+Besides wall time, the median CPU time (user + system) of the hook process: on a loaded machine wall-time
+percentiles mostly measure the run queue, CPU time is what the hook itself costs.
 Usage: measure_hook_latency.py HOOK_BINARY [N]
 """
-import os, socket, statistics, subprocess, sys, tempfile, threading, time
+import os, resource, socket, statistics, subprocess, sys, tempfile, threading, time
 
 FOREIGN = b"<domain type='qemu'><name>bench</name><memory>65536</memory><os><type>hvm</type></os><devices/></domain>"
 MEMBER = (b"<domain type='qemu'><name>bench</name><memory>65536</memory>"
@@ -49,17 +51,20 @@ def serve(path, stop):
 
 
 def run(hook, xml, env, n, expect):
-    times = []
+    times, cpu = [], []
     for _ in range(n):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter_ns()
         p = subprocess.run([hook, "bench", "prepare", "begin", "-"], input=xml, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         times.append((time.perf_counter_ns() - t0) / 1e6)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1e3)
         if p.returncode != expect:
             sys.exit(f"hook exited {p.returncode}, expected {expect}: {p.stderr.decode()}")
     times.sort()
     p99 = times[min(len(times) - 1, int(round(0.99 * len(times))) - 1)]
-    return statistics.median(times), p99, times[0], times[-1]
+    return statistics.median(times), p99, times[0], times[-1], statistics.median(cpu)
 
 
 def main():
@@ -83,11 +88,11 @@ def main():
             ("down", MEMBER, dict(base, OVERLAYKVM_SOCKET=os.path.join(tmp, "absent.sock")), 2),
         ]
         print(f"hook: {hook}  ({os.path.getsize(hook)} bytes), {n} invocations per case")
-        print(f"{'case':8} {'p50 ms':>8} {'p99 ms':>8} {'min ms':>8} {'max ms':>8}")
+        print(f"{'case':8} {'p50 ms':>8} {'p99 ms':>8} {'min ms':>8} {'max ms':>8} {'cpu ms':>8}  (load {os.getloadavg()[0]:.1f})")
         for name, xml, env, expect in cases:
             run(hook, xml, env, 3, expect)  # warm the page cache
-            p50, p99, lo, hi = run(hook, xml, env, n, expect)
-            print(f"{name:8} {p50:8.2f} {p99:8.2f} {lo:8.2f} {hi:8.2f}")
+            p50, p99, lo, hi, cpu = run(hook, xml, env, n, expect)
+            print(f"{name:8} {p50:8.2f} {p99:8.2f} {lo:8.2f} {hi:8.2f} {cpu:8.2f}")
         stop.set()
         server.join()
 

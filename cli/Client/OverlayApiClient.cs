@@ -31,14 +31,7 @@ internal sealed class OverlayApiClient : IDisposable
         _ownsHttp = ownsHttp;
     }
 
-    /// <summary>Any request whose JSON answer is shown as it came; failures become <see cref="OverlayCtlException"/>.</summary>
-    public async Task<string> SendRawAsync(HttpMethod method, string path, HttpContent? body, CancellationToken ct)
-    {
-        using var response = await ExchangeAsync(new HttpRequestMessage(method, path) { Content = body }, ct);
-        return await response.Content.ReadAsStringAsync(ct);
-    }
-
-    /// <summary>An HttpClient whose every connection is overlayd's unix socket (for commands that speak raw JSON).</summary>
+    /// <summary>An HttpClient whose every connection is overlayd's unix socket.</summary>
     public static HttpClient CreateHttpClient(string socketPath, TimeSpan timeout)
     {
         var handler = new SocketsHttpHandler
@@ -67,23 +60,13 @@ internal sealed class OverlayApiClient : IDisposable
     public Task<T> PostAsync<TBody, T>(string path, TBody body, JsonTypeInfo<TBody> bodyType, JsonTypeInfo<T> type, CancellationToken ct) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, bodyType) }, type, ct);
 
+    /// <summary>A POST without a body and its typed answer.</summary>
+    public Task<T> PostAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Post, path), type, ct);
+
     public async Task DeleteAsync(string path, CancellationToken ct)
     {
         using var response = await ExchangeAsync(new HttpRequestMessage(HttpMethod.Delete, path), ct);
-    }
-
-    /// <summary>The raw JSON body of a GET, for <c>--json</c> output exactly as the daemon sent it.</summary>
-    public async Task<string> GetRawAsync(string path, CancellationToken ct)
-    {
-        using var response = await ExchangeAsync(new HttpRequestMessage(HttpMethod.Get, path), ct);
-        return await response.Content.ReadAsStringAsync(ct);
-    }
-
-    /// <summary>A POST without a body whose JSON answer is shown as it came.</summary>
-    public async Task<string> PostRawAsync(string path, CancellationToken ct)
-    {
-        using var response = await ExchangeAsync(new HttpRequestMessage(HttpMethod.Post, path), ct);
-        return await response.Content.ReadAsStringAsync(ct);
     }
 
     private async Task<T> SendAsync<T>(HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken ct)

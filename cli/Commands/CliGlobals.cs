@@ -25,6 +25,9 @@ internal sealed class CliGlobals(TextWriter output, TextWriter error)
         DefaultValueFactory = _ => 30,
     };
 
+    /// <summary>How a command reaches overlayd: its admin socket by default; tests host the API in-process.</summary>
+    public Func<ParseResult, TimeSpan, OverlayApiClient>? ClientFactory { get; init; }
+
     public TextWriter Output { get; } = output;
     public TextWriter Error { get; } = error;
 
@@ -34,7 +37,8 @@ internal sealed class CliGlobals(TextWriter output, TextWriter error)
         {
             var timeout = parse.GetValue(Timeout);
             if (timeout is < 1 or > 3600) return Fail($"--timeout: {timeout} is not between 1 and 3600 seconds", ExitCodes.Usage);
-            using var client = new OverlayApiClient(parse.GetValue(Connect)!, TimeSpan.FromSeconds(timeout));
+            using var client = ClientFactory?.Invoke(parse, TimeSpan.FromSeconds(timeout))
+                ?? new OverlayApiClient(parse.GetValue(Connect)!, TimeSpan.FromSeconds(timeout));
             try
             {
                 await body(client, new Printer(parse.GetValue(Json), Output), parse, ct);

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
+using OverlayKvm.Core.Api;
 
 namespace OverlayKvm.Cli.Commands;
 
@@ -11,37 +11,31 @@ internal static class EngineCommands
         var stat = new Command("engine-stat", "show the acceleration engine: registered addresses per group and slot, ring and hypercall counters");
         stat.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            var json = await client.GetRawAsync("v1/engine/stat", ct);
-            if (print.Json) { print.WriteLine(json); return; }
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
+            EngineStat engine = await client.GetAsync("v1/engine/stat", ApiJsonContext.Default.EngineStat, ct);
+            if (print.Json) { print.WriteJson(engine, ApiJsonContext.Default.EngineStat); return; }
             var groups = new List<string[]>();
             var slots = new List<string[]>();
             var rings = new List<string[]>();
-            foreach (var group in root.GetProperty("groups").EnumerateArray())
+            foreach (EngineGroupStat group in engine.Groups)
             {
-                var name = group.GetProperty("group").GetString() ?? "?";
-                var enabled = group.GetProperty("enabled").GetBoolean() ? "on" : "OFF";
-                groups.Add([name, enabled, group.GetProperty("regionPath").GetString() ?? "", group.GetProperty("generation").ToString(),
-                    group.GetProperty("slots").GetArrayLength().ToString(), group.GetProperty("headerStatus").GetString() ?? ""]);
-                foreach (var s in group.GetProperty("slots").EnumerateArray())
-                {
-                    var addresses = new List<string>();
-                    foreach (var a in s.GetProperty("addresses").EnumerateArray()) addresses.Add(a.GetString() ?? "");
-                    slots.Add([name, enabled, s.GetProperty("slot").ToString(), s.GetProperty("domain").GetString() ?? "",
-                        string.Join(' ', addresses), s.GetProperty("expired").GetBoolean() ? "expired" : "live"]);
-                }
-                foreach (var r in group.GetProperty("rings").EnumerateArray())
-                    rings.Add([name, $"{r.GetProperty("from")} -> {r.GetProperty("to")}", r.GetProperty("recordsWritten").ToString(),
-                        r.GetProperty("bytesWritten").ToString(), r.GetProperty("recordsRead").ToString(), r.GetProperty("pending").ToString()]);
+                string enabled = group.Enabled ? "on" : "OFF";
+                groups.Add([group.Group, enabled, group.RegionPath, group.Generation.ToString(), group.Slots.Count.ToString(), group.HeaderStatus]);
+                foreach (EngineSlotStat s in group.Slots)
+                    slots.Add([group.Group, enabled, s.Slot.ToString(), s.Domain, string.Join(' ', s.Addresses), s.Expired ? "expired" : "live"]);
+                foreach (EngineRingStat r in group.Rings)
+                    rings.Add([group.Group, $"{r.From} -> {r.To}", r.RecordsWritten.ToString(), r.BytesWritten.ToString(), r.RecordsRead.ToString(), r.Pending.ToString()]);
             }
             print.WriteTable(["Group", "Engine", "Region", "Generation", "Slots", "Header"], groups);
             if (slots.Count > 0) print.WriteTable(["Group", "Engine", "Slot", "Domain", "Addresses", "State"], slots);
             if (rings.Count > 0) print.WriteTable(["Group", "Ring", "Records out", "Bytes out", "Records in", "Pending"], rings);
-            var counters = new List<(string, string)>();
-            foreach (var c in root.GetProperty("counters").EnumerateObject())
-                counters.Add((c.Name, c.Value.ValueKind == JsonValueKind.Object ? Flatten(c.Value) : c.Value.ToString()));
-            print.WriteFields(counters);
+            EngineCounterStat c = engine.Counters;
+            print.WriteFields([
+                ("registrations", c.Registrations.ToString()), ("registrationsRefused", c.RegistrationsRefused.ToString()),
+                ("deregistrations", c.Deregistrations.ToString()), ("heartbeats", c.Heartbeats.ToString()),
+                ("expirations", c.Expirations.ToString()), ("headerRepairs", c.HeaderRepairs.ToString()),
+                ("slotRepairs", c.SlotRepairs.ToString()), ("controlRepairs", c.ControlRepairs.ToString()),
+                ("queries", Flatten(c.Queries)),
+            ]);
         }));
         yield return stat;
 
@@ -54,18 +48,19 @@ internal static class EngineCommands
             command.SetAction(g.Run(async (client, print, p, ct) =>
             {
                 var name = p.GetValue(group)!;
-                using var answer = JsonDocument.Parse(await client.PostRawAsync($"v1/engine/groups/{Uri.EscapeDataString(name)}/{(enable ? "enable" : "disable")}", ct));
-                if (print.Json) print.WriteLine(answer.RootElement.GetRawText());
-                else print.WriteLine($"Engine for group {name}: {(enable ? "enabled" : "disabled")} ({answer.RootElement.GetProperty("status").GetString()})");
+                EngineSwitchResponse answer = await client.PostAsync($"v1/engine/groups/{Uri.EscapeDataString(name)}/{(enable ? "enable" : "disable")}",
+                    ApiJsonContext.Default.EngineSwitchResponse, ct);
+                if (print.Json) print.WriteJson(answer, ApiJsonContext.Default.EngineSwitchResponse);
+                else print.WriteLine($"Engine for group {name}: {(enable ? "enabled" : "disabled")} ({answer.Status})");
             }));
             yield return command;
         }
     }
 
-    private static string Flatten(JsonElement obj)
+    private static string Flatten(IReadOnlyDictionary<string, long> values)
     {
         var parts = new List<string>();
-        foreach (var p in obj.EnumerateObject()) parts.Add($"{p.Name}={p.Value}");
+        foreach (var (name, value) in values) parts.Add($"{name}={value}");
         return parts.Count == 0 ? "-" : string.Join(", ", parts);
     }
 }

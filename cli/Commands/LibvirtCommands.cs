@@ -1,19 +1,24 @@
 using System.CommandLine;
-using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
+using OverlayKvm.Cli.Client;
+using OverlayKvm.Core.Api;
 
 namespace OverlayKvm.Cli.Commands;
 
 /// <summary>
 /// overlayctl's libvirt commands: domain-attach (equip a domain for a group) and domain-place (where a domain
-/// should run, and why). Self-contained: the host program passes how to reach overlayd and its --json option.
-/// Replies are read with JsonDocument (no reflection: AOT-clean).
+/// should run, and why). Requests and replies are the contracts overlayd itself serves (core/Api).
 /// </summary>
 internal static class LibvirtCommands
 {
+    public static IEnumerable<Command> Create(CliGlobals g)
+    {
+        yield return CreateDomainAttachCommand(g);
+        yield return CreateDomainPlaceCommand(g);
+    }
+
     /// <summary>overlayctl domain-attach DOMAIN (--app GROUP/APP | --group GROUP [--app APP]).</summary>
-    public static Command CreateDomainAttachCommand(Func<ParseResult, HttpClient> client, Option<bool> json)
+    private static Command CreateDomainAttachCommand(CliGlobals g)
     {
         var domain = new Argument<string>("DOMAIN") { Description = "libvirt domain name" };
         var group = new Option<string?>("--group") { Description = "group the domain joins (its ivshmem region is added)" };
@@ -22,44 +27,33 @@ internal static class LibvirtCommands
         {
             domain, group, app,
         };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            var output = parse.InvocationConfiguration.Output;
-            var error = parse.InvocationConfiguration.Error;
-            string name = parse.GetRequiredValue(domain);
-            if (!TrySplitMembership(parse.GetValue(group), parse.GetValue(app), out string? g, out string? a, out string? problem))
+            string name = p.GetRequiredValue(domain);
+            if (!TrySplitMembership(p.GetValue(group), p.GetValue(app), out string? gr, out string? a, out string? problem))
             {
-                await error.WriteLineAsync($"overlayctl: domain-attach {name}: {problem}");
-                return 2;
+                throw new OverlayCtlException($"domain-attach {name}: {problem}", ExitCodes.Usage);
             }
-            using var body = JsonBody(w =>
-            {
-                w.WriteString("group", g);
-                if (a is null)
-                {
-                    w.WriteNull("app");
-                }
-                else
-                {
-                    w.WriteString("app", a);
-                }
-            });
-            return await SendAsync(client(parse), HttpMethod.Post, $"/v1/domains/{Uri.EscapeDataString(name)}/attach", body, parse.GetValue(json), FormatAttach, output, error, ct);
-        });
+            AttachResponse reply = await client.PostAsync($"v1/domains/{Uri.EscapeDataString(name)}/attach", new AttachRequest(gr, a),
+                ApiJsonContext.Default.AttachRequest, ApiJsonContext.Default.AttachResponse, ct);
+            if (print.Json) print.WriteJson(reply, ApiJsonContext.Default.AttachResponse);
+            else print.Write(FormatAttach(reply));
+        }));
         return command;
     }
 
     /// <summary>overlayctl domain-place DOMAIN.</summary>
-    public static Command CreateDomainPlaceCommand(Func<ParseResult, HttpClient> client, Option<bool> json)
+    private static Command CreateDomainPlaceCommand(CliGlobals g)
     {
         var domain = new Argument<string>("DOMAIN") { Description = "libvirt domain name" };
         var command = new Command("domain-place", "Show which host a domain should run on, and why (placement, R0.16)") { domain };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            string name = parse.GetRequiredValue(domain);
-            return await SendAsync(client(parse), HttpMethod.Get, $"/v1/domains/{Uri.EscapeDataString(name)}/placement", null, parse.GetValue(json),
-                FormatPlacement, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
-        });
+            string name = p.GetRequiredValue(domain);
+            PlacementDecision reply = await client.GetAsync($"v1/domains/{Uri.EscapeDataString(name)}/placement", ApiJsonContext.Default.PlacementDecision, ct);
+            if (print.Json) print.WriteJson(reply, ApiJsonContext.Default.PlacementDecision);
+            else print.Write(FormatPlacement(reply));
+        }));
         return command;
     }
 
@@ -88,88 +82,39 @@ internal static class LibvirtCommands
     }
 
     /// <summary>One line per device added; "already equipped" when nothing changed.</summary>
-    internal static string FormatAttach(JsonElement reply)
+    internal static string FormatAttach(AttachResponse reply)
     {
         var sb = new StringBuilder();
-        string domain = reply.GetProperty("domain").GetString() ?? "?";
-        if (!reply.GetProperty("changed").GetBoolean())
+        if (!reply.Changed)
         {
-            sb.Append(domain).Append(": already equipped, nothing changed").AppendLine();
+            sb.Append(reply.Domain).Append(": already equipped, nothing changed").AppendLine();
         }
-        foreach (var added in reply.GetProperty("added").EnumerateArray())
+        foreach (string added in reply.Added)
         {
-            sb.Append("+ ").Append(added.GetString()).AppendLine();
+            sb.Append("+ ").Append(added).AppendLine();
         }
-        foreach (var present in reply.GetProperty("present").EnumerateArray())
+        foreach (string present in reply.Present)
         {
-            sb.Append("= ").Append(present.GetString()).AppendLine();
+            sb.Append("= ").Append(present).AppendLine();
         }
-        if (reply.GetProperty("changed").GetBoolean() && reply.GetProperty("active").GetBoolean())
+        if (reply.Changed && reply.Active)
         {
-            sb.Append(domain).Append(" is running: the new devices take effect at its next start").AppendLine();
+            sb.Append(reply.Domain).Append(" is running: the new devices take effect at its next start").AppendLine();
         }
         return sb.ToString();
     }
 
     /// <summary>"DOMAIN -> HOST: REASON" then one line per candidate host.</summary>
-    internal static string FormatPlacement(JsonElement reply)
+    internal static string FormatPlacement(PlacementDecision reply)
     {
         var sb = new StringBuilder();
-        string domain = reply.GetProperty("domain").GetString() ?? "?";
-        string? host = reply.GetProperty("host").GetString();
-        sb.Append(domain).Append(" -> ").Append(host ?? "no host").Append(": ").Append(reply.GetProperty("reason").GetString()).AppendLine();
-        foreach (var c in reply.GetProperty("candidates").EnumerateArray())
+        sb.Append(reply.Domain).Append(" -> ").Append(reply.Host ?? "no host").Append(": ").Append(reply.Reason).AppendLine();
+        foreach (PlacementCandidate c in reply.Candidates)
         {
-            sb.Append("  ").Append(c.GetProperty("host").GetString())
-              .Append(": ").Append(c.GetProperty("used").GetInt32()).Append('/').Append(c.GetProperty("capacity").GetInt32()).Append(" used, ")
-              .Append(c.GetProperty("groupMembers").GetInt32()).Append(" group member(s)").AppendLine();
+            sb.Append("  ").Append(c.Host)
+              .Append(": ").Append(c.Used).Append('/').Append(c.Capacity).Append(" used, ")
+              .Append(c.GroupMembers).Append(" group member(s)").AppendLine();
         }
         return sb.ToString();
-    }
-
-    // Same request path and error mapping as every other overlayctl command (one stderr line, exit 1/3/4).
-    private static async Task<int> SendAsync(HttpClient client, HttpMethod method, string path, HttpContent? body, bool json,
-        Func<JsonElement, string> format, TextWriter output, TextWriter error, CancellationToken ct)
-    {
-        using var api = new Client.OverlayApiClient(client, client.BaseAddress?.ToString() ?? "overlayd", ownsHttp: false);
-        string text;
-        try
-        {
-            text = await api.SendRawAsync(method, path, body, ct);
-        }
-        catch (Client.OverlayCtlException ex)
-        {
-            await error.WriteLineAsync($"overlayctl: {ex.Message}");
-            return ex.ExitCode;
-        }
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(text);
-        }
-        catch (JsonException)
-        {
-            await error.WriteLineAsync($"overlayctl: overlayd answered with a body that is not JSON: {text}");
-            return Client.ExitCodes.Refused;
-        }
-        using (doc)
-        {
-            await output.WriteAsync(json ? text + Environment.NewLine : format(doc.RootElement));
-            return Client.ExitCodes.Ok;
-        }
-    }
-
-    private static StringContent JsonBody(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            write(writer);
-            writer.WriteEndObject();
-        }
-        var content = new StringContent(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        return content;
     }
 }

@@ -22,9 +22,7 @@ internal static class OverlayCtl
         foreach (var c in HostCommands.Create(g)) root.Add(c);
         root.Add(DomainStatCommand.Create(g));
         foreach (var c in EngineCommands.Create(g)) root.Add(c);
-        Func<ParseResult, HttpClient> http = p => Client.OverlayApiClient.CreateHttpClient(p.GetValue(g.Connect)!, TimeSpan.FromSeconds(p.GetValue(g.Timeout)));
-        root.Add(LibvirtCommands.CreateDomainAttachCommand(http, g.Json));
-        root.Add(LibvirtCommands.CreateDomainPlaceCommand(http, g.Json));
+        foreach (var c in LibvirtCommands.Create(g)) root.Add(c);
         foreach (var c in SystemCommands.Create(g)) root.Add(c);
         foreach (var c in PolicyCommands.Create(g)) root.Add(c);
         foreach (var c in RouteCommands.Create(g)) root.Add(c);

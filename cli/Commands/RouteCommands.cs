@@ -60,10 +60,8 @@ internal static class RouteCommands
         var reconcile = new Command("directory-reconcile", "reconcile the directory with libvirt's domains now: release engine slots of stopped domains, report domains missing on either side");
         reconcile.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            var raw = await client.PostRawAsync("v1/directory/reconcile", ct);
-            if (print.Json) { print.WriteLine(raw); return; }
-            var v = System.Text.Json.JsonSerializer.Deserialize(raw, PolicyJsonContext.Default.DirectoryReconciliation)
-                    ?? throw new Client.OverlayCtlException("overlayd answered the reconciliation with an empty body");
+            var v = await client.PostAsync("v1/directory/reconcile", PolicyJsonContext.Default.DirectoryReconciliation, ct);
+            if (print.Json) { print.WriteJson(v, PolicyJsonContext.Default.DirectoryReconciliation); return; }
             static string List(IReadOnlyList<string> names) => names.Count == 0 ? "-" : string.Join(", ", names);
             print.WriteFields(
             [

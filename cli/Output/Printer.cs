@@ -44,6 +44,8 @@ internal sealed class Printer(bool json, TextWriter output)
 
     public void WriteLine(string text) => output.WriteLine(text);
 
+    public void Write(string text) => output.Write(text);
+
     private IAnsiConsole Console()
     {
         bool terminal = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected;

@@ -22,7 +22,7 @@ public sealed record AppView(string Group, string Name, string Address, string D
 
 public sealed record DomainDefineRequest(string Name, string? Address, string? Host);
 
-public sealed record DomainView(string Name, string? Uuid, string Host, string? Address, long Version);
+public sealed record DomainView(string Name, string? Uuid, string Host, string? Address, long Version, bool Stopped = false);
 
 public sealed record HealthView(string Status, long StoreVersion, string Host);
 
@@ -32,7 +32,7 @@ public sealed record VersionView(string Daemon, string Api, long StoreVersion);
 public sealed record ErrorView(string Error);
 
 /// <summary>One domain's agent channel as overlayd sees it.</summary>
-public sealed record ChannelView(string Domain, string Socket, bool Connected, long AcknowledgedVersion, long RejectedMessages);
+public sealed record ChannelView(string Domain, string Socket, bool Connected, long AcknowledgedVersion, long RejectedMessages, long RefusedListeners = 0);
 
 /// <summary>
 /// One host of the inventory (`overlayctl host-list`): alive while its lease holds (always, on one host with SQLite),

@@ -29,4 +29,9 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(List<HostView>))]
 [JsonSerializable(typeof(DomainConfigDocument))]
 [JsonSerializable(typeof(AgentCounters))]
+[JsonSerializable(typeof(EngineStat))]
+[JsonSerializable(typeof(EngineSwitchResponse))]
+[JsonSerializable(typeof(AttachRequest))]
+[JsonSerializable(typeof(AttachResponse))]
+[JsonSerializable(typeof(PlacementDecision))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -8,7 +8,9 @@ namespace OverlayKvm.Core.Channel;
 /// Framing of the host channel over any <see cref="Stream"/> (virtio-serial port, unix socket):
 /// <c>length (uint32 BE, counts type + payload) ‖ type (1 byte) ‖ payload</c>.
 /// Reads are bounded by <see cref="MaxMessageSize"/>: a larger length is a protocol violation that ends the
-/// channel (there is no way to resynchronise safely). Writes are serialised so several tasks may send.
+/// channel (there is no way to resynchronise safely). Writes are bounded by <see cref="MaxSendSize"/>, which may be
+/// larger: the two directions are not symmetric (the host's documents are big, the guest's messages small).
+/// Writes are serialised so several tasks may send.
 /// This is control traffic, never the packet path: messages are small arrays.
 /// </summary>
 internal sealed class ChannelConnection : IAsyncDisposable
@@ -18,16 +20,21 @@ internal sealed class ChannelConnection : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly byte[] _lengthBuffer = new byte[LengthSize];
 
-    public ChannelConnection(Stream stream, int maxMessageSize = ChannelProtocol.DefaultMaxMessageSize)
+    public ChannelConnection(Stream stream, int maxMessageSize = ChannelProtocol.DefaultMaxMessageSize, int? maxSendSize = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessageSize, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSendSize ?? maxMessageSize, 2);
         _stream = stream;
         MaxMessageSize = maxMessageSize;
+        MaxSendSize = maxSendSize ?? maxMessageSize;
     }
 
+    /// <summary>The largest message (type byte + payload) this end accepts.</summary>
     public int MaxMessageSize { get; }
 
-    /// <summary>Reads the next message; null at a clean end of stream (between messages).</summary>
+    /// <summary>The largest message this end sends; a larger one is refused before a byte is written.</summary>
+    public int MaxSendSize { get; }
+
     /// <summary>
     /// Reads messages until the peer closes the channel, handing each to <paramref name="handle"/> in order.
     /// Protocol violations (<see cref="ChannelProtocolException"/>) propagate: both ends treat them as fatal
@@ -41,6 +48,7 @@ internal sealed class ChannelConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads the next message; null at a clean end of stream (between messages).</summary>
     public async ValueTask<ChannelMessage?> ReadAsync(CancellationToken cancellationToken)
     {
         int got = await ReadFullyAsync(_lengthBuffer, cancellationToken).ConfigureAwait(false);
@@ -68,9 +76,9 @@ internal sealed class ChannelConnection : IAsyncDisposable
 
     public async ValueTask WriteAsync(ChannelMessageType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        if (payload.Length + 1 > MaxMessageSize)
+        if (payload.Length + 1 > MaxSendSize)
         {
-            throw new ChannelProtocolException($"host channel: refusing to send a {type} message of {payload.Length + 1} bytes (limit {MaxMessageSize})");
+            throw new ChannelProtocolException($"host channel: refusing to send a {type} message of {payload.Length + 1} bytes (limit {MaxSendSize})");
         }
         var frame = new byte[LengthSize + 1 + payload.Length];
         BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)(payload.Length + 1));

@@ -4,9 +4,13 @@ namespace OverlayKvm.Core.Channel;
 internal static class ChannelProtocol
 {
     public const int Version = 1;
-    /// <summary>Default upper bound of a message (type byte + payload). A configuration document of a large
-    /// group is tens of kilobytes; anything above this is hostile or broken and closes the channel.</summary>
+    /// <summary>Default upper bound of a message (type byte + payload): everything the guest sends (acks, events,
+    /// engine requests, counters) is far smaller; anything above this is hostile or broken and closes the channel.</summary>
     public const int DefaultMaxMessageSize = 1 << 20;
+    /// <summary>Upper bound of what the host sends: a configuration document lists every member of the domain's
+    /// groups, about 100 bytes each, so 1 MiB would end at about 10,000 members; 16 MiB holds a full /16 group
+    /// several times over. The host is the trusted end: the agent accepts this much from it, never the reverse.</summary>
+    public const int MaxHostMessageSize = 16 << 20;
     /// <summary>Name of the virtio-serial port libvirt exposes to the guest.</summary>
     public const string VirtioPortName = "org.overlaykvm.agent.0";
 }

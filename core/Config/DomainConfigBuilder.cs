@@ -13,6 +13,7 @@ namespace OverlayKvm.Core.Config;
 /// changes elsewhere in the store leave it (and the digest) unchanged. Members whose host is not alive
 /// (<see cref="Cluster.IHostLiveness"/>) are left out: the agent then has no route to them and counts what it drops
 /// (no-route) instead of sealing frames towards a host that is gone; the digest changes, so the document is pushed.
+/// Members of a domain its host saw stop (<see cref="DomainRecord.Stopped"/>) are left out the same way.
 /// </summary>
 public sealed class DomainConfigBuilder(IOverlayStore store)
 {
@@ -179,10 +180,26 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
             }
 
             domains.TryGetValue(app.Domain, out var hosting);
+            if (hosting is not null && hosting.Stopped && !string.Equals(app.Domain, domain, StringComparison.Ordinal))
+            {
+                // Destroyed or undefined on its host: unreachable until it starts again. Its version still counts,
+                // so the document that drops it is newer than the one that listed it.
+                version = Math.Max(version, hosting.Version);
+                continue;
+            }
+
             if (hosting is not null && hostAlive is not null && !string.Equals(app.Domain, domain, StringComparison.Ordinal)
                 && !hostAlive(hosting.Host))
             {
                 continue; // its host's lease expired: unreachable until it registers again
+            }
+
+            if (hosting?.Address is null && !string.Equals(app.Domain, domain, StringComparison.Ordinal))
+            {
+                // Another VM whose underlay address nobody declared yet: no frame can reach it, and an agent refuses
+                // a whole document naming a member it cannot address (issue 14 item 9). Left out until domain-define
+                // gives the VM its address — that write raises the domain's version and every peer's document.
+                continue;
             }
 
             version = Math.Max(version, app.Version);

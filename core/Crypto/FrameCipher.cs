@@ -103,8 +103,12 @@ internal sealed class FrameCipher : IDisposable
         tag = frame.Slice(SealedFrameHeader.Size + plaintextLength, SealedFrameHeader.TagSize);
     }
 
+    /// <summary>True once disposed: both OpenSSL contexts are freed (EVP_CIPHER_CTX_free cleanses the key schedule).</summary>
+    public bool IsDisposed { get; private set; }
+
     public void Dispose()
     {
+        IsDisposed = true;
         _seal.Dispose();
         _open.Dispose();
     }

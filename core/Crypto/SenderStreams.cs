@@ -107,8 +107,12 @@ internal sealed class SenderStreams : IDisposable
         }
     }
 
+    /// <summary>True once disposed: the streams' ciphers are freed and the sender key is zeroed.</summary>
+    public bool IsDisposed { get; private set; }
+
     public void Dispose()
     {
+        IsDisposed = true;
         _current?.Dispose();
         _candidate?.Dispose();
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(_senderKey);

@@ -91,7 +91,8 @@ public sealed class OverlayDirectory
             var address = AddressMath.Canonical(app.Address);
             var entry = new DirectoryEntry(app.Group, app.Name, address, app.Domain, hostName, domain?.Address, host?.Address)
             {
-                Reachable = hostAlive is null || hostName.Length == 0 || hostAlive(hostName),
+                // A stopped domain (destroyed or undefined on its host) is as unreachable as one on a dead host.
+                Reachable = domain is not { Stopped: true } && (hostAlive is null || hostName.Length == 0 || hostAlive(hostName)),
             };
             directory._byAddress[address] = entry;
             directory._byName[(app.Group, app.Name)] = entry;

@@ -29,7 +29,7 @@ internal static class IoCheck
     public static Exception Create(string operation, Errno errno) => errno switch
     {
         Errno.ENOENT => new FileNotFoundException($"{operation} failed: no such file or device (ENOENT)", new ErrnoException(operation, errno)),
-        Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException($"{operation} failed: permission denied ({errno}); OverlayKvm needs root or CAP_NET_ADMIN here", new ErrnoException(operation, errno)),
+        Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException($"{operation} failed: permission denied ({errno})", new ErrnoException(operation, errno)),
         Errno.ECANCELED => new OperationCanceledException($"{operation} was cancelled (ECANCELED)"),
         _ => new ErrnoException(operation, errno),
     };

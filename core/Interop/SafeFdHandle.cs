@@ -17,19 +17,24 @@ internal sealed class SafeFdHandle : SafeHandleZeroOrMinusOneIsInvalid
     }
 
     /// <summary>Opens path (open(2) with EINTR retried); throws the mapped exception naming path on failure.</summary>
-    public static SafeFdHandle Open(string path, int flags, int mode = 0)
+    public static SafeFdHandle Open(string path, int flags, int mode = 0) =>
+        TryOpen(path, flags, mode, out Errno errno) ?? throw IoCheck.Create($"open {path}", errno);
+
+    /// <summary>open(2) with EINTR retried; null and the errno when it fails, for callers that branch on it (EEXIST).</summary>
+    public static SafeFdHandle? TryOpen(string path, int flags, int mode, out Errno errno)
     {
         while (true)
         {
             int fd = Interop.Open(path, flags | Interop.O_CLOEXEC, mode);
             if (fd >= 0)
             {
+                errno = Errno.None;
                 return new SafeFdHandle(fd, ownsHandle: true);
             }
-            Errno errno = IoCheck.LastErrno;
+            errno = IoCheck.LastErrno;
             if (errno != Errno.EINTR)
             {
-                IoCheck.Throw($"open {path}", errno);
+                return null;
             }
         }
     }

@@ -23,4 +23,7 @@ public static class DomainXmlLimit
     /// metadata namespace contain it, so a domain that is not ours but names our resources is checked too.
     /// </summary>
     public const string ForwardMarker = "overlaykvm";
+
+    /// <summary><see cref="ForwardMarker"/> as UTF-8, for the hook's byte scan of stdin (no string decoding).</summary>
+    public static ReadOnlySpan<byte> ForwardMarkerUtf8 => "overlaykvm"u8;
 }

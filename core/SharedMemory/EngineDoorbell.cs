@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
-using OverlayKvm.Core.SharedMemory.Interop;
+using OverlayKvm.Core.Interop;
+using Native = OverlayKvm.Core.Interop.Interop;
 
 namespace OverlayKvm.Core.SharedMemory;
 
@@ -44,7 +44,7 @@ public sealed unsafe class EngineDoorbell : IDisposable
 
     private readonly SafeMappedMemoryHandle _lease;
     private readonly uint* _word;
-    private bool _futexUsable = SharedMemoryInterop.SYS_futex > 0;
+    private bool _futexUsable = Native.SYS_futex > 0;
     private bool _lastWaitChanged;
     private bool _disposed;
 
@@ -110,30 +110,30 @@ public sealed unsafe class EngineDoorbell : IDisposable
             return DoorbellWaitResult.Slept;
         }
 
-        var timeout = new SharedMemoryInterop.Timespec
+        var timeout = new Native.Timespec
         {
             Seconds = (long)limit.TotalSeconds,
             Nanoseconds = limit.Ticks % TimeSpan.TicksPerSecond * 100,
         };
         // SAFETY: _word points into the leased mapping (constructor); the timespec lives on this stack frame.
-        long rc = SharedMemoryInterop.Futex(SharedMemoryInterop.SYS_futex, _word, SharedMemoryInterop.FUTEX_WAIT, Sleeping, &timeout, 0, 0);
+        long rc = Native.Futex(Native.SYS_futex, _word, Native.FUTEX_WAIT, Sleeping, &timeout, 0, 0);
         if (rc == 0)
         {
             WokenWaits++;
             return DoorbellWaitResult.Woken;
         }
 
-        int errno = Marshal.GetLastPInvokeError();
+        Errno errno = IoCheck.LastErrno;
         switch (errno)
         {
-            case SharedMemoryInterop.ETIMEDOUT:
+            case Errno.ETIMEDOUT:
                 TimedOutWaits++;
                 return DoorbellWaitResult.TimedOut;
-            case SharedMemoryInterop.EAGAIN:
+            case Errno.EAGAIN:
                 ChangedWaits++;
                 _lastWaitChanged = true;
                 return DoorbellWaitResult.ValueChanged;
-            case SharedMemoryInterop.EINTR:
+            case Errno.EINTR:
                 WokenWaits++;
                 return DoorbellWaitResult.Woken;
             default:
@@ -168,8 +168,8 @@ public sealed unsafe class EngineDoorbell : IDisposable
         if (_futexUsable)
         {
             // SAFETY: _word points into the leased mapping (constructor).
-            long rc = SharedMemoryInterop.Futex(SharedMemoryInterop.SYS_futex, _word, SharedMemoryInterop.FUTEX_WAKE, int.MaxValue, null, 0, 0);
-            if (rc < 0 && Marshal.GetLastPInvokeError() is SharedMemoryInterop.EFAULT or SharedMemoryInterop.ENOSYS or SharedMemoryInterop.EINVAL)
+            long rc = Native.Futex(Native.SYS_futex, _word, Native.FUTEX_WAKE, int.MaxValue, null, 0, 0);
+            if (rc < 0 && IoCheck.LastErrno is Errno.EFAULT or Errno.ENOSYS or Errno.EINVAL)
             {
                 _futexUsable = false;
             }

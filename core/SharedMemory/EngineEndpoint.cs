@@ -190,6 +190,14 @@ public sealed class EngineEndpoint : IDisposable
     }
 
     /// <summary>
+    /// A peer rang this receiver's doorbell (the word went from "sleeping" to "awake") and no wake arrived before the
+    /// wait timed out: a sender in another kernel (a VM's agent; futex does not cross kernels), or, rarely, a
+    /// same-kernel wake that lost the race with the timeout. Sticky: from then on the receive thread does not sleep
+    /// longer than its short bounds on this endpoint, since only those notice such a sender's packets.
+    /// </summary>
+    public bool UnwakeableRingSeen { get; private set; }
+
+    /// <summary>
     /// Receive thread, idle: announce on the doorbell, re-check the rings, and sleep until a peer rings or
     /// <paramref name="limit"/> passes. Returns at once (Woken) when the re-check finds data.
     /// </summary>
@@ -205,6 +213,11 @@ public sealed class EngineEndpoint : IDisposable
             }
 
             DoorbellWaitResult result = Doorbell.Wait(limit);
+            if (result == DoorbellWaitResult.TimedOut && Doorbell.Peek() != EngineDoorbell.Sleeping)
+            {
+                UnwakeableRingSeen = true;
+            }
+
             if (result == DoorbellWaitResult.ValueChanged && HasPending)
             {
                 // A sender's wake raced our announce (it cleared the word before FUTEX_WAIT): not a scribbler.

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using OverlayKvm.Core.SharedMemory.Interop;
+using OverlayKvm.Core.Interop;
 
 namespace OverlayKvm.Core.SharedMemory;
 

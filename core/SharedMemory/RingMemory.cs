@@ -1,4 +1,4 @@
-using OverlayKvm.Core.SharedMemory.Interop;
+using OverlayKvm.Core.Interop;
 
 namespace OverlayKvm.Core.SharedMemory;
 

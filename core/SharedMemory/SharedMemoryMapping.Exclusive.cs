@@ -1,5 +1,5 @@
-using Microsoft.Win32.SafeHandles;
-using OverlayKvm.Core.SharedMemory.Interop;
+using OverlayKvm.Core.Interop;
+using Native = OverlayKvm.Core.Interop.Interop;
 
 namespace OverlayKvm.Core.SharedMemory;
 
@@ -37,8 +37,9 @@ public sealed unsafe partial class SharedMemoryMapping
             // Two rounds at most: a file planted again between our unlink and our create is refused, not chased.
             for (int round = 0; round < 2; round++)
             {
-                SafeFileHandle fd = OpenExclusive(path, mode);
-                if (!fd.IsInvalid)
+                SafeFdHandle? fd = SafeFdHandle.TryOpen(path, Native.O_RDWR | Native.O_CREAT | Native.O_EXCL | Native.O_NOFOLLOW,
+                    (int)mode, out Errno errno);
+                if (fd is not null)
                 {
                     using (fd)
                     {
@@ -46,14 +47,12 @@ public sealed unsafe partial class SharedMemoryMapping
                     }
                 }
 
-                if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != SharedMemoryInterop.EEXIST)
+                if (errno != Errno.EEXIST)
                 {
-                    fd.Dispose();
-                    throw SharedMemoryErrors.FromLastError("open(O_EXCL)", path);
+                    throw IoCheck.Create($"open(O_EXCL) {path}", errno);
                 }
 
-                fd.Dispose();
-                string? mismatch = InspectExisting(path, size, mode, owner, out SafeFileHandle? existing);
+                string? mismatch = InspectExisting(path, size, mode, owner, out SafeFdHandle? existing);
                 if (mismatch is null)
                 {
                     using (existing!)
@@ -77,52 +76,26 @@ public sealed unsafe partial class SharedMemoryMapping
         }
     }
 
-    private static SafeFileHandle OpenExclusive(string path, UnixFileMode mode) =>
-        SharedMemoryInterop.Open(path,
-            SharedMemoryInterop.O_RDWR | SharedMemoryInterop.O_CREAT | SharedMemoryInterop.O_EXCL | SharedMemoryInterop.O_CLOEXEC | SharedMemoryInterop.O_NOFOLLOW,
-            (int)mode);
-
-    private static SharedMemoryMapping Lay(string path, SafeFileHandle fd, long size, UnixFileMode mode, (uint Uid, uint Gid)? owner)
+    private static SharedMemoryMapping Lay(string path, SafeFdHandle fd, long size, UnixFileMode mode, (uint Uid, uint Gid)? owner)
     {
-        if (SharedMemoryInterop.Ftruncate(fd, size) != 0)
-        {
-            throw SharedMemoryErrors.FromLastError("ftruncate", path);
-        }
-
-        // The mode passed to open is filtered by umask: set it explicitly.
-        if (SharedMemoryInterop.Fchmod(fd, (uint)mode) != 0)
-        {
-            throw SharedMemoryErrors.FromLastError("fchmod", path);
-        }
-
-        if (owner is { } o && SharedMemoryInterop.Fchown(fd, o.Uid, o.Gid) != 0)
-        {
-            throw SharedMemoryErrors.FromLastError("fchown", path);
-        }
-
+        IoCheck.Check(Native.Ftruncate(fd, size), $"ftruncate {path}");
+        SetModeAndOwner(fd, path, mode, owner);
         return Map(path, fd, size);
     }
 
     /// <summary>Null when the file at <paramref name="path"/> is exactly ours (and <paramref name="fd"/> is open on it), else why not.</summary>
-    private static string? InspectExisting(string path, long size, UnixFileMode mode, (uint Uid, uint Gid)? owner, out SafeFileHandle? fd)
+    private static string? InspectExisting(string path, long size, UnixFileMode mode, (uint Uid, uint Gid)? owner, out SafeFdHandle? fd)
     {
         // O_NOFOLLOW: a symlink planted at the path fails with ELOOP and is replaced like any foreign file.
-        fd = SharedMemoryInterop.Open(path, SharedMemoryInterop.O_RDWR | SharedMemoryInterop.O_CLOEXEC | SharedMemoryInterop.O_NOFOLLOW, 0);
-        if (fd.IsInvalid)
+        fd = SafeFdHandle.TryOpen(path, Native.O_RDWR | Native.O_NOFOLLOW, 0, out Errno errno);
+        if (fd is null)
         {
-            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            fd.Dispose();
-            fd = null;
-            return $"cannot open the existing file (errno {errno})";
+            return $"cannot open the existing file ({errno})";
         }
 
-        if (SharedMemoryInterop.FStatx(fd, "", SharedMemoryInterop.AT_EMPTY_PATH, SharedMemoryInterop.STATX_BASIC_STATS, out SharedMemoryInterop.Statx st) != 0)
-        {
-            throw SharedMemoryErrors.FromLastError("statx", path);
-        }
-
-        uint expectedUid = owner?.Uid ?? SharedMemoryInterop.Geteuid();
-        if ((st.Mode & SharedMemoryInterop.S_IFMT) != SharedMemoryInterop.S_IFREG)
+        Native.Statx st = Stat(fd, path);
+        uint expectedUid = owner?.Uid ?? Native.Geteuid();
+        if ((st.Mode & Native.S_IFMT) != Native.S_IFREG)
         {
             return "not a regular file";
         }

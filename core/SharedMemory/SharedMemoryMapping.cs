@@ -1,5 +1,5 @@
-using Microsoft.Win32.SafeHandles;
-using OverlayKvm.Core.SharedMemory.Interop;
+using OverlayKvm.Core.Interop;
+using Native = OverlayKvm.Core.Interop.Interop;
 
 namespace OverlayKvm.Core.SharedMemory;
 
@@ -33,20 +33,13 @@ public sealed unsafe partial class SharedMemoryMapping : IDisposable
     public static SharedMemoryMapping CreateOrOpen(string path, long size, UnixFileMode mode, (uint Uid, uint Gid)? owner)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 4096L, nameof(size));
-        int flags = SharedMemoryInterop.O_RDWR | SharedMemoryInterop.O_CREAT | SharedMemoryInterop.O_CLOEXEC | SharedMemoryInterop.O_NOFOLLOW;
-        using SafeFileHandle fd = SharedMemoryInterop.Open(path, flags, (int)mode);
-        if (fd.IsInvalid)
-        {
-            throw SharedMemoryErrors.FromLastError("open", path);
-        }
+        // O_NOFOLLOW: /dev/shm is world-writable, a symlink planted there must not redirect us.
+        using SafeFdHandle fd = SafeFdHandle.Open(path, Native.O_RDWR | Native.O_CREAT | Native.O_NOFOLLOW, (int)mode);
 
         long existing = SizeOf(fd, path);
         if (existing == 0)
         {
-            if (SharedMemoryInterop.Ftruncate(fd, size) != 0)
-            {
-                throw SharedMemoryErrors.FromLastError("ftruncate", path);
-            }
+            IoCheck.Check(Native.Ftruncate(fd, size), $"ftruncate {path}");
         }
         else if (existing != size)
         {
@@ -55,15 +48,7 @@ public sealed unsafe partial class SharedMemoryMapping : IDisposable
         }
 
         // The mode passed to open is filtered by umask and ignored for an existing file: set it explicitly.
-        if (SharedMemoryInterop.Fchmod(fd, (uint)mode) != 0)
-        {
-            throw SharedMemoryErrors.FromLastError("fchmod", path);
-        }
-
-        if (owner is { } o && SharedMemoryInterop.Fchown(fd, o.Uid, o.Gid) != 0)
-        {
-            throw SharedMemoryErrors.FromLastError("fchown", path);
-        }
+        SetModeAndOwner(fd, path, mode, owner);
 
         return Map(path, fd, size);
     }
@@ -71,12 +56,7 @@ public sealed unsafe partial class SharedMemoryMapping : IDisposable
     /// <summary>Maps an existing region. <paramref name="expectedSize"/> null means "the file's size".</summary>
     public static SharedMemoryMapping Open(string path, long? expectedSize = null)
     {
-        int flags = SharedMemoryInterop.O_RDWR | SharedMemoryInterop.O_CLOEXEC | SharedMemoryInterop.O_NOFOLLOW;
-        using SafeFileHandle fd = SharedMemoryInterop.Open(path, flags, 0);
-        if (fd.IsInvalid)
-        {
-            throw SharedMemoryErrors.FromLastError("open", path);
-        }
+        using SafeFdHandle fd = SafeFdHandle.Open(path, Native.O_RDWR | Native.O_NOFOLLOW);
 
         long size = SizeOf(fd, path);
         if (expectedSize is { } expected && expected != size)
@@ -112,33 +92,37 @@ public sealed unsafe partial class SharedMemoryMapping : IDisposable
     public void Dispose() => _handle.Dispose();
 
     /// <summary>
-    /// The file's size from fstat. Not lseek(SEEK_END): on a guest's sysfs PCI resource file (the ivshmem BAR2,
+    /// The file's size from fstat (statx). Not lseek(SEEK_END): on a guest's sysfs PCI resource file (the ivshmem BAR2,
     /// Debian 6.1 kernel) lseek answers 0 while fstat gives the BAR's size (seen in a TCG guest: "size 0 bytes,
     /// expected 16777216"), so no agent could map its engine region.
     /// </summary>
-    private static long SizeOf(SafeFileHandle fd, string path)
+    private static long SizeOf(SafeFdHandle fd, string path) => (long)Stat(fd, path).Size;
+
+    private static Native.Statx Stat(SafeFdHandle fd, string path)
     {
-        try
+        IoCheck.Check(Native.FStatx(fd, "", Native.AT_EMPTY_PATH, Native.STATX_BASIC_STATS, out Native.Statx st),
+            $"fstat {path}");
+        return st;
+    }
+
+    /// <summary>The mode passed to open is filtered by umask and ignored for an existing file: set it explicitly.
+    /// QEMU (running as libvirt-qemu) must be able to open a region the daemon pre-created: hence the owner.</summary>
+    private static void SetModeAndOwner(SafeFdHandle fd, string path, UnixFileMode mode, (uint Uid, uint Gid)? owner)
+    {
+        IoCheck.Check(Native.Fchmod(fd, (uint)mode), $"fchmod {path}");
+        if (owner is { } o)
         {
-            return RandomAccess.GetLength(fd);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new UnauthorizedAccessException($"fstat '{path}': {e.Message}", e);
-        }
-        catch (IOException e)
-        {
-            throw new IOException($"fstat '{path}': {e.Message}", e);
+            IoCheck.Check(Native.Fchown(fd, o.Uid, o.Gid), $"fchown {path}");
         }
     }
 
-    private static SharedMemoryMapping Map(string path, SafeFileHandle fd, long size)
+    private static SharedMemoryMapping Map(string path, SafeFdHandle fd, long size)
     {
-        nint address = SharedMemoryInterop.Mmap(0, (nuint)size, SharedMemoryInterop.PROT_READ | SharedMemoryInterop.PROT_WRITE,
-            SharedMemoryInterop.MAP_SHARED, fd, 0);
-        if (address == SharedMemoryInterop.MAP_FAILED)
+        nint address = Native.Mmap(0, (nuint)size, Native.PROT_READ | Native.PROT_WRITE,
+            Native.MAP_SHARED, fd, 0);
+        if (address == Native.MAP_FAILED)
         {
-            throw SharedMemoryErrors.FromLastError("mmap", path);
+            IoCheck.Throw($"mmap {path}", IoCheck.LastErrno);
         }
 
         // The mapping stays valid after the fd is closed (mmap(2)); only the mapping is kept.

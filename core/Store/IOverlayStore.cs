@@ -76,6 +76,15 @@ public interface IOverlayStore : IDisposable
     DomainRecord UpsertDomain(string name, Guid? uuid, string host, System.Net.IPAddress? address);
 
     /// <summary>
+    /// Records what the domain's host saw in libvirt: stopped (its apps become unreachable for peers) or running
+    /// again. A change raises the domain's version, so peers' documents rise too; an unchanged state commits nothing.
+    /// Unknown domain → <see cref="EntityNotFoundException"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">This store does not keep run states (the default).</exception>
+    DomainRecord SetDomainStopped(string name, bool stopped) =>
+        throw new NotSupportedException($"run state of domain {name}: this store does not keep run states");
+
+    /// <summary>
     /// Groups whose acceleration engine an operator switched off (<c>engine-disable</c>). The engine registry takes
     /// this at start, never the guest-writable region, so the decision survives reboots and guests.
     /// </summary>

@@ -25,8 +25,8 @@ internal sealed partial class HostChannelService : BackgroundService
     private readonly HostChannelLink _link;
     private readonly LearnedRoutes _learned;
     private readonly Dictionary<ChannelMessageType, IHostChannelHandler> _handlers = new();
-    private readonly System.Threading.Channels.Channel<(AppBinding Binding, bool Started)> _appEvents =
-        System.Threading.Channels.Channel.CreateBounded<(AppBinding, bool)>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly System.Threading.Channels.Channel<(ApplicationEntity Binding, bool Started)> _appEvents =
+        System.Threading.Channels.Channel.CreateBounded<(ApplicationEntity, bool)>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
     private long _rejectedMessages;
 
     public HostChannelService(IHostChannelTransport transport, AgentState state, SnapshotCompiler compiler, AdapterManager adapters,
@@ -60,7 +60,8 @@ internal sealed partial class HostChannelService : BackgroundService
             try
             {
                 Stream stream = await _transport.ConnectAsync(stoppingToken).ConfigureAwait(false);
-                await using var connection = new ChannelConnection(stream);
+                // Documents of large groups are big (ChannelProtocol.MaxHostMessageSize); what the agent sends stays small.
+                await using var connection = new ChannelConnection(stream, ChannelProtocol.MaxHostMessageSize, ChannelProtocol.DefaultMaxMessageSize);
                 await ServeAsync(connection, stoppingToken).ConfigureAwait(false);
                 Log.Disconnected(_logger, "end of stream");
                 // A virtio-serial port reopened while the host is away can end at once: do not spin on it.
@@ -198,6 +199,15 @@ internal sealed partial class HostChannelService : BackgroundService
             Log.Refused(_logger, doc.Version, ex.Message);
             return new ConfigAckMessage(doc.Version, false, ex.Message);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // A document the compiler cannot handle is an agent bug, not a reason to lose the host: an exception here
+            // used to end the channel (issue 11: a member address ending in .128 did), and the host reconnected and
+            // pushed the same document again. Refuse it, keep running the last one, and say why on both ends.
+            Interlocked.Increment(ref _rejectedMessages);
+            Log.CompileFailed(_logger, doc.Version, ex);
+            return new ConfigAckMessage(doc.Version, false, $"the agent failed to compile version {doc.Version}: {ex.GetType().Name}: {ex.Message}");
+        }
     }
 
     private async Task ForwardAppEventsAsync(ChannelConnection connection, CancellationToken cancellationToken)
@@ -243,5 +253,8 @@ internal sealed partial class HostChannelService : BackgroundService
 
         [LoggerMessage(36, LogLevel.Warning, "host channel: host reported error {Code}: {Message}")]
         public static partial void HostError(ILogger logger, string code, string message);
+
+        [LoggerMessage(37, LogLevel.Error, "configuration version {Version} refused: the agent failed to compile it; the previous version keeps running")]
+        public static partial void CompileFailed(ILogger logger, long version, Exception exception);
     }
 }

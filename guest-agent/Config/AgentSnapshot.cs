@@ -103,7 +103,7 @@ internal sealed class PeerVm
     /// </summary>
     public bool AcceptsClear { get; set; }
 
-    /// <summary>Environment.TickCount64 of the last "not permitted" notice for data of this VM that no cached rule covered (rate limit).</summary>
+    /// <summary>TransmissionManager.NowMs of the last "not permitted" notice for data of this VM that no cached rule covered (rate limit).</summary>
     public long LastNoticeMs;
 }
 

@@ -50,7 +50,7 @@ internal sealed class StatBuilder
     /// <summary>Both rule sets, egress first, each ordered by flow.</summary>
     public IReadOnlyList<RuleView> Rules()
     {
-        long now = Environment.TickCount64;
+        long now = _transmission.NowMs;
         var views = new List<RuleView>();
         Add(views, "egress", _transmission.Egress, now);
         Add(views, "ingress", _transmission.Ingress, now);

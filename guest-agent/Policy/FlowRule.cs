@@ -23,7 +23,7 @@ internal sealed class FlowRule : PeerEntry
 
     public required RuleOrigin Origin { get; init; }
 
-    /// <summary>Environment.TickCount64 (ms) after which the rule no longer counts.</summary>
+    /// <summary>TransmissionManager.NowMs after which the rule no longer counts.</summary>
     public required long ExpiresAtMs { get; init; }
 
     /// <summary>The policy that decided (0: a default, a timeout, or the remote side's answer).</summary>

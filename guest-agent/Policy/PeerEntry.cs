@@ -12,7 +12,7 @@ internal abstract class PeerEntry
     /// <summary>The other VM involved (sender index); 0 when it is this VM (same-VM flow).</summary>
     public uint PeerIndex { get; init; }
 
-    /// <summary>Environment.TickCount64 (ms) of the last use, to within <see cref="TouchGranularityMs"/>.</summary>
+    /// <summary>TransmissionManager.NowMs of the last use, to within <see cref="TouchGranularityMs"/>.</summary>
     public long LastUsedMs;
 
     public void Touch(long nowMs)

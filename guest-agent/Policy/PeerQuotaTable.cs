@@ -43,10 +43,7 @@ internal abstract class PeerQuotaTable<TKey, TValue>
     /// </summary>
     public bool TrySet(in TKey key, TValue value)
     {
-        if (Volatile.Read(ref value.LastUsedMs) == 0)
-        {
-            value.LastUsedMs = Environment.TickCount64;
-        }
+        // Callers stamp LastUsedMs from their own clock (TransmissionManager.NowMs): one time base per table.
         lock (_write)
         {
             if (_entries.TryGetValue(key, out TValue? old))

@@ -32,7 +32,7 @@ internal sealed partial class TransmissionManager
             Interlocked.Increment(ref Counters.BadControl);
             return;
         }
-        long now = Environment.TickCount64;
+        long now = NowMs;
         switch (message.Kind)
         {
             case NegotiationKind.IsAllowed:
@@ -91,7 +91,7 @@ internal sealed partial class TransmissionManager
             if (_options.StatefulReplies && Ipv4Packet.TryReadAddresses(packet.Span, out uint source, out uint destination))
             {
                 Ipv4Packet.ReadFlow(packet.Span, out byte protocol, out ushort sourcePort, out ushort destinationPort);
-                Connections.Note(new ConnectionKey(source, sourcePort, destination, destinationPort, protocol), to.Member.Peer!.SenderIndex, Environment.TickCount64);
+                Connections.Note(new ConnectionKey(source, sourcePort, destination, destinationPort, protocol), to.Member.Peer!.SenderIndex, NowMs);
             }
             if (snapshot.Directory.TryGetValue(SourceOf(packet.Span), out DirectoryRoute? from))
             {
@@ -113,7 +113,7 @@ internal sealed partial class TransmissionManager
     /// </summary>
     public void Tick()
     {
-        long now = Environment.TickCount64;
+        long now = NowMs;
         AgentSnapshot? snapshot = _state.Current;
         foreach (var (flow, pending) in _pending)
         {

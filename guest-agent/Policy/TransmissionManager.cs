@@ -41,13 +41,21 @@ internal sealed partial class TransmissionManager
     private readonly TransmissionOptions _options;
     private readonly DatapathCounters _drops;
     private readonly SharedFrameSender _sender;
+    private readonly TimeProvider _time;
+    private readonly long _ticksPerMs;
     private readonly ConcurrentDictionary<FlowKey, PendingFlow> _pending = new();
     private readonly long _denyTtlMs;
     private readonly long _allowTtlMs;
     private long _nextRequestId = Random.Shared.NextInt64();
 
-    public TransmissionManager(AgentState state, TransmissionOptions options, DatapathCounters drops, SharedFrameSender sender)
+    /// <param name="time">The clock every rule, negotiation and connection is timed by; tests pass a fake one and
+    /// advance it instead of sleeping.</param>
+    public TransmissionManager(AgentState state, TransmissionOptions options, DatapathCounters drops, SharedFrameSender sender,
+        TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
+        // Timestamps divided, never multiplied: nanosecond timestamps times 1000 would overflow after ~106 days up.
+        _ticksPerMs = Math.Max(1, _time.TimestampFrequency / 1000);
         _state = state;
         _options = options;
         _drops = drops;
@@ -81,7 +89,7 @@ internal sealed partial class TransmissionManager
     {
         Ipv4Packet.ReadFlow(packet, out byte protocol, out ushort sourcePort, out ushort destinationPort);
         var flow = new FlowKey(source, destination, protocol, destinationPort);
-        long now = Environment.TickCount64;
+        long now = NowMs;
         FlowRule? rule = Cached(Egress, Ingress, flow, sourcePort, now);
         if (rule is null)
         {
@@ -109,7 +117,7 @@ internal sealed partial class TransmissionManager
     {
         Ipv4Packet.ReadFlow(packet, out byte protocol, out ushort sourcePort, out ushort destinationPort);
         var flow = new FlowKey(source, destination, protocol, destinationPort);
-        long now = Environment.TickCount64;
+        long now = NowMs;
         // Unsolicited data that policy denies is not cached (issue 14 item 8): a peer spraying ports must not fill
         // the table with its denies; re-deciding costs it, not the others.
         FlowRule? cached = Cached(Ingress, Egress, flow, sourcePort, now);
@@ -176,8 +184,12 @@ internal sealed partial class TransmissionManager
         return rule;
     }
 
+    /// <summary>Milliseconds on this manager's clock: the time base of every rule's expiry and last use.</summary>
+    public long NowMs => _time.GetTimestamp() / _ticksPerMs;
+
     private FlowRule NewRule(PolicyVerdict verdict, RuleOrigin origin, long now, long policyId, string reason, PeerVm? peer) => new()
     {
+        LastUsedMs = now,
         Verdict = verdict,
         Origin = origin,
         ExpiresAtMs = now + (verdict == PolicyVerdict.Allow ? _allowTtlMs : _denyTtlMs),
@@ -215,7 +227,7 @@ internal sealed partial class TransmissionManager
             if (pending.Closed)
             {
                 // The answer arrived between the lookup and the lock: the rule table has it now.
-                return Egress.TryGetLive(flow, Environment.TickCount64, out FlowRule rule) && rule.IsAllowed ? Admission.Allow : Admission.Deny;
+                return Egress.TryGetLive(flow, NowMs, out FlowRule rule) && rule.IsAllowed ? Admission.Allow : Admission.Deny;
             }
             if (_options.PendingMode == PendingMode.Queue && pending.TryEnqueue(packet, _options.QueuePerFlow))
             {

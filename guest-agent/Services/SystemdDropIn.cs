@@ -2,11 +2,15 @@ namespace OverlayKvm.GuestAgent.Services;
 
 /// <summary>
 /// The drop-in the systemd generator writes for each unit declared in apps.d:
-/// <c>UNIT.d/overlay-agent.conf</c> with <c>ExecStartPre=/usr/bin/overlay-agent wait-app APP</c>, so systemd runs the
+/// <c>UNIT.d/overlay-agent.conf</c> with <c>ExecStartPre=+/usr/bin/overlay-agent wait-app APP</c>, so systemd runs the
 /// service's own ExecStart only after the agent has counted the app in (adapter, address, rule and routes exist),
 /// and the service can bind its overlay address. The agent counts the app in as soon as the unit is
 /// <c>activating</c>, which is the state ExecStartPre runs in. <c>After=overlay-agent.service</c> orders the service
 /// after the agent when both start in one transaction (boot); it does not pull the agent in (udev does).
+/// The command carries systemd's <c>+</c> prefix (full privileges): services run sandboxed as their own user —
+/// Debian's redis-server.service has <c>User=redis</c>, <c>NoExecPaths=/</c> with <c>ExecPaths=/usr/bin/redis-server
+/// /usr/lib /lib</c>, <c>PrivateUsers=true</c> — so without it wait-app could neither be executed nor reach the
+/// agent's root-only control socket. The prefix lifts the sandbox for this one line, never for ExecStart.
 /// </summary>
 internal static class SystemdDropIn
 {
@@ -23,7 +27,7 @@ internal static class SystemdDropIn
             After=overlay-agent.service
 
             [Service]
-            ExecStartPre={agentPath} wait-app {app.App}{group}
+            ExecStartPre=+{agentPath} wait-app {app.App}{group}
 
             """;
     }

@@ -5,11 +5,8 @@ namespace OverlayKvm.GuestAgent.State;
 /// <summary>An app process counted on an adapter (R0.8), or a systemd unit declared as the app (<paramref name="Unit"/> set, no process: Pid 0).</summary>
 internal sealed record Registration(string Group, string App, int Pid, long PidStartTime, string? Unit = null);
 
-/// <summary>What the agent configured in the kernel for one app, so it can be undone even after a restart without a document.</summary>
-internal sealed record AppBinding(string Group, string App, string Address, int RouteTable, string Device);
-
-/// <summary>The persisted state: registrations and bindings. Written atomically, mode 0600.</summary>
-internal sealed record AgentStateData(IReadOnlyList<Registration> Registrations, IReadOnlyList<AppBinding> Bindings);
+/// <summary>The persisted state: registrations and application entities (JSON name "bindings", as before). Written atomically, mode 0600.</summary>
+internal sealed record AgentStateData(IReadOnlyList<Registration> Registrations, IReadOnlyList<ApplicationEntity> Bindings);
 
 /// <summary>
 /// Keeps <see cref="AgentStateData"/> in the agent's state directory so a restarted agent can reconcile adapters

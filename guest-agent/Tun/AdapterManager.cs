@@ -12,7 +12,8 @@ using OverlayKvm.GuestAgent.Transport;
 namespace OverlayKvm.GuestAgent.Tun;
 
 /// <summary>
-/// Counted launch/teardown (R0.8, claims 10/11/19/20). Every running app process is a <see cref="Registration"/>;
+/// Counted launch/teardown (R0.8, claims 10/11/19/20): the counting, not the kernel programming
+/// (<see cref="ApplicationRouting"/> writes an application entity's rule, address and routes). Every running app process is a <see cref="Registration"/>;
 /// a group's adapter exists while at least one registration of the group does (0→1 creates the TUN device,
 /// 1→0 removes it), and an app's address, source rule and routes exist while at least one process of that app
 /// does. State is persisted after every change so a restarted agent reconciles with the processes still alive.
@@ -20,22 +21,19 @@ namespace OverlayKvm.GuestAgent.Tun;
 /// </summary>
 internal sealed partial class AdapterManager : IDisposable
 {
-    /// <summary>Priority of the per-app source rules: before the main table (32766), after local (0).</summary>
-    public const string RulePriority = "1000";
-
     private readonly Lock _lock = new();
     private readonly AgentState _state;
     private readonly AdapterTable _table;
     private readonly SendPath _send;
     private readonly DatapathCounters _counters;
-    private readonly IpCommand _ip;
+    private readonly ApplicationRouting _routing;
     private readonly AgentStateFile _file;
     private readonly AgentOptions _options;
     private readonly ILogger<AdapterManager> _logger;
     private readonly UdpTransport? _udp;
     private readonly Dictionary<string, GroupAdapter> _adapters = new(StringComparer.Ordinal);
     private readonly List<Registration> _registrations = new();
-    private readonly Dictionary<(string Group, string App), AppBinding> _bindings = new();
+    private readonly Dictionary<(string Group, string App), ApplicationEntity> _bindings = new();
     /// <summary>What this process last applied per app (address, table, routes): skips no-op re-applies. Not persisted, so a restarted agent re-applies once.</summary>
     private readonly Dictionary<(string Group, string App), string> _applied = new();
 
@@ -47,14 +45,14 @@ internal sealed partial class AdapterManager : IDisposable
         _table = table;
         _send = send;
         _counters = counters;
-        _ip = ip;
+        _routing = new ApplicationRouting(ip);
         _options = options.Value;
         _file = new AgentStateFile(_options.StateDirectory);
         _logger = logger;
     }
 
     /// <summary>Raised after an app's count went 0→1 (true) or 1→0 (false); the host channel reports it.</summary>
-    public event Action<AppBinding, bool>? AppChanged;
+    public event Action<ApplicationEntity, bool>? AppChanged;
 
     /// <summary>Adapter MTU: the underlay MTU minus outer IPv4 (20), UDP (8) and the sealed-frame overhead (40).</summary>
     public int AdapterMtu => _options.UnderlayMtu - 20 - 8 - SealedFrameHeader.Overhead;
@@ -253,8 +251,8 @@ internal sealed partial class AdapterManager : IDisposable
         {
             adapter = AttachAdapterLocked(config.Group);
         }
-        var desired = new AppBinding(config.Group, config.Name, config.Address, config.RouteTable, adapter.DeviceName);
-        bool isNew = !_bindings.TryGetValue((config.Group, config.Name), out AppBinding? current);
+        var desired = new ApplicationEntity(config.Group, config.Name, config.Address, config.RouteTable, adapter.DeviceName);
+        bool isNew = !_bindings.TryGetValue((config.Group, config.Name), out ApplicationEntity? current);
         var groupConfig = FindGroupConfig(snapshot.Document, config.Group);
         string signature = AppliedSignature(config, groupConfig, adapter.DeviceName);
         if (current == desired && _applied.TryGetValue((config.Group, config.Name), out string? applied) && applied == signature)
@@ -266,52 +264,9 @@ internal sealed partial class AdapterManager : IDisposable
         {
             RemoveBindingLocked(current);
         }
-        string dev = adapter.DeviceName;
-        string table = config.RouteTable.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string host = config.Address + "/32";
         try
         {
-            // Order matters to whoever waits for the app's address to appear: the rule and the main-table route
-            // exist before the address does, so the first packet from (or to) the address already finds the adapter.
-            // `ip rule add` is not idempotent: delete first so re-applying never stacks duplicate rules.
-            while (_ip.TryRun("rule", "del", "from", host, "lookup", table, "priority", RulePriority).ExitCode == 0)
-            {
-            }
-            _ip.Run("rule", "add", "from", host, "lookup", table, "priority", RulePriority);
-            // R0.9 / claim 12: the VM's own routing table routes the group's space to the adapter, so an unmodified
-            // client that does not bind its overlay address (busybox wget) still reaches its peers; the kernel then
-            // picks one of the adapter's app addresses as source, which the receiver checks against this VM's apps.
-            _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev);
-            _ip.Run("addr", "replace", host, "dev", dev);
-            _ip.TryRun("route", "flush", "table", table);
-            if (config.Routes.Count == 0)
-            {
-                _ip.Run("route", "replace", groupConfig.AddressSpace, "dev", dev, "table", table, "src", config.Address);
-            }
-            foreach (RouteEntry route in config.Routes)
-            {
-                string metric = Math.Max(0, 1000 - route.Weight).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                if (string.Equals(route.Gateway, "adapter", StringComparison.OrdinalIgnoreCase))
-                {
-                    // Claim 12: the overlay route's gateway is the adapter itself.
-                    _ip.Run("route", "replace", route.Destination, "dev", dev, "table", table, "metric", metric, "src", config.Address);
-                    if (!string.Equals(route.Destination, groupConfig.AddressSpace, StringComparison.Ordinal))
-                    {
-                        // A neighbor group's space (policy relates it to this group): reachable from non-binding clients too, as R0.9 does for the group's own space.
-                        _ip.Run("route", "replace", route.Destination, "dev", dev);
-                    }
-                }
-                else if (string.Equals(route.Gateway, "main", StringComparison.OrdinalIgnoreCase))
-                {
-                    // Table 1's weight-1 default "via the VM's main table": a lookup that misses this table falls
-                    // through to the next rule, i.e. the main table, so no route is written for it.
-                    continue;
-                }
-                else
-                {
-                    _ip.Run("route", "replace", route.Destination, "via", route.Gateway, "table", table, "metric", metric);
-                }
-            }
+            _routing.Apply(desired, config, groupConfig);
         }
         catch
         {
@@ -330,7 +285,7 @@ internal sealed partial class AdapterManager : IDisposable
         _applied[(config.Group, config.Name)] = signature;
         if (isNew)
         {
-            Log.AppUp(_logger, config.Group, config.Name, config.Address, dev, config.RouteTable);
+            Log.AppUp(_logger, config.Group, config.Name, config.Address, adapter.DeviceName, config.RouteTable);
             AppChanged?.Invoke(desired, true);
         }
     }
@@ -342,14 +297,7 @@ internal sealed partial class AdapterManager : IDisposable
         TunDevice device = TunDevice.OpenOrCreate(name, persist: true);
         try
         {
-            // Before "up": once the link is up the kernel sends an MLD report at once, which the IPv4-only
-            // datapath would count as a malformed packet.
-            DisableIpv6(name);
-            // txqueuelen 2000 (TUN's default is 500): a TCP burst from an app queues here while the worker drains it;
-            // at 500 the queue overflowed under one iperf3 stream (11,423 drops = 11,423 retransmits in 5 s on the
-            // engine path), at 2000 nothing was dropped on either path and throughput held or rose (bench/run.sh path).
-            // "qlen", not "txqueuelen": the guest image's busybox ip knows only the short form (iproute2 takes both).
-            _ip.Run("link", "set", "dev", name, "mtu", AdapterMtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "qlen", "2000", "up");
+            _routing.BringUp(name, AdapterMtu);
         }
         catch
         {
@@ -398,13 +346,8 @@ internal sealed partial class AdapterManager : IDisposable
         }
     }
 
-    private void RemoveBindingLocked(AppBinding binding)
+    private void RemoveBindingLocked(ApplicationEntity binding)
     {
-        string table = binding.RouteTable.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string host = binding.Address + "/32";
-        while (_ip.TryRun("rule", "del", "from", host, "lookup", table, "priority", RulePriority).ExitCode == 0)
-        {
-        }
         bool tableShared = false;
         foreach (var other in _bindings.Values)
         {
@@ -413,11 +356,7 @@ internal sealed partial class AdapterManager : IDisposable
                 tableShared = true;
             }
         }
-        if (!tableShared)
-        {
-            _ip.TryRun("route", "flush", "table", table);
-        }
-        _ip.TryRun("addr", "del", host, "dev", binding.Device);
+        _routing.Remove(binding, tableShared);
         // A device left from before a restart with no app of its group alive: remove it too.
         if (CountGroup(binding.Group) == 0 && !_adapters.ContainsKey(binding.Group) && TunDevice.Exists(binding.Device))
         {
@@ -510,16 +449,6 @@ internal sealed partial class AdapterManager : IDisposable
             }
         }
         throw new InvalidOperationException($"group '{group}' is not in configuration version {doc.Version}");
-    }
-
-    private static void DisableIpv6(string device)
-    {
-        // The kernel would otherwise send router solicitations and MLD reports into the adapter: IPv4-only overlay.
-        string path = $"/proc/sys/net/ipv6/conf/{device}/disable_ipv6";
-        if (File.Exists(path))
-        {
-            File.WriteAllText(path, "1");
-        }
     }
 
     private static partial class Log

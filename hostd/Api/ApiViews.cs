@@ -14,7 +14,7 @@ internal static class ApiViews
     }
 
     public static DomainView ToView(this DomainRecord d) =>
-        new(d.Name, d.Uuid?.ToString(), d.Host, d.Address?.ToString(), d.Version);
+        new(d.Name, d.Uuid?.ToString(), d.Host, d.Address?.ToString(), d.Version, d.Stopped);
 
     public static GroupView ToView(this ApplicationGroup g, int applications, IReadOnlyList<GroupCredential> credentials)
     {

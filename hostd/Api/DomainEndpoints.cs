@@ -46,7 +46,8 @@ internal static partial class DomainEndpoints
         app.MapGet("/v1/channels", (Channel.ChannelSupervisorService channels) =>
         {
             var views = new List<ChannelView>();
-            foreach (var c in channels.Status()) views.Add(new ChannelView(c.Domain, c.Socket, c.Connected, c.AcknowledgedVersion, c.Rejected));
+            foreach (var c in channels.Status()) views.Add(new ChannelView(c.Domain, c.Socket, c.Connected, c.AcknowledgedVersion, c.Rejected,
+                channels.Client(c.Domain)?.RefusedPeers ?? 0));
             return Results.Ok(views);
         });
 

@@ -30,6 +30,7 @@ internal sealed partial class ChannelSupervisorService(
     private readonly ConcurrentDictionary<string, DomainChannelClient> _clients = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changed = new(1, 1);
     private readonly ILogger _logger = loggers.CreateLogger<ChannelSupervisorService>();
+    private readonly ChannelPeerCheck _peerCheck = new(options.Value.ChannelPeerCheck, options.Value.QemuPidDir);
 
     public static string SocketPath(string channelDir, string domain) => Path.Combine(channelDir, $"{domain}.agent.sock");
 
@@ -93,7 +94,8 @@ internal sealed partial class ChannelSupervisorService(
             if (_clients.TryGetValue(domain, out var existing)) { existing.NotifyChanged(); continue; }
             var name = domain;
             var client = new DomainChannelClient(name, SocketPath(options.Value.ChannelDir, name),
-                () => builder.Build(name, includeSecrets: true), loggers.CreateLogger<DomainChannelClient>(), time, engine);
+                () => builder.Build(name, includeSecrets: true), loggers.CreateLogger<DomainChannelClient>(), time, engine,
+                peerCheck: _peerCheck);
             _clients[name] = client;
             client.Start();
             Log.Watching(_logger, name, SocketPath(options.Value.ChannelDir, name));

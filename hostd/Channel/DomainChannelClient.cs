@@ -41,18 +41,24 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     // A key epoch that retires drops out of the document without a store change: same version, new digest.
     private string? _pushedDigest;
     private long _acknowledged = -1;
+    private string? _oversizedDigest;
+    private long _oversized;
     private long _rejected;
     private readonly EngineRegistry? _engine;
     private readonly EngineHypercallDispatcher? _hypercalls;
     private ChannelConnection? _connection;
     private readonly AgentCounterQueries _counterQueries;
+    private readonly ChannelPeerCheck? _peerCheck;
+    private long _refusedPeers;
+    private PeerCredentials? _lastRefusedPeer;
 
     /// <summary>How long one message may wait for the guest to read it before the channel is dropped.</summary>
     public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
 
     public DomainChannelClient(string domain, string socketPath, Func<DomainConfigDocument> document, ILogger logger, TimeProvider? time = null,
-        EngineRegistry? engine = null, TimeSpan? writeTimeout = null)
+        EngineRegistry? engine = null, TimeSpan? writeTimeout = null, ChannelPeerCheck? peerCheck = null)
     {
+        _peerCheck = peerCheck;
         _writeTimeout = writeTimeout ?? DefaultWriteTimeout;
         if (engine is not null)
         {
@@ -81,6 +87,12 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     public long RejectedMessages => Interlocked.Read(ref _rejected);
 
     public bool Connected { get; private set; }
+
+    /// <summary>Connections dropped unserved because the process listening on the socket is not vouched for (<see cref="ChannelPeerCheck"/>).</summary>
+    public long RefusedPeers => Interlocked.Read(ref _refusedPeers);
+
+    /// <summary>Documents not pushed because they exceed what the channel carries (<see cref="ChannelProtocol.MaxHostMessageSize"/>).</summary>
+    public long OversizedDocuments => Interlocked.Read(ref _oversized);
 
     /// <summary>Channels dropped because the guest did not read a message within the write timeout.</summary>
     public long WriteTimeouts => Interlocked.Read(ref _writeTimeouts);
@@ -116,12 +128,22 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             {
                 using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath), cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromMilliseconds(100);
-                await using var connection = new ChannelConnection(new NetworkStream(socket, ownsSocket: false));
-                Connected = true;
-                Log.Connected(_logger, _domain, _socketPath);
-                await ServeAsync(connection, cancellationToken).ConfigureAwait(false);
-                Log.Disconnected(_logger, _domain, "the other end closed the channel");
+                if (_peerCheck?.Refusal(socket, _domain, _socketPath, out PeerCredentials peer) is { } refusal)
+                {
+                    // Nothing is written to an unvouched listener; the real one may take the path later: keep trying.
+                    RefusePeer(peer, refusal);
+                }
+                else
+                {
+                    delay = TimeSpan.FromMilliseconds(100);
+                    // The guest's messages are small (1 MiB at most); the documents we send may be large (16 MiB).
+                    await using var connection = new ChannelConnection(new NetworkStream(socket, ownsSocket: false),
+                        ChannelProtocol.DefaultMaxMessageSize, ChannelProtocol.MaxHostMessageSize);
+                    Connected = true;
+                    Log.Connected(_logger, _domain, _socketPath);
+                    await ServeAsync(connection, cancellationToken).ConfigureAwait(false);
+                    Log.Disconnected(_logger, _domain, "the other end closed the channel");
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -226,7 +248,20 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         {
             return;
         }
-        await session.WriteJsonAsync(ChannelMessageType.Config, doc, ChannelJsonContext.Default.DomainConfigDocument).ConfigureAwait(false);
+        byte[] payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(doc, ChannelJsonContext.Default.DomainConfigDocument);
+        if (payload.Length + 1 > session.MaxSendSize)
+        {
+            // Sending would throw and end the channel, and the reconnect would try the same document again: keep the
+            // channel (the agent keeps its last version) and say once per document what is wrong.
+            if (doc.Digest != Volatile.Read(ref _oversizedDigest))
+            {
+                Volatile.Write(ref _oversizedDigest, doc.Digest);
+                Interlocked.Increment(ref _oversized);
+                Log.DocumentTooLarge(_logger, _domain, doc.Version, payload.Length, session.MaxSendSize, Interlocked.Read(ref _acknowledged));
+            }
+            return;
+        }
+        await session.WriteAsync(ChannelMessageType.Config, payload).ConfigureAwait(false);
         Interlocked.Exchange(ref _pushed, doc.Version);
         Volatile.Write(ref _pushedDigest, doc.Digest);
         Log.Pushed(_logger, _domain, doc.Version);
@@ -390,6 +425,18 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Counts every refused listener; logs a listener once, not at every reconnect attempt.</summary>
+    private void RefusePeer(PeerCredentials peer, string reason)
+    {
+        Interlocked.Increment(ref _refusedPeers);
+        if (_lastRefusedPeer == peer)
+        {
+            return;
+        }
+        _lastRefusedPeer = peer;
+        Log.PeerRefused(_logger, _domain, _socketPath, reason);
+    }
+
     /// <summary>Logs a guest-caused warning within this domain's budget; the argument is how many were dropped before it.</summary>
     private void Warn(Action<long> log)
     {
@@ -403,6 +450,8 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private sealed class Session(DomainChannelClient owner, ChannelConnection connection, CancellationTokenSource cts)
     {
         public CancellationToken Token => cts.Token;
+
+        public int MaxSendSize => connection.MaxSendSize;
 
         /// <summary>Set when a write timed out: why the channel is being dropped.</summary>
         public string? TimeoutReason { get; private set; }
@@ -480,5 +529,11 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
 
         [LoggerMessage(106, LogLevel.Information, "domain {Domain}: channel gone, its engine slots released")]
         public static partial void SlotsReleased(ILogger logger, string domain);
+
+        [LoggerMessage(107, LogLevel.Warning, "domain {Domain}: channel {Path} refused, nothing sent: {Reason}; further refusals of this listener are only counted")]
+        public static partial void PeerRefused(ILogger logger, string domain, string path, string reason);
+
+        [LoggerMessage(108, LogLevel.Error, "domain {Domain}: configuration version {Version} not pushed: it is {Bytes} bytes, more than the host channel carries ({Limit}); the agent keeps version {Running}")]
+        public static partial void DocumentTooLarge(ILogger logger, string domain, long version, int bytes, int limit, long running);
     }
 }

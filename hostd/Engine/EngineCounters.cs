@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Api;
 using System.Diagnostics.Metrics;
 
 namespace OverlayKvm.HostDaemon.Engine;

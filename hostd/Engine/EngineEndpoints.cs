@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -12,7 +13,7 @@ public static class EngineEndpoints
     {
         RouteGroupBuilder engine = endpoints.MapGroup("/v1/engine");
         engine.MapGet("/stat", (EngineRegistry registry) =>
-            Results.Json(registry.Snapshot(), EngineJsonContext.Default.EngineStat));
+            Results.Json(registry.Snapshot(), ApiJsonContext.Default.EngineStat));
         engine.MapPost("/groups/{group}/disable", (string group, EngineRegistry registry) => Switch(registry, group, enabled: false));
         engine.MapPost("/groups/{group}/enable", (string group, EngineRegistry registry) => Switch(registry, group, enabled: true));
         return endpoints;
@@ -22,8 +23,8 @@ public static class EngineEndpoints
     {
         EngineSwitchStatus status = registry.SetEnabled(group, enabled);
         return status == EngineSwitchStatus.UnknownGroup
-            ? Results.Json(new EngineErrorResponse($"engine {(enabled ? "enable" : "disable")}: group '{group}' not found"),
-                EngineJsonContext.Default.EngineErrorResponse, statusCode: StatusCodes.Status404NotFound)
-            : Results.Json(new EngineSwitchResponse(group, enabled, status.ToString()), EngineJsonContext.Default.EngineSwitchResponse);
+            ? Results.Json(new ErrorView($"engine {(enabled ? "enable" : "disable")}: group '{group}' not found"),
+                ApiJsonContext.Default.ErrorView, statusCode: StatusCodes.Status404NotFound)
+            : Results.Json(new EngineSwitchResponse(group, enabled, status.ToString()), ApiJsonContext.Default.EngineSwitchResponse);
     }
 }

@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Api;
 using OverlayKvm.Core.SharedMemory;
 
 namespace OverlayKvm.HostDaemon.Engine;

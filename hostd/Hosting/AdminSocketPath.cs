@@ -3,7 +3,7 @@ using System.Net.Sockets;
 namespace OverlayKvm.HostDaemon.Hosting;
 
 /// <summary>
-/// Prepares the admin socket's path before Kestrel binds it and sets its mode once bound. A leftover socket
+/// Prepares the admin socket's path before it is bound (PrivateUnixListener gives it its mode). A leftover socket
 /// file from a crashed daemon is removed; a socket another live daemon answers on is not (two daemons on one
 /// socket would split the operators' view).
 /// </summary>
@@ -23,7 +23,6 @@ internal static class AdminSocketPath
         File.Delete(path);
     }
 
-    public static void ApplyMode(string path, UnixFileMode mode) => File.SetUnixFileMode(path, mode);
 
     private static bool IsAnswering(string path)
     {

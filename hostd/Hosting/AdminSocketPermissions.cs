@@ -4,22 +4,21 @@ using Microsoft.Extensions.Options;
 namespace OverlayKvm.HostDaemon.Hosting;
 
 /// <summary>
-/// Sets the admin socket's mode once Kestrel has bound it, and removes the socket file on a clean stop.
-/// Runs in <see cref="StartedAsync"/>: after every hosted service (Kestrel's included) started, and before
-/// ApplicationStarted, where readiness is announced — so nobody is told "ready" while the mode is still the umask's.
+/// Removes the admin socket file on a clean stop. Its mode is no longer set here: <see cref="PrivateUnixListener"/>
+/// creates the socket with its mode before it can be reached (issue 14 item 10), so there is nothing to fix after
+/// Kestrel started.
 /// </summary>
-internal sealed class AdminSocketPermissions(IOptions<DaemonOptions> options) : IHostedLifecycleService
+internal sealed class AdminSocketPermissions : IHostedLifecycleService
 {
-    public Task StartedAsync(CancellationToken cancellationToken)
-    {
-        DaemonOptionsValidator.TryParseMode(options.Value.SocketMode, out var mode);
-        AdminSocketPath.ApplyMode(options.Value.Socket, mode);
-        return Task.CompletedTask;
-    }
+    private readonly IOptions<DaemonOptions> _options;
+
+    public AdminSocketPermissions(IOptions<DaemonOptions> options) => _options = options;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppedAsync(CancellationToken cancellationToken)
     {
-        try { File.Delete(options.Value.Socket); }
+        try { File.Delete(_options.Value.Socket); }
         catch (IOException) { /* already gone: nothing of ours to clean */ }
         return Task.CompletedTask;
     }

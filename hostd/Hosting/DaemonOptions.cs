@@ -25,6 +25,16 @@ public sealed class DaemonOptions
     /// </summary>
     public string ChannelDir { get; set; } = "/run/overlaykvm";
 
+    /// <summary>
+    /// Who may listen on a domain's channel socket and receive its document (docs/host-channel.md): <c>Strict</c>
+    /// (default) serves only the domain's own QEMU (as libvirt records it) or root; <c>None</c> serves whoever listens, for test
+    /// launchers and demos whose agents bind the socket themselves.
+    /// </summary>
+    public Channel.ChannelPeerCheckMode ChannelPeerCheck { get; set; } = Channel.ChannelPeerCheckMode.Strict;
+
+    /// <summary>Where libvirt records each running domain's QEMU pid (<c>DOMAIN.pid</c>). Default <c>/run/libvirt/qemu</c>.</summary>
+    public string QemuPidDir { get; set; } = Channel.ChannelPeerCheck.DefaultQemuPidDirectory;
+
     /// <summary>This host's name in the inventory. Default: the machine name.</summary>
     public string? HostName { get; set; }
 

@@ -20,6 +20,10 @@ internal sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
             errors.Add($"{s}:StateDir: must be an absolute path (got '{options.StateDir}')");
         if (string.IsNullOrWhiteSpace(options.ChannelDir) || !Path.IsPathRooted(options.ChannelDir))
             errors.Add($"{s}:ChannelDir: must be an absolute path (got '{options.ChannelDir}')");
+        if (!Enum.IsDefined(options.ChannelPeerCheck))
+            errors.Add($"{s}:ChannelPeerCheck: must be Strict or None (got {options.ChannelPeerCheck})");
+        if (string.IsNullOrWhiteSpace(options.QemuPidDir) || !Path.IsPathRooted(options.QemuPidDir))
+            errors.Add($"{s}:QemuPidDir: must be an absolute path (got '{options.QemuPidDir}')");
         if (options.HostAddress is not null && !IPAddress.TryParse(options.HostAddress, out _))
             errors.Add($"{s}:HostAddress: '{options.HostAddress}' is not an IP address");
         if (options.HostCapacity < 1)

@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -89,6 +91,13 @@ public static class OverlayDaemon
         if (validation.Failed) throw new OptionsValidationException(DaemonOptions.Section, typeof(DaemonOptions), validation.Failures);
 
         AdminSocketPath.PrepareForBind(options.Socket);
+        DaemonOptionsValidator.TryParseMode(options.SocketMode, out UnixFileMode socketMode);
+        // Kestrel would bind and listen with the umask's mode and leave the chmod to later: create the admin
+        // socket ourselves, with its mode from the first moment it can be reached.
+        builder.WebHost.UseSockets(s => s.CreateBoundListenSocket = endpoint =>
+            endpoint is UnixDomainSocketEndPoint unix && unix.ToString() == options.Socket
+                ? PrivateUnixListener.Create(options.Socket, socketMode)
+                : SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint));
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.MaxRequestBytes;

@@ -35,6 +35,12 @@ public sealed class LibvirtOptions
     /// <summary>First reconnect delay; doubles up to <see cref="ReconnectMaxDelay"/>. Default 200 ms.</summary>
     public TimeSpan ReconnectInitialDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// Whether undefining a member domain in libvirt also removes its apps from the store (issue 15). Default false:
+    /// they stay, unreachable, so that defining the domain again brings them back with their addresses.
+    /// </summary>
+    public bool RemoveAppsOnUndefine { get; set; }
+
     /// <summary>Longest delay between reconnect attempts. Default 5 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 }

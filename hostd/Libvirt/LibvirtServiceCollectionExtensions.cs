@@ -34,6 +34,7 @@ public static class LibvirtServiceCollectionExtensions
         services.TryAddSingleton<QemuHookHandler>();
         services.TryAddSingleton<DomainAttachHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LibvirtEventService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DomainRunStateRecorder>());
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, LibvirtJsonContext.Default));
         return services;

@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Api;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Cluster;
 using OverlayKvm.Core.Model;

@@ -46,7 +46,7 @@ public sealed partial class SqliteOverlayStore
                 """,
                 ("$n", name), ("$u", uuid?.ToString()), ("$h", host), ("$a", SqliteRows.ToDb(canonical)), ("$v", scope.Version));
             scope.MarkChanged();
-            return new DomainRecord(name, uuid, host, canonical, scope.Version);
+            return new DomainRecord(name, uuid, host, canonical, scope.Version, existing?.Stopped ?? false);
         });
     }
 

@@ -15,7 +15,8 @@ internal static class SqliteRows
     public const string ApplicationSelect =
         "SELECT g.name, a.name, a.address, a.domain, a.manifest, a.version FROM applications a JOIN groups g ON g.id = a.group_id";
 
-    public const string DomainColumns = "name, uuid, host, address, version";
+    // The run state lives in meta (SqliteOverlayStore.DomainStates): no schema change for it.
+    public const string DomainColumns = "name, uuid, host, address, version, EXISTS (SELECT 1 FROM meta WHERE meta.key = 'domain-stopped/' || domains.name)";
 
     public const string HostColumns = "name, address, capacity, version";
 
@@ -39,7 +40,8 @@ internal static class SqliteRows
             row.IsDBNull(1) ? null : Guid.Parse(row.GetString(1)),
             row.GetString(2),
             row.IsDBNull(3) ? null : IPAddress.Parse(row.GetString(3)),
-            row.GetInt64(4));
+            row.GetInt64(4),
+            row.GetInt64(5) != 0);
 
     public static HostRecord ReadHost(SqliteDataReader row) =>
         new(row.GetString(0), IPAddress.Parse(row.GetString(1)), row.GetInt32(2), row.GetInt64(3));

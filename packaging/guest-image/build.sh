@@ -3,10 +3,13 @@
 # modules, finds the agent's virtio-serial port by name, enables the ivshmem BAR and starts the guest agent
 # (or, without one, a small probe used by the end-to-end tests).
 #
-#   packaging/guest-image/build.sh [--agent PATH] [--extra SRC:DEST]... [--out DIR] [--cache DIR]
+#   packaging/guest-image/build.sh [--agent PATH] [--extra SRC:DEST]... [--init PATH] [--modules PATH]
+#                                  [--out DIR] [--cache DIR]
 #
 # --extra copies file SRC to DEST (an absolute path) inside the initramfs, executable: e.g. a test scenario
 # that init starts beside the agent when the kernel command line names it (overlaykvm.test=DEST).
+# --init and --modules replace this folder's init and modules.list: another image kind reuses the kernel
+# extraction and module resolution with its own /init (packaging/debian-image/ boots a disk this way).
 #
 # Outputs in DIR (default $CACHE/image):
 #   kernel      the uncompressed vmlinux (PVH entry; boots faster under TCG) or, failing that, the vmlinuz
@@ -24,18 +27,22 @@ CACHE_DIR="${OVERLAYKVM_GUEST_CACHE:-/var/cache/overlaykvm/guest}"
 OUT_DIR=""
 AGENT=""
 EXTRAS=()
+INIT="$SCRIPT_DIR/init"
+MODULES_LIST="$SCRIPT_DIR/modules.list"
 
 die() { echo "guest-image: error: $*" >&2; exit 1; }
 say() { echo "guest-image: $*" >&2; }
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
     case "$1" in
         --agent) [ $# -ge 2 ] || die "--agent needs a path"; AGENT="$2"; shift 2 ;;
         --extra) [ $# -ge 2 ] || die "--extra needs SRC:DEST"; EXTRAS+=("$2"); shift 2 ;;
+        --init) [ $# -ge 2 ] || die "--init needs a path"; INIT="$2"; shift 2 ;;
+        --modules) [ $# -ge 2 ] || die "--modules needs a path"; MODULES_LIST="$2"; shift 2 ;;
         --out) [ $# -ge 2 ] || die "--out needs a directory"; OUT_DIR="$2"; shift 2 ;;
         --cache) [ $# -ge 2 ] || die "--cache needs a directory"; CACHE_DIR="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -49,6 +56,8 @@ if [ -n "$AGENT" ]; then
     [ -x "$AGENT" ] || die "--agent '$AGENT': not executable"
     AGENT="$(readlink -f "$AGENT")"
 fi
+[ -f "$INIT" ] || die "--init '$INIT': no such file"
+[ -f "$MODULES_LIST" ] || die "--modules '$MODULES_LIST': no such file"
 for extra in "${EXTRAS[@]}"; do
     src="${extra%%:*}"; dest="${extra#*:}"
     [ "$src" != "$extra" ] || die "--extra '$extra': expected SRC:DEST"
@@ -103,7 +112,7 @@ done
 # --- the stamp: every input that changes the image ---------------------------------------------------
 stamp_inputs() {
     for p in "${PACKAGES[@]}"; do echo "pkg $p ${VERSION[$p]}"; done
-    sha256sum "$SCRIPT_DIR/build.sh" "$SCRIPT_DIR/init" "$SCRIPT_DIR/probe.sh" "$SCRIPT_DIR/modules.list" \
+    sha256sum "$SCRIPT_DIR/build.sh" "$INIT" "$SCRIPT_DIR/probe.sh" "$MODULES_LIST" \
         | awk '{ print "file", $1 }'
     if [ -n "$AGENT" ]; then echo "agent $(sha256sum < "$AGENT" | awk '{ print $1 }')"; else echo "agent none"; fi
     for extra in "${EXTRAS[@]}"; do echo "extra ${extra#*:} $(sha256sum < "${extra%%:*}" | awk '{ print $1 }')"; done
@@ -223,7 +232,7 @@ visit() {
 while IFS= read -r line; do
     line="${line%%#*}"; line="$(echo "$line" | tr -d '[:space:]')"
     [ -n "$line" ] && visit "$line"
-done < "$SCRIPT_DIR/modules.list"
+done < "$MODULES_LIST"
 
 # --- assemble the initramfs ---------------------------------------------------------------------------
 WORK="$(mktemp -d "$CACHE_DIR/build.XXXXXX")"
@@ -247,7 +256,7 @@ for m in "${ORDER[@]}"; do
     esac
     echo "$m" >> "$ROOT/etc/overlaykvm/modules.order"
 done
-install -m 0755 "$SCRIPT_DIR/init" "$ROOT/init"
+install -m 0755 "$INIT" "$ROOT/init"
 install -m 0755 "$SCRIPT_DIR/probe.sh" "$ROOT/bin/overlaykvm-probe"
 [ -n "$AGENT" ] && install -m 0755 "$AGENT" "$ROOT/bin/overlay-agent"
 for extra in "${EXTRAS[@]}"; do

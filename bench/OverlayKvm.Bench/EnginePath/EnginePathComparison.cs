@@ -33,7 +33,9 @@ public static class EnginePathComparison
         int seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
         string configuration = args.Length > 2 ? args[2] : "release";
-        using var bench = new PathBench(configuration);
+        string? agent = args.Length > 3 ? Path.GetFullPath(args[3]) : null;
+        using var bench = new PathBench(configuration, agent);
+        Console.WriteLine($"engine-path: agent {agent ?? $"{configuration} build (JIT)"}");
         // Ctrl-C (SIGINT), kill (SIGTERM), a closed terminal (SIGHUP): clean up here, then exit. The main thread may be
         // blocked in an iperf3 or ping that the cleanup kills; Dispose is idempotent and serialised.
         bool interrupted = false;
@@ -56,10 +58,10 @@ public static class EnginePathComparison
             // Idle cost, mostly the doorbell's bounded wait (1,000 timed wake-ups a second per receive thread):
             // after a settling pause (tiered JIT, the warm-up's connections), per agent thread over 10 s.
             Thread.Sleep(TimeSpan.FromSeconds(5));
-            Dictionary<string, long> idleBefore = bench.AgentThreadJiffies();
+            Dictionary<string, long> idleBefore = bench.AgentThreadCpuNanoseconds();
             var idleClock = Stopwatch.StartNew();
             Thread.Sleep(TimeSpan.FromSeconds(10));
-            Dictionary<string, long> idleAfter = bench.AgentThreadJiffies();
+            Dictionary<string, long> idleAfter = bench.AgentThreadCpuNanoseconds();
             double idleSeconds = idleClock.Elapsed.TotalSeconds;
             var busiest = new StringBuilder();
             long idleTotal = 0;
@@ -69,12 +71,21 @@ public static class EnginePathComparison
                 idleTotal += used;
                 if (used > 0 && busiest.Length < 300)
                 {
-                    busiest.Append(CultureInfo.InvariantCulture, $" {thread} {used / 100.0 / idleSeconds * 100:F2} %;");
+                    busiest.Append(CultureInfo.InvariantCulture, $" {thread} {used / 1e9 / idleSeconds * 100:F3} %;");
                 }
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"== idle: both agents together used {idleTotal / 100.0 / idleSeconds * 100:F2} % of one CPU over {idleSeconds:F0} s ({(busiest.Length == 0 ? " nothing measurable" : busiest.ToString())})"));
+                $"== idle: both agents together used {idleTotal / 1e9 / idleSeconds * 100:F3} % of one CPU over {idleSeconds:F0} s ({(busiest.Length == 0 ? " nothing measurable" : busiest.ToString())})"));
+            foreach (string domain in new[] { "vmA", "vmB" })
+            {
+                long used = 0;
+                foreach ((string thread, long after) in idleAfter)
+                {
+                    used += thread.StartsWith(domain + "/", StringComparison.Ordinal) ? after - idleBefore.GetValueOrDefault(thread) : 0;
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== idle: agent {domain} {used / 1e9 / idleSeconds * 100:F3} % of one CPU"));
+            }
             var results = new List<Figures>();
             for (int round = 1; round <= rounds; round++)
             {
@@ -86,7 +97,10 @@ public static class EnginePathComparison
                 results.Add(Measure(bench, "veth", round, seconds, "10.97.0.1", "10.97.0.2", expectEngine: null));
             }
 
-            Print(results);
+            if (results.Count > 0)
+            {
+                Print(results);
+            }
             return 0;
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or System.Text.Json.JsonException)

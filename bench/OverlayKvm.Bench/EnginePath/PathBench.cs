@@ -27,8 +27,13 @@ internal sealed class PathBench : IDisposable
     private readonly Lock _gate = new();
     private bool _disposed;
 
-    public PathBench(string configuration)
+    private readonly string? _agentBinary;
+
+    /// <param name="agentBinary">The overlay-agent to run (bench/run.sh passes the Native AOT one, as guests run it);
+    /// null: the build output of <paramref name="configuration"/>.</param>
+    public PathBench(string configuration, string? agentBinary = null)
     {
+        _agentBinary = agentBinary;
         _bin = Path.Combine(RepoRoot(), "artifacts", "bin");
         Configuration = configuration;
         string suffix = Guid.NewGuid().ToString("N")[..6];
@@ -90,7 +95,11 @@ internal sealed class PathBench : IDisposable
         Ctl("app-define", "web", "client", "--domain", "vmA", "--address", "10.1.0.1");
         Ctl("app-define", "web", "server", "--domain", "vmB", "--address", "10.1.0.2");
 
-        string agent = Binary("OverlayKvm.GuestAgent", "overlay-agent");
+        string agent = _agentBinary ?? Binary("OverlayKvm.GuestAgent", "overlay-agent");
+        if (!File.Exists(agent))
+        {
+            throw new FileNotFoundException($"overlay-agent not found at {agent}");
+        }
         foreach ((string ns, string domain) in new[] { (A, "vmA"), (B, "vmB") })
         {
             string channel = Path.Combine(_dir, domain + ".channel.sock");
@@ -188,7 +197,11 @@ internal sealed class PathBench : IDisposable
     }
 
     /// <summary>CPU time (jiffies) per agent thread so far, keyed "domain/thread-name/tid".</summary>
-    public Dictionary<string, long> AgentThreadJiffies()
+    /// <summary>
+    /// CPU time per agent thread in nanoseconds (/proc/PID/task/TID/schedstat, first field): an idle agent's few
+    /// milliseconds over 10 s are below the 10 ms resolution of the jiffies in /proc/.../stat.
+    /// </summary>
+    public Dictionary<string, long> AgentThreadCpuNanoseconds()
     {
         var result = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < _agentPids.Count; i++)
@@ -198,9 +211,8 @@ internal sealed class PathBench : IDisposable
                 try
                 {
                     string name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
-                    string stat = File.ReadAllText(Path.Combine(task, "stat"));
-                    string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    result[$"{(i == 0 ? "vmA" : "vmB")}/{name}/{Path.GetFileName(task)}"] = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
+                    string schedstat = File.ReadAllText(Path.Combine(task, "schedstat"));
+                    result[$"{(i == 0 ? "vmA" : "vmB")}/{name}/{Path.GetFileName(task)}"] = long.Parse(schedstat.Split(' ')[0], CultureInfo.InvariantCulture);
                 }
                 catch (IOException)
                 {

@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Api;
 using OverlayKvm.Core.Store;
 
 namespace OverlayKvm.HostDaemon.Libvirt;

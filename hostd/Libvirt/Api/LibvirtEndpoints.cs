@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -34,7 +35,7 @@ public static class LibvirtEndpoints
         {
             try
             {
-                return Results.Json(handler.Attach(name, request), LibvirtJsonContext.Default.AttachResponse);
+                return Results.Json(handler.Attach(name, request), ApiJsonContext.Default.AttachResponse);
             }
             catch (ArgumentException ex)
             {
@@ -63,11 +64,11 @@ public static class LibvirtEndpoints
         });
 
         endpoints.MapGet("/v1/domains/{name}/placement", (string name, PlacementPlanner planner) =>
-            Results.Json(planner.Choose(name), LibvirtJsonContext.Default.PlacementDecision));
+            Results.Json(planner.Choose(name), ApiJsonContext.Default.PlacementDecision));
 
         return endpoints;
     }
 
     private static IResult Error(int status, string message) =>
-        Results.Json(new ApiError(message), LibvirtJsonContext.Default.ApiError, statusCode: status);
+        Results.Json(new ErrorView(message), ApiJsonContext.Default.ErrorView, statusCode: status);
 }

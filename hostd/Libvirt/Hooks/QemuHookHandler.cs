@@ -10,10 +10,12 @@ using OverlayKvm.HostDaemon.Placement;
 namespace OverlayKvm.HostDaemon.Libvirt;
 
 /// <summary>
-/// Decides on each qemu hook invocation. Only `prepare begin` can be refused: for every domain, one that names
-/// another domain's channel or a region the store does not give it (<see cref="DomainIsolationCheck"/>); for a
-/// domain carrying our metadata also an unknown group or app, a missing OverlayKvm device, or (strict placement)
-/// the wrong host. Everything else
+/// Decides on each qemu hook invocation. Only `prepare begin` and `migrate begin` (an incoming live migration, on the
+/// destination) can be refused: for every domain, one that names another domain's channel or a region the store does
+/// not give it (<see cref="DomainIsolationCheck"/>); for a domain carrying our metadata also an unknown group or app,
+/// a missing OverlayKvm device, or (strict placement) the wrong host. An arriving domain carries no region (the
+/// source detached it, and this host's is attached after arrival) and is placed here only once it started (the
+/// lifecycle event), so that a failed migration leaves the store as it was. Everything else
 /// is recorded and allowed. It never calls libvirt: libvirtd holds the domain's lock while the hook runs, so a
 /// call back into libvirt for that domain would deadlock.
 /// </summary>
@@ -71,17 +73,18 @@ internal sealed partial class QemuHookHandler(
         }
 
         bool ours = metadata is not null || refusal is not null;
-        bool vetoable = operation == "prepare" && sub == "begin";
+        bool arriving = operation == "migrate";
+        bool vetoable = (operation == "prepare" || arriving) && sub == "begin";
         if (vetoable && ours && refusal is null)
         {
-            refusal = CheckPrepare(domain, doc!, metadata!);
+            refusal = CheckPrepare(domain, doc!, metadata!, arriving);
         }
         if (vetoable && refusal is null && doc is not null)
         {
             // Every domain, ours or not: no other domain's channel, no region the store does not give it.
             refusal = _isolation.Check(domain, doc);
         }
-        if (vetoable && ours && refusal is null)
+        if (vetoable && !arriving && ours && refusal is null)
         {
             try
             {
@@ -131,7 +134,7 @@ internal sealed partial class QemuHookHandler(
         }
     }
 
-    private string? CheckPrepare(string domain, XDocument doc, OverlayMetadata metadata)
+    private string? CheckPrepare(string domain, XDocument doc, OverlayMetadata metadata, bool arriving)
     {
         if (metadata.Members.Count == 0)
         {
@@ -153,9 +156,10 @@ internal sealed partial class QemuHookHandler(
         var granted = _isolation.GrantedGroups(domain);
         foreach (string group in metadata.Groups)
         {
-            if (!granted.Contains(group))
+            if (!granted.Contains(group) || arriving)
             {
-                // A member with no application in the group gets no region (issue 14 item 2): nothing to require.
+                // A member with no application in the group gets no region (issue 14 item 2); an arriving one gets
+                // this host's after the migration (issue 15): nothing to require now.
                 continue;
             }
             string shmem = DomainXmlInjector.ShmemName(group);

@@ -41,11 +41,12 @@ internal sealed class EtcdConnection : IDisposable
     /// <summary>Runs one etcd call; any transport or server failure becomes <see cref="StoreUnavailableException"/>.</summary>
     public T Call<T>(string operation, Func<EtcdClient, DateTime, T> call)
     {
+        DateTime deadline = Deadline();
         try
         {
-            return call(Client, Deadline());
+            return call(Client, deadline);
         }
-        catch (Exception e) when (Describe(e) is { } reason)
+        catch (Exception e) when (Describe(e, deadline) is { } reason)
         {
             throw new StoreUnavailableException($"store unavailable: etcd ({Endpoints}) {operation}: {reason}", e);
         }
@@ -53,11 +54,12 @@ internal sealed class EtcdConnection : IDisposable
 
     public async Task<T> CallAsync<T>(string operation, Func<EtcdClient, DateTime, Task<T>> call)
     {
+        DateTime deadline = Deadline();
         try
         {
-            return await call(Client, Deadline()).ConfigureAwait(false);
+            return await call(Client, deadline).ConfigureAwait(false);
         }
-        catch (Exception e) when (Describe(e) is { } reason)
+        catch (Exception e) when (Describe(e, deadline) is { } reason)
         {
             throw new StoreUnavailableException($"store unavailable: etcd ({Endpoints}) {operation}: {reason}", e);
         }
@@ -65,15 +67,24 @@ internal sealed class EtcdConnection : IDisposable
 
     public void Dispose() => Client.Dispose();
 
-    /// <summary>One line for an operator; null for exceptions that are not about reaching etcd.</summary>
-    internal string? Describe(Exception e) => e switch
+    /// <summary>
+    /// One line for an operator; null for exceptions that are not about reaching etcd. <paramref name="deadline"/> is
+    /// the call's: Grpc.Net.Client does not always report its own deadline as DeadlineExceeded — when the deadline
+    /// timer cancels the HTTP/2 request while it waits for response headers, the call ends in a
+    /// <see cref="TaskCanceledException"/> instead. A cancellation once the deadline has passed is that timeout (it
+    /// stopped overlayd's liveness loop, and with it the daemon, during a quorum loss); one before it is the caller's.
+    /// </summary>
+    internal string? Describe(Exception e, DateTime deadline) => e switch
     {
-        RpcException { StatusCode: StatusCode.DeadlineExceeded } => $"no answer within {_timeout.TotalSeconds:0.#} s (quorum lost or members down?)",
+        RpcException { StatusCode: StatusCode.DeadlineExceeded } => NoAnswer,
         RpcException r => $"{r.StatusCode}: {r.Status.Detail}",
         HttpRequestException h => h.Message,
         IOException io => io.Message,
+        OperationCanceledException when DateTime.UtcNow >= deadline => NoAnswer,
         _ => null,
     };
+
+    private string NoAnswer => $"no answer within {_timeout.TotalSeconds:0.#} s (quorum lost or members down?)";
 
     private static void ConfigureTls(SslClientAuthenticationOptions ssl, EtcdStoreOptions options)
     {

@@ -45,7 +45,26 @@ public sealed partial class EtcdOverlayStore
                 }
             }
 
-            var record = new DomainRecord(name, uuid, host, canonical, scope.Version);
+            var record = new DomainRecord(name, uuid, host, canonical, scope.Version, existing?.Stopped ?? false);
+            scope.Put(record);
+            return record;
+        });
+    }
+
+    /// <inheritdoc/>
+    public DomainRecord SetDomainStopped(string name, bool stopped)
+    {
+        NameRules.Check("domain", name);
+        return Write(scope =>
+        {
+            var existing = scope.Model.Domains.GetValueOrDefault(name) ?? throw new EntityNotFoundException("domain", name);
+            if (existing.Stopped == stopped)
+            {
+                return existing;
+            }
+
+            // The domain's version rises so that peers' documents (which count it) rise too.
+            var record = existing with { Version = scope.Version, Stopped = stopped };
             scope.Put(record);
             return record;
         });

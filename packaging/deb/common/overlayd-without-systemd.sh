@@ -22,9 +22,11 @@ overlaykvm_restart_overlayd_without_systemd() {
     rm -f "$OVERLAYKVM_SOCKET"
     (umask 0077 && start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$OVERLAYKVM_PIDFILE" \
         --output "$OVERLAYKVM_LOG" --exec "$OVERLAYKVM_OVERLAYD" -- --config /etc/overlaykvm/overlayd.json)
+    # Up to 180 s, as overlayd.service's TimeoutStartSec: the self-contained overlayd needs seconds to start on an
+    # idle host and over 30 s on a busy one (seen at load average 30-40 on two cores).
     _waited=0
     while [ ! -S "$OVERLAYKVM_SOCKET" ]; do
-        if [ "$_waited" -ge 300 ] || ! kill -0 "$(cat "$OVERLAYKVM_PIDFILE" 2>/dev/null || echo 0)" 2>/dev/null; then
+        if [ "$_waited" -ge 1800 ] || ! kill -0 "$(cat "$OVERLAYKVM_PIDFILE" 2>/dev/null || echo 0)" 2>/dev/null; then
             echo "overlaykvm: overlayd did not start; see $OVERLAYKVM_LOG:" >&2
             tail -n 20 "$OVERLAYKVM_LOG" >&2 || true
             return 1
@@ -33,5 +35,5 @@ overlaykvm_restart_overlayd_without_systemd() {
         _waited=$((_waited + 1))
     done
     chgrp overlaykvm "$OVERLAYKVM_SOCKET" 2>/dev/null || true
-    echo "overlaykvm: systemd is not running here: started overlayd (pid $(cat "$OVERLAYKVM_PIDFILE")) with start-stop-daemon as overlayd.service would; log $OVERLAYKVM_LOG, stop with: start-stop-daemon --stop --pidfile $OVERLAYKVM_PIDFILE"
+    echo "overlaykvm: systemd is not running here: started overlayd (pid $(cat "$OVERLAYKVM_PIDFILE"), answering after ~$((_waited / 10)) s) with start-stop-daemon as overlayd.service would; log $OVERLAYKVM_LOG, stop with: start-stop-daemon --stop --pidfile $OVERLAYKVM_PIDFILE"
 }

@@ -36,6 +36,37 @@ public sealed class EngineDoorbellTests
     }
 
     [Fact]
+    public void Wait_NobodyRings_DoesNotCountAsAnUnwakeableRing()
+    {
+        using var temp = new TempRegion();
+        using var receiver = new EngineEndpoint(temp.Region, 1);
+
+        receiver.WaitForData(TimeSpan.FromMilliseconds(20));
+
+        Assert.False(receiver.UnwakeableRingSeen);
+    }
+
+    [Fact]
+    public async Task Wait_RungWithoutAWake_AsFromAnotherKernel_IsSeenAsAnUnwakeableRing()
+    {
+        // A VM's sender clears the word (its CAS reaches the shared page) but its FUTEX_WAKE cannot reach this kernel:
+        // the receive thread must then not sleep long on this endpoint (EngineReceiveService's deep idle).
+        using var temp = new TempRegion();
+        using EngineRegion other = temp.AttachAgain();
+        using var receiver = new EngineEndpoint(other, 1);
+        using EngineDoorbell probe = temp.Region.OpenDoorbell(1);
+
+        Task<DoorbellWaitResult> sleeper = Task.Factory.StartNew(() => receiver.WaitForData(TimeSpan.FromMilliseconds(500)), TaskCreationOptions.LongRunning);
+        SpinUntil(() => probe.Peek() == EngineDoorbell.Sleeping, "the receiver to announce its sleep");
+        Thread.Sleep(100); // from announce to FUTEX_WAIT
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(temp.Bytes(temp.Region.Layout.DoorbellOffset(1), 4), 0);
+        DoorbellWaitResult result = await sleeper.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(DoorbellWaitResult.TimedOut, result);
+        Assert.True(receiver.UnwakeableRingSeen);
+    }
+
+    [Fact]
     public void Send_ReceiverAwake_IssuesNoWake()
     {
         using var temp = new TempRegion();

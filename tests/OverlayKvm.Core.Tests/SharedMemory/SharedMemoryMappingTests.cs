@@ -1,5 +1,5 @@
 using OverlayKvm.Core.SharedMemory;
-using OverlayKvm.Core.SharedMemory.Interop;
+using OverlayKvm.Core.Interop;
 
 namespace OverlayKvm.Core.Tests.SharedMemory;
 
@@ -55,9 +55,9 @@ public sealed class SharedMemoryMappingTests : IDisposable
             File.WriteAllBytes(target, new byte[8192]);
             File.CreateSymbolicLink(_path, target);
 
-            var e = Assert.Throws<SharedMemoryIoException>(() => SharedMemoryMapping.Open(_path));
-            Assert.Equal("open", e.Operation);
-            Assert.Equal(40, e.Errno); // ELOOP: O_NOFOLLOW refuses symlinks in world-writable /dev/shm
+            var e = Assert.Throws<ErrnoException>(() => SharedMemoryMapping.Open(_path));
+            Assert.Equal($"open {_path}", e.Operation);
+            Assert.Equal(Errno.ELOOP, e.Errno); // ELOOP: O_NOFOLLOW refuses symlinks in world-writable /dev/shm
         }
         finally
         {

@@ -33,10 +33,10 @@ internal sealed class HookXmlTarget : FuzzTarget
 
     protected override void Execute(ReadOnlySpan<byte> input)
     {
-        // The hook decodes stdin the same way (UTF-8, invalid sequences replaced).
+        // The hook scans stdin's bytes, and decodes them the same way for overlayd (UTF-8, invalid sequences replaced).
         string xml = Encoding.UTF8.GetString(input);
         // The hook asks overlayd about our domains and about any that names something of ours (issue 14 items 1, 2).
-        bool hookSaysOurs = MetadataProbe.ShouldForward(xml);
+        bool hookSaysOurs = MetadataProbe.ShouldForward(input);
         _last = null;
         HookResponse verdict = _handler.Evaluate(new HookRequest("fz-hook", "prepare", "begin", "-", xml));
         if (_last is null)

@@ -7,7 +7,7 @@ namespace OverlayKvm.GuestAgent.Tests.Config;
 
 public class SnapshotCompilerTests
 {
-    private static SnapshotCompiler Compiler() => new(new DatapathCounters(), new ManualTime(), 7480);
+    private static SnapshotCompiler Compiler() => new(new DatapathCounters(), ManualTime.Create(), 7480);
 
     [Fact]
     public void Compile_ValidDocument_BuildsMembersPeersAndKeys()
@@ -110,7 +110,7 @@ public class SnapshotCompilerTests
     public void Compile_RetiredNewestEpoch_SendsWithNewestLiveEpoch()
     {
         var t = new TwoAgents();
-        t.Keys.Add((2, new byte[32], t.Time.Now - TimeSpan.FromSeconds(1)));
+        t.Keys.Add((2, new byte[32], t.Time.GetUtcNow() - TimeSpan.FromSeconds(1)));
         var s = new SnapshotCompiler(new DatapathCounters(), t.Time, 7480).Compile(t.Doc("vmA", 1), null);
         Assert.Equal(1u, s.GroupsByName["web"].SendKey!.Epoch);
     }

@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class ManualTime : TimeProvider
+/// <summary>The clock tests move by hand: the library's fake, started at the fixtures' date.</summary>
+internal static class ManualTime
 {
-    public DateTimeOffset Now { get; set; } = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset Start = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    public override DateTimeOffset GetUtcNow() => Now;
+    public static FakeTimeProvider Create() => new(Start);
 }

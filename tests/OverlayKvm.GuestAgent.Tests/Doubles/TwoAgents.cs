@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
@@ -34,7 +35,7 @@ internal sealed class TwoAgents
         AdaptersB.Set(OverlayIds.GroupId("web"), SinkB);
     }
 
-    public ManualTime Time { get; } = new();
+    public FakeTimeProvider Time { get; } = ManualTime.Create();
 
     /// <summary>web's protection level in both documents ("Sealed" or "Authenticated").</summary>
     public string Protection { get; set; } = "Sealed";

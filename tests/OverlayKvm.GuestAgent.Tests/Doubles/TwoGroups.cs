@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Buffers.Binary;
 using System.Net;
 using OverlayKvm.Core.Config;
@@ -30,8 +31,8 @@ internal sealed class TwoGroups
     public TwoGroups(TransmissionOptions? options = null, params PolicyDefinition[] policies)
     {
         Options = options ?? new TransmissionOptions();
-        A = new Side("vmA", Options);
-        Bv = new Side("vmB", Options);
+        A = new Side("vmA", Options, Time);
+        Bv = new Side("vmB", Options, Time);
         Policies = [.. policies.Select((p, i) => new AccessPolicy(i + 1, p, 5))];
         Publish();
         A.Adapters.Set(OverlayIds.GroupId("G2"), A.Sink);
@@ -39,6 +40,9 @@ internal sealed class TwoGroups
     }
 
     public TransmissionOptions Options { get; }
+
+    /// <summary>Both VMs' clock: rule TTLs, negotiation timeouts and retries run on it, moved by the test.</summary>
+    public FakeTimeProvider Time { get; } = ManualTime.Create();
 
     public Side A { get; }
 
@@ -129,13 +133,13 @@ internal sealed class TwoGroups
 
     internal sealed class Side
     {
-        public Side(string domain, TransmissionOptions options)
+        public Side(string domain, TransmissionOptions options, FakeTimeProvider time)
         {
             Domain = domain;
-            Compiler = new SnapshotCompiler(Counters, new ManualTime(), 7480);
-            Transmission = new TransmissionManager(State, options, Counters, new SharedFrameSender(Frames));
+            Compiler = new SnapshotCompiler(Counters, time, 7480);
+            Transmission = new TransmissionManager(State, options, Counters, new SharedFrameSender(Frames), time);
             Send = new SendPath(State, Counters, Frames, Adapters, Transmission);
-            Receive = new ReceivePath(State, Counters, Adapters, new ManualTime(), Transmission);
+            Receive = new ReceivePath(State, Counters, Adapters, time, Transmission);
         }
 
         public string Domain { get; }

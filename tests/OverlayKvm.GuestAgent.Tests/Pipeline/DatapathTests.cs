@@ -176,7 +176,7 @@ public class DatapathTests
     {
         var t = new TwoAgents();
         byte[] oldFrame = SendFromAToB(t);
-        t.Keys[0] = (1, t.Keys[0].Key, t.Time.Now + TimeSpan.FromSeconds(10));
+        t.Keys[0] = (1, t.Keys[0].Key, t.Time.GetUtcNow() + TimeSpan.FromSeconds(10));
         t.Keys.Add((2, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), null));
         t.Publish(2);
 
@@ -190,7 +190,7 @@ public class DatapathTests
         // Epoch 1 still opens during its grace period…
         Assert.Null(t.ReceiveB.Process((byte[])oldFrame.Clone(), TwoAgents.VmAUnderlay));
         // …and not after it (a fresh epoch-1 frame would be refused for its key, before the replay check).
-        t.Time.Now += TimeSpan.FromSeconds(11);
+        t.Time.Advance(TimeSpan.FromSeconds(11));
         Assert.Equal(DropReason.NoKey, t.ReceiveB.Process(oldFrame, TwoAgents.VmAUnderlay));
     }
 

@@ -53,7 +53,7 @@ public sealed class RestoredAgentNonceTests
         byte[] recordedUnseen = SendFromAToB(t); // captured on the wire, never delivered
 
         // vmA's agent restarts (a new process draws a new salt); its first frames open at vmB at once.
-        t.Time.Now += TimeSpan.FromSeconds(1);
+        t.Time.Advance(TimeSpan.FromSeconds(1));
         t.StateA.Publish(new SnapshotCompiler(t.CountersA, t.Time, 7480).Compile(t.Doc("vmA", 1), null));
         byte[] afterRestart = SendFromAToB(t);
         Assert.True(SealedFrameHeader.TryRead(beforeRestart, out var h1));
@@ -76,7 +76,7 @@ public sealed class RestoredAgentNonceTests
         byte[] recorded = SendFromAToB(t);
         Assert.Null(t.ReceiveB.Process((byte[])recorded.Clone(), TwoAgents.VmAUnderlay));
 
-        t.Time.Now += SenderStreams.DefaultMaxSkew + TimeSpan.FromSeconds(30); // margin: the sender's counter also moved with real elapsed time
+        t.Time.Advance(SenderStreams.DefaultMaxSkew + TimeSpan.FromSeconds(30)); // margin: the sender's counter also moved with real elapsed time
         t.StateB.Publish(new SnapshotCompiler(t.CountersB, t.Time, 7480).Compile(t.Doc("vmB", 1), null)); // vmB restarted: no state
         Assert.Equal(DropReason.Replay, t.ReceiveB.Process(recorded, TwoAgents.VmAUnderlay));
 

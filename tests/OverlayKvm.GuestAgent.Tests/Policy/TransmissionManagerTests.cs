@@ -33,8 +33,8 @@ public sealed class TransmissionManagerTests
         Assert.Equal(1, t.A.Transmission.Counters.AllowedReceived);
         Assert.Equal(1, t.Bv.Transmission.Counters.NegotiationsReceived);
         // R4.8: the rule is recorded at both ends.
-        Assert.True(t.A.Transmission.Egress.TryGetLive(Flow(80), Environment.TickCount64, out var sent) && sent.IsAllowed);
-        Assert.True(t.Bv.Transmission.Ingress.TryGetLive(Flow(80), Environment.TickCount64, out var granted) && granted.IsAllowed);
+        Assert.True(t.A.Transmission.Egress.TryGetLive(Flow(80), t.A.Transmission.NowMs, out var sent) && sent.IsAllowed);
+        Assert.True(t.Bv.Transmission.Ingress.TryGetLive(Flow(80), t.Bv.Transmission.NowMs, out var granted) && granted.IsAllowed);
         Assert.Equal(1, granted.PolicyId);
     }
 
@@ -54,7 +54,7 @@ public sealed class TransmissionManagerTests
         Assert.Equal(0, t.Bv.Sink.Count);
         Assert.Equal(1, t.A.Transmission.Counters.NotAllowedReceived);
         Assert.Equal(2, t.A.Counters.Drops(DropReason.DeniedEgress)); // the held packet and the later one
-        Assert.True(t.A.Transmission.Egress.TryGetLive(Flow(port), Environment.TickCount64, out var rule) && !rule.IsAllowed);
+        Assert.True(t.A.Transmission.Egress.TryGetLive(Flow(port), t.A.Transmission.NowMs, out var rule) && !rule.IsAllowed);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class TransmissionManagerTests
         t.Pump();
 
         Assert.Equal(1, t.A.Transmission.Counters.NoticesReceived);
-        Assert.False(t.A.Transmission.Egress.TryGetLive(Flow(80), Environment.TickCount64, out _));
+        Assert.False(t.A.Transmission.Egress.TryGetLive(Flow(80), t.A.Transmission.NowMs, out _));
         t.SendBToD(80);
         t.Pump();
         Assert.Equal(DropReason.DeniedEgress, t.SendBToD(80));
@@ -110,14 +110,14 @@ public sealed class TransmissionManagerTests
 
         t.SendBToD(80);
         t.A.Frames.Clear(); // vmB is unreachable: Is Allowed is lost
-        Thread.Sleep(150);
+        t.Time.Advance(TimeSpan.FromMilliseconds(150));
         t.A.Transmission.Tick();
         Assert.Equal(1, t.A.Transmission.Counters.Timeouts);
         Assert.Equal(DropReason.DeniedEgress, t.SendBToD(80));
-        Assert.True(t.A.Transmission.Egress.TryGetLive(Flow(80), Environment.TickCount64, out var rule) && !rule.IsAllowed);
+        Assert.True(t.A.Transmission.Egress.TryGetLive(Flow(80), t.A.Transmission.NowMs, out var rule) && !rule.IsAllowed);
         Assert.Contains("no answer from vmB", rule.Reason);
 
-        Thread.Sleep(450); // the deny rule's TTL
+        t.Time.Advance(TimeSpan.FromMilliseconds(450)); // the deny rule's TTL
         t.A.Transmission.Tick();
         Assert.Equal(1, t.A.Transmission.Counters.RulesExpired);
         t.SendBToD(80);
@@ -133,7 +133,7 @@ public sealed class TransmissionManagerTests
         var t = new TwoGroups(options, TwoGroups.Accept("G3", "G2", 80));
         t.SendBToD(80);
         t.A.Frames.Clear();
-        Thread.Sleep(40);
+        t.Time.Advance(TimeSpan.FromMilliseconds(40));
         t.A.Transmission.Tick();
         Assert.Equal(1, t.A.Frames.Pending); // the retry
         t.Pump();

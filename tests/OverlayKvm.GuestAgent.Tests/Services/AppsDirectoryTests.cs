@@ -71,10 +71,10 @@ public sealed class AppsDirectoryTests : IDisposable
 
         Assert.Equal(AgentCommandLine.ExitOk, code);
         string redis = File.ReadAllText(Path.Combine(normal, "redis-server.service.d", "overlay-agent.conf"));
-        Assert.Contains("\n[Service]\nExecStartPre=/usr/bin/overlay-agent wait-app cache\n", redis);
+        Assert.Contains("\n[Service]\nExecStartPre=+/usr/bin/overlay-agent wait-app cache\n", redis);
         Assert.Contains("\n[Unit]\nAfter=overlay-agent.service\n", redis);
         string api = File.ReadAllText(Path.Combine(normal, "api@1.service.d", "overlay-agent.conf"));
-        Assert.Contains("ExecStartPre=/usr/bin/overlay-agent wait-app api --group web\n", api);
+        Assert.Contains("ExecStartPre=+/usr/bin/overlay-agent wait-app api --group web\n", api);
         Assert.Equal(2, Directory.GetDirectories(normal).Length);
         Assert.False(Directory.Exists(Path.Combine(_dir, "early")));
     }

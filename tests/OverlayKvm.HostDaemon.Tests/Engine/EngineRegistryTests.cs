@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Api;
 using System.Net;
 using OverlayKvm.Core.SharedMemory;
 using OverlayKvm.HostDaemon.Engine;

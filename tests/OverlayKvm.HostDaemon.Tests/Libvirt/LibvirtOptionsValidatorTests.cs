@@ -73,7 +73,10 @@ public sealed class LibvirtOptionsValidatorTests
         services.AddLibvirtIntegration(new ConfigurationBuilder().Build());
 
         Assert.Single(services, d => d.ServiceType == typeof(QemuHookHandler));
-        Assert.Single(services, d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService));
+        // One of each background service: the event feed and the run-state recorder.
+        Assert.Single(services, d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService) && d.ImplementationType == typeof(LibvirtEventService));
+        Assert.Single(services, d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService) && d.ImplementationType == typeof(DomainRunStateRecorder));
+        Assert.Equal(2, services.Count(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)));
         Assert.Same(journal, Assert.Single(services, d => d.ServiceType == typeof(HookJournal)).ImplementationInstance);
     }
 }

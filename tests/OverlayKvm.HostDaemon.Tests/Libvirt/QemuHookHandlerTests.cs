@@ -84,6 +84,48 @@ public sealed class QemuHookHandlerTests
         Assert.Equal("h1", _store.GetDomain("vm1")!.Host);
     }
 
+    [Fact]
+    public void Evaluate_MigrateIn_WithoutRegion_AllowedNotPlacedYet()
+    {
+        _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        _store.DefineApplication("web", "front", IPAddress.Parse("10.1.0.1"), "vm1", []);
+        _store.UpsertHost("h2", IPAddress.Parse("192.0.2.2"), 4);
+        _store.UpsertDomain("vm1", null, "h2", IPAddress.Parse("192.0.2.21"));
+        // The source detached the group's region before migrating: the incoming XML has the channel, no shmem.
+        var doc = System.Xml.Linq.XDocument.Parse(Equipped("vm1", "web"));
+        System.Xml.Linq.Extensions.Remove(doc.Root!.Element("devices")!.Elements("shmem"));
+
+        var verdict = Handler().Evaluate(new HookRequest("vm1", "migrate", "begin", "-", doc.ToString()));
+
+        Assert.True(verdict.Allow, verdict.Reason);
+        // Placed here by the arrival (the lifecycle event), not by the hook: a failed migration changes nothing.
+        Assert.Equal("h2", _store.GetDomain("vm1")!.Host);
+    }
+
+    [Fact]
+    public void Evaluate_MigrateIn_UnknownGroup_Refused()
+    {
+        var verdict = Handler().Evaluate(new HookRequest("vm1", "migrate", "begin", "-", Equipped("vm1", "ghost")));
+
+        Assert.False(verdict.Allow);
+        Assert.Contains("group 'ghost' is not defined in overlayd", verdict.Reason);
+    }
+
+    [Fact]
+    public void Evaluate_MigrateIn_StrictPlacementWrongHost_Refused()
+    {
+        _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        _store.DefineApplication("web", "a", null, "vm-a", []);
+        _store.UpsertHost("h2", IPAddress.Parse("192.0.2.2"), 4);
+        _store.UpsertDomain("vm-a", null, "h2", null);
+        _placement.CurrentValue.Strict = true;
+
+        var verdict = Handler().Evaluate(new HookRequest("vm-b", "migrate", "begin", "-", Equipped("vm-b", "web")));
+
+        Assert.False(verdict.Allow);
+        Assert.Contains("strict placement: it belongs on host 'h2', not 'h1'", verdict.Reason);
+    }
+
     [Theory]
     [InlineData("started", "begin")]
     [InlineData("stopped", "end")]

@@ -61,7 +61,10 @@ internal sealed class InMemoryOverlayStore : IOverlayStore
         Write(_ => _apps.Remove((group, name)) ? name : throw new EntityNotFoundException("application", $"{group}/{name}"));
 
     public DomainRecord UpsertDomain(string name, Guid? uuid, string host, IPAddress? address) =>
-        Write(v => _domains[name] = new DomainRecord(name, uuid, host, address, v));
+        Write(v => _domains[name] = new DomainRecord(name, uuid, host, address, v, _domains.GetValueOrDefault(name)?.Stopped ?? false));
+
+    public DomainRecord SetDomainStopped(string name, bool stopped) =>
+        Write(v => _domains[name] = (_domains.GetValueOrDefault(name) ?? throw new EntityNotFoundException("domain", name)) with { Version = v, Stopped = stopped });
 
     public IReadOnlyList<DomainRecord> ListDomains() => Read(() => _domains.Values.OrderBy(d => d.Name).ToList());
 

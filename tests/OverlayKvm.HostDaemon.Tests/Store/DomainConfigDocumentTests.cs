@@ -126,6 +126,26 @@ public sealed class DomainConfigDocumentTests : IDisposable
     }
 
     [Fact]
+    public void Build_PeerVmWithoutUnderlayAddress_IsLeftOutOfOthersDocuments_UntilItsAddressIsDeclared()
+    {
+        // Issue 14 item 9: one member nobody can address used to make every peer's agent refuse the whole document.
+        _store.DefineApplication("web", "cache", null, "vm3", []);
+        _store.UpsertDomain("vm4", null, "host-a", null);
+        _store.DefineApplication("web", "worker", null, "vm4", []);
+
+        var peers = _builder.Build("vm1", includeSecrets: false);
+        var own = _builder.Build("vm4", includeSecrets: false);
+        _store.UpsertDomain("vm4", null, "host-a", IPAddress.Parse("192.0.2.4"));
+        var declared = _builder.Build("vm1", includeSecrets: false);
+
+        Assert.Equal(["api", "frontend"], peers.Groups[0].Members.Select(m => m.Name));
+        Assert.All(peers.Groups[0].Members, m => Assert.NotNull(m.DomainAddress));
+        Assert.Contains(own.Groups[0].Members, m => m.Name == "worker" && m.DomainAddress is null);
+        Assert.Equal(["api", "frontend", "worker"], declared.Groups[0].Members.Select(m => m.Name));
+        Assert.True(declared.Version > peers.Version);
+    }
+
+    [Fact]
     public void Build_WithoutSecrets_KeysRedacted_WithSecrets_KeysPresent()
     {
         var key = _store.GetCredentials("web")[0].Key;

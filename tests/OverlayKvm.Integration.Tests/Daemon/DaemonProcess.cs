@@ -42,6 +42,9 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>More overlayd switches (e.g. <c>--store etcd --etcd-endpoints ...</c>), appended to the defaults.</summary>
     public IReadOnlyList<string> ExtraArguments { get; set; } = [];
 
+    /// <summary>More environment (OVERLAYKVM_SECTION__KEY=value), applied after the defaults so it can override them.</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
     public string ChannelDir => Path.Combine(Root, "channels");
 
@@ -79,6 +82,8 @@ internal sealed class DaemonProcess : IAsyncDisposable
         psi.Environment["OVERLAYKVM_ENGINE__DIRECTORY"] = EngineDir;
         // A test daemon must never equip or reconcile the host's real libvirt domains.
         psi.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "false";
+        foreach (var (key, value) in Environment)
+            psi.Environment[key] = value;
         _process = Process.Start(psi) ?? throw new InvalidOperationException("cannot start overlayd");
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };

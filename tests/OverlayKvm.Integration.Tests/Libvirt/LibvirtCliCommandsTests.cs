@@ -27,15 +27,20 @@ public sealed class LibvirtCliCommandsTests : IAsyncLifetime
         _store.Dispose();
     }
 
-    private async Task<(int Exit, string Out, string Err)> Run(params string[] args)
+    private Task<(int Exit, string Out, string Err)> Run(params string[] args) => RunAgainst(_host.Client, args);
+
+    /// <summary>overlayctl's libvirt commands as the CLI runs them, over an HttpClient to the in-process API.</summary>
+    private static async Task<(int Exit, string Out, string Err)> RunAgainst(HttpClient http, params string[] args)
     {
-        var json = new Option<bool>("--json");
-        var root = new RootCommand("overlayctl (test)") { json };
-        root.Add(LibvirtCommands.CreateDomainPlaceCommand(_ => _host.Client, json));
-        root.Add(LibvirtCommands.CreateDomainAttachCommand(_ => _host.Client, json));
         var output = new StringWriter();
         var error = new StringWriter();
-        int exit = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        var g = new CliGlobals(output, error) { ClientFactory = (_, _) => new OverlayKvm.Cli.Client.OverlayApiClient(http, "overlayd (test)", ownsHttp: false) };
+        var root = new RootCommand("overlayctl (test)") { g.Connect, g.Json, g.Timeout };
+        foreach (Command command in LibvirtCommands.Create(g))
+        {
+            root.Add(command);
+        }
+        int exit = await OverlayCtl.InvokeAsync(root, g, args, CancellationToken.None);
         return (exit, output.ToString(), error.ToString());
     }
 
@@ -114,22 +119,15 @@ public sealed class LibvirtCliCommandsTests : IAsyncLifetime
             {
                 await Task.Delay(20);
             }
-            var json = new Option<bool>("--json");
-            var root = new RootCommand("overlayctl (test)") { json };
-            root.Add(LibvirtCommands.CreateDomainAttachCommand(_ => host.Client, json));
-
-            var output = new StringWriter();
-            var error = new StringWriter();
-            int exit = await root.Parse(["domain-attach", name, "--group", "web"]).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-            Assert.True(exit == 0, error.ToString());
+            var (exit, output, error) = await RunAgainst(host.Client, "domain-attach", name, "--group", "web");
+            Assert.True(exit == 0, error);
             Assert.Equal(
                 $"+ metadata member group=web{Environment.NewLine}+ shmem overlaykvm-web (4 MiB){Environment.NewLine}+ channel org.overlaykvm.agent.0 -> {host.AgentSocketDirectory}/{name}.agent.sock{Environment.NewLine}",
-                output.ToString());
+                output);
 
-            output = new StringWriter();
-            exit = await root.Parse(["domain-attach", name, "--group", "web"]).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+            (exit, output, _) = await RunAgainst(host.Client, "domain-attach", name, "--group", "web");
             Assert.Equal(0, exit);
-            Assert.StartsWith($"{name}: already equipped, nothing changed", output.ToString());
+            Assert.StartsWith($"{name}: already equipped, nothing changed", output);
         }
         finally
         {

@@ -6,6 +6,16 @@ internal static class InstalledOverlayd
     public const string PidFile = "/run/overlaykvm/overlayd.pid";
     public const string Socket = "/run/overlaykvm/overlayd.sock";
     public const string Overlayctl = "/usr/bin/overlayctl";
+    /// <summary>Where postinst's systemd-less start sends overlayd's output.</summary>
+    public const string LogFile = "/var/log/overlaykvm/overlayd.log";
+
+    /// <summary>The end of overlayd's log, for failure messages ("(no log)" when there is none).</summary>
+    public static async Task<string> LogAsync()
+    {
+        if (!File.Exists(LogFile)) return $"--- {LogFile}: (no log) ---";
+        var text = await File.ReadAllTextAsync(LogFile);
+        return $"--- {LogFile} (end) ---\n" + (text.Length <= 4000 ? text : text[^4000..]);
+    }
 
     /// <summary>The running overlayd's PID, or null when none runs under the pid file.</summary>
     public static int? Pid()

@@ -95,6 +95,32 @@ public abstract class StoreVersionContract : IDisposable
     }
 
     [Fact]
+    public void SetDomainStopped_RaisesDomainVersion_SurvivesUpsert_SameStateCommitsNothing()
+    {
+        using var store = _harness.Open();
+        var uuid = Guid.NewGuid();
+        store.UpsertDomain("vm1", uuid, "host-a", IPAddress.Parse("192.0.2.1"));
+
+        var stopped = store.SetDomainStopped("vm1", true);
+        var again = store.SetDomainStopped("vm1", true);
+        // Migration moves a stopped record's host: the run state stays until the destination says it started.
+        var moved = store.UpsertDomain("vm1", uuid, "host-b", IPAddress.Parse("192.0.2.1"));
+        var running = store.SetDomainStopped("vm1", false);
+
+        Assert.True(stopped.Stopped);
+        Assert.Equal(2, stopped.Version);
+        Assert.Equal(2, again.Version);
+        Assert.True(moved.Stopped);
+        Assert.Equal("host-b", moved.Host);
+        Assert.False(running.Stopped);
+        Assert.Equal(4, running.Version);
+        Assert.Equal(4, store.CurrentVersion());
+        Assert.Equal(running, store.GetDomain("vm1"));
+        Assert.Equal([running], store.ListDomains());
+        Assert.Throws<EntityNotFoundException>(() => store.SetDomainStopped("vm9", true));
+    }
+
+    [Fact]
     public void DefineApplication_UnknownDomain_CreatedOnLocalHost()
     {
         using var store = _harness.Open();

@@ -1,4 +1,4 @@
-namespace OverlayKvm.HostDaemon.Placement;
+namespace OverlayKvm.Core.Api;
 
 /// <summary>One host as placement saw it.</summary>
 /// <param name="Used">Overlay domains placed there, not counting the domain being placed.</param>

@@ -1,9 +1,8 @@
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
-namespace OverlayKvm.Core.SharedMemory.Interop;
+namespace OverlayKvm.Core.Interop;
 
-internal static partial class SharedMemoryInterop
+internal static partial class Interop
 {
     internal const int AT_EMPTY_PATH = 0x1000;
     internal const uint STATX_BASIC_STATS = 0x7ff;
@@ -25,7 +24,7 @@ internal static partial class SharedMemoryInterop
 
     /// <summary>statx(2) on an open descriptor (empty path + AT_EMPTY_PATH): fstat with a fixed layout.</summary>
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int FStatx(SafeFileHandle fd, string path, int flags, uint mask, out Statx buffer);
+    internal static partial int FStatx(SafeFdHandle fd, string path, int flags, uint mask, out Statx buffer);
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     internal static partial uint Geteuid();

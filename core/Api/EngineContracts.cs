@@ -1,4 +1,4 @@
-namespace OverlayKvm.HostDaemon.Engine;
+namespace OverlayKvm.Core.Api;
 
 /// <summary>What <c>GET /v1/engine/stat</c> (and <c>overlayctl engine-stat</c>) shows.</summary>
 public sealed record EngineStat(DateTimeOffset At, EngineCounterStat Counters, IReadOnlyList<EngineGroupStat> Groups);
@@ -27,5 +27,8 @@ public sealed record EngineGroupStat(
     IReadOnlyList<EngineRingStat> Rings);
 
 public sealed record EngineSlotStat(int Slot, string Domain, IReadOnlyList<string> Addresses, DateTimeOffset LastHeartbeat, bool Expired);
+
+/// <summary>The engine API's body when switching a group: the group and whether its engine is now on.</summary>
+public sealed record EngineSwitchResponse(string Group, bool Enabled, string Status);
 
 public sealed record EngineRingStat(int From, int To, ulong RecordsWritten, ulong BytesWritten, ulong RecordsRead, ulong BytesRead, ulong Pending);

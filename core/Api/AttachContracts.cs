@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace OverlayKvm.HostDaemon.Libvirt;
+namespace OverlayKvm.Core.Api;
 
 /// <summary>Body of POST /v1/domains/{name}/attach.</summary>
 public sealed record AttachRequest(
@@ -15,6 +15,3 @@ public sealed record AttachResponse(
     [property: JsonPropertyName("added")] IReadOnlyList<string> Added,
     [property: JsonPropertyName("present")] IReadOnlyList<string> Present,
     [property: JsonPropertyName("active")] bool Active);
-
-/// <summary>Error body of every libvirt endpoint: one sentence naming the entity and what failed.</summary>
-public sealed record ApiError([property: JsonPropertyName("error")] string Error);

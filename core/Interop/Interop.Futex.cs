@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 
-namespace OverlayKvm.Core.SharedMemory.Interop;
+namespace OverlayKvm.Core.Interop;
 
-internal static partial class SharedMemoryInterop
+internal static partial class Interop
 {
     // futex(2) has no libc wrapper: it is reached through syscall(2). Only integer arguments are passed, so the
     // variadic call is safe on x86-64 and arm64 (glibc's syscall moves registers; no va_arg of floating values).
@@ -17,12 +17,6 @@ internal static partial class SharedMemoryInterop
     // processes, so the kernel must key the futex on (inode, offset), not on this process's address space.
     internal const int FUTEX_WAIT = 0;
     internal const int FUTEX_WAKE = 1;
-
-    internal const int EAGAIN = 11;
-    internal const int EFAULT = 14;
-    internal const int EINVAL = 22;
-    internal const int ENOSYS = 38;
-    internal const int ETIMEDOUT = 110;
 
     /// <summary>struct timespec (64-bit Linux): a relative timeout for FUTEX_WAIT.</summary>
     [StructLayout(LayoutKind.Sequential)]
