@@ -90,7 +90,7 @@ public sealed class DirectoryLookupsTests : IAsyncDisposable
                 send.Process(t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.99"));
             }
             Assert.Equal(2, Interlocked.Read(ref lookups.Queries));
-            t.Time.Now += TimeSpan.FromSeconds(31);
+            t.Time.Advance(TimeSpan.FromSeconds(31));
             send.Process(t.GroupId, buffer, TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.99"));
             query = await ReadAsync(host, ChannelMessageType.DirectoryQuery, ChannelJsonContext.Default.DirectoryQuery, cts.Token);
             Assert.Equal("10.1.0.99", query.Address);
