@@ -37,7 +37,7 @@ internal static class DomainStatCommand
         var rows = new List<string[]>();
         foreach (AgentGroupCounters g in c.Groups)
         {
-            foreach (var (path, x) in new[] { ("local", g.Local), ("engine", g.Engine), ("sealed", g.Sealed) })
+            foreach (var (path, x) in new[] { ("local", g.Local), ("engine", g.Engine), ("sealed", g.Sealed), ("clear", g.Clear) })
             {
                 rows.Add([g.Group, path, N(x.PacketsIn), N(x.BytesIn), N(x.PacketsOut), N(x.BytesOut), path == "sealed" ? g.SendEpoch?.ToString(inv) ?? "-" : ""]);
             }

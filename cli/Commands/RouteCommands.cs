@@ -31,6 +31,7 @@ internal static class RouteCommands
                 ("Destination", Describe(v.Destination)),
                 ("Flow", v.Port == 0 ? v.Protocol : $"{v.Protocol}/{v.Port}"),
                 ("Path", v.Path + hops),
+                ("Path chosen", v.PathReason),
                 ("Hosts", HostsLine(v)),
                 ("Actions", string.Join(", ", v.Actions)),
                 ("Verdict", v.Verdict),

@@ -11,7 +11,13 @@ public sealed record AgentPathCounters(long PacketsIn, long BytesIn, long Packet
 /// <param name="Engine">Other VMs of this host, through the acceleration engine's rings.</param>
 /// <param name="Sealed">Sealed over the network.</param>
 /// <param name="SendEpoch">Key epoch the agent seals with; null when it holds no send key.</param>
-public sealed record AgentGroupCounters(string Group, AgentPathCounters Local, AgentPathCounters Engine, AgentPathCounters Sealed, long? SendEpoch);
+public sealed record AgentGroupCounters(string Group, AgentPathCounters Local, AgentPathCounters Engine, AgentPathCounters Sealed, long? SendEpoch)
+{
+    /// <summary>Encapsulated in clear on a trusted segment (seed 002 R14); zeros from agents that predate it.</summary>
+    public AgentPathCounters Clear { get => _clear; init => _clear = value ?? new(0, 0, 0, 0); }
+
+    private readonly AgentPathCounters _clear = new(0, 0, 0, 0);
+}
 
 /// <param name="Counters">Transmission manager counters by name (allowed, denied, negotiations, …).</param>
 public sealed record AgentTransmissionCounters(IReadOnlyDictionary<string, long> Counters, int EgressRules, int IngressRules, int Pending, int Policies);

@@ -53,6 +53,9 @@ public sealed record RouteExplainView(
 
     /// <summary>False while the destination's host is down (its lease expired): agents have no route and drop.</summary>
     public bool DestinationReachable { get; init; } = true;
+
+    /// <summary>Why this path class (the classifier's reason): e.g. the trusted segment holding both VMs.</summary>
+    public string PathReason { get; init; } = "";
 }
 
 /// <summary>One mapping of the directory (seed 002 R1): app → its VM, host and the VM's address.</summary>

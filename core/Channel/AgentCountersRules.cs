@@ -38,7 +38,7 @@ internal static class AgentCountersRules
             {
                 return $"{where}.group: not a legal group name";
             }
-            if ((CheckPath($"{where}.local", g.Local) ?? CheckPath($"{where}.engine", g.Engine) ?? CheckPath($"{where}.sealed", g.Sealed)) is { } bad)
+            if ((CheckPath($"{where}.local", g.Local) ?? CheckPath($"{where}.engine", g.Engine) ?? CheckPath($"{where}.sealed", g.Sealed) ?? CheckPath($"{where}.clear", g.Clear)) is { } bad)
             {
                 return bad;
             }

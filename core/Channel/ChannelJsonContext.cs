@@ -19,6 +19,8 @@ namespace OverlayKvm.Core.Channel;
 [JsonSerializable(typeof(EngineDirectoryChangedMessage))]
 [JsonSerializable(typeof(AgentCounterRequest))]
 [JsonSerializable(typeof(AgentCounterReply))]
+[JsonSerializable(typeof(DirectoryQuery))]
+[JsonSerializable(typeof(DirectoryAnswer))]
 internal sealed partial class ChannelJsonContext : JsonSerializerContext
 {
 }

@@ -33,4 +33,8 @@ internal enum ChannelMessageType : byte
     CounterRequest = 12,
     /// <summary>Agent → host: the counters (JSON <see cref="AgentCounterReply"/>, same id); untrusted, checked by <see cref="AgentCountersRules"/>.</summary>
     CounterReport = 13,
+    /// <summary>Agent → host: no route for an address, asks the directory (JSON <see cref="Channel.DirectoryQuery"/>; seed 002 R4–R5).</summary>
+    DirectoryQuery = 14,
+    /// <summary>Host → agent: the directory's answer (JSON <see cref="Channel.DirectoryAnswer"/>, same id).</summary>
+    DirectoryAnswer = 15,
 }

@@ -1,3 +1,4 @@
+using OverlayKvm.Core.DirectoryService;
 using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Policy;
 using OverlayKvm.Core.Store;
@@ -22,8 +23,11 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
     /// <summary>Which hosts are alive (a cluster's leases); on one host every host is.</summary>
     public Cluster.IHostLiveness Liveness { get; init; } = Cluster.EveryHostLive.Instance;
 
+    /// <summary>The directory's classifier (trusted segments, table): decides every member's route in the document.</summary>
+    public PathClassifier Paths { get; init; } = PathClassifier.Standard;
+
     public DomainConfigDocument Build(string domain, bool includeSecrets) =>
-        Build(store.ReadSnapshot(), domain, includeSecrets, PolicyDefaults, Liveness.IsAlive);
+        Build(store.ReadSnapshot(), domain, includeSecrets, PolicyDefaults, Liveness.IsAlive, Paths);
 
     /// <summary>Builds from a given snapshot: lets a caller push to many domains from one read.</summary>
     public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets) =>
@@ -34,7 +38,12 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
         Build(snapshot, domain, includeSecrets, policyDefaults, null);
 
     /// <param name="hostAlive">Null: every host is alive. Otherwise members on hosts it says are down are left out.</param>
-    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets, PolicyDefaults policyDefaults, Func<string, bool>? hostAlive)
+    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets, PolicyDefaults policyDefaults, Func<string, bool>? hostAlive) =>
+        Build(snapshot, domain, includeSecrets, policyDefaults, hostAlive, PathClassifier.Standard);
+
+    /// <param name="paths">Decides each member's route (path class, actions, fallback): the same classifier route-explain uses.</param>
+    public static DomainConfigDocument Build(StoreSnapshot snapshot, string domain, bool includeSecrets, PolicyDefaults policyDefaults, Func<string, bool>? hostAlive,
+        PathClassifier paths)
     {
         DomainRecord? self = null;
         var domains = new Dictionary<string, DomainRecord>(snapshot.Domains.Count, StringComparer.Ordinal);
@@ -126,6 +135,32 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 ToManifest(app.Manifest)));
         }
 
+        var hostAddresses = new Dictionary<string, System.Net.IPAddress?>(StringComparer.Ordinal);
+        foreach (var host in snapshot.Hosts)
+        {
+            hostAddresses[host.Name] = host.Address;
+        }
+
+        // The route to a member is decided from this domain as seen by one of its apps of the sending group: for a
+        // neighbor, any local group it relates to (a different group, so never the engine: its region is per group).
+        var sendingGroup = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in groupNames)
+        {
+            sendingGroup[name] = name;
+        }
+
+        foreach (var name in neighborNames)
+        {
+            foreach (var local in groupNames)
+            {
+                if (relations.TryGetValue(local, out var related) && related.Contains(name))
+                {
+                    sendingGroup[name] = local;
+                    break;
+                }
+            }
+        }
+
         var members = new Dictionary<string, List<MemberConfig>>(StringComparer.Ordinal);
         foreach (var name in groupNames)
         {
@@ -173,7 +208,15 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 version = Math.Max(version, hosting.Version);
             }
 
-            list.Add(new MemberConfig(app.Name, app.Address.ToString(), app.Domain, hosting?.Address?.ToString(), hosting?.Host ?? ""));
+            var hostName = hosting?.Host ?? "";
+            var from = MemberRouting.From(self.Name, self.Host, self.Address, hostAddresses.GetValueOrDefault(self.Host), sendingGroup.GetValueOrDefault(app.Group, app.Group));
+            list.Add(MemberRouting.Route(
+                new MemberConfig(app.Name, app.Address.ToString(), app.Domain, hosting?.Address?.ToString(), hostName),
+                app.Group,
+                spaces.TryGetValue(app.Group, out var targetGroup) ? targetGroup.Protection : ProtectionLevel.Sealed,
+                from,
+                paths,
+                hostAddresses.GetValueOrDefault(hostName)));
         }
 
         var groupConfigs = new List<GroupConfig>(groupNames.Count);

@@ -23,7 +23,11 @@ public sealed record DomainConfigDocument(
     IReadOnlyList<LocalAppConfig> Apps,
     IReadOnlyList<GroupConfig> Groups)
 {
-    public const int CurrentFormat = 1;
+    /// <summary>
+    /// 2: every member carries its route (<see cref="MemberConfig.Path"/>, <see cref="MemberConfig.Actions"/>,
+    /// <see cref="MemberConfig.Fallback"/>) decided by the directory's classifier. Agents refuse any other format by name.
+    /// </summary>
+    public const int CurrentFormat = 2;
 
     /// <summary>
     /// Policies the domain's agent enforces as the receiving side: those attached to its groups or to their
@@ -92,13 +96,38 @@ public sealed record GroupConfig(
     IReadOnlyList<MemberConfig> Members,
     IReadOnlyList<CredentialConfig> Credentials);
 
-/// <summary>Table 2: a member app, its overlay address and the domain (with its address and host) that runs it.</summary>
+/// <summary>
+/// Table 2: a member app, its overlay address and the domain (with its address and host) that runs it, and the route
+/// from this domain to it as the directory decided it (seed 002 R2, R4: path class and ordered sender actions, by the
+/// names of <see cref="DirectoryService.PathClasses"/> and <see cref="DirectoryService.TransformActions"/>). The agent
+/// executes these; it has no rules of its own for choosing a path.
+/// </summary>
 public sealed record MemberConfig(
     string Name,
     string Address,
     string Domain,
     string? DomainAddress,
-    string Host);
+    string Host)
+{
+    /// <summary>The path class ("same-vm", "same-host", "trusted-segment", "untrusted").</summary>
+    public string Path { get; init; } = "";
+
+    /// <summary>The sender's actions in order, e.g. ["encapsulate", "seal"].</summary>
+    public IReadOnlyList<string> Actions { get => _actions; init => _actions = value ?? []; }
+
+    /// <summary>For "engine": the actions when the engine refuses the packet (seed 000 R0.14); empty otherwise.</summary>
+    public IReadOnlyList<string> Fallback { get => _fallback; init => _fallback = value ?? []; }
+
+    private readonly IReadOnlyList<string> _actions = [];
+    private readonly IReadOnlyList<string> _fallback = [];
+
+    // Records compare lists by reference; members are equal when their routes say the same.
+    public bool Equals(MemberConfig? other) =>
+        other is not null && Name == other.Name && Address == other.Address && Domain == other.Domain && DomainAddress == other.DomainAddress
+        && Host == other.Host && Path == other.Path && _actions.SequenceEqual(other._actions) && _fallback.SequenceEqual(other._fallback);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Address, Domain, DomainAddress, Host, Path);
+}
 
 /// <summary>A key epoch of the group. <see cref="Key"/> is base64; redacted ("") unless secrets are requested.</summary>
 public sealed record CredentialConfig(int Epoch, string Key, DateTimeOffset? RetiresAt);

@@ -19,14 +19,14 @@ public sealed class OverlayDirectory
     private readonly Dictionary<IPAddress, DirectoryEntry> _byAddress;
     private readonly Dictionary<(string Group, string App), DirectoryEntry> _byName;
     private readonly Dictionary<IPAddress, PolicyEndpoint> _endpoints;
-    private readonly IReadOnlyList<IPNetwork> _trustedSegments;
+    private readonly Dictionary<string, ProtectionLevel> _protection;
 
-    private OverlayDirectory(long version, PolicySet policies, TransformationTable table, IReadOnlyList<IPNetwork> trustedSegments, int capacity)
+    private OverlayDirectory(long version, PolicySet policies, PathClassifier paths, int capacity)
     {
         Version = version;
         Policies = policies;
-        Table = table;
-        _trustedSegments = trustedSegments;
+        Paths = paths;
+        _protection = new Dictionary<string, ProtectionLevel>(StringComparer.Ordinal);
         _byAddress = new Dictionary<IPAddress, DirectoryEntry>(capacity);
         _byName = new Dictionary<(string, string), DirectoryEntry>(capacity);
         _endpoints = new Dictionary<IPAddress, PolicyEndpoint>(capacity);
@@ -36,7 +36,10 @@ public sealed class OverlayDirectory
 
     public PolicySet Policies { get; }
 
-    public TransformationTable Table { get; }
+    public TransformationTable Table => Paths.Table;
+
+    /// <summary>The classifier that decides paths and actions, shared with the documents the agents execute.</summary>
+    public PathClassifier Paths { get; }
 
     public int Count => _byAddress.Count;
 
@@ -50,14 +53,24 @@ public sealed class OverlayDirectory
 
     /// <param name="trustedSegments">Underlay ranges the operator trusts: VMs whose addresses share one get <see cref="PathClass.TrustedSegment"/>.</param>
     public static OverlayDirectory Build(StoreSnapshot snapshot, PolicyDefaults defaults, TransformationTable table, IReadOnlyList<IPNetwork> trustedSegments) =>
-        Build(snapshot, defaults, table, trustedSegments, null);
+        Build(snapshot, defaults, new PathClassifier(trustedSegments, table), null);
 
     /// <param name="hostAlive">Null: every host is alive; otherwise entries on hosts it says are down are marked unreachable.</param>
     public static OverlayDirectory Build(StoreSnapshot snapshot, PolicyDefaults defaults, TransformationTable table, IReadOnlyList<IPNetwork> trustedSegments,
-        Func<string, bool>? hostAlive)
+        Func<string, bool>? hostAlive) =>
+        Build(snapshot, defaults, new PathClassifier(trustedSegments, table), hostAlive);
+
+    /// <param name="paths">The classifier (trusted segments, table): the same one the configuration documents are built with.</param>
+    /// <param name="hostAlive">Null: every host is alive; otherwise entries on hosts it says are down are marked unreachable.</param>
+    public static OverlayDirectory Build(StoreSnapshot snapshot, PolicyDefaults defaults, PathClassifier paths, Func<string, bool>? hostAlive)
     {
         var policies = PolicySet.Compile(snapshot, defaults);
-        var directory = new OverlayDirectory(snapshot.Version, policies, table, trustedSegments, snapshot.Applications.Count);
+        var directory = new OverlayDirectory(snapshot.Version, policies, paths, snapshot.Applications.Count);
+        foreach (var group in snapshot.Groups)
+        {
+            directory._protection[group.Name] = group.Protection;
+        }
+
         var domains = new Dictionary<string, DomainRecord>(StringComparer.Ordinal);
         foreach (var domain in snapshot.Domains)
         {
@@ -107,57 +120,31 @@ public sealed class OverlayDirectory
 
     /// <summary>
     /// Path, actions and verdict for a flow between two known apps (R4's two-stage lookup: mapping, then table), as
-    /// the agents carry it out: within one VM the VM's kernel delivers (local, whatever the verdict); a denied flow
-    /// is dropped; a same-host flow whose group's engine is switched off (<paramref name="engineEnabled"/> says
-    /// false for the group) takes the sealed path's actions; a destination whose host is down is dropped (the agents have
-    /// no route to it).
+    /// the agents carry it out (their documents carry the same classifier's actions): within one VM the VM's kernel
+    /// delivers (local, whatever the verdict); a denied flow is dropped; a same-host flow whose group's engine is
+    /// switched off (<paramref name="engineEnabled"/> says false for the group) takes its fallback (the network path's
+    /// actions); a destination whose host is down is dropped (the agents have no route to it).
     /// </summary>
     public RouteLookup Lookup(DirectoryEntry source, DirectoryEntry destination, byte protocol, ushort port, Func<string, bool>? engineEnabled = null)
     {
         var decision = Policies.Evaluate(_endpoints[source.Address], _endpoints[destination.Address], protocol, port);
-        var path = Classify(source, destination);
-        IReadOnlyList<string> hops = path == PathClass.SameVm
+        var path = Decide(source, destination);
+        IReadOnlyList<string> hops = path.Path == PathClass.SameVm
             ? []
             : [source.DomainAddress?.ToString() ?? "?", destination.DomainAddress?.ToString() ?? "?"];
         IReadOnlyList<TransformAction> actions =
-            path == PathClass.SameVm ? Table.ActionsFor(path)
+            path.Path == PathClass.SameVm ? path.Actions
             : !decision.IsAllowed || !destination.Reachable ? [TransformAction.Drop]
-            : path == PathClass.SameHost && engineEnabled?.Invoke(source.Group) == false ? Table.ActionsFor(PathClass.Untrusted)
-            : Table.ActionsFor(path);
-        return new RouteLookup(source, destination, protocol, port, path, hops, actions, decision, Version);
+            : path.Path == PathClass.SameHost && engineEnabled?.Invoke(source.Group) == false ? path.Fallback
+            : path.Actions;
+        var reason = !destination.Reachable && path.Path != PathClass.SameVm ? $"host {destination.Host} is down; {path.Reason}" : path.Reason;
+        return new RouteLookup(source, destination, protocol, port, path.Path, hops, actions, decision, Version) { PathReason = reason };
     }
 
-    /// <summary>
-    /// Same domain → same VM; same host and same group → engine; both VM (or, lacking those, host) addresses inside one trusted
-    /// segment → trusted; everything else is untrusted and sealed (the safe default: no segment is trusted unless configured).
-    /// </summary>
-    public PathClass Classify(DirectoryEntry source, DirectoryEntry destination)
-    {
-        if (string.Equals(source.Domain, destination.Domain, StringComparison.Ordinal))
-        {
-            return PathClass.SameVm;
-        }
+    /// <summary>The classifier's decision for this pair, with the destination group's protection level.</summary>
+    public PathDecision Decide(DirectoryEntry source, DirectoryEntry destination) =>
+        Paths.Decide(source, destination, _protection.GetValueOrDefault(destination.Group, ProtectionLevel.Sealed));
 
-        // The engine's back channel is one region per group: two groups on one host still meet on the network.
-        if (source.Host.Length > 0 && string.Equals(source.Host, destination.Host, StringComparison.Ordinal)
-            && string.Equals(source.Group, destination.Group, StringComparison.Ordinal))
-        {
-            return PathClass.SameHost;
-        }
-
-        var a = source.DomainAddress ?? source.HostAddress;
-        var b = destination.DomainAddress ?? destination.HostAddress;
-        if (a is not null && b is not null)
-        {
-            foreach (var segment in _trustedSegments)
-            {
-                if (segment.Contains(a) && segment.Contains(b))
-                {
-                    return PathClass.TrustedSegment;
-                }
-            }
-        }
-
-        return PathClass.Untrusted;
-    }
+    /// <summary>See <see cref="PathClassifier.Classify"/>.</summary>
+    public PathClass Classify(DirectoryEntry source, DirectoryEntry destination) => Paths.Classify(source, destination);
 }

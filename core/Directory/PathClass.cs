@@ -12,3 +12,30 @@ public enum PathClass : byte
     /// <summary>Other host over an underlay not declared trusted: sealed with the group's credentials.</summary>
     Untrusted = 3,
 }
+
+/// <summary>The stable names of <see cref="PathClass"/> (documents, route-explain) and their parser.</summary>
+public static class PathClasses
+{
+    public static string Name(PathClass path) => path switch
+    {
+        PathClass.SameVm => "same-vm",
+        PathClass.SameHost => "same-host",
+        PathClass.TrustedSegment => "trusted-segment",
+        _ => "untrusted",
+    };
+
+    public static bool TryParse(string? name, out PathClass path)
+    {
+        foreach (var candidate in Enum.GetValues<PathClass>())
+        {
+            if (string.Equals(Name(candidate), name, StringComparison.Ordinal))
+            {
+                path = candidate;
+                return true;
+            }
+        }
+
+        path = PathClass.Untrusted;
+        return false;
+    }
+}

@@ -26,4 +26,7 @@ public sealed record RouteLookup(
     /// the verdict is what policy says, not what anything enforces; between VMs both agents enforce it.
     /// </summary>
     public bool Enforced => Path != PathClass.SameVm;
+
+    /// <summary>Why the path class was chosen (the classifier's reason), e.g. the trusted segment that holds both VMs.</summary>
+    public string PathReason { get; init; } = "";
 }

@@ -31,5 +31,18 @@ public sealed class TransformationTable
         [PathClass.Untrusted] = [TransformAction.Encapsulate, TransformAction.Seal],
     });
 
+    /// <summary>
+    /// The standard table with an integrity tag on trusted segments (<c>Directory:TrustedSegmentIntegrity</c>): the packet
+    /// stays readable on the segment, but a frame altered or injected there fails the tag (seed 002 R12's lightweight path
+    /// with the operator's choice of integrity).
+    /// </summary>
+    public static TransformationTable StandardWithTrustedIntegrity { get; } = new(new Dictionary<PathClass, TransformAction[]>
+    {
+        [PathClass.SameVm] = [TransformAction.Local],
+        [PathClass.SameHost] = [TransformAction.Engine],
+        [PathClass.TrustedSegment] = [TransformAction.Encapsulate, TransformAction.Authenticate],
+        [PathClass.Untrusted] = [TransformAction.Encapsulate, TransformAction.Seal],
+    });
+
     public IReadOnlyList<TransformAction> ActionsFor(PathClass path) => _actions[(int)path];
 }

@@ -17,4 +17,11 @@ internal enum FrameType : byte
     /// header and packet, so nothing can be changed or forged, but the packet is readable on the wire.
     /// </summary>
     AuthenticatedData = 4,
+
+    /// <summary>
+    /// One inner IP packet in clear with no tag (seed 002 R14 encapsulation on a trusted segment): only group id and
+    /// sender matter, epoch, salt and counter are zero. Receivers accept it only from a VM their document places on a
+    /// trusted segment with them (else `clear-untrusted`); never used for control messages.
+    /// </summary>
+    ClearData = 5,
 }

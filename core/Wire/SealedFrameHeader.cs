@@ -75,7 +75,7 @@ internal readonly struct SealedFrameHeader
     {
         if (frame.Length < Overhead
             || frame[VersionOffset] != CurrentVersion
-            || frame[TypeOffset] is not ((byte)FrameType.Data or (byte)FrameType.Control or (byte)FrameType.AuthenticatedData)
+            || frame[TypeOffset] is not ((byte)FrameType.Data or (byte)FrameType.Control or (byte)FrameType.AuthenticatedData or (byte)FrameType.ClearData)
             || BinaryPrimitives.ReadUInt16BigEndian(frame.Slice(ReservedOffset)) != 0)
         {
             header = default;

@@ -33,7 +33,7 @@ internal sealed class CounterRequestHandler : IHostChannelHandler
         var groups = new List<AgentGroupCounters>(s.Groups.Count);
         foreach (GroupStat g in s.Groups)
         {
-            groups.Add(new AgentGroupCounters(g.Group, ToPath(g.Local), ToPath(g.Engine), ToPath(g.Sealed), g.SendEpoch));
+            groups.Add(new AgentGroupCounters(g.Group, ToPath(g.Local), ToPath(g.Engine), ToPath(g.Sealed), g.SendEpoch) { Clear = ToPath(g.Clear) });
         }
         var adapters = new List<AgentAdapterCounters>(s.Adapters.Count);
         foreach (AdapterStat a in s.Adapters)

@@ -23,14 +23,16 @@ internal sealed partial class HostChannelService : BackgroundService
     private readonly AdapterManager _adapters;
     private readonly ILogger<HostChannelService> _logger;
     private readonly HostChannelLink _link;
+    private readonly LearnedRoutes _learned;
     private readonly Dictionary<ChannelMessageType, IHostChannelHandler> _handlers = new();
     private readonly System.Threading.Channels.Channel<(ApplicationEntity Binding, bool Started)> _appEvents =
         System.Threading.Channels.Channel.CreateBounded<(ApplicationEntity, bool)>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
     private long _rejectedMessages;
 
     public HostChannelService(IHostChannelTransport transport, AgentState state, SnapshotCompiler compiler, AdapterManager adapters,
-        ILogger<HostChannelService> logger, HostChannelLink? link = null, IEnumerable<IHostChannelHandler>? handlers = null)
+        ILogger<HostChannelService> logger, HostChannelLink? link = null, IEnumerable<IHostChannelHandler>? handlers = null, LearnedRoutes? learned = null)
     {
+        _learned = learned ?? new LearnedRoutes();
         _link = link ?? new HostChannelLink();
         foreach (IHostChannelHandler handler in handlers ?? [])
         {
@@ -180,8 +182,13 @@ internal sealed partial class HostChannelService : BackgroundService
         }
         try
         {
-            AgentSnapshot snapshot = _compiler.Compile(doc, current);
-            _state.Publish(snapshot);
+            AgentSnapshot snapshot;
+            lock (_learned.Sync)
+            {
+                // Members learned from directory answers newer than this document stay until it catches up.
+                snapshot = _compiler.Compile(_learned.Merge(doc, DateTimeOffset.UtcNow.UtcTicks), _state.Current);
+                _state.Publish(snapshot);
+            }
             _adapters.OnConfigChanged(snapshot);
             Log.Applied(_logger, doc.Domain, doc.Version, doc.Groups.Count, doc.Apps.Count);
             return new ConfigAckMessage(doc.Version, true, null);

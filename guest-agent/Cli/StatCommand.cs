@@ -31,6 +31,7 @@ internal static class StatCommand
             Row(sb, g.Group, "local", g.Local, "");
             Row(sb, g.Group, "engine", g.Engine, "");
             Row(sb, g.Group, "sealed", g.Sealed, g.SendEpoch?.ToString(inv) ?? "-");
+            Row(sb, g.Group, "clear", g.Clear, "");
         }
         sb.Append("drops:");
         foreach (var (reason, count) in s.Drops)

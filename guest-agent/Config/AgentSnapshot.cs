@@ -47,13 +47,6 @@ internal sealed class GroupRuntime
     /// <summary>True for a group related by policy that this VM is not a member of.</summary>
     public bool IsNeighbor { get; init; }
 
-    /// <summary>
-    /// How data to this group's members is framed: <see cref="FrameType.Data"/> (sealed) or
-    /// <see cref="FrameType.AuthenticatedData"/> (protection "authenticated": in clear with a tag). Receivers accept
-    /// both, so a protection change never drops the packets in flight while agents switch (R0.4).
-    /// </summary>
-    public FrameType DataType { get; init; } = FrameType.Data;
-
     public required GroupCounters Counters { get; init; }
 
     /// <summary>Group members by overlay address (Table 2).</summary>
@@ -75,10 +68,19 @@ internal sealed class GroupRuntime
 /// <summary>An overlay address: the group it belongs to and where it runs.</summary>
 internal sealed record DirectoryRoute(GroupRuntime Group, MemberRoute Member);
 
-/// <summary>Where a member app runs. <see cref="Peer"/> is null for apps of this VM.</summary>
-internal sealed record MemberRoute(string App, uint Address, PeerVm? Peer)
+/// <summary>
+/// Where a member app runs and how packets reach it: <see cref="Plan"/> (and, for the engine, <see cref="Fallback"/>)
+/// compiled from the route the directory put in the document. <see cref="Peer"/> is null for apps of this VM.
+/// </summary>
+internal sealed record MemberRoute(string App, uint Address, PeerVm? Peer, RoutePlan Plan, RoutePlan Fallback = RoutePlan.Drop)
 {
     public bool IsLocal => Peer is null;
+
+    /// <summary>
+    /// The plan for a packet from another of this VM's groups: never the engine (its region is per group), so the
+    /// fallback, which is the network path the classifier chose for the pair of VMs.
+    /// </summary>
+    public RoutePlan CrossGroupPlan => Plan == RoutePlan.Engine ? Fallback : Plan;
 }
 
 /// <summary>Another VM of a group: its sender index, underlay address and the socket address frames go to.</summary>
@@ -94,6 +96,12 @@ internal sealed class PeerVm
     public required IPEndPoint Endpoint { get; init; }
 
     public required System.Net.SocketAddress SocketAddress { get; init; }
+
+    /// <summary>
+    /// True when the document routes to this VM in clear (trusted segment, seed 002 R12–R14): only then are its clear
+    /// frames accepted. Set while the snapshot is compiled, before it is published.
+    /// </summary>
+    public bool AcceptsClear { get; set; }
 
     /// <summary>TransmissionManager.NowMs of the last "not permitted" notice for data of this VM that no cached rule covered (rate limit).</summary>
     public long LastNoticeMs;

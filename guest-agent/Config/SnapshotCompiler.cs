@@ -65,7 +65,10 @@ internal sealed class SnapshotCompiler
         var errors = new List<string>();
         if (doc.FormatVersion != DomainConfigDocument.CurrentFormat)
         {
-            errors.Add($"formatVersion: {doc.FormatVersion} is not supported (this agent reads {DomainConfigDocument.CurrentFormat})");
+            // Nothing else of another format is read: its fields may mean something else (format 1 had no routes).
+            errors.Add($"formatVersion: {doc.FormatVersion} is not supported (this agent reads {DomainConfigDocument.CurrentFormat}; "
+                + (doc.FormatVersion < DomainConfigDocument.CurrentFormat ? "overlayd is older than this agent: upgrade overlayd)" : "this agent is older than overlayd: upgrade the agent)"));
+            throw new ConfigCompileException(errors);
         }
         if (string.IsNullOrEmpty(doc.Domain))
         {
@@ -181,18 +184,23 @@ internal sealed class SnapshotCompiler
                 errors.Add($"{mpath}.address: '{member?.Address}' is not an IPv4 address");
                 continue;
             }
-            PeerVm? peer = null;
-            if (!string.Equals(member.Domain, self, StringComparison.Ordinal))
+            bool onThisVm = string.Equals(member.Domain, self, StringComparison.Ordinal);
+            if (!RoutePlans.TryCompile(member, mpath, onThisVm, errors, out RoutePlan plan, out RoutePlan fallback))
             {
-                uint sender = OverlayIds.SenderIndex(member.Domain);
+                continue;
+            }
+            PeerVm? peer = null;
+            if (!onThisVm)
+            {
                 peer = PeerFor(member, mpath, selfIndex, self, peerPool, errors);
                 if (peer is null)
                 {
                     continue;
                 }
                 peers.TryAdd(peer.SenderIndex, peer);
+                NoteClear(peer, plan, fallback);
             }
-            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer)))
+            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer, plan, fallback)))
             {
                 errors.Add($"{mpath}.address: {member.Address} is used by two members");
             }
@@ -259,7 +267,7 @@ internal sealed class SnapshotCompiler
                 localApps.Add(app);
                 if (TryParseIpv4(app.Address, out uint a) && !members.ContainsKey(a))
                 {
-                    members.Add(a, new MemberRoute(app.Name, a, null));
+                    members.Add(a, new MemberRoute(app.Name, a, null, RoutePlan.Local));
                 }
             }
         }
@@ -268,16 +276,10 @@ internal sealed class SnapshotCompiler
         {
             return null;
         }
-        var dataType = DataTypeFor(group.Protection, $"{path}.protection", errors);
-        if (errors.Count > errorsBefore)
-        {
-            return null;
-        }
         return new GroupRuntime
         {
             Name = group.Name,
             Id = id,
-            DataType = dataType,
             Counters = _counters.ForGroup(group.Name),
             Members = members,
             Peers = peers,
@@ -313,18 +315,17 @@ internal sealed class SnapshotCompiler
     private static bool IsNewerLive(CredentialConfig cred, CredentialConfig? newest, long now) =>
         (cred.RetiresAt is null || cred.RetiresAt.Value.UtcTicks > now) && (newest is null || cred.Epoch > newest.Epoch);
 
-    private static FrameType DataTypeFor(string? protection, string path, List<string> errors)
+    /// <summary>
+    /// The document routes to <paramref name="peer"/> in clear (directly or when the engine refuses): it is on a trusted
+    /// segment with this VM, so its clear frames are accepted. Trust is a property of the pair of VMs (both addresses in one
+    /// segment), so every route to the same VM says the same.
+    /// </summary>
+    private static void NoteClear(PeerVm peer, RoutePlan plan, RoutePlan fallback)
     {
-        if (string.Equals(protection, "Sealed", StringComparison.OrdinalIgnoreCase))
+        if (plan == RoutePlan.Clear || (plan == RoutePlan.Engine && fallback == RoutePlan.Clear))
         {
-            return FrameType.Data;
+            peer.AcceptsClear = true;
         }
-        if (string.Equals(protection, "Authenticated", StringComparison.OrdinalIgnoreCase))
-        {
-            return FrameType.AuthenticatedData;
-        }
-        errors.Add($"{path}: '{protection}' is not Sealed or Authenticated");
-        return FrameType.Data;
     }
 
     /// <summary>
@@ -425,13 +426,18 @@ internal sealed class SnapshotCompiler
                 errors.Add($"{mpath}.domain: a neighbor group's member runs on this VM");
                 continue;
             }
+            if (!RoutePlans.TryCompile(member, mpath, onThisVm: false, errors, out RoutePlan plan, out RoutePlan fallback))
+            {
+                continue;
+            }
             PeerVm? peer = PeerFor(member, mpath, selfIndex, self, peerPool, errors);
             if (peer is null)
             {
                 continue;
             }
             peers.TryAdd(peer.SenderIndex, peer);
-            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer)))
+            NoteClear(peer, plan, fallback);
+            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer, plan, fallback)))
             {
                 errors.Add($"{mpath}.address: {member.Address} is used by two members");
             }
@@ -471,17 +477,11 @@ internal sealed class SnapshotCompiler
         {
             return null;
         }
-        var dataType = DataTypeFor(neighbor.Protection, $"{path}.protection", errors);
-        if (errors.Count > errorsBefore)
-        {
-            return null;
-        }
         return new GroupRuntime
         {
             Name = neighbor.Name,
             Id = id,
             IsNeighbor = true,
-            DataType = dataType,
             Counters = _counters.ForGroup(neighbor.Name),
             Members = members,
             Peers = peers,

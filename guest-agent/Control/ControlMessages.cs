@@ -17,7 +17,11 @@ internal sealed record ControlResponse(
 internal sealed record PathStat(long PacketsIn, long BytesIn, long PacketsOut, long BytesOut);
 
 /// <param name="Engine">Other VMs of this host through the acceleration engine's rings (in clear, no network).</param>
-internal sealed record GroupStat(string Group, PathStat Local, PathStat Sealed, long? SendEpoch, PathStat Engine);
+internal sealed record GroupStat(string Group, PathStat Local, PathStat Sealed, long? SendEpoch, PathStat Engine)
+{
+    /// <summary>Encapsulated in clear on a trusted segment.</summary>
+    public PathStat Clear { get; init; } = new(0, 0, 0, 0);
+}
 
 internal sealed record AdapterStat(string Device, string Group, int Count, IReadOnlyList<string> Apps);
 

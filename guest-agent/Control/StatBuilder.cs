@@ -35,7 +35,7 @@ internal sealed class StatBuilder
             {
                 epoch = runtime.SendKey.Epoch;
             }
-            groups.Add(new GroupStat(g.Group, ToStat(g.Local), ToStat(g.Sealed), epoch, ToStat(g.Engine)));
+            groups.Add(new GroupStat(g.Group, ToStat(g.Local), ToStat(g.Sealed), epoch, ToStat(g.Engine)) { Clear = ToStat(g.Clear) });
         }
         var drops = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < DropReasons.Count; i++)

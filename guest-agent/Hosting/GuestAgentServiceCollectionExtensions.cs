@@ -43,6 +43,11 @@ internal static class GuestAgentServiceCollectionExtensions
             : new UnixListenerTransport(options.ChannelSocket));
         // The host's counter request (`overlayctl domain-stat`): answered from the same StatBuilder as `overlay-agent stat`.
         services.AddSingleton<IHostChannelHandler, CounterRequestHandler>();
+        // Directory lookups on a miss (seed 002 R4–R5): the send path asks overlayd for destinations its document lacks.
+        services.TryAddSingleton<LearnedRoutes>();
+        services.TryAddSingleton<DirectoryLookups>();
+        services.AddSingleton<IHostChannelHandler>(sp => sp.GetRequiredService<DirectoryLookups>());
+        services.AddHostedService(sp => sp.GetRequiredService<DirectoryLookups>());
         services.AddHostedService<AppReaperService>();
         services.AddHostedService<UdpReceiveService>();
         services.AddHostedService<ControlSocketService>();

@@ -27,7 +27,7 @@ internal sealed class PathCounters
 }
 
 /// <summary>Counters of one group: the local path (same VM), the engine path (other VMs on this host, shared-memory
-/// rings) and the sealed path (other VMs over UDP).</summary>
+/// rings), the sealed path (other VMs over UDP, sealed or authenticated) and the clear path (trusted segments).</summary>
 internal sealed class GroupCounters
 {
     public GroupCounters(string group) => Group = group;
@@ -39,6 +39,9 @@ internal sealed class GroupCounters
     public PathCounters Sealed { get; } = new();
 
     public PathCounters Engine { get; } = new();
+
+    /// <summary>Encapsulated in clear between VMs on a trusted segment (seed 002 R14).</summary>
+    public PathCounters Clear { get; } = new();
 }
 
 /// <summary>

@@ -27,11 +27,13 @@ internal enum DropReason
     Pending = 10,
     /// <summary>A ring packet from a source the host has not (yet) answered for: slot ownership is taken only from the host's answers (a query is sent).</summary>
     Unverified = 11,
+    /// <summary>A clear (unsealed, untagged) frame from a VM the document does not place on a trusted segment with this one.</summary>
+    ClearUntrusted = 12,
 }
 
 internal static class DropReasons
 {
-    public const int Count = 12;
+    public const int Count = 13;
 
     /// <summary>Stable lower-case names used by `overlay-agent stat` and the control socket.</summary>
     public static string Name(DropReason reason) => reason switch
@@ -48,6 +50,7 @@ internal static class DropReasons
         DropReason.DeniedIngress => "denied-ingress",
         DropReason.Pending => "pending",
         DropReason.Unverified => "unverified",
+        DropReason.ClearUntrusted => "clear-untrusted",
         _ => "unknown",
     };
 }

@@ -14,6 +14,8 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 /// 1. header parses and names a group this VM is in → else `malformed`;
 /// 2. the header's sender is a VM of that group, or of a group policy relates to it, and the datagram's outer
 ///    source is that VM's underlay address → else `spoof` (a member cannot claim to be another one);
+/// 2a. a clear frame (type 5, trusted segment, seed 002 R14) is accepted only from a VM the document routes to in clear
+///    (on a trusted segment with this one) → else `clear-untrusted`; it skips 3–5 (no key, no tag) and goes to 7;
 /// 3. a key exists for (epoch, sender) and the epoch has not retired → else `no-key`;
 /// 4. the frame's stream (sender salt) is the sender's current one and the counter inside its replay window and
 ///    unseen, or it starts a newer stream whose first counter is within the skew of this VM's clock → else `replay`;
@@ -64,6 +66,12 @@ internal sealed class ReceivePath
         {
             return Drop(DropReason.Spoof);
         }
+        if (header.Type == FrameType.ClearData)
+        {
+            return peer.AcceptsClear
+                ? Deliver(snapshot, group, peer, frame.Slice(SealedFrameHeader.Size), null, header, group.Counters.Clear)
+                : Drop(DropReason.ClearUntrusted);
+        }
         if (!group.ReceiveKeys.TryGetValue((header.Epoch, header.SenderIndex), out ReceiveKey? key)
             || key.RetiresAtTicks <= _time.GetUtcNow().UtcTicks)
         {
@@ -85,6 +93,13 @@ internal sealed class ReceivePath
             _transmission.OnControl(snapshot, group, peer, packet);
             return null;
         }
+        return Deliver(snapshot, group, peer, packet, key, header, group.Counters.Sealed);
+    }
+
+    /// <summary>Steps 7–9 for an opened (or clear) inner packet; <paramref name="key"/> is null for clear frames (no window to mark).</summary>
+    private DropReason? Deliver(AgentSnapshot snapshot, GroupRuntime group, PeerVm peer, Span<byte> packet, ReceiveKey? key, in SealedFrameHeader header,
+        PathCounters counters)
+    {
         if (!Ipv4Packet.TryReadAddresses(packet, out uint source, out uint destination))
         {
             return Drop(DropReason.Malformed);
@@ -97,7 +112,7 @@ internal sealed class ReceivePath
         {
             return Drop(DropReason.NoRoute);
         }
-        key.Streams.Accept(header);
+        key?.Streams.Accept(header);
         if (!_transmission.CheckIngress(snapshot, peer, source, destination, packet))
         {
             return Drop(DropReason.DeniedIngress);
@@ -107,7 +122,7 @@ internal sealed class ReceivePath
         {
             return Drop(DropReason.IoError);
         }
-        group.Counters.Sealed.CountIn(length);
+        counters.CountIn(packet.Length);
         return null;
     }
 

@@ -12,14 +12,21 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 /// 2. the inner source must be an app of this VM in this group (a local process cannot use the adapter to
 ///    impersonate another member) → else `spoof`;
 /// 3. the destination must be in the directory (a member of this VM's groups or of a group policy relates to
-///    them) → else `no-route`;
+///    them) → else `no-route`, and overlayd is asked for it (<see cref="Channel.DirectoryLookups"/>: the next packet
+///    finds the route if the directory has one this VM may know);
 /// 4. the transmission manager decides (seed 004: sender-side enforcement first, R4.23): deny → `denied-egress`,
 ///    nothing leaves the VM; waiting for a negotiation → held in the flow's queue (or `pending`);
-/// 5. destination on this VM → written back to the destination group's adapter in clear (local path);
-/// 6. destination in the same group on another VM: first the acceleration engine (FIG. 9): a current
-///    "accessible" answer for it → written in clear to the shared-memory ring, never on a network (engine path);
-/// 7. otherwise sealed (or, for a group whose protection is "authenticated", authenticated in clear) with the destination group's newest key (for a neighbor group: the key derived for this
-///    VM) and sent by UDP to that VM (sealed path). Nothing here allocates, throws, or logs.
+/// 5. the destination's route, as the directory decided it and the document carries it (<see cref="RoutePlan"/>), is
+///    carried out; this class has no rule of its own for choosing a path:
+///    - local: written back to the destination group's adapter in clear;
+///    - engine (same group, same host): the acceleration engine (FIG. 9) when it holds a current "accessible" answer
+///      for the destination → written in clear to the shared-memory ring, never on a network; otherwise the route's
+///      fallback (seed 000 R0.14). A packet from another of this VM's groups never uses the engine (its region is per group);
+///    - clear (trusted segment): encapsulated with group id and sender, no key, sent by UDP;
+///    - sealed / authenticated: with the destination group's newest key (for a neighbor group: the key derived for
+///      this VM), sent by UDP to that VM;
+///    - drop: counted as `no-route`.
+/// Nothing here allocates, throws, or logs.
 /// </summary>
 internal sealed class SendPath
 {
@@ -29,9 +36,12 @@ internal sealed class SendPath
     private readonly AdapterTable _adapters;
     private readonly TransmissionManager _transmission;
     private readonly EngineDatapath? _engine;
+    private readonly Channel.DirectoryLookups? _lookups;
 
-    public SendPath(AgentState state, DatapathCounters counters, IFrameSender sender, AdapterTable adapters, TransmissionManager transmission, EngineDatapath? engine = null)
+    public SendPath(AgentState state, DatapathCounters counters, IFrameSender sender, AdapterTable adapters, TransmissionManager transmission, EngineDatapath? engine = null,
+        Channel.DirectoryLookups? lookups = null)
     {
+        _lookups = lookups;
         _engine = engine;
         _state = state;
         _counters = counters;
@@ -63,6 +73,8 @@ internal sealed class SendPath
         }
         if (!snapshot.Directory.TryGetValue(destination, out DirectoryRoute? to))
         {
+            // Not in the document: ask the directory (rate-limited, answers cached), this packet is dropped.
+            _lookups?.OnMiss(destination);
             return Drop(DropReason.NoRoute);
         }
         switch (_transmission.CheckEgress(snapshot, to, source, destination, packet))
@@ -76,7 +88,8 @@ internal sealed class SendPath
             default:
                 return Drop(DropReason.Pending);
         }
-        if (to.Member.IsLocal)
+        RoutePlan plan = ReferenceEquals(to.Group, group) ? to.Member.Plan : to.Member.CrossGroupPlan;
+        if (plan == RoutePlan.Local)
         {
             if (!_adapters.TryGet(to.Group.Id, out IPacketSink sink))
             {
@@ -90,11 +103,31 @@ internal sealed class SendPath
             to.Group.Counters.Local.CountIn(packetLength);
             return null;
         }
-        if (_engine is not null && ReferenceEquals(to.Group, group) && _engine.TrySend(group, destination, packet))
+        if (plan == RoutePlan.Engine)
         {
-            group.Counters.Engine.CountOut(packetLength);
+            if (_engine is not null && _engine.TrySend(group, destination, packet))
+            {
+                group.Counters.Engine.CountOut(packetLength);
+                return null;
+            }
+            plan = to.Member.Fallback;
+        }
+        if (plan == RoutePlan.Clear)
+        {
+            var clear = new SealedFrameHeader(FrameType.ClearData, to.Group.Id, 0, snapshot.SenderIndex, 0, 0);
+            clear.TryWrite(buffer);
+            if (!sender.TrySend(buffer.Slice(0, SealedFrameHeader.Size + packetLength), to.Member.Peer!.SocketAddress))
+            {
+                return Drop(DropReason.IoError);
+            }
+            group.Counters.Clear.CountOut(packetLength);
             return null;
         }
+        if (plan is not (RoutePlan.Sealed or RoutePlan.Authenticated))
+        {
+            return Drop(DropReason.NoRoute);
+        }
+        FrameType type = RoutePlans.FrameTypeOf(plan);
         SendKey? key = to.Group.SendKey;
         if (key is null)
         {
@@ -103,7 +136,7 @@ internal sealed class SendPath
         int frameLength;
         if (ReferenceEquals(to.Group, group))
         {
-            var header = new SealedFrameHeader(group.DataType, group.Id, key.Epoch, snapshot.SenderIndex, key.Salt, key.Counter.Next());
+            var header = new SealedFrameHeader(type, group.Id, key.Epoch, snapshot.SenderIndex, key.Salt, key.Counter.Next());
             frameLength = key.Cipher.Seal(header, buffer, packetLength);
         }
         else
@@ -111,7 +144,7 @@ internal sealed class SendPath
             // Another group's key: other groups' workers may use it too, and its own cipher belongs to its worker.
             lock (key.SharedLock)
             {
-                var header = new SealedFrameHeader(to.Group.DataType, to.Group.Id, key.Epoch, snapshot.SenderIndex, key.Salt, key.Counter.Next());
+                var header = new SealedFrameHeader(type, to.Group.Id, key.Epoch, snapshot.SenderIndex, key.Salt, key.Counter.Next());
                 frameLength = key.SharedCipher.Seal(header, buffer, packetLength);
             }
         }

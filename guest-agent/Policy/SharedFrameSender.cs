@@ -19,6 +19,33 @@ internal sealed class SharedFrameSender
         _transport = transport;
     }
 
+    /// <summary>
+    /// Sends <paramref name="packet"/> the way <paramref name="plan"/> says (a route's network plan): clear frames need no
+    /// key; sealed and authenticated ones go through <see cref="TrySend(AgentSnapshot, GroupRuntime, FrameType, ReadOnlySpan{byte}, PeerVm)"/>.
+    /// </summary>
+    public bool TrySend(AgentSnapshot snapshot, GroupRuntime group, RoutePlan plan, ReadOnlySpan<byte> packet, PeerVm peer)
+    {
+        if (plan is RoutePlan.Sealed or RoutePlan.Authenticated)
+        {
+            return TrySend(snapshot, group, RoutePlans.FrameTypeOf(plan), packet, peer);
+        }
+        if (plan != RoutePlan.Clear)
+        {
+            return false;
+        }
+        byte[] frame = ArrayPool<byte>.Shared.Rent(packet.Length + SealedFrameHeader.Size);
+        try
+        {
+            new SealedFrameHeader(FrameType.ClearData, group.Id, 0, snapshot.SenderIndex, 0, 0).TryWrite(frame);
+            packet.CopyTo(frame.AsSpan(SealedFrameHeader.Size));
+            return _transport.TrySend(frame.AsSpan(0, SealedFrameHeader.Size + packet.Length), peer.SocketAddress);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
     /// <summary>Seals <paramref name="plaintext"/> with <paramref name="keyGroup"/>'s newest key as this VM and sends it to <paramref name="peer"/>.</summary>
     public bool TrySend(AgentSnapshot snapshot, GroupRuntime keyGroup, FrameType type, ReadOnlySpan<byte> plaintext, PeerVm peer)
     {

@@ -81,10 +81,11 @@ internal sealed partial class TransmissionManager
         }
     }
 
-    /// <summary>Sends a packet that waited for its flow's answer (sealed path: negotiated flows cross groups).</summary>
+    /// <summary>Sends a packet that waited for its flow's answer, by the route's network plan (negotiated flows cross groups: never the engine).</summary>
     private void Release(AgentSnapshot snapshot, DirectoryRoute to, ReadOnlyMemory<byte> packet)
     {
-        if (_sender.TrySend(snapshot, to.Group, to.Group.DataType, packet.Span, to.Member.Peer!))
+        RoutePlan plan = to.Member.CrossGroupPlan;
+        if (_sender.TrySend(snapshot, to.Group, plan, packet.Span, to.Member.Peer!))
         {
             Interlocked.Increment(ref Counters.Released);
             if (_options.StatefulReplies && Ipv4Packet.TryReadAddresses(packet.Span, out uint source, out uint destination))
@@ -94,7 +95,7 @@ internal sealed partial class TransmissionManager
             }
             if (snapshot.Directory.TryGetValue(SourceOf(packet.Span), out DirectoryRoute? from))
             {
-                from.Group.Counters.Sealed.CountOut(packet.Length);
+                (plan == RoutePlan.Clear ? from.Group.Counters.Clear : from.Group.Counters.Sealed).CountOut(packet.Length);
             }
         }
         else

@@ -343,6 +343,34 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 await session.WriteAsync(answer.Type, answer.Payload).ConfigureAwait(false);
                 return;
             }
+            case ChannelMessageType.DirectoryQuery:
+            {
+                var query = ChannelConnection.TryParse(message.Payload, ChannelJsonContext.Default.DirectoryQuery, out string? error);
+                if (query is null)
+                {
+                    Interlocked.Increment(ref _rejected);
+                    await session.SendErrorAsync("bad-payload", error!).ConfigureAwait(false);
+                    return;
+                }
+                // Each answer reads the store and builds the domain's document: the same per-domain budget as engine requests.
+                if (!_budget.TryHypercall())
+                {
+                    await session.SendErrorAsync("throttled", $"directory query {query.Id}: too many requests from {_domain}").ConfigureAwait(false);
+                    return;
+                }
+                DirectoryAnswer answer;
+                try
+                {
+                    answer = DirectoryService.DirectoryQueryAnswers.Answer(_document(), query);
+                }
+                catch (Core.Store.EntityNotFoundException)
+                {
+                    // The domain was undefined while its agent still runs: it may know nothing.
+                    answer = new DirectoryAnswer(query.Id, query.Address, false, null, null, -1, DirectoryService.DirectoryQueryAnswers.TtlSeconds);
+                }
+                await session.WriteJsonAsync(ChannelMessageType.DirectoryAnswer, answer, ChannelJsonContext.Default.DirectoryAnswer).ConfigureAwait(false);
+                return;
+            }
             case ChannelMessageType.CounterReport:
                 if (_counterQueries.Complete(message.Payload) is { } refused)
                 {

@@ -11,4 +11,11 @@ public sealed class DirectoryOptions
     /// every cross-host path is sealed with the group's credentials.
     /// </summary>
     public List<string> TrustedSegments { get; set; } = [];
+
+    /// <summary>
+    /// True: frames on a trusted segment carry an integrity tag (actions encapsulate, authenticate; the packet stays
+    /// readable); false (default): encapsulated in clear, no tag (seed 002 R12's lightweight path).
+    /// </summary>
+    public bool TrustedSegmentIntegrity { get; set; }
+
 }

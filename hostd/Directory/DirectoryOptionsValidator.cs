@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using OverlayKvm.Core.DirectoryService;
 using OverlayKvm.Core.Policy;
 using OverlayKvm.Core.Store;
 
@@ -30,6 +31,10 @@ internal sealed class DirectoryOptionsValidator : IValidateOptions<DirectoryOpti
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    /// <summary>The classifier the options describe: shared by the directory (route-explain) and the documents (agents).</summary>
+    public static PathClassifier ToClassifier(DirectoryOptions options) =>
+        new(Parse(options), options.TrustedSegmentIntegrity ? TransformationTable.StandardWithTrustedIntegrity : TransformationTable.Standard);
 
     public static List<IPNetwork> Parse(DirectoryOptions options)
     {

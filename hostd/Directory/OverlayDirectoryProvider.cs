@@ -19,29 +19,35 @@ public sealed class OverlayDirectoryProvider
 {
     private readonly IOverlayStore _store;
     private readonly PolicyDefaults _defaults;
-    private readonly IReadOnlyList<IPNetwork> _trusted;
-    private readonly TransformationTable _table;
+    private readonly PathClassifier _paths;
     private readonly IHostLiveness _liveness;
     private OverlayDirectory? _current;
 
     public OverlayDirectoryProvider(IOverlayStore store, IOptions<PolicyOptions> policy, IOptions<DirectoryOptions> directory, IHostLiveness? liveness = null)
-        : this(store, PolicyOptionsValidator.ToDefaults(policy.Value), DirectoryOptionsValidator.Parse(directory.Value), TransformationTable.Standard, liveness)
+        : this(store, PolicyOptionsValidator.ToDefaults(policy.Value), DirectoryOptionsValidator.ToClassifier(directory.Value), liveness)
     {
     }
 
     public OverlayDirectoryProvider(IOverlayStore store, PolicyDefaults defaults, IReadOnlyList<IPNetwork> trustedSegments, TransformationTable table,
         IHostLiveness? liveness = null)
+        : this(store, defaults, new PathClassifier(trustedSegments, table), liveness)
+    {
+    }
+
+    public OverlayDirectoryProvider(IOverlayStore store, PolicyDefaults defaults, PathClassifier paths, IHostLiveness? liveness = null)
     {
         _store = store;
         _defaults = defaults;
-        _trusted = trustedSegments;
-        _table = table;
+        _paths = paths;
         _liveness = liveness ?? EveryHostLive.Instance;
         // A host coming or going changes reachability without a store change: drop the cached directory.
         _liveness.Changed += () => Volatile.Write(ref _current, null);
     }
 
     public PolicyDefaults Defaults => _defaults;
+
+    /// <summary>The classifier behind every lookup; the documents pushed to agents are built with the same one.</summary>
+    public PathClassifier Paths => _paths;
 
     /// <summary>The directory at the store's current version (built at most once per version).</summary>
     public OverlayDirectory Current()
@@ -53,7 +59,7 @@ public sealed class OverlayDirectoryProvider
         }
 
         // Two threads may build the same version concurrently; both results are equal, the last one is kept.
-        var built = OverlayDirectory.Build(_store.ReadSnapshot(), _defaults, _table, _trusted, _liveness.IsAlive);
+        var built = OverlayDirectory.Build(_store.ReadSnapshot(), _defaults, _paths, _liveness.IsAlive);
         Volatile.Write(ref _current, built);
         return built;
     }

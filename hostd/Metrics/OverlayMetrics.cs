@@ -42,8 +42,8 @@ internal sealed class OverlayMetrics : IDisposable
         _rejected = f.CreateCounter("overlaykvm_channel_rejected_messages_total", "Messages from the guest overlayd refused (unknown, unparsable, oversized, unacceptable).", ["domain"]);
         _configApplied = f.CreateGauge("overlaykvm_channel_config_version_applied", "Configuration version the agent last acknowledged as applied (-1: none).", ["domain"]);
         _agentUp = f.CreateGauge("overlaykvm_agent_up", "1 when the agent answered this scrape's counter request.", ["domain"]);
-        _packets = f.CreateCounter("overlaykvm_agent_packets_total", "Packets per group, path (local, engine, sealed) and direction (in, out).", ["domain", "group", "path", "direction"]);
-        _bytes = f.CreateCounter("overlaykvm_agent_bytes_total", "Bytes per group, path (local, engine, sealed) and direction (in, out).", ["domain", "group", "path", "direction"]);
+        _packets = f.CreateCounter("overlaykvm_agent_packets_total", "Packets per group, path (local, engine, sealed, clear) and direction (in, out).", ["domain", "group", "path", "direction"]);
+        _bytes = f.CreateCounter("overlaykvm_agent_bytes_total", "Bytes per group, path (local, engine, sealed, clear) and direction (in, out).", ["domain", "group", "path", "direction"]);
         _drops = f.CreateCounter("overlaykvm_agent_drops_total", "Packets the agent dropped, by reason.", ["domain", "reason"]);
         _transmission = f.CreateCounter("overlaykvm_agent_transmission_events_total", "Transmission manager events (negotiations, decisions, queueing), by name.", ["domain", "event"]);
         _fallbacks = f.CreateCounter("overlaykvm_agent_engine_fallbacks_total", "Packets that took the sealed path instead of the engine, by reason.", ["domain", "reason"]);
@@ -114,7 +114,7 @@ internal sealed class OverlayMetrics : IDisposable
     {
         foreach (AgentGroupCounters g in c.Groups)
         {
-            foreach (var (path, p) in new[] { ("local", g.Local), ("engine", g.Engine), ("sealed", g.Sealed) })
+            foreach (var (path, p) in new[] { ("local", g.Local), ("engine", g.Engine), ("sealed", g.Sealed), ("clear", g.Clear) })
             {
                 SetCounter(_packets, p.PacketsIn, domain, g.Group, path, "in");
                 SetCounter(_packets, p.PacketsOut, domain, g.Group, path, "out");

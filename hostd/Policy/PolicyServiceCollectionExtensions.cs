@@ -41,6 +41,8 @@ public static class PolicyServiceCollectionExtensions
         {
             PolicyDefaults = PolicyOptionsValidator.ToDefaults(provider.GetRequiredService<IOptions<PolicyOptions>>().Value),
             Liveness = provider.GetService<OverlayKvm.Core.Cluster.IHostLiveness>() ?? OverlayKvm.Core.Cluster.EveryHostLive.Instance,
+            // One classifier: the routes agents execute are the ones route-explain shows.
+            Paths = provider.GetRequiredService<OverlayDirectoryProvider>().Paths,
         }));
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PolicyJsonContext.Default));
         return services;

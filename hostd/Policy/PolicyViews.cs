@@ -15,8 +15,7 @@ internal static class PolicyViews
 
     public static RouteExplainView ToView(this RouteLookup lookup)
     {
-        var actions = new List<string>(lookup.Actions.Count);
-        foreach (var action in lookup.Actions) actions.Add(ActionName(action));
+        var actions = TransformActions.Names(lookup.Actions);
         var decision = lookup.Decision;
         return new RouteExplainView(
             ToView(lookup.Source),
@@ -41,6 +40,7 @@ internal static class PolicyViews
             EnforcedBy = lookup.Enforced ? "sender's agent, then receiver's agent" : "not enforced: the VM's own kernel delivers between its apps",
             Hosts = HostsOf(lookup),
             DestinationReachable = lookup.Destination.Reachable,
+            PathReason = lookup.PathReason,
         };
     }
 
@@ -53,22 +53,7 @@ internal static class PolicyViews
 
     private static string Named(string host) => host.Length == 0 ? "?" : host;
 
-    public static string PathName(PathClass path) => path switch
-    {
-        PathClass.SameVm => "same-vm",
-        PathClass.SameHost => "same-host",
-        PathClass.TrustedSegment => "trusted-segment",
-        _ => "untrusted",
-    };
-
-    public static string ActionName(TransformAction action) => action switch
-    {
-        TransformAction.Local => "local",
-        TransformAction.Engine => "engine",
-        TransformAction.Encapsulate => "encapsulate",
-        TransformAction.Seal => "seal",
-        _ => "drop",
-    };
+    public static string PathName(PathClass path) => PathClasses.Name(path);
 
     public static string ProtocolName(byte protocol) => protocol switch
     {

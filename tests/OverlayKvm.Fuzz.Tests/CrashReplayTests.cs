@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using OverlayKvm.Core.Channel;
 using OverlayKvm.Core.Config;
+using OverlayKvm.Core.DirectoryService;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 
@@ -26,6 +27,8 @@ public sealed class CrashReplayTests
         Assert.Empty(doc.Policies);
         Assert.Empty(doc.GroupParents);
         Assert.Empty(doc.Neighbors);
+        // The input predates format 2 (routes per member): given the routes overlayd now writes, it compiles.
+        doc = MemberRouting.Apply(doc, PathClassifier.Standard);
         AgentSnapshot snapshot = new SnapshotCompiler(new DatapathCounters(), TimeProvider.System, 7480).Compile(doc, null);
         Assert.Equal(doc.Version, snapshot.Version);
     }

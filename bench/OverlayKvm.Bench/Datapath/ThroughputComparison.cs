@@ -242,9 +242,10 @@ public static class ThroughputComparison
                 new("client", "10.1.0.1", "vmA", "10.99.0.1", "h"),
                 new("server", "10.1.0.2", "vmB", "10.99.0.2", "h"),
             };
-            var doc = new DomainConfigDocument(1, s.domain, 1, "", s.self, "h",
+            var doc = MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, s.domain, 1, "", s.self, "h",
                 [new LocalAppConfig("web", s.app, s.address, s.table, [new RouteEntry("10.1.0.0/16", "adapter", 100)], [])],
-                [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [new CredentialConfig(1, Convert.ToBase64String(key), null)])]);
+                [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [new CredentialConfig(1, Convert.ToBase64String(key), null)])]),
+                OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(channel));
             var connection = new ChannelConnection(new NetworkStream(socket, ownsSocket: true));

@@ -74,7 +74,7 @@ public sealed class DomainConfigBuilderTests
         Assert.True(DomainConfigDigest.IsValid(parsed));
         Assert.Equal(json, Serialize(parsed));
         Assert.False(DomainConfigDigest.IsValid(parsed with { Host = "elsewhere" }));
-        Assert.StartsWith("{\"formatVersion\":1,\"domain\":\"vm1\",", json);
+        Assert.StartsWith("{\"formatVersion\":2,\"domain\":\"vm1\",", json);
     }
 
     private static string Serialize(DomainConfigDocument document) =>

@@ -1,5 +1,7 @@
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.DirectoryService;
+using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
@@ -85,14 +87,16 @@ internal sealed class AgentPair
             : [App("web", "b", "10.1.0.2", 101, "10.1.0.0/16"), App("ops", "ob", "10.2.0.2", 102, "10.2.0.0/16")];
         return new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, 1, "", self == "vmA" ? "192.0.2.1" : "192.0.2.2", "h", apps,
         [
-            Group("web", "10.1.0.0/16", "Sealed", WebKey, ("a", "10.1.0.1", "vmA", "192.0.2.1"), ("b", "10.1.0.2", "vmB", "192.0.2.2")),
-            Group("ops", "10.2.0.0/16", "Authenticated", OpsKey, ("oa", "10.2.0.1", "vmA", "192.0.2.1"), ("ob", "10.2.0.2", "vmB", "192.0.2.2")),
+            Group(self, "web", "10.1.0.0/16", "Sealed", WebKey, ("a", "10.1.0.1", "vmA", "192.0.2.1"), ("b", "10.1.0.2", "vmB", "192.0.2.2")),
+            Group(self, "ops", "10.2.0.0/16", "Authenticated", OpsKey, ("oa", "10.2.0.1", "vmA", "192.0.2.1"), ("ob", "10.2.0.2", "vmB", "192.0.2.2")),
         ]);
     }
 
-    private static GroupConfig Group(string name, string cidr, string protection, byte[] key, params (string App, string Address, string Domain, string Underlay)[] members) =>
+    // Routes from the directory's classifier, as overlayd writes them (one host: the engine, else the group's network path).
+    private static GroupConfig Group(string self, string name, string cidr, string protection, byte[] key, params (string App, string Address, string Domain, string Underlay)[] members) =>
         new(name, cidr, protection,
-            members.Select(m => new MemberConfig(m.App, m.Address, m.Domain, m.Underlay, "h")).ToList(),
+            members.Select(m => MemberRouting.Route(new MemberConfig(m.App, m.Address, m.Domain, m.Underlay, "h"), name, Enum.Parse<ProtectionLevel>(protection),
+                MemberRouting.From(self, "h", System.Net.IPAddress.Parse(self == "vmA" ? "192.0.2.1" : "192.0.2.2"), null, name), PathClassifier.Standard)).ToList(),
             [new CredentialConfig(1, Convert.ToBase64String(key), null)]);
 
     private static LocalAppConfig App(string group, string name, string address, int table, string space) =>

@@ -77,8 +77,8 @@ public sealed class LargeDocumentTests : IDisposable
         }
         var app = new LocalAppConfig("web", "b", "10.1.0.2", 102, [new RouteEntry("10.1.0.0/16", "adapter", 100)], []);
         var key = new CredentialConfig(1, Convert.ToBase64String(new byte[32]), null);
-        return new DomainConfigDocument(1, "vmB", version, "", TwoAgents.VmBAddress, "hB", [app],
-            [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [key])]);
+        return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vmB", version, "", TwoAgents.VmBAddress, "hB", [app],
+            [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [key])]), OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
     }
 
     private (HostChannelService Service, AgentState State) NewService()

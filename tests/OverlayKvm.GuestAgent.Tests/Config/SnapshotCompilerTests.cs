@@ -58,6 +58,52 @@ public class SnapshotCompilerTests
         var t = new TwoAgents();
         var ex = Assert.Throws<ConfigCompileException>(() => Compiler().Compile(t.Doc("vmA", 1) with { FormatVersion = 99 }, null));
         Assert.Contains("formatVersion: 99", ex.Message);
+        Assert.Contains("upgrade the agent", ex.Message);
+    }
+
+    [Fact]
+    public void Compile_Format1_RefusedNamingTheOlderOverlayd()
+    {
+        var t = new TwoAgents();
+        var ex = Assert.Throws<ConfigCompileException>(() => Compiler().Compile(t.Doc("vmA", 1) with { FormatVersion = 1 }, null));
+        Assert.Equal("formatVersion: 1 is not supported (this agent reads 2; overlayd is older than this agent: upgrade overlayd)", Assert.Single(ex.Errors));
+    }
+
+    /// <summary>The agent carries out the directory's lists; one it has no plan for, or one that does not fit the member, is refused.</summary>
+    [Fact]
+    public void Compile_UnknownOrMisplacedActions_RefusedWithPath()
+    {
+        var t = new TwoAgents();
+        DomainConfigDocument good = t.Doc("vmA", 1);
+        GroupConfig g = good.Groups[0];
+        var bad = good with
+        {
+            Groups = [g with
+            {
+                Members =
+                [
+                    g.Members[0] with { Actions = ["encapsulate"] },
+                    g.Members[1] with { Actions = ["seal", "encapsulate"] },
+                    g.Members[2] with { Actions = ["engine"], Fallback = [] },
+                ],
+            }],
+        };
+        var ex = Assert.Throws<ConfigCompileException>(() => Compiler().Compile(bad, null));
+        string all = string.Join("\n", ex.Errors);
+        Assert.Contains("groups[0].members[0].actions: [encapsulate] for a member on this VM", all);
+        Assert.Contains("groups[0].members[1].actions: [seal, encapsulate] is not an action list this agent carries out", all);
+        Assert.Contains("groups[0].members[2].fallback: [] is not a network action list", all);
+    }
+
+    [Fact]
+    public void Compile_RoutesFromTheDocument_SameHostEngineWithSealedFallback()
+    {
+        var t = new TwoAgents();
+        AgentSnapshot s = Compiler().Compile(t.Doc("vmA", 1), null);
+        var b = s.GroupsByName["web"].Members[0x0A010002];
+        Assert.Equal((RoutePlan.Engine, RoutePlan.Sealed), (b.Plan, b.Fallback));
+        Assert.Equal(RoutePlan.Local, s.GroupsByName["web"].Members[0x0A010001].Plan);
+        Assert.False(b.Peer!.AcceptsClear);
     }
 
     [Fact]

@@ -81,6 +81,9 @@ internal sealed class TwoAgents
         StateB.Publish(new SnapshotCompiler(CountersB, Time, 7480).Compile(Doc("vmB", version), StateB.Current));
     }
 
+    /// <summary>The classifier the documents' routes come from (trusted segments for the clear path's tests).</summary>
+    public OverlayKvm.Core.DirectoryService.PathClassifier Paths { get; set; } = OverlayKvm.Core.DirectoryService.PathClassifier.Standard;
+
     public DomainConfigDocument Doc(string self, long version)
     {
         var members = new List<MemberConfig>
@@ -93,8 +96,8 @@ internal sealed class TwoAgents
             ? new List<LocalAppConfig> { App("a", "10.1.0.1", 101), App("a2", "10.1.0.3", 103) }
             : new List<LocalAppConfig> { App("b", "10.1.0.2", 102) };
         var creds = Keys.Select(k => new CredentialConfig(k.Epoch, Convert.ToBase64String(k.Key), k.Retires)).ToList();
-        return new DomainConfigDocument(1, self, version, "", self == "vmA" ? VmAAddress : VmBAddress, "h", apps,
-            [new GroupConfig("web", "10.1.0.0/16", Protection, members, creds)]) { Policies = [.. Policies] };
+        return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, version, "", self == "vmA" ? VmAAddress : VmBAddress, "h", apps,
+            [new GroupConfig("web", "10.1.0.0/16", Protection, members, creds)]) { Policies = [.. Policies] }, Paths);
     }
 
     private static LocalAppConfig App(string name, string address, int table) =>

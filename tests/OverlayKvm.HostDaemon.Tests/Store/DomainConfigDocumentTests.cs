@@ -68,7 +68,10 @@ public sealed class DomainConfigDocumentTests : IDisposable
         Assert.Equal(["db", "web"], document.Groups.Select(g => g.Name));
         Assert.Equal("Authenticated", document.Groups[0].Protection);
         Assert.Equal(
-            [new MemberConfig("api", "10.1.0.2", "vm2", "192.0.2.2", "host-b"), new MemberConfig("frontend", "10.1.0.1", "vm1", "192.0.2.1", "host-a")],
+            [
+                new MemberConfig("api", "10.1.0.2", "vm2", "192.0.2.2", "host-b") { Path = "same-vm", Actions = ["local"] },
+                new MemberConfig("frontend", "10.1.0.1", "vm1", "192.0.2.1", "host-a") { Path = "untrusted", Actions = ["encapsulate", "seal"] },
+            ],
             document.Groups[1].Members);
         Assert.True(DomainConfigDigest.IsValid(document));
     }

@@ -83,7 +83,7 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
         }
     }
 
-    private static AppProcess StartApp(AgentProcess agent, string app, string address)
+    internal static AppProcess StartApp(AgentProcess agent, string app, string address)
     {
         var p = AppProcess.Start(agent, app);
         agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
@@ -92,7 +92,8 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
         return p;
     }
 
-    private static async Task WaitApplied(Overlayctl ctl, long version, string what)
+    /// <summary>Waits until <paramref name="agents"/> channels are connected and have acknowledged <paramref name="version"/>.</summary>
+    internal static async Task WaitApplied(Overlayctl ctl, long version, string what, int agents = 2)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         string last = "";
@@ -100,7 +101,7 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
         {
             var channels = await ctl.JsonAsync("channel-list");
             last = channels.GetRawText();
-            if (channels.GetArrayLength() == 2 && channels.EnumerateArray().All(c =>
+            if (channels.GetArrayLength() == agents && channels.EnumerateArray().All(c =>
                     c.GetProperty("connected").GetBoolean() && c.GetProperty("acknowledgedVersion").GetInt64() >= version))
                 return;
             await Task.Delay(200);

@@ -29,6 +29,15 @@ internal static class FrameForge
         return frame;
     }
 
+    /// <summary>A clear frame (type 5, trusted segment) claiming <paramref name="senderDomain"/> as sender: no key needed to build it.</summary>
+    public static byte[] Clear(string group, string senderDomain, byte[] innerPacket)
+    {
+        var frame = new byte[SealedFrameHeader.Size + innerPacket.Length];
+        Assert.True(new SealedFrameHeader(FrameType.ClearData, OverlayIds.GroupId(group), 0, OverlayIds.SenderIndex(senderDomain), 0, 0).TryWrite(frame));
+        innerPacket.CopyTo(frame, SealedFrameHeader.Size);
+        return frame;
+    }
+
     /// <summary>A minimal IPv4/UDP packet (valid header checksum, UDP checksum 0) with an 8-byte payload.</summary>
     public static byte[] UdpPacket(string source, string destination, int port = 9)
     {

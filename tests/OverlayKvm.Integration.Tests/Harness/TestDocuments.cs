@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
+using System.Net;
 using OverlayKvm.Core.Config;
+using OverlayKvm.Core.DirectoryService;
+using OverlayKvm.Core.Model;
 
 namespace OverlayKvm.Integration.Tests.Harness;
 
@@ -14,6 +17,10 @@ internal sealed class TestDocuments
 {
     public const string Group = "web";
     public const string Cidr = "10.1.0.0/16";
+    public const string Host = "host1";
+
+    /// <summary>The classifier the documents' routes come from (set trusted segments here to test them).</summary>
+    public PathClassifier Paths { get; set; } = PathClassifier.Standard;
 
     public List<TestApp> Apps { get; } = new();
 
@@ -28,7 +35,9 @@ internal sealed class TestDocuments
         foreach (var app in Apps)
         {
             string? domainAddress = app.Domain == self ? selfAddress : peerAddresses.GetValueOrDefault(app.Domain);
-            members.Add(new MemberConfig(app.Name, app.Address, app.Domain, domainAddress, "host1"));
+            // Routes decided by the directory's classifier, as overlayd does: one host, so the engine, else sealed.
+            members.Add(MemberRouting.Route(new MemberConfig(app.Name, app.Address, app.Domain, domainAddress, Host), Group, ProtectionLevel.Sealed,
+                MemberRouting.From(self, Host, IPAddress.Parse(selfAddress), null, Group), Paths));
             if (app.Domain == self)
             {
                 locals.Add(new LocalAppConfig(Group, app.Name, app.Address, app.Table,
@@ -40,7 +49,7 @@ internal sealed class TestDocuments
         {
             creds.Add(new CredentialConfig(epoch, Convert.ToBase64String(key), retires));
         }
-        return new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, version, "", selfAddress, "host1", locals,
+        return new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, version, "", selfAddress, Host, locals,
             [new GroupConfig(Group, Cidr, "Sealed", members, creds)]);
     }
 }
