@@ -103,7 +103,17 @@ internal sealed class SerialShell : IAsyncDisposable
         return output;
     }
 
-    private async Task SendAsync(string text) => await _socket.SendAsync(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+    private async Task SendAsync(string text)
+    {
+        try
+        {
+            await _socket.SendAsync(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"the serial console connection ended ({e.SocketErrorCode}): the VM stopped? Console so far:\n{Tail(Transcript, 3000)}", e);
+        }
+    }
 
     private async Task ReadLoopAsync()
     {

@@ -32,7 +32,7 @@ public sealed class UpgradeTests(ITestOutputHelper output)
             Assert.Equal("0.1.0", await Dpkg.InstalledVersionAsync(DebPackages.Host));
             var ctl = new Overlayctl(InstalledOverlayd.Socket);
             await ctl.OkAsync("group-define", "pkup", "--cidr", "10.78.0.0/16");
-            await ctl.OkAsync("app-define", "pkup", "kept", "--domain", "pkupvm");
+            await ctl.OkAsync("app-define", "pkup", "kept", "--domain", "pkupvm", "--address", "10.78.0.9");
             vms = await PackagedTwoVms.StartAsync(ctl, "pkup");
             var before = await StoreVersionAsync(ctl);
             var oldPid = InstalledOverlayd.Pid() ?? throw new InvalidOperationException("overlayd 0.1.0 is not running");
