@@ -73,7 +73,7 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
 
             // The server VM: redis-server declared as app "cache", bound to the app's overlay address.
             await srv.CheckAsync($"printf 'app={CacheApp}\\nunit=redis-server.service\\n' > /etc/overlay-agent/apps.d/redis.conf && systemctl daemon-reload", CommandTimeout);
-            var dropIn = await srv.CheckAsync("systemctl cat redis-server.service | grep -A3 '^# /run/systemd/generator'", CommandTimeout);
+            var dropIn = await srv.CheckAsync("systemctl cat redis-server.service | sed -n '/^# \\/run\\/systemd\\/generator/,$p'", CommandTimeout);
             output.WriteLine($"the generator's drop-in:\n{dropIn}");
             Assert.Contains($"wait-app {CacheApp}", dropIn);
             await srv.CheckAsync($"sed -i -e 's/^bind .*/bind 127.0.0.1 {CacheAddress}/' -e 's/^protected-mode .*/protected-mode no/' /etc/redis/redis.conf", CommandTimeout);

@@ -69,12 +69,14 @@ internal sealed class SerialShell : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs one command line in the shell; returns its exit status and output (CRs removed).</summary>
+    /// <summary>Runs one command line (a simple list: no trailing comment or here-document) in the shell; returns its
+    /// exit status and output (CRs removed).</summary>
     public async Task<(int Status, string Output)> RunAsync(string command, TimeSpan timeout)
     {
         var n = Interlocked.Increment(ref _sequence);
         var start = Transcript.Length;
-        await SendAsync($"printf '@@%s-%d@@\\n' BEGIN {n}; {command}\nprintf '@@%s-%d-%d@@\\n' END {n} $?\n");
+        // One line, so no prompt comes between the markers.
+        await SendAsync($"printf '@@%s-%d@@\\n' BEGIN {n}; {command}; printf '@@%s-%d-%d@@\\n' END {n} $?\n");
         var begin = $"@@BEGIN-{n}@@";
         var end = new Regex($"@@END-{n}-(\\d+)@@");
         var deadline = DateTime.UtcNow + timeout;
