@@ -95,7 +95,7 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
 
             // The client VM: redis-cli as app "client" reaches redis over the overlay.
             var reply = await cli.CheckAsync(
-                $"overlay-agent run --app {ClientApp} -- sh -c 'redis-cli -h {CacheAddress} set ovk-key from-{ClientVm} && redis-cli -h {CacheAddress} get ovk-key'",
+                $"overlay-agent run --app {ClientApp} -- sh -c 'redis-cli --raw -h {CacheAddress} set ovk-key from-{ClientVm} && redis-cli --raw -h {CacheAddress} get ovk-key'",
                 CommandTimeout);
             output.WriteLine($"redis-cli in {ClientVm} as app {ClientApp}:\n{reply}");
             Assert.Equal(["OK", $"from-{ClientVm}"], reply.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
