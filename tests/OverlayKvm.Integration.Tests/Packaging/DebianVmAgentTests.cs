@@ -94,9 +94,16 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
             Assert.Contains($"{CacheAddress}:6379", listening);
 
             // The client VM: redis-cli as app "client" reaches redis over the overlay.
-            var reply = await cli.CheckAsync(
-                $"overlay-agent run --app {ClientApp} -- sh -c 'redis-cli --raw -h {CacheAddress} set ovk-key from-{ClientVm} && redis-cli --raw -h {CacheAddress} get ovk-key'",
+            var (replyStatus, reply) = await cli.RunAsync(
+                $"timeout 60 overlay-agent run --app {ClientApp} -- sh -c 'redis-cli --raw -h {CacheAddress} set ovk-key from-{ClientVm} && redis-cli --raw -h {CacheAddress} get ovk-key'",
                 CommandTimeout);
+            if (replyStatus != 0)
+            {
+                // Both agents' counters say where the requests went (sealed path out/in, drops by reason).
+                var clientStat = (await cli.RunAsync("overlay-agent stat", CommandTimeout)).Output;
+                var serverStat = (await srv.RunAsync("overlay-agent stat; ss -tn", CommandTimeout)).Output;
+                Assert.Fail($"redis-cli in {ClientVm} exited {replyStatus}: {reply}\n--- {ClientVm} stat ---\n{clientStat}\n--- {ServerVm} stat ---\n{serverStat}");
+            }
             output.WriteLine($"redis-cli in {ClientVm} as app {ClientApp}:\n{reply}");
             Assert.Equal(["OK", $"from-{ClientVm}"], reply.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
             var stat = await cli.CheckAsync("overlay-agent stat", CommandTimeout);
