@@ -64,16 +64,19 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
             client = await DebianVm.DefineAsync(image, network.Name, Path.Combine(daemon.ChannelDir, ClientVm + ".agent.sock"), [agentDeb], Log);
 
             // Both VMs boot and install the agent at once (TCG on shared cores: one after the other would double it).
+            // The app is declared before the package goes in, as an image builder would: the agent reads apps.d when
+            // it starts (a declaration added later takes an agent restart).
+            var declare = $"mkdir -p /etc/overlay-agent/apps.d && printf 'app={CacheApp}\\nunit=redis-server.service\\n' > /etc/overlay-agent/apps.d/redis.conf";
             var bringUp = await Task.WhenAll(
-                BringUpAsync(ctl, server, ServerVm, ServerUnderlay, version, Log),
-                BringUpAsync(ctl, client, ClientVm, ClientUnderlay, version, Log));
+                BringUpAsync(ctl, server, ServerVm, ServerUnderlay, version, Log, declare),
+                BringUpAsync(ctl, client, ClientVm, ClientUnderlay, version, Log, null));
             foreach (var b in bringUp) output.WriteLine(b);
             var srv = server.Shell!;
             var cli = client.Shell!;
 
             // The server VM: redis-server declared as app "cache", bound to the app's overlay address.
-            await srv.CheckAsync($"printf 'app={CacheApp}\\nunit=redis-server.service\\n' > /etc/overlay-agent/apps.d/redis.conf && systemctl daemon-reload", CommandTimeout);
-            var dropIn = await srv.CheckAsync("systemctl cat redis-server.service | grep -A3 '^# /run/systemd/generator'", CommandTimeout);
+            await srv.CheckAsync("systemctl daemon-reload", CommandTimeout);
+            var dropIn = await srv.CheckAsync("systemctl cat redis-server.service | sed -n '/^# \\/run\\/systemd\\/generator/,$p'", CommandTimeout);
             output.WriteLine($"the generator's drop-in:\n{dropIn}");
             Assert.Contains($"wait-app {CacheApp}", dropIn);
             await srv.CheckAsync($"sed -i -e 's/^bind .*/bind 127.0.0.1 {CacheAddress}/' -e 's/^protected-mode .*/protected-mode no/' /etc/redis/redis.conf", CommandTimeout);
@@ -83,7 +86,7 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
             var (startStatus, startOut) = await srv.RunAsync("systemctl start redis-server.service", CommandTimeout);
             var startTook = started.Elapsed;
             Assert.True(startStatus == 0, $"systemctl start redis-server exited {startStatus}: {startOut}\n" +
-                await srv.CheckAsync("systemctl status --no-pager -l redis-server.service; journalctl --no-pager -n 40 -u redis-server -u overlay-agent || true", CommandTimeout));
+                await srv.CheckAsync("systemctl status --no-pager -l redis-server.service; journalctl --no-pager -n 30 -u redis-server -u overlay-agent | tail -c 2500 || true", CommandTimeout));
             var adapter = await srv.CheckAsync("ip -o -4 addr show | grep ' ovk'", CommandTimeout);
             output.WriteLine($"systemctl start redis-server returned after {startTook.TotalSeconds:F1} s; the adapter: {adapter}");
             Assert.Contains($"{CacheAddress}/32", adapter);
@@ -91,9 +94,16 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
             Assert.Contains($"{CacheAddress}:6379", listening);
 
             // The client VM: redis-cli as app "client" reaches redis over the overlay.
-            var reply = await cli.CheckAsync(
-                $"overlay-agent run --app {ClientApp} -- sh -c 'redis-cli -h {CacheAddress} set ovk-key from-{ClientVm} && redis-cli -h {CacheAddress} get ovk-key'",
+            var (replyStatus, reply) = await cli.RunAsync(
+                $"timeout 60 overlay-agent run --app {ClientApp} -- sh -c 'redis-cli --raw -h {CacheAddress} set ovk-key from-{ClientVm} && redis-cli --raw -h {CacheAddress} get ovk-key'",
                 CommandTimeout);
+            if (replyStatus != 0)
+            {
+                // Both agents' counters say where the requests went (sealed path out/in, drops by reason).
+                var clientStat = (await cli.RunAsync("overlay-agent stat", CommandTimeout)).Output;
+                var serverStat = (await srv.RunAsync("overlay-agent stat; ss -tn", CommandTimeout)).Output;
+                Assert.Fail($"redis-cli in {ClientVm} exited {replyStatus}: {reply}\n--- {ClientVm} stat ---\n{clientStat}\n--- {ServerVm} stat ---\n{serverStat}");
+            }
             output.WriteLine($"redis-cli in {ClientVm} as app {ClientApp}:\n{reply}");
             Assert.Equal(["OK", $"from-{ClientVm}"], reply.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
             var stat = await cli.CheckAsync("overlay-agent stat", CommandTimeout);
@@ -124,11 +134,12 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Boots one VM to its root shell, gives eth0 its underlay address, installs overlay-agent.deb from the package
-    /// disk with dpkg -i, and waits until overlayd sees the agent connected with the configuration acknowledged.
+    /// Boots one VM to its root shell, gives eth0 its underlay address, runs <paramref name="beforeInstall"/>, installs
+    /// overlay-agent.deb from the package disk with dpkg -i, and waits until overlayd sees the agent connected with the configuration acknowledged.
     /// Returns the timings, for the reader.
     /// </summary>
-    private static async Task<string> BringUpAsync(Overlayctl ctl, DebianVm vm, string domain, string underlay, long version, Action<string> log)
+    private static async Task<string> BringUpAsync(Overlayctl ctl, DebianVm vm, string domain, string underlay, long version, Action<string> log,
+        string? beforeInstall)
     {
         var watch = Stopwatch.StartNew();
         var virshStart = await vm.StartAsync();
@@ -139,6 +150,7 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
         var analyze = (await shell.RunAsync("systemd-analyze time 2>&1 | head -n 1", CommandTimeout)).Output;
         await shell.CheckAsync($"ip addr add {underlay}/24 dev eth0 && ip link set eth0 up", CommandTimeout);
         await shell.CheckAsync("mkdir -p /mnt/pkgs && mount -o ro /dev/vdb /mnt/pkgs", CommandTimeout);
+        if (beforeInstall is not null) await shell.CheckAsync(beforeInstall, CommandTimeout);
         var installStart = watch.Elapsed;
         var installed = await shell.CheckAsync("dpkg -i /mnt/pkgs/overlay-agent_*.deb 2>&1", TimeSpan.FromMinutes(3));
         var installEnd = watch.Elapsed;

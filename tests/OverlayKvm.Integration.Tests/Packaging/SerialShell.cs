@@ -69,12 +69,14 @@ internal sealed class SerialShell : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs one command line in the shell; returns its exit status and output (CRs removed).</summary>
+    /// <summary>Runs one command line (a simple list: no trailing comment or here-document) in the shell; returns its
+    /// exit status and output (CRs removed).</summary>
     public async Task<(int Status, string Output)> RunAsync(string command, TimeSpan timeout)
     {
         var n = Interlocked.Increment(ref _sequence);
         var start = Transcript.Length;
-        await SendAsync($"printf '@@%s-%d@@\\n' BEGIN {n}; {command}\nprintf '@@%s-%d-%d@@\\n' END {n} $?\n");
+        // One line, so no prompt comes between the markers.
+        await SendAsync($"printf '@@%s-%d@@\\n' BEGIN {n}; {command}; printf '@@%s-%d-%d@@\\n' END {n} $?\n");
         var begin = $"@@BEGIN-{n}@@";
         var end = new Regex($"@@END-{n}-(\\d+)@@");
         var deadline = DateTime.UtcNow + timeout;
@@ -103,7 +105,17 @@ internal sealed class SerialShell : IAsyncDisposable
         return output;
     }
 
-    private async Task SendAsync(string text) => await _socket.SendAsync(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+    private async Task SendAsync(string text)
+    {
+        try
+        {
+            await _socket.SendAsync(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"the serial console connection ended ({e.SocketErrorCode}): the VM stopped? Console so far:\n{Tail(Transcript, 3000)}", e);
+        }
+    }
 
     private async Task ReadLoopAsync()
     {

@@ -32,7 +32,10 @@ public sealed class UpgradeTests(ITestOutputHelper output)
             Assert.Equal("0.1.0", await Dpkg.InstalledVersionAsync(DebPackages.Host));
             var ctl = new Overlayctl(InstalledOverlayd.Socket);
             await ctl.OkAsync("group-define", "pkup", "--cidr", "10.78.0.0/16");
-            await ctl.OkAsync("app-define", "pkup", "kept", "--domain", "pkupvm");
+            // A third VM of the group that never connects: its app must survive the upgrade in the store. It needs an
+            // underlay address, or the group's documents would be refused by the running agents.
+            await ctl.OkAsync("domain-define", "pkupvm", "--address", "10.95.0.9");
+            await ctl.OkAsync("app-define", "pkup", "kept", "--domain", "pkupvm", "--address", "10.78.0.9");
             vms = await PackagedTwoVms.StartAsync(ctl, "pkup");
             var before = await StoreVersionAsync(ctl);
             var oldPid = InstalledOverlayd.Pid() ?? throw new InvalidOperationException("overlayd 0.1.0 is not running");
