@@ -9,7 +9,7 @@ internal static class DomainCommands
     public static IEnumerable<Command> Create(CliGlobals g)
     {
         var name = new Argument<string>("DOMAIN") { Description = "libvirt domain name" };
-        var address = new Option<string>("--address") { Description = "the VM's own (underlay) address" };
+        var address = new Option<string>("--address") { Description = "the VM's own (underlay) address (default: learned from libvirt once it runs)" };
         var host = new Option<string>("--host") { Description = "the host it runs on (default: this host)" };
         var define = new Command("domain-define", "declare a VM: its underlay address and host") { name, address, host };
         define.SetAction(g.Run(async (client, print, p, ct) =>
@@ -27,8 +27,8 @@ internal static class DomainCommands
             var domains = await client.GetAsync("v1/domains", ApiJsonContext.Default.ListDomainView, ct);
             if (print.Json) { print.WriteJson(domains, ApiJsonContext.Default.ListDomainView); return; }
             var rows = new List<string[]>();
-            foreach (var d in domains) rows.Add([d.Name, d.Address ?? "-", d.Host, d.Uuid ?? "-", d.Version.ToString()]);
-            print.WriteTable(["Domain", "Address", "Host", "UUID", "Version"], rows);
+            foreach (var d in domains) rows.Add([d.Name, d.Address ?? "-", d.Address is null ? "-" : d.AddressSource, d.Host, d.Uuid ?? "-", d.Version.ToString()]);
+            print.WriteTable(["Domain", "Address", "From", "Host", "UUID", "Version"], rows);
         }));
         yield return list;
 

@@ -22,7 +22,8 @@ public sealed record AppView(string Group, string Name, string Address, string D
 
 public sealed record DomainDefineRequest(string Name, string? Address, string? Host);
 
-public sealed record DomainView(string Name, string? Uuid, string Host, string? Address, long Version, bool Stopped = false);
+/// <param name="AddressSource">"operator" or "libvirt" (issue 11): who gave <paramref name="Address"/>.</param>
+public sealed record DomainView(string Name, string? Uuid, string Host, string? Address, long Version, bool Stopped = false, string AddressSource = "operator");
 
 public sealed record HealthView(string Status, long StoreVersion, string Host);
 

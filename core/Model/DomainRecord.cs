@@ -10,10 +10,15 @@ namespace OverlayKvm.Core.Model;
 /// Its host's libvirt reported it destroyed, shut down, crashed or undefined (issue 15): its apps stay in the store
 /// but are unreachable (left out of peers' documents, marked so in the directory) until it starts again.
 /// </param>
+/// <param name="AddressSource">
+/// Who gave <paramref name="Address"/>: the operator, or libvirt (issue 11). Only libvirt-learned addresses are
+/// replaced when libvirt reports another one.
+/// </param>
 public sealed record DomainRecord(
     string Name,
     Guid? Uuid,
     string Host,
     IPAddress? Address,
     long Version,
-    bool Stopped = false);
+    bool Stopped = false,
+    DomainAddressSource AddressSource = DomainAddressSource.Operator);

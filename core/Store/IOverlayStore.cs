@@ -73,7 +73,22 @@ public interface IOverlayStore : IDisposable
         return result;
     }
 
+    /// <remarks>
+    /// An <paramref name="address"/> equal to the stored one keeps its <see cref="DomainRecord.AddressSource"/>
+    /// (the hook and the run-state recorder pass the stored address back); a different one is the operator's.
+    /// </remarks>
     DomainRecord UpsertDomain(string name, Guid? uuid, string host, System.Net.IPAddress? address);
+
+    /// <summary>
+    /// Records a domain's address and who gave it (issue 11). <see cref="DomainAddressSource.Libvirt"/> writes only when
+    /// the domain has no address or a libvirt-learned one, so an operator's address is never replaced (the record is
+    /// returned unchanged); <see cref="DomainAddressSource.Operator"/> always writes and pins the address. Inside one
+    /// transaction, so an operator's <c>domain-define</c> racing a lease refresh wins. Unchanged values commit nothing.
+    /// Unknown domain → <see cref="EntityNotFoundException"/>; an address another domain or host holds → conflict.
+    /// </summary>
+    /// <exception cref="NotSupportedException">This store does not keep address sources (the default).</exception>
+    DomainRecord SetDomainAddress(string name, System.Net.IPAddress address, DomainAddressSource source) =>
+        throw new NotSupportedException($"address of domain {name}: this store does not keep address sources");
 
     /// <summary>
     /// Records what the domain's host saw in libvirt: stopped (its apps become unreachable for peers) or running

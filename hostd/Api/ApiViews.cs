@@ -14,7 +14,7 @@ internal static class ApiViews
     }
 
     public static DomainView ToView(this DomainRecord d) =>
-        new(d.Name, d.Uuid?.ToString(), d.Host, d.Address?.ToString(), d.Version, d.Stopped);
+        new(d.Name, d.Uuid?.ToString(), d.Host, d.Address?.ToString(), d.Version, d.Stopped, AddressSourceNames.Format(d.AddressSource));
 
     public static GroupView ToView(this ApplicationGroup g, int applications, IReadOnlyList<GroupCredential> credentials)
     {
@@ -22,6 +22,12 @@ internal static class ApiViews
         foreach (var c in credentials) epochs.Add(new CredentialEpochView(c.Epoch, c.CreatedAt, c.RetiresAt));
         return new GroupView(g.Name, g.AddressSpace.ToString(), ProtectionNames.Format(g.Protection), g.Version, applications, epochs);
     }
+}
+
+/// <summary>The address source's spelling on the API and the CLI.</summary>
+internal static class AddressSourceNames
+{
+    public static string Format(DomainAddressSource source) => source == DomainAddressSource.Libvirt ? "libvirt" : "operator";
 }
 
 /// <summary>The protection level's spelling on the API and the CLI.</summary>

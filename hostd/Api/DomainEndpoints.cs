@@ -9,7 +9,7 @@ using OverlayKvm.HostDaemon.Hosting;
 
 namespace OverlayKvm.HostDaemon.Api;
 
-/// <summary>Domains (VMs): declare with their underlay address, list, and show the configuration document an agent receives.</summary>
+/// <summary>Domains (VMs): declare with their underlay address (or let libvirt give it: Libvirt/Addresses), list, and show the configuration document an agent receives.</summary>
 internal static partial class DomainEndpoints
 {
     public static IEndpointRouteBuilder MapDomainEndpoints(this IEndpointRouteBuilder app)
@@ -32,6 +32,11 @@ internal static partial class DomainEndpoints
             var address = ApiParsing.OptionalAddress($"domain {name}: address", request.Address);
             var existing = store.GetDomain(name);
             var defined = store.UpsertDomain(name, existing?.Uuid, request.Host ?? existing?.Host ?? localHost.Name, address ?? existing?.Address);
+            if (address is not null && defined.AddressSource != Core.Model.DomainAddressSource.Operator)
+            {
+                // The operator named the address libvirt had given: it is theirs now, a lease change must not move it.
+                defined = store.SetDomainAddress(name, address, Core.Model.DomainAddressSource.Operator);
+            }
             return Results.Ok(defined.ToView());
         });
 

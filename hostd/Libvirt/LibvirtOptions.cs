@@ -41,6 +41,13 @@ public sealed class LibvirtOptions
     /// </summary>
     public bool RemoveAppsOnUndefine { get; set; }
 
+    /// <summary>
+    /// How often overlayd asks libvirt for the addresses of this host's running domains that have no operator-given
+    /// address (issue 11: DHCP lease, then ARP). A started domain gets its address within about one interval of its
+    /// lease. Default 5 s; zero switches address learning off.
+    /// </summary>
+    public TimeSpan AddressRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Longest delay between reconnect attempts. Default 5 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 }

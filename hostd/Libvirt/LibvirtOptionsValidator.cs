@@ -33,6 +33,10 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
         {
             errors.Add($"{s}:KeepAliveCount: {options.KeepAliveCount} must be at least 1");
         }
+        if (options.AddressRefreshInterval < TimeSpan.Zero)
+        {
+            errors.Add($"{s}:AddressRefreshInterval: {options.AddressRefreshInterval} must not be negative (zero switches address learning off)");
+        }
         if (options.ReconnectInitialDelay <= TimeSpan.Zero)
         {
             errors.Add($"{s}:ReconnectInitialDelay: {options.ReconnectInitialDelay} must be positive");

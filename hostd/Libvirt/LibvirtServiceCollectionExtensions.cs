@@ -11,7 +11,7 @@ public static class LibvirtServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the libvirt integration: options "Libvirt" and "Placement" (validated on start), the event
-    /// service (connect, callbacks, reconnect, equip), the hook handler, attach and placement. Needs an
+    /// service (connect, callbacks, reconnect, equip), the hook handler, attach, placement and address learning. Needs an
     /// <see cref="OverlayKvm.Core.Store.IOverlayStore"/> registered by the host. Everything uses TryAdd so
     /// tests can replace parts.
     /// </summary>
@@ -35,6 +35,7 @@ public static class LibvirtServiceCollectionExtensions
         services.TryAddSingleton<DomainAttachHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LibvirtEventService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DomainRunStateRecorder>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DomainAddressLearner>());
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, LibvirtJsonContext.Default));
         return services;

@@ -45,8 +45,14 @@ public sealed partial class SqliteOverlayStore
                 ON CONFLICT (name) DO UPDATE SET uuid = excluded.uuid, host = excluded.host, address = excluded.address, version = excluded.version
                 """,
                 ("$n", name), ("$u", uuid?.ToString()), ("$h", host), ("$a", SqliteRows.ToDb(canonical)), ("$v", scope.Version));
+            // The same address keeps its source; another one is the operator's (see IOverlayStore.UpsertDomain).
+            var source = existing is not null && Equals(existing.Address, canonical) ? existing.AddressSource : DomainAddressSource.Operator;
+            if (source == DomainAddressSource.Operator)
+            {
+                ForgetLearnedAddress(scope, name);
+            }
             scope.MarkChanged();
-            return new DomainRecord(name, uuid, host, canonical, scope.Version, existing?.Stopped ?? false);
+            return new DomainRecord(name, uuid, host, canonical, scope.Version, existing?.Stopped ?? false, source);
         });
     }
 

@@ -15,8 +15,9 @@ internal static class SqliteRows
     public const string ApplicationSelect =
         "SELECT g.name, a.name, a.address, a.domain, a.manifest, a.version FROM applications a JOIN groups g ON g.id = a.group_id";
 
-    // The run state lives in meta (SqliteOverlayStore.DomainStates): no schema change for it.
-    public const string DomainColumns = "name, uuid, host, address, version, EXISTS (SELECT 1 FROM meta WHERE meta.key = 'domain-stopped/' || domains.name)";
+    // The run state and the address source live in meta (SqliteOverlayStore.DomainStates, .DomainAddresses): no schema change for them.
+    public const string DomainColumns = "name, uuid, host, address, version, EXISTS (SELECT 1 FROM meta WHERE meta.key = 'domain-stopped/' || domains.name), "
+        + "EXISTS (SELECT 1 FROM meta WHERE meta.key = 'domain-address-libvirt/' || domains.name)";
 
     public const string HostColumns = "name, address, capacity, version";
 
@@ -41,7 +42,8 @@ internal static class SqliteRows
             row.GetString(2),
             row.IsDBNull(3) ? null : IPAddress.Parse(row.GetString(3)),
             row.GetInt64(4),
-            row.GetInt64(5) != 0);
+            row.GetInt64(5) != 0,
+            row.GetInt64(6) != 0 ? DomainAddressSource.Libvirt : DomainAddressSource.Operator);
 
     public static HostRecord ReadHost(SqliteDataReader row) =>
         new(row.GetString(0), IPAddress.Parse(row.GetString(1)), row.GetInt32(2), row.GetInt64(3));

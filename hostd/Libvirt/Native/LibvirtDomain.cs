@@ -18,6 +18,9 @@ internal sealed class LibvirtDomain : IDisposable
     public string Name { get; }
     public Guid Uuid { get; }
 
+    /// <summary>For readers of other libvirt domain calls (Libvirt/Addresses); the domain keeps ownership.</summary>
+    internal SafeVirDomainHandle Handle => _handle;
+
     private string Subject => $"domain '{Name}'";
 
     public bool IsActive => LibvirtErrors.Check(Interop.Libvirt.DomainIsActive(_handle), "virDomainIsActive", Subject) == 1;

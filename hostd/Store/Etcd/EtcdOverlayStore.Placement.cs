@@ -45,7 +45,39 @@ public sealed partial class EtcdOverlayStore
                 }
             }
 
-            var record = new DomainRecord(name, uuid, host, canonical, scope.Version, existing?.Stopped ?? false);
+            // The same address keeps its source; another one is the operator's (see IOverlayStore.UpsertDomain).
+            var source = existing is not null && Equals(existing.Address, canonical) ? existing.AddressSource : DomainAddressSource.Operator;
+            var record = new DomainRecord(name, uuid, host, canonical, scope.Version, existing?.Stopped ?? false, source);
+            scope.Put(record);
+            return record;
+        });
+    }
+
+    /// <inheritdoc/>
+    public DomainRecord SetDomainAddress(string name, IPAddress address, DomainAddressSource source)
+    {
+        NameRules.Check("domain", name);
+        ArgumentNullException.ThrowIfNull(address);
+        var canonical = AddressMath.Canonical(address);
+        return Write(scope =>
+        {
+            var existing = scope.Model.Domains.GetValueOrDefault(name) ?? throw new EntityNotFoundException("domain", name);
+            if (source == DomainAddressSource.Libvirt && existing.Address is not null && existing.AddressSource == DomainAddressSource.Operator)
+            {
+                return existing; // the operator's address wins, always
+            }
+
+            if (Equals(existing.Address, canonical) && existing.AddressSource == source)
+            {
+                return existing;
+            }
+
+            if (EtcdAddressOwners.Find(scope.Model, canonical, exceptDomain: name) is { } holder)
+            {
+                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+            }
+
+            var record = existing with { Address = canonical, Version = scope.Version, AddressSource = source };
             scope.Put(record);
             return record;
         });

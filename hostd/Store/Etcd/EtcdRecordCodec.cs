@@ -36,12 +36,13 @@ internal sealed class EtcdRecordCodec(EtcdKeys keys, SecretSealer sealer)
     }
 
     public static byte[] Encode(DomainRecord d) => JsonSerializer.SerializeToUtf8Bytes(
-        new DomainRecordJson(d.Name, d.Uuid, d.Host, d.Address?.ToString(), d.Version, d.Stopped), EtcdJsonContext.Default.DomainRecordJson);
+        new DomainRecordJson(d.Name, d.Uuid, d.Host, d.Address?.ToString(), d.Version, d.Stopped, d.AddressSource == DomainAddressSource.Libvirt), EtcdJsonContext.Default.DomainRecordJson);
 
     public static DomainRecord DecodeDomain(ReadOnlySpan<byte> value)
     {
         var r = JsonSerializer.Deserialize(value, EtcdJsonContext.Default.DomainRecordJson)!;
-        return new DomainRecord(r.Name, r.Uuid, r.Host, r.Address is null ? null : IPAddress.Parse(r.Address), r.Version, r.Stopped);
+        return new DomainRecord(r.Name, r.Uuid, r.Host, r.Address is null ? null : IPAddress.Parse(r.Address), r.Version, r.Stopped,
+            r.AddressFromLibvirt ? DomainAddressSource.Libvirt : DomainAddressSource.Operator);
     }
 
     public static byte[] Encode(HostRecord h) => JsonSerializer.SerializeToUtf8Bytes(

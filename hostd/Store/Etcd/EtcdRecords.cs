@@ -11,7 +11,8 @@ internal sealed record GroupRecordJson(string Name, string AddressSpace, int Pro
 
 internal sealed record ApplicationRecordJson(string Group, string Name, string Address, string Domain, string Manifest, long Version);
 
-internal sealed record DomainRecordJson(string Name, Guid? Uuid, string Host, string? Address, long Version, bool Stopped = false);
+/// <param name="AddressFromLibvirt">Issue 11: the address was learned from libvirt (absent in older records: the operator's).</param>
+internal sealed record DomainRecordJson(string Name, Guid? Uuid, string Host, string? Address, long Version, bool Stopped = false, bool AddressFromLibvirt = false);
 
 internal sealed record HostRecordJson(string Name, string Address, int Capacity, long Version);
 

@@ -73,10 +73,11 @@ public sealed class LibvirtOptionsValidatorTests
         services.AddLibvirtIntegration(new ConfigurationBuilder().Build());
 
         Assert.Single(services, d => d.ServiceType == typeof(QemuHookHandler));
-        // One of each background service: the event feed and the run-state recorder.
+        // One of each background service: the event feed, the run-state recorder and the address learner.
         Assert.Single(services, d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService) && d.ImplementationType == typeof(LibvirtEventService));
         Assert.Single(services, d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService) && d.ImplementationType == typeof(DomainRunStateRecorder));
-        Assert.Equal(2, services.Count(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)));
+        Assert.Single(services, d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService) && d.ImplementationType == typeof(DomainAddressLearner));
+        Assert.Equal(3, services.Count(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)));
         Assert.Same(journal, Assert.Single(services, d => d.ServiceType == typeof(HookJournal)).ImplementationInstance);
     }
 }

@@ -9,3 +9,4 @@ public sealed class SqliteStoreVersionTests() : StoreVersionContract(new SqliteS
 public sealed class SqliteStoreCredentialTests() : StoreCredentialContract(new SqliteStoreHarness());
 
 public sealed class SqliteStoreSnapshotTests() : StoreSnapshotContract(new SqliteStoreHarness());
+public sealed class SqliteStoreAddressSourceTests() : StoreAddressSourceContract(new SqliteStoreHarness());

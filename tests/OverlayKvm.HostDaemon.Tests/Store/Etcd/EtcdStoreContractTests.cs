@@ -15,3 +15,6 @@ public sealed class EtcdStoreCredentialTests(EtcdContractCluster etcd) : StoreCr
 
 [Collection("etcd contract")]
 public sealed class EtcdStoreSnapshotTests(EtcdContractCluster etcd) : StoreSnapshotContract(new EtcdStoreHarness(etcd.Cluster));
+
+[Collection("etcd contract")]
+public sealed class EtcdStoreAddressSourceTests(EtcdContractCluster etcd) : StoreAddressSourceContract(new EtcdStoreHarness(etcd.Cluster));
