@@ -5,6 +5,7 @@ using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json.Nodes;
 using OverlayKvm.Bench.Datapath;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.Bench.EnginePath;
 
@@ -248,31 +249,19 @@ internal sealed class PathBench : IDisposable
         return p;
     }
 
-    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
+    /// <summary>Polls until the condition holds; a socket not up yet (IO/socket errors) counts as "not yet".</summary>
+    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what) =>
+        Poll.Until(() =>
         {
             try
             {
-                if (condition())
-                {
-                    return;
-                }
+                return condition();
             }
             catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
             {
-                // Not up yet: retry until the deadline.
+                return false; // not up yet: retry until the deadline
             }
-
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds} s waiting for {what}");
-            }
-
-            Thread.Sleep(100);
-        }
-    }
+        }, timeout, what, interval: TimeSpan.FromMilliseconds(100));
 
     private static string RepoRoot()
     {

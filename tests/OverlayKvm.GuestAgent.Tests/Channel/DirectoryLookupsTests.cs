@@ -7,6 +7,7 @@ using OverlayKvm.GuestAgent.Channel;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Tests.Doubles;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.GuestAgent.Tests.Channel;
 
@@ -115,13 +116,8 @@ public sealed class DirectoryLookupsTests : IAsyncDisposable
         return (new ChannelConnection(new NetworkStream(_hostSocket, ownsSocket: false)), new ChannelConnection(new NetworkStream(_agentSocket, ownsSocket: false)));
     }
 
-    private static async Task WaitUntil(Func<bool> condition, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            await Task.Delay(10, cancellationToken);
-        }
-    }
+    private static Task WaitUntil(Func<bool> condition, CancellationToken cancellationToken) =>
+        Poll.UntilAsync(condition, TimeSpan.FromSeconds(30), "the lookup's effect", interval: TimeSpan.FromMilliseconds(10), cancellationToken: cancellationToken);
 
     private static async Task<T> ReadAsync<T>(ChannelConnection connection, ChannelMessageType type,
         System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)

@@ -9,6 +9,7 @@ using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Tests.Doubles;
 using OverlayKvm.GuestAgent.Tun;
 using OverlayKvm.GuestAgent.Policy;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.GuestAgent.Tests.Channel;
 
@@ -36,7 +37,7 @@ public sealed class HostChannelServiceTests : IDisposable
         var send = new SendPath(state, counters, new CapturingSender(), table, new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender())));
         var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
         var transport = new UnixListenerTransport(Path.Combine(_dir, "channel.sock"));
-        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, ManualTime.Create(), 7480), adapters, NullLogger<HostChannelService>.Instance, link, handlers);
+        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, TestClock.Create(), 7480), adapters, NullLogger<HostChannelService>.Instance, link, handlers);
         return (service, state);
     }
 

@@ -10,6 +10,7 @@ using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.GuestAgent.Tests.Doubles;
 using OverlayKvm.GuestAgent.Tun;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.GuestAgent.Tests.Channel;
 
@@ -91,7 +92,7 @@ public sealed class LargeDocumentTests : IDisposable
             new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender())));
         var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
         var transport = new UnixListenerTransport(Path.Combine(_dir, "channel.sock"));
-        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, ManualTime.Create(), 7480), adapters,
+        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, TestClock.Create(), 7480), adapters,
             NullLogger<HostChannelService>.Instance);
         return (service, state);
     }

@@ -2,12 +2,13 @@ using OverlayKvm.Core.Config;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Tests.Doubles;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.GuestAgent.Tests.Config;
 
 public class SnapshotCompilerTests
 {
-    private static SnapshotCompiler Compiler() => new(new DatapathCounters(), ManualTime.Create(), 7480);
+    private static SnapshotCompiler Compiler() => new(new DatapathCounters(), TestClock.Create(), 7480);
 
     [Fact]
     public void Compile_ValidDocument_BuildsMembersPeersAndKeys()

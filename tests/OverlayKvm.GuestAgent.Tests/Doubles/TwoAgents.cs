@@ -8,6 +8,7 @@ using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -35,7 +36,7 @@ internal sealed class TwoAgents
         AdaptersB.Set(OverlayIds.GroupId("web"), SinkB);
     }
 
-    public FakeTimeProvider Time { get; } = ManualTime.Create();
+    public FakeTimeProvider Time { get; } = TestClock.Create();
 
     /// <summary>web's protection level in both documents ("Sealed" or "Authenticated").</summary>
     public string Protection { get; set; } = "Sealed";

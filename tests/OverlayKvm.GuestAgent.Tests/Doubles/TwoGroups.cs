@@ -10,6 +10,7 @@ using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -42,7 +43,7 @@ internal sealed class TwoGroups
     public TransmissionOptions Options { get; }
 
     /// <summary>Both VMs' clock: rule TTLs, negotiation timeouts and retries run on it, moved by the test.</summary>
-    public FakeTimeProvider Time { get; } = ManualTime.Create();
+    public FakeTimeProvider Time { get; } = TestClock.Create();
 
     public Side A { get; }
 

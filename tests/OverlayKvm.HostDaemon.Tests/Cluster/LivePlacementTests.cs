@@ -2,7 +2,7 @@ using System.Net;
 using OverlayKvm.Core.Cluster;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Placement;
-using OverlayKvm.HostDaemon.Tests.Placement;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Cluster;
 

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Store;
 using OverlayKvm.HostDaemon.Engine;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Engine;
 

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Engine;
+using Microsoft.Extensions.Time.Testing;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Engine;
 
@@ -40,7 +42,7 @@ internal sealed class EngineFixture : IDisposable
 
     public InMemoryOverlayStore Store { get; } = new();
 
-    public ManualTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; } = TestClock.Create();
 
     public EngineCounters Counters { get; } = new();
 

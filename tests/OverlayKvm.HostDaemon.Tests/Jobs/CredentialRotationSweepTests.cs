@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Jobs;
 using OverlayKvm.HostDaemon.Tests.Store;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Jobs;
 

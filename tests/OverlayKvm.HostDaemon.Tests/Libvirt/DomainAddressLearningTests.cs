@@ -5,6 +5,7 @@ using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Hosting;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Tests.Store;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 
@@ -92,7 +93,7 @@ public sealed class DomainAddressLearningTests
             store.UpsertDomain(farName, domains[2].Uuid, "host-b", null);
             holder.Swap(conn);
             var host = new LocalHost(Options.Create(new DaemonOptions { HostName = "host-a", HostAddress = "192.0.2.100" }));
-            var learner = new DomainAddressLearner(store, holder, new OverlayKvm.HostDaemon.Tests.Jobs.StaticOptionsMonitor<LibvirtOptions>(new LibvirtOptions()),
+            var learner = new DomainAddressLearner(store, holder, new StaticOptionsMonitor<LibvirtOptions>(new LibvirtOptions()),
                 TimeProvider.System, NullLogger<DomainAddressLearner>.Instance, host);
 
             Assert.Equal(1, learner.LearnOnce("host-a"));

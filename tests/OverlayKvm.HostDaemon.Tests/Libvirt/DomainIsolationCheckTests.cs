@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Placement;
-using OverlayKvm.HostDaemon.Tests.Placement;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 

@@ -7,6 +7,7 @@ using OverlayKvm.HostDaemon.Hosting;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Store;
 using OverlayKvm.HostDaemon.Tests.Store;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 
@@ -34,7 +35,7 @@ public sealed class DomainRunStateRecorderTests : IAsyncLifetime
         _store.DefineApplication("web", "server", null, "vm2", []);
         _store.UpsertDomain("far", null, "host-b", IPAddress.Parse("192.0.2.9"));
         var host = new LocalHost(Options.Create(new DaemonOptions { HostName = "host-a", HostAddress = "192.0.2.100" }));
-        _recorder = new DomainRunStateRecorder(_feed, _store, _holder, new OverlayKvm.HostDaemon.Tests.Jobs.StaticOptionsMonitor<LibvirtOptions>(_options), NullLogger<DomainRunStateRecorder>.Instance, host);
+        _recorder = new DomainRunStateRecorder(_feed, _store, _holder, new StaticOptionsMonitor<LibvirtOptions>(_options), NullLogger<DomainRunStateRecorder>.Instance, host);
         await _recorder.StartAsync(CancellationToken.None);
     }
 

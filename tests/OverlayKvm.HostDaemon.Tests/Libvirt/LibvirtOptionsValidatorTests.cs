@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Store;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Placement;
-using OverlayKvm.HostDaemon.Tests.Placement;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Xml.Linq;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Libvirt;
-using OverlayKvm.HostDaemon.Tests.Placement;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 
@@ -16,6 +16,8 @@ namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 public sealed class LibvirtServiceTests : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    private static Task WaitUntil(Func<bool> condition, string what) => Poll.UntilAsync(condition, Wait, what);
     private const string Ns = "https://overlaykvm.org/xmlns/domain/1";
     private readonly InMemoryOverlayStore _store = new();
     private readonly List<DomainLifecycleEvent> _events = [];
@@ -77,19 +79,6 @@ public sealed class LibvirtServiceTests : IAsyncLifetime
         lock (_events)
         {
             return _events.Where(e => e.Domain == domain).ToList();
-        }
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited {Wait.TotalSeconds} s for: {what}");
-            }
-            await Task.Delay(20);
         }
     }
 

@@ -5,7 +5,7 @@ using OverlayKvm.Core.SharedMemory;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Placement;
-using OverlayKvm.HostDaemon.Tests.Placement;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Libvirt;
 

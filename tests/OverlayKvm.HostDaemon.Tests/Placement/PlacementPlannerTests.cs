@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Placement;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Placement;
 
@@ -93,12 +94,4 @@ public sealed class PlacementPlannerTests
         var inventory = Planner(local: "here", localCapacity: 3).Inventory();
         Assert.Equal([("here", 3)], inventory);
     }
-}
-
-/// <summary>A fixed options value (tests only).</summary>
-internal sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
-{
-    public T CurrentValue { get; set; } = value;
-    public T Get(string? name) => CurrentValue;
-    public IDisposable? OnChange(Action<T, string?> listener) => null;
 }

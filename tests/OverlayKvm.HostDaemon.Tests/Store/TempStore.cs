@@ -1,4 +1,6 @@
 using OverlayKvm.HostDaemon.Store;
+using Microsoft.Extensions.Time.Testing;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Store;
 
@@ -17,7 +19,7 @@ internal sealed class TempStore : IDisposable
 
     public string DatabasePath { get; }
 
-    public ManualTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; } = TestClock.Create();
 
     public SqliteOverlayStore Open()
     {
@@ -48,14 +50,4 @@ internal sealed class TempStore : IDisposable
             System.IO.Directory.Delete(Directory, recursive: true);
         }
     }
-}
-
-/// <summary>A clock the test moves by hand (grace periods, retirement).</summary>
-public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset _now = start;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
 }

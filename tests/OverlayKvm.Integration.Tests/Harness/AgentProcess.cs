@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using CoreInterop = OverlayKvm.Core.Interop.Interop;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.Integration.Tests.Harness;
 
@@ -82,22 +83,15 @@ internal sealed class AgentProcess : IDisposable
         }
     }
 
-    public void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!condition())
+    public void WaitUntil(Func<bool> condition, TimeSpan timeout, string what) =>
+        Poll.Until(() =>
         {
             if (_process is { HasExited: true })
             {
                 throw new InvalidOperationException($"overlay-agent in {Namespace.Name} exited ({_process.ExitCode}) while waiting for {what}:\n{Log}");
             }
-            if (sw.Elapsed > timeout)
-            {
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds} s waiting for {what}; agent log:\n{Log}");
-            }
-            Thread.Sleep(50);
-        }
-    }
+            return condition();
+        }, timeout, what, () => $"agent log:\n{Log}", TimeSpan.FromMilliseconds(50));
 
     private void Append(string? line)
     {

@@ -3,7 +3,7 @@ using System.Net;
 using OverlayKvm.Cli.Commands;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Tests.Libvirt;
-using OverlayKvm.HostDaemon.Tests.Placement;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.Integration.Tests.Libvirt;
 

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Placement;
 using OverlayKvm.HostDaemon.Tests.Libvirt;
-using OverlayKvm.HostDaemon.Tests.Placement;
 using Xunit.Abstractions;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.Integration.Tests.Libvirt;
 
@@ -19,6 +19,8 @@ public sealed class LibvirtdEndToEndTests(LibvirtdFixture daemon, ITestOutputHel
 {
     // Generous but bounded: libvirt under TCG, shared with other users of the host.
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private static Task WaitUntil(Func<bool> condition, string what) => Poll.UntilAsync(condition, Wait, what);
     private readonly InMemoryOverlayStore _store = new();
     private readonly E2eScope _scope = new();
     private readonly List<DomainLifecycleEvent> _events = [];
@@ -59,19 +61,6 @@ public sealed class LibvirtdEndToEndTests(LibvirtdFixture daemon, ITestOutputHel
         lock (_events)
         {
             return _events.Where(e => e.Domain == domain).ToList();
-        }
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited {Wait.TotalSeconds} s for: {what}");
-            }
-            await Task.Delay(50);
         }
     }
 

@@ -1,8 +1,8 @@
 using System.Xml.Linq;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Tests.Libvirt;
-using OverlayKvm.HostDaemon.Tests.Placement;
 using Xunit.Abstractions;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.Integration.Tests.Libvirt;
 
@@ -16,18 +16,7 @@ public sealed class LibvirtdRestartTests(LibvirtdFixture daemon, ITestOutputHelp
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited {Wait.TotalSeconds} s for: {what}");
-            }
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntil(Func<bool> condition, string what) => Poll.UntilAsync(condition, Wait, what);
 
     private static bool HasRegion(string domain, string group)
     {

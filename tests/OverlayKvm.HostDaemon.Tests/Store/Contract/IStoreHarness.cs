@@ -1,4 +1,6 @@
 using OverlayKvm.Core.Store;
+using Microsoft.Extensions.Time.Testing;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
@@ -8,7 +10,7 @@ namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 /// </summary>
 public interface IStoreHarness : IDisposable
 {
-    ManualTimeProvider Time { get; }
+    FakeTimeProvider Time { get; }
 
     /// <summary>A new store instance on this test's state; disposed with the harness.</summary>
     IOverlayStore Open();
@@ -25,7 +27,7 @@ internal sealed class SqliteStoreHarness : IStoreHarness
 {
     private readonly TempStore _temp = new();
 
-    public ManualTimeProvider Time => _temp.Time;
+    public FakeTimeProvider Time => _temp.Time;
 
     public IOverlayStore Open() => _temp.Open();
 

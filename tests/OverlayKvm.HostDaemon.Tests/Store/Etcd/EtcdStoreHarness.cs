@@ -2,6 +2,8 @@ using OverlayKvm.Core.Store;
 using OverlayKvm.HostDaemon.Store.Etcd;
 using OverlayKvm.HostDaemon.Tests.Store.Contract;
 using OverlayKvm.Tests.Etcd;
+using Microsoft.Extensions.Time.Testing;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.HostDaemon.Tests.Store.Etcd;
 
@@ -29,7 +31,7 @@ internal sealed class EtcdStoreHarness(EtcdCluster cluster) : IStoreHarness
 
     public string Prefix { get; } = $"/ek-test-{Guid.NewGuid():N}/";
 
-    public ManualTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+    public FakeTimeProvider Time { get; } = TestClock.Create();
 
     public EtcdStoreOptions Options => new()
     {

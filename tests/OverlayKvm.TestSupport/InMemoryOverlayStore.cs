@@ -1,16 +1,19 @@
 using System.Net;
+using OverlayKvm.Core.Credentials;
 using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Store;
 
-namespace OverlayKvm.HostDaemon.Tests.Placement;
+namespace OverlayKvm.TestSupport;
 
 /// <summary>
-/// A small in-memory <see cref="IOverlayStore"/> for tests of the libvirt and placement handlers (the SQLite
-/// store is built elsewhere). It keeps the version and uniqueness rules those handlers rely on; credentials
-/// are not needed here and throw.
+/// The one in-memory <see cref="IOverlayStore"/> of the tests (handlers, engine, placement; the SQLite and etcd
+/// stores have their own contract suites). It keeps the version and uniqueness rules the handlers rely on, and
+/// rotates credentials with the product's own <see cref="CredentialRotation"/> on the given clock.
 /// </summary>
-internal sealed class InMemoryOverlayStore : IOverlayStore
+public sealed class InMemoryOverlayStore(TimeProvider? time = null) : IOverlayStore
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Dictionary<string, List<GroupCredential>> _credentials = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ApplicationGroup> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, string), Application> _apps = new();
@@ -76,10 +79,24 @@ internal sealed class InMemoryOverlayStore : IOverlayStore
     public IReadOnlyList<HostRecord> ListHosts() => Read(() => _hosts.Values.OrderBy(h => h.Name).ToList());
 
     public IReadOnlyList<GroupCredential> GetCredentials(string group) =>
-        throw new NotSupportedException("InMemoryOverlayStore: credentials are not part of the libvirt tests");
+        Read(() => _credentials.TryGetValue(group, out var list) ? list.Where(c => c.RetiresAt is null || c.RetiresAt > _time.GetUtcNow()).ToList() : []);
 
-    public GroupCredential RotateCredentials(string group, TimeSpan grace) =>
-        throw new NotSupportedException("InMemoryOverlayStore: credentials are not part of the libvirt tests");
+    public GroupCredential RotateCredentials(string group, TimeSpan grace) => Write(_ =>
+    {
+        if (!_groups.ContainsKey(group))
+        {
+            throw new EntityNotFoundException("group", group);
+        }
+        List<GroupCredential> list = _credentials.TryGetValue(group, out var existing) ? existing : _credentials[group] = [];
+        var plan = CredentialRotation.Rotate(group, list, _time.GetUtcNow(), grace);
+        foreach (var retirement in plan.Retirements)
+        {
+            int i = list.FindIndex(c => c.Epoch == retirement.Epoch);
+            list[i] = list[i] with { RetiresAt = retirement.RetiresAt };
+        }
+        list.Add(plan.NewCredential);
+        return plan.NewCredential;
+    });
 
     public void Dispose()
     {

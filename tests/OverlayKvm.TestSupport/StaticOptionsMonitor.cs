@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
 
-namespace OverlayKvm.HostDaemon.Tests.Jobs;
+namespace OverlayKvm.TestSupport;
 
 /// <summary>Options a test sets and changes by hand.</summary>
-internal sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
+public sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
 {
     public T CurrentValue { get; set; } = value;
 
