@@ -19,9 +19,7 @@ public interface IOverlayStore : IDisposable
     ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection);
 
     /// <summary>Changes how the group's traffic is protected (R0.4): only overlay configuration changes. Same level = no change.</summary>
-    /// <remarks>The default exists so that test doubles written before this member keep compiling; real stores implement it.</remarks>
-    ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection) =>
-        throw new NotSupportedException($"{GetType().Name} cannot change the protection level of group {name}");
+    ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection);
 
     IReadOnlyList<ApplicationGroup> ListGroups();
     ApplicationGroup? GetGroup(string name);
@@ -86,31 +84,23 @@ public interface IOverlayStore : IDisposable
     /// transaction, so an operator's <c>domain-define</c> racing a lease refresh wins. Unchanged values commit nothing.
     /// Unknown domain → <see cref="EntityNotFoundException"/>; an address another domain or host holds → conflict.
     /// </summary>
-    /// <exception cref="NotSupportedException">This store does not keep address sources (the default).</exception>
-    DomainRecord SetDomainAddress(string name, System.Net.IPAddress address, DomainAddressSource source) =>
-        throw new NotSupportedException($"address of domain {name}: this store does not keep address sources");
+    DomainRecord SetDomainAddress(string name, System.Net.IPAddress address, DomainAddressSource source);
 
     /// <summary>
     /// Records what the domain's host saw in libvirt: stopped (its apps become unreachable for peers) or running
     /// again. A change raises the domain's version, so peers' documents rise too; an unchanged state commits nothing.
     /// Unknown domain → <see cref="EntityNotFoundException"/>.
     /// </summary>
-    /// <exception cref="NotSupportedException">This store does not keep run states (the default).</exception>
-    DomainRecord SetDomainStopped(string name, bool stopped) =>
-        throw new NotSupportedException($"run state of domain {name}: this store does not keep run states");
+    DomainRecord SetDomainStopped(string name, bool stopped);
 
     /// <summary>
     /// Groups whose acceleration engine an operator switched off (<c>engine-disable</c>). The engine registry takes
     /// this at start, never the guest-writable region, so the decision survives reboots and guests.
     /// </summary>
-    /// <exception cref="NotSupportedException">This store does not keep engine switches (the default).</exception>
-    IReadOnlyCollection<string> ListEngineDisabledGroups() =>
-        throw new NotSupportedException("this store does not keep engine switches");
+    IReadOnlyCollection<string> ListEngineDisabledGroups();
 
     /// <summary>Records <c>engine-disable</c>/<c>engine-enable</c>; an unknown group → <see cref="EntityNotFoundException"/>.</summary>
-    /// <exception cref="NotSupportedException">This store does not keep engine switches (the default).</exception>
-    void SetEngineDisabled(string group, bool disabled) =>
-        throw new NotSupportedException($"engine switch of group {group}: this store does not keep engine switches");
+    void SetEngineDisabled(string group, bool disabled);
     IReadOnlyList<DomainRecord> ListDomains();
     DomainRecord? GetDomain(string name);
 
@@ -145,31 +135,27 @@ public interface IOverlayStore : IDisposable
         };
     }
 
-    // Policies and nesting (seed 004 R4.2-R4.3). The defaults let test doubles written before these members
-    // keep compiling: they hold no policies and refuse to change any.
+    // Policies and nesting (seed 004 R4.2-R4.3).
 
     /// <summary>
     /// Stores a policy after checking it (<see cref="PolicyRules.CheckDefinition"/>), that every group it names
     /// exists (<see cref="EntityNotFoundException"/>) and that no identical policy exists (conflict). Ids are never reused.
     /// </summary>
-    AccessPolicy AddPolicy(PolicyDefinition definition) =>
-        throw new NotSupportedException($"{GetType().Name} cannot store policies");
+    AccessPolicy AddPolicy(PolicyDefinition definition);
 
     /// <summary>Policies by id; with <paramref name="destinationGroup"/>, only those attached directly to that group (unknown → <see cref="EntityNotFoundException"/>).</summary>
-    IReadOnlyList<AccessPolicy> ListPolicies(string? destinationGroup = null) => [];
+    IReadOnlyList<AccessPolicy> ListPolicies(string? destinationGroup = null);
 
-    AccessPolicy? GetPolicy(long id) => null;
+    AccessPolicy? GetPolicy(long id);
 
     /// <summary>Removes a policy; an unknown id → <see cref="EntityNotFoundException"/>.</summary>
-    void RemovePolicy(long id) =>
-        throw new NotSupportedException($"{GetType().Name} cannot remove policy {id}");
+    void RemovePolicy(long id);
 
     /// <summary>
     /// Nests <paramref name="group"/> under <paramref name="parent"/> (null: un-nests). Refuses unknown groups,
     /// cycles and chains deeper than <see cref="PolicyRules.MaxNestingDepth"/>. Returns the row, or null when un-nested.
     /// </summary>
-    GroupParent? SetGroupParent(string group, string? parent) =>
-        throw new NotSupportedException($"{GetType().Name} cannot nest group {group}");
+    GroupParent? SetGroupParent(string group, string? parent);
 
-    IReadOnlyList<GroupParent> ListGroupParents() => [];
+    IReadOnlyList<GroupParent> ListGroupParents();
 }

@@ -401,41 +401,24 @@ public sealed partial class EngineRegistry
 
         // The switch comes from the store, never from the region (guest-writable, and blank after a reboot); move the
         // version forward so no agent's cached answer can match a version of the new registry by accident.
-        state.Enabled = !IsDisabledInStore(state.Group, state.Region.Control.IsEngineEnabled);
+        state.Enabled = !IsDisabledInStore(state.Group);
         state.Region.Control.SetEngineEnabled(state.Enabled);
         state.DirectoryVersion = state.Region.Control.DirectoryVersion + 1;
         state.Region.Control.SetDirectoryVersion(state.DirectoryVersion);
     }
 
-    private void PersistSwitch(string group, bool enabled)
-    {
-        try
-        {
-            _store.SetEngineDisabled(group, !enabled);
-        }
-        catch (NotSupportedException)
-        {
-            // A store without engine switches (test doubles): the switch lives as long as this registry.
-        }
-    }
+    private void PersistSwitch(string group, bool enabled) => _store.SetEngineDisabled(group, !enabled);
 
-    private bool IsDisabledInStore(string group, bool regionSaysEnabled)
+    private bool IsDisabledInStore(string group)
     {
-        try
+        foreach (string disabled in _store.ListEngineDisabledGroups())
         {
-            foreach (string disabled in _store.ListEngineDisabledGroups())
+            if (disabled == group)
             {
-                if (disabled == group)
-                {
-                    return true;
-                }
+                return true;
             }
-            return false;
         }
-        catch (NotSupportedException)
-        {
-            return !regionSaysEnabled;
-        }
+        return false;
     }
 
     private static bool IsApplicationOf(IReadOnlyList<Application> apps, string domain, IPAddress address)

@@ -1,6 +1,7 @@
 using System.Net;
 using OverlayKvm.Core.Credentials;
 using OverlayKvm.Core.Model;
+using OverlayKvm.Core.Policy;
 using OverlayKvm.Core.Store;
 
 namespace OverlayKvm.TestSupport;
@@ -14,6 +15,10 @@ public sealed class InMemoryOverlayStore(TimeProvider? time = null) : IOverlaySt
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<string, List<GroupCredential>> _credentials = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _engineDisabled = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<long, AccessPolicy> _policies = [];
+    private readonly Dictionary<string, GroupParent> _parents = new(StringComparer.Ordinal);
+    private long _nextPolicyId = 1;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ApplicationGroup> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, string), Application> _apps = new();
@@ -32,7 +37,13 @@ public sealed class InMemoryOverlayStore(TimeProvider? time = null) : IOverlaySt
     }
 
     public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection) =>
-        Write(v => _groups[name] = new ApplicationGroup(name, addressSpace, protection, v));
+        Write(v => _groups[name] = new ApplicationGroup(name, addressSpace, protection, v) { Number = _groups.Count + 1 });
+
+    public ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection) => Write(v =>
+    {
+        var group = _groups.GetValueOrDefault(name) ?? throw new EntityNotFoundException("group", name);
+        return group.Protection == protection ? group : _groups[name] = group with { Protection = protection, Version = v };
+    });
 
     public IReadOnlyList<ApplicationGroup> ListGroups() => Read(() => _groups.Values.ToList());
 
@@ -68,6 +79,65 @@ public sealed class InMemoryOverlayStore(TimeProvider? time = null) : IOverlaySt
 
     public DomainRecord SetDomainStopped(string name, bool stopped) =>
         Write(v => _domains[name] = (_domains.GetValueOrDefault(name) ?? throw new EntityNotFoundException("domain", name)) with { Version = v, Stopped = stopped });
+
+    public DomainRecord SetDomainAddress(string name, IPAddress address, DomainAddressSource source) => Write(v =>
+    {
+        var domain = _domains.GetValueOrDefault(name) ?? throw new EntityNotFoundException("domain", name);
+        // A libvirt-learned address never replaces an operator's (the real stores' rule).
+        bool operatorsAddress = domain.Address is not null && domain.AddressSource == DomainAddressSource.Operator;
+        return source == DomainAddressSource.Libvirt && operatorsAddress
+            ? domain
+            : _domains[name] = domain with { Address = address, AddressSource = source, Version = v };
+    });
+
+    public IReadOnlyCollection<string> ListEngineDisabledGroups() => Read(() => _engineDisabled.Order(StringComparer.Ordinal).ToList());
+
+    public void SetEngineDisabled(string group, bool disabled) => Write(_ =>
+    {
+        if (!_groups.ContainsKey(group))
+        {
+            throw new EntityNotFoundException("group", group);
+        }
+        return disabled ? _engineDisabled.Add(group) : _engineDisabled.Remove(group);
+    });
+
+    public AccessPolicy AddPolicy(PolicyDefinition definition) => Write(v =>
+    {
+        if (!_groups.ContainsKey(definition.DestinationGroup))
+        {
+            throw new EntityNotFoundException("group", definition.DestinationGroup);
+        }
+        var policy = new AccessPolicy(_nextPolicyId++, definition, v);
+        _policies[policy.Id] = policy;
+        return policy;
+    });
+
+    public IReadOnlyList<AccessPolicy> ListPolicies(string? destinationGroup = null) =>
+        Read(() => _policies.Values.Where(p => destinationGroup is null || p.DestinationGroup == destinationGroup).ToList());
+
+    public AccessPolicy? GetPolicy(long id) => Read(() => _policies.GetValueOrDefault(id));
+
+    public void RemovePolicy(long id) =>
+        Write(_ => _policies.Remove(id) ? id : throw new EntityNotFoundException("policy", id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    public GroupParent? SetGroupParent(string group, string? parent) => Write(v =>
+    {
+        foreach (string name in parent is null ? [group] : new[] { group, parent })
+        {
+            if (!_groups.ContainsKey(name))
+            {
+                throw new EntityNotFoundException("group", name);
+            }
+        }
+        if (parent is null)
+        {
+            _parents.Remove(group);
+            return null;
+        }
+        return _parents[group] = new GroupParent(group, parent, v);
+    });
+
+    public IReadOnlyList<GroupParent> ListGroupParents() => Read(() => _parents.Values.OrderBy(p => p.Group, StringComparer.Ordinal).ToList());
 
     public IReadOnlyList<DomainRecord> ListDomains() => Read(() => _domains.Values.OrderBy(d => d.Name).ToList());
 

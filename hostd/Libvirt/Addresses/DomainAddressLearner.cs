@@ -46,11 +46,6 @@ internal sealed partial class DomainAddressLearner(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (NotSupportedException ex)
-        {
-            // A store without address sources (test doubles): learning stops, said once, and the daemon keeps running.
-            Log.StoreCannotLearn(logger, ex.Message);
-        }
     }
 
     /// <summary>One pass over this host's domains; returns how many addresses it wrote.</summary>
@@ -114,8 +109,5 @@ internal sealed partial class DomainAddressLearner(
 
         [LoggerMessage(132, LogLevel.Warning, "learning domain addresses from libvirt skipped this time: {Reason}")]
         public static partial void PassFailed(ILogger logger, string reason);
-
-        [LoggerMessage(133, LogLevel.Warning, "learning domain addresses from libvirt is off: {Reason}")]
-        public static partial void StoreCannotLearn(ILogger logger, string reason);
     }
 }

@@ -81,6 +81,11 @@ public sealed partial class EtcdOverlayStore
                 }
             }
 
+            if (scope.Model.EngineDisabled.Contains(name))
+            {
+                scope.Delete(scope.Keys.EngineDisabled(name));
+            }
+
             scope.Delete(scope.Keys.Group(name));
             return 0;
         });

@@ -19,7 +19,8 @@ internal sealed record EtcdStoreModel(
     ImmutableSortedDictionary<string, HostRecord> Hosts,
     ImmutableSortedDictionary<(string Group, int Epoch), GroupCredential> Credentials,
     ImmutableSortedDictionary<long, AccessPolicy> Policies,
-    ImmutableSortedDictionary<string, GroupParent> Parents)
+    ImmutableSortedDictionary<string, GroupParent> Parents,
+    ImmutableSortedSet<string> EngineDisabled)
 {
     public static readonly EtcdStoreModel Empty = new(
         new MetaRecord(0, 1, 1),
@@ -30,7 +31,8 @@ internal sealed record EtcdStoreModel(
         ImmutableSortedDictionary.Create<string, HostRecord>(StringComparer.Ordinal),
         ImmutableSortedDictionary.Create<(string, int), GroupCredential>(EpochComparer.Instance),
         ImmutableSortedDictionary<long, AccessPolicy>.Empty,
-        ImmutableSortedDictionary.Create<string, GroupParent>(StringComparer.Ordinal));
+        ImmutableSortedDictionary.Create<string, GroupParent>(StringComparer.Ordinal),
+        ImmutableSortedSet.Create<string>(StringComparer.Ordinal));
 
     public long Version => Meta.Version;
 
@@ -66,6 +68,8 @@ internal sealed record EtcdStoreModel(
                 return this with { Policies = deleted ? Policies.Remove(id) : Policies.SetItem(id, EtcdRecordCodec.DecodePolicy(value)) };
             case ["parents", var g]:
                 return this with { Parents = deleted ? Parents.Remove(g) : Parents.SetItem(g, EtcdRecordCodec.DecodeParent(value)) };
+            case ["engine-disabled", var g]:
+                return this with { EngineDisabled = deleted ? EngineDisabled.Remove(g) : EngineDisabled.Add(g) };
             default:
                 return this;
         }

@@ -43,6 +43,10 @@ internal sealed class EtcdWriteScope(EtcdStoreModel start, EtcdRecordCodec codec
 
     public void Put(GroupParent p) => Put(Keys.Parent(p.Group), EtcdRecordCodec.Encode(p));
 
+    /// <summary>Marks the group's engine as switched off by the operator (the key's presence is the switch).</summary>
+    public void PutEngineDisabled(string group) =>
+        Put(Keys.EngineDisabled(group), System.Text.Encoding.UTF8.GetBytes(Version.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
     public void Delete(string key)
     {
         _operations[key] = null;

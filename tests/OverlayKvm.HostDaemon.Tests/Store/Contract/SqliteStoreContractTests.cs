@@ -10,3 +10,5 @@ public sealed class SqliteStoreCredentialTests() : StoreCredentialContract(new S
 
 public sealed class SqliteStoreSnapshotTests() : StoreSnapshotContract(new SqliteStoreHarness());
 public sealed class SqliteStoreAddressSourceTests() : StoreAddressSourceContract(new SqliteStoreHarness());
+
+public sealed class SqliteStoreEngineSwitchTests() : StoreEngineSwitchContract(new SqliteStoreHarness());

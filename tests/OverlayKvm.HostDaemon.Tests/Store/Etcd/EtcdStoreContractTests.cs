@@ -18,3 +18,6 @@ public sealed class EtcdStoreSnapshotTests(EtcdContractCluster etcd) : StoreSnap
 
 [Collection("etcd contract")]
 public sealed class EtcdStoreAddressSourceTests(EtcdContractCluster etcd) : StoreAddressSourceContract(new EtcdStoreHarness(etcd.Cluster));
+
+[Collection("etcd contract")]
+public sealed class EtcdStoreEngineSwitchTests(EtcdContractCluster etcd) : StoreEngineSwitchContract(new EtcdStoreHarness(etcd.Cluster));
