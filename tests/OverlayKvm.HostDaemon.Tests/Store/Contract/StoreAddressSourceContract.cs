@@ -8,18 +8,12 @@ namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 /// Issue 11: a domain's address learned from libvirt follows the lease; an operator's address is never replaced by
 /// one libvirt reports. The same rules on SQLite and etcd (and across instances: two daemons on one state).
 /// </summary>
-public abstract class StoreAddressSourceContract : IDisposable
+public abstract class StoreAddressSourceContract(IStoreHarness harness) : StoreContract(harness)
 {
-    private readonly IStoreHarness _harness;
-
-    protected StoreAddressSourceContract(IStoreHarness harness) => _harness = harness;
-
-    public void Dispose() => _harness.Dispose();
-
     [Fact]
     public void LearnedAddress_IsStoredAsLibvirt_FollowsTheLease_AndSurvivesHookUpserts()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.UpsertDomain("vm1", null, "host-a", null);
 
         var learned = store.SetDomainAddress("vm1", IPAddress.Parse("192.0.2.10"), DomainAddressSource.Libvirt);
@@ -36,8 +30,8 @@ public abstract class StoreAddressSourceContract : IDisposable
         var moved = store.SetDomainAddress("vm1", IPAddress.Parse("192.0.2.11"), DomainAddressSource.Libvirt);
         Assert.Equal(4, moved.Version);
 
-        using var other = _harness.Open();
-        _harness.WaitForVersion(other, 4);
+        using var other = Harness.Open();
+        Harness.WaitForVersion(other, 4);
         var seen = other.GetDomain("vm1")!;
         Assert.Equal((IPAddress.Parse("192.0.2.11"), DomainAddressSource.Libvirt), (seen.Address, seen.AddressSource));
         Assert.Equal(DomainAddressSource.Libvirt, Assert.Single(other.ReadSnapshot().Domains).AddressSource);
@@ -46,7 +40,7 @@ public abstract class StoreAddressSourceContract : IDisposable
     [Fact]
     public void OperatorAddress_IsNeverReplacedByLibvirt()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.UpsertDomain("vm1", null, "host-a", IPAddress.Parse("192.0.2.20"));
 
         var kept = store.SetDomainAddress("vm1", IPAddress.Parse("192.0.2.99"), DomainAddressSource.Libvirt);
@@ -58,7 +52,7 @@ public abstract class StoreAddressSourceContract : IDisposable
     [Fact]
     public void OperatorPinsALearnedAddress_ThenLibvirtCannotMoveIt()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.UpsertDomain("vm1", null, "host-a", null);
         store.SetDomainAddress("vm1", IPAddress.Parse("192.0.2.30"), DomainAddressSource.Libvirt);
 
@@ -79,7 +73,7 @@ public abstract class StoreAddressSourceContract : IDisposable
     [Fact]
     public void LearnedAddress_HeldByAnotherDomain_IsAConflict_UnknownDomainIsNotFound()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.UpsertDomain("vm1", null, "host-a", IPAddress.Parse("192.0.2.50"));
         store.UpsertDomain("vm2", null, "host-a", null);
 

@@ -4,18 +4,12 @@ using OverlayKvm.Core.Store;
 
 namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
-public abstract class StoreCredentialContract : IDisposable
+public abstract class StoreCredentialContract(IStoreHarness harness) : StoreContract(harness)
 {
-    private readonly IStoreHarness _harness;
-
-    protected StoreCredentialContract(IStoreHarness harness) => _harness = harness;
-
-    public void Dispose() => _harness.Dispose();
-
     [Fact]
     public void DefineGroup_CreatesEpochOne_32ByteKey()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.DefineGroup("db", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed);
 
@@ -25,7 +19,7 @@ public abstract class StoreCredentialContract : IDisposable
         Assert.Equal(1, web.Epoch);
         Assert.Equal(32, web.Key.Length);
         Assert.Null(web.RetiresAt);
-        Assert.Equal(_harness.Time.GetUtcNow(), web.CreatedAt);
+        Assert.Equal(Harness.Time.GetUtcNow(), web.CreatedAt);
         Assert.NotEqual(web.Key, db.Key);
         Assert.Contains(web.Key, b => b != 0);
     }
@@ -33,12 +27,12 @@ public abstract class StoreCredentialContract : IDisposable
     [Fact]
     public void Rotate_KeepsPreviousEpochUntilGraceEnds_ThenDropsIt()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var first = Assert.Single(store.GetCredentials("web"));
         var groupVersion = store.GetGroup("web")!.Version;
 
-        _harness.Time.Advance(TimeSpan.FromHours(1));
+        Harness.Time.Advance(TimeSpan.FromHours(1));
         var second = store.RotateCredentials("web", TimeSpan.FromMinutes(10));
 
         Assert.Equal(2, second.Epoch);
@@ -46,21 +40,21 @@ public abstract class StoreCredentialContract : IDisposable
         Assert.True(store.GetGroup("web")!.Version > groupVersion, "rotation must bump the group's version");
         var live = store.GetCredentials("web");
         Assert.Equal([1, 2], live.Select(c => c.Epoch));
-        Assert.Equal(_harness.Time.GetUtcNow() + TimeSpan.FromMinutes(10), live[0].RetiresAt);
+        Assert.Equal(Harness.Time.GetUtcNow() + TimeSpan.FromMinutes(10), live[0].RetiresAt);
         Assert.Equal(first.Key, live[0].Key);
         Assert.Null(live[1].RetiresAt);
 
-        _harness.Time.Advance(TimeSpan.FromMinutes(9));
+        Harness.Time.Advance(TimeSpan.FromMinutes(9));
         Assert.Equal([1, 2], store.GetCredentials("web").Select(c => c.Epoch));
 
-        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        Harness.Time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal([2], store.GetCredentials("web").Select(c => c.Epoch));
     }
 
     [Fact]
     public void Rotate_Twice_OlderRetirementNotExtended_DeadKeysPurged()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.RotateCredentials("web", TimeSpan.FromMinutes(1));
         var firstRetires = store.GetCredentials("web")[0].RetiresAt;
@@ -70,16 +64,16 @@ public abstract class StoreCredentialContract : IDisposable
         Assert.Equal([1, 2, 3], live.Select(c => c.Epoch));
         Assert.Equal(firstRetires, live[0].RetiresAt);
 
-        _harness.Time.Advance(TimeSpan.FromMinutes(31));
+        Harness.Time.Advance(TimeSpan.FromMinutes(31));
         store.RotateCredentials("web", TimeSpan.Zero);
         Assert.Equal([4], store.GetCredentials("web").Select(c => c.Epoch));
-        Assert.Equal(1, _harness.CountStoredCredentials());
+        Assert.Equal(1, Harness.CountStoredCredentials());
     }
 
     [Fact]
     public void Rotate_UnknownGroup_EntityNotFound()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
 
         Assert.Throws<EntityNotFoundException>(() => store.RotateCredentials("ghost", TimeSpan.FromMinutes(1)));
         Assert.Throws<EntityNotFoundException>(() => store.GetCredentials("ghost"));
@@ -89,7 +83,7 @@ public abstract class StoreCredentialContract : IDisposable
     [Fact]
     public void Rotate_NegativeGrace_Refused()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         var error = Assert.Throws<ModelValidationException>(() => store.RotateCredentials("web", TimeSpan.FromSeconds(-1)));

@@ -4,18 +4,12 @@ using OverlayKvm.Core.Model;
 
 namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
-public abstract class StoreSnapshotContract : IDisposable
+public abstract class StoreSnapshotContract(IStoreHarness harness) : StoreContract(harness)
 {
-    private readonly IStoreHarness _harness;
-
-    protected StoreSnapshotContract(IStoreHarness harness) => _harness = harness;
-
-    public void Dispose() => _harness.Dispose();
-
     [Fact]
     public void ReadSnapshot_Unchanged_ReusesSameSnapshot()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         Assert.Same(store.ReadSnapshot(), store.ReadSnapshot());
@@ -24,17 +18,17 @@ public abstract class StoreSnapshotContract : IDisposable
     [Fact]
     public void ReadSnapshot_WriteThroughAnotherStoreInstance_Seen()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var before = store.ReadSnapshot();
 
-        using (var other = _harness.Open())
+        using (var other = Harness.Open())
         {
-            _harness.WaitForVersion(other, before.Version);
+            Harness.WaitForVersion(other, before.Version);
             other.DefineApplication("web", "a", null, "vm1", []);
         }
 
-        _harness.WaitForVersion(store, before.Version + 1);
+        Harness.WaitForVersion(store, before.Version + 1);
 
         var after = store.ReadSnapshot();
         Assert.Equal(before.Version + 1, after.Version);
@@ -44,12 +38,12 @@ public abstract class StoreSnapshotContract : IDisposable
     [Fact]
     public void ReadSnapshot_KeyRetiresWithoutWrite_DroppedFromSnapshot()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.RotateCredentials("web", TimeSpan.FromMinutes(2));
         Assert.Equal([1, 2], store.ReadSnapshot().Credentials["web"].Select(c => c.Epoch));
 
-        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        Harness.Time.Advance(TimeSpan.FromMinutes(2));
 
         Assert.Equal([2], store.ReadSnapshot().Credentials["web"].Select(c => c.Epoch));
     }
@@ -57,7 +51,7 @@ public abstract class StoreSnapshotContract : IDisposable
     [Fact]
     public void ReadSnapshot_ListsAreReadOnlyViews()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var snapshot = store.ReadSnapshot();
 

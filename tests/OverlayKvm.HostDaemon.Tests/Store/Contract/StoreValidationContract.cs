@@ -6,22 +6,19 @@ using OverlayKvm.HostDaemon.Store;
 namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
 /// <summary>Each bad input is refused with a message naming entity and field, and the store is left exactly as it was.</summary>
-public abstract class StoreValidationContract : IDisposable
+public abstract class StoreValidationContract : StoreContract
 {
-    private readonly IStoreHarness _harness;
     private readonly IOverlayStore _store;
 
     protected StoreValidationContract(IStoreHarness harness)
+        : base(harness)
     {
-        _harness = harness;
-        _store = _harness.Open();
+        _store = Harness.Open();
         _store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         _store.DefineApplication("web", "frontend", IPAddress.Parse("10.1.0.5"), "vm1", []);
         _store.UpsertDomain("vm1", null, "host-a", IPAddress.Parse("10.1.0.9"));
         _store.UpsertHost("host-a", IPAddress.Parse("192.0.2.10"), 4);
     }
-
-    public void Dispose() => _harness.Dispose();
 
     [Fact]
     public void DefineApplication_AddressOutsideSpace_RefusedNothingStored()

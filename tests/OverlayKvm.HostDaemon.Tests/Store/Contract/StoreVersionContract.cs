@@ -5,18 +5,12 @@ using OverlayKvm.Core.Model;
 
 namespace OverlayKvm.HostDaemon.Tests.Store.Contract;
 
-public abstract class StoreVersionContract : IDisposable
+public abstract class StoreVersionContract(IStoreHarness harness) : StoreContract(harness)
 {
-    private readonly IStoreHarness _harness;
-
-    protected StoreVersionContract(IStoreHarness harness) => _harness = harness;
-
-    public void Dispose() => _harness.Dispose();
-
     [Fact]
     public void EveryChange_BumpsVersionByOne_StampsRows_RaisesChangedAfterCommit()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         var seen = new List<(long Event, long Stored)>();
         store.Changed += version => seen.Add((version, store.CurrentVersion()));
         var changes = new Action[]
@@ -47,7 +41,7 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void SetGroupProtection_ChangesLevelAndBumpsGroup_SameLevelIsNoChange()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         var changed = store.SetGroupProtection("web", ProtectionLevel.Authenticated);
@@ -64,7 +58,7 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void IndexedLookups_ByAddressAndByDomain()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         store.DefineGroup("db", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed);
         store.DefineApplication("web", "b", null, "vm1", []);
@@ -81,7 +75,7 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void UpsertDomain_Unchanged_CommitsNothing()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         var uuid = Guid.NewGuid();
         store.UpsertDomain("vm1", uuid, "host-a", IPAddress.Parse("192.0.2.1"));
         var events = 0;
@@ -97,7 +91,7 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void SetDomainStopped_RaisesDomainVersion_SurvivesUpsert_SameStateCommitsNothing()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         var uuid = Guid.NewGuid();
         store.UpsertDomain("vm1", uuid, "host-a", IPAddress.Parse("192.0.2.1"));
 
@@ -123,7 +117,7 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void DefineApplication_UnknownDomain_CreatedOnLocalHost()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
 
         store.DefineApplication("web", "a", null, "vm9", []);
@@ -139,7 +133,7 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void ChangedHandlerThrows_ChangeStaysCommitted_OtherHandlersRun()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         var heard = 0L;
         store.Changed += _ => throw new InvalidOperationException("subscriber bug");
         store.Changed += version => heard = version;
@@ -153,7 +147,7 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void ConcurrentAllocatingDefines_8x50_AllDistinctNoneLost()
     {
-        using var store = _harness.Open();
+        using var store = Harness.Open();
         store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var returned = new ConcurrentBag<Application>();
         var versions = new ConcurrentBag<long>();
@@ -187,8 +181,8 @@ public abstract class StoreVersionContract : IDisposable
     [Fact]
     public void ConcurrentDefinesThroughTwoInstances_AllDistinct_VersionCountsEveryChange()
     {
-        using var first = _harness.Open();
-        using var second = _harness.Open();
+        using var first = Harness.Open();
+        using var second = Harness.Open();
         first.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         var stores = new[] { first, second };
         using var start = new Barrier(6);
@@ -202,8 +196,8 @@ public abstract class StoreVersionContract : IDisposable
             }
         });
 
-        _harness.WaitForVersion(first, 151);
-        _harness.WaitForVersion(second, 151);
+        Harness.WaitForVersion(first, 151);
+        Harness.WaitForVersion(second, 151);
         var apps = second.ListApplications("web");
         Assert.Equal(150, apps.Count);
         Assert.Equal(150, apps.Select(a => a.Address).Distinct().Count());
