@@ -136,13 +136,7 @@ internal sealed class TestDomain : IAsyncDisposable
         var failures = new List<Exception>();
         if (_defined)
         {
-            var destroy = await Virsh.TryRunAsync(TimeSpan.FromSeconds(60), "destroy", Name);
-            if (destroy.ExitCode != 0 && !destroy.Stderr.Contains("not running", StringComparison.OrdinalIgnoreCase)
-                && !destroy.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
-                failures.Add(new InvalidOperationException($"virsh destroy {Name}: {destroy.Stderr.Trim()}"));
-            var undefine = await Virsh.TryRunAsync(TimeSpan.FromSeconds(60), "undefine", Name);
-            if (undefine.ExitCode != 0 && !undefine.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
-                failures.Add(new InvalidOperationException($"virsh undefine {Name}: {undefine.Stderr.Trim()}"));
+            await Virsh.DestroyAndUndefineAsync(Name, failures);
             _defined = false;
         }
         try

@@ -37,6 +37,21 @@ internal static class Virsh
         }
     }
 
+    /// <summary>
+    /// Removes a test domain: destroy (a stopped or vanished domain is fine), then undefine. What fails is added to
+    /// <paramref name="failures"/> so the caller's cleanup goes on and reports everything at once.
+    /// </summary>
+    public static async Task DestroyAndUndefineAsync(string name, List<Exception> failures)
+    {
+        var destroy = await TryRunAsync(TimeSpan.FromSeconds(60), "destroy", name);
+        if (destroy.ExitCode != 0 && !destroy.Stderr.Contains("not running", StringComparison.OrdinalIgnoreCase)
+            && !destroy.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
+            failures.Add(new InvalidOperationException($"virsh destroy {name}: {destroy.Stderr.Trim()}"));
+        var undefine = await TryRunAsync(TimeSpan.FromSeconds(60), "undefine", name);
+        if (undefine.ExitCode != 0 && !undefine.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
+            failures.Add(new InvalidOperationException($"virsh undefine {name}: {undefine.Stderr.Trim()}"));
+    }
+
     public static bool IsConnectFailure(ProcessResult result) =>
         result.Stderr.Contains("failed to connect to the hypervisor", StringComparison.Ordinal);
 

@@ -31,7 +31,7 @@ public sealed class DomainAddressFromLeaseTests(ITestOutputHelper output)
     {
         await using var daemons = await LibvirtDaemons.EnsureAsync(output.WriteLine);
         var image = await GuestImage.BuildAsync(ImageDir, agent: null, output.WriteLine);
-        await using var network = await DhcpNetwork.CreateAsync(SubnetPrefix, output.WriteLine);
+        await using var network = await IsolatedNetwork.CreateWithDhcpAsync(SubnetPrefix, output.WriteLine);
         await using var domain = await TestDomain.DefineAsync(
             new TestDomainSpec(image) { NetworkName = network.Name, ExtraCmdline = "overlaykvm.ip=dhcp" }, output.WriteLine);
         var storeDirectory = Directory.CreateTempSubdirectory("okvaddr-store.").FullName;
@@ -47,7 +47,7 @@ public sealed class DomainAddressFromLeaseTests(ITestOutputHelper output)
         }
     }
 
-    private async Task LearnAsync(DhcpNetwork network, TestDomain domain, SqliteOverlayStore learningStore, SqliteOverlayStore pinnedStore)
+    private async Task LearnAsync(IsolatedNetwork network, TestDomain domain, SqliteOverlayStore learningStore, SqliteOverlayStore pinnedStore)
     {
         var operatorAddress = IPAddress.Parse("198.51.100.7");
         using var connection = LibvirtConnection.Open(Virsh.Uri);
@@ -79,7 +79,7 @@ public sealed class DomainAddressFromLeaseTests(ITestOutputHelper output)
 
             var learned = learningStore.GetDomain(domain.Name)!;
             Assert.Equal(DomainAddressSource.Libvirt, learned.AddressSource);
-            Assert.True(network.Subnet.Contains(learned.Address!), $"{learned.Address} is not in {network.Subnet}");
+            Assert.True(network.Subnet!.Value.Contains(learned.Address!), $"{learned.Address} is not in {network.Subnet}");
             // The guest configured the same address from its lease (init prints it).
             await domain.Serial.WaitForLineAsync($"overlaykvm-init: eth0 dhcp {learned.Address}/24", TimeSpan.FromSeconds(30));
             var leases = await Virsh.RunAsync("net-dhcp-leases", network.Name);

@@ -129,13 +129,7 @@ internal sealed class DebianVm : IAsyncDisposable
         if (Shell is not null) await Shell.DisposeAsync();
         if (_defined)
         {
-            var destroy = await Virsh.TryRunAsync(TimeSpan.FromSeconds(60), "destroy", Name);
-            if (destroy.ExitCode != 0 && !destroy.Stderr.Contains("not running", StringComparison.OrdinalIgnoreCase)
-                && !destroy.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
-                failures.Add(new InvalidOperationException($"virsh destroy {Name}: {destroy.Stderr.Trim()}"));
-            var undefine = await Virsh.TryRunAsync(TimeSpan.FromSeconds(60), "undefine", Name);
-            if (undefine.ExitCode != 0 && !undefine.Stderr.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase))
-                failures.Add(new InvalidOperationException($"virsh undefine {Name}: {undefine.Stderr.Trim()}"));
+            await Virsh.DestroyAndUndefineAsync(Name, failures);
             _defined = false;
         }
         try
