@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,10 +26,20 @@ internal sealed partial class MetricsEndpointService(IOptions<DaemonOptions> opt
         }
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
+        if (address!.UnixPath is { } socketPath)
+        {
+            // Like the admin socket: created with its mode (the admin socket's, Overlayd:SocketMode) from the first
+            // moment it can be reached, never with the umask's mode until a later chmod (issue 14 item 10).
+            DaemonOptionsValidator.TryParseMode(options.Value.SocketMode, out UnixFileMode mode);
+            builder.WebHost.UseSockets(s => s.CreateBoundListenSocket = endpoint =>
+                endpoint is UnixDomainSocketEndPoint unix && unix.ToString() == socketPath
+                    ? PrivateUnixListener.Create(socketPath, mode)
+                    : SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint));
+        }
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = 0;
-            if (address!.UnixPath is { } path)
+            if (address.UnixPath is { } path)
             {
                 AdminSocketPath.PrepareForBind(path);
                 k.ListenUnixSocket(path, l => l.Protocols = HttpProtocols.Http1);

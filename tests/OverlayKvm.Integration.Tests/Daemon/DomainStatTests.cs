@@ -48,7 +48,9 @@ public sealed class DomainStatTests
         Assert.Equal(1, silent.ExitCode);
         Assert.Contains("domain vmC", silent.Stderr);
 
-        // Prometheus: the same numbers, in a text promtool accepts.
+        // Prometheus: the same numbers, in a text promtool accepts; its socket has the admin socket's mode, not the umask's.
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite,
+            File.GetUnixFileMode(s.MetricsSocket));
         using var http = UnixHttp.Create(s.MetricsSocket);
         using var response = await http.GetAsync("metrics");
         string metrics = await response.Content.ReadAsStringAsync();
