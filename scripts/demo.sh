@@ -191,7 +191,7 @@ declare -A appip=([okvm-demo-vm1]=10.1.0.1 [okvm-demo-vm2]=10.1.0.2)
 for vm in "${VMS[@]}"; do
   peer=${VMS[0]}; [ "$vm" = "$peer" ] && peer=${VMS[1]}
   mkdir -p "$DEMO_DIR/$vm"; chmod 755 "$DEMO_DIR/$vm"; rm -f "$(serial "$vm")"
-  cmdline="console=ttyS0 panic=-1 quiet overlaykvm.ip=${ip[$vm]}/24 overlaykvm.agent=\"serve --control /run/oa.sock --state-dir /tmp/oa\""
+  cmdline="console=ttyS0 panic=-1 quiet no_timer_check overlaykvm.ip=${ip[$vm]}/24 overlaykvm.agent=\"serve --control /run/oa.sock --state-dir /tmp/oa\""
   cmdline+=" overlaykvm.test=/bin/two-apps overlaykvm.role=${role[$vm]} overlaykvm.app=${role[$vm]} overlaykvm.appip=${appip[$vm]}"
   cmdline+=" overlaykvm.peerapp=${appip[$peer]} overlaykvm.peerip=${ip[$peer]} overlaykvm.group=$GROUP overlaykvm.size=$SIZE"
   # Only our metadata (group and app), no OverlayKvm device: overlayd adds those when libvirt reports the definition.
