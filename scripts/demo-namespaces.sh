@@ -80,7 +80,7 @@ for vm in "${vms[@]}"; do
   pids+=($!)
 done
 for _ in $(seq 100); do
-  [ "$("$overlayctl" -c "$sock" --json channel-list | grep -o '"acknowledgedVersion":[1-9]' | wc -l)" = 2 ] && break; sleep 0.2
+  [ "$("$overlayctl" -c "$sock" --json channel-list | grep -oE '"acknowledgedVersion": ?[1-9]' | wc -l)" = 2 ] && break; sleep 0.2
 done
 ctl channel-list
 

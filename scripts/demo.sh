@@ -226,7 +226,7 @@ took boot
 
 step "The agents connect over virtio-serial, take their configuration and register their apps with the engine"
 deadline=$(( $(date +%s) + 120 ))
-until [ "$("$overlayctl" -c "$sock" --json engine-stat | grep -o '"domain":"okvm-demo-vm[12]"' | sort -u | wc -l)" = 2 ]; do
+until [ "$("$overlayctl" -c "$sock" --json engine-stat | grep -oE '"domain": ?"okvm-demo-vm[12]"' | sort -u | wc -l)" = 2 ]; do
   [ "$(date +%s)" -lt $deadline ] || { echo "demo: the agents did not register within 120 s (see $DEMO_DIR/*/serial.log)" >&2; exit 1; }
   for vm in "${VMS[@]}"; do
     [ "$(virsh_q domstate "$vm" 2>/dev/null)" != "shut off" ] ||
