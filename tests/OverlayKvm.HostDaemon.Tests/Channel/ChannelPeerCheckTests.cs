@@ -55,15 +55,8 @@ public sealed class ChannelPeerCheckTests : IDisposable
         // libvirt recorded a pid for this domain, but not the listener's: another domain's QEMU (same uid) squatting.
         await File.WriteAllTextAsync(Path.Combine(_pidDir, "vm1.pid"), "1\n");
         using Socket impostor = ListenAs(AsOtherUser.Nobody, "vm1");
-        await using var client = new DomainChannelClient("vm1", SocketPath("vm1"), () => Document(), NullLogger.Instance,
-            peerCheck: new ChannelPeerCheck(ChannelPeerCheckMode.Strict, _pidDir));
-        client.Start();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
-        using Socket accepted = await impostor.AcceptAsync(cts.Token);
-
-        Assert.Equal(0, await ReadToEndAsync(accepted, cts.Token));
-        Assert.True(client.RefusedPeers >= 1);
+        await AssertRefusedAsync(impostor);
     }
 
     [Fact]
@@ -94,15 +87,8 @@ public sealed class ChannelPeerCheckTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(_pidDir, "evil.pid"), $"{Environment.ProcessId}");
         await File.WriteAllTextAsync(Path.Combine(_pidDir, "evil.xml"), Status(SocketPath("evil")));
         using Socket impostor = ListenAs(AsOtherUser.Nobody, "vm1");
-        await using var client = new DomainChannelClient("vm1", SocketPath("vm1"), () => Document(), NullLogger.Instance,
-            peerCheck: new ChannelPeerCheck(ChannelPeerCheckMode.Strict, _pidDir));
-        client.Start();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
-        using Socket accepted = await impostor.AcceptAsync(cts.Token);
-
-        Assert.Equal(0, await ReadToEndAsync(accepted, cts.Token));
-        Assert.True(client.RefusedPeers >= 1);
+        await AssertRefusedAsync(impostor);
     }
 
     [Fact]
@@ -121,6 +107,20 @@ public sealed class ChannelPeerCheckTests : IDisposable
         using Socket agent = ListenAs(AsOtherUser.Nobody, "vm1");
 
         await AssertServedAsync(agent, ChannelPeerCheckMode.None);
+    }
+
+    /// <summary>Strict mode connects to the listener, writes nothing and counts the refusal.</summary>
+    private async Task AssertRefusedAsync(Socket listener)
+    {
+        await using var client = new DomainChannelClient("vm1", SocketPath("vm1"), () => Document(), NullLogger.Instance,
+            peerCheck: new ChannelPeerCheck(ChannelPeerCheckMode.Strict, _pidDir));
+        client.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using Socket accepted = await listener.AcceptAsync(cts.Token);
+
+        Assert.Equal(0, await ReadToEndAsync(accepted, cts.Token));
+        Assert.True(client.RefusedPeers >= 1);
+        Assert.False(client.Connected);
     }
 
     private async Task AssertServedAsync(Socket listener, ChannelPeerCheckMode mode)
