@@ -14,12 +14,7 @@ public sealed partial class EtcdOverlayStore
     /// </remarks>
     public Application DefineApplication(string group, string name, IPAddress? address, string domain, IReadOnlyList<DataObject> manifest)
     {
-        NameRules.Check("group", group);
-        NameRules.Check("app", name);
-        NameRules.Check("domain", domain);
-        var label = $"{group}/{name}";
-        ManifestRules.Check(label, manifest);
-        var requested = address is null ? null : AddressMath.Canonical(address);
+        var (label, requested) = ApplicationRules.CheckDefinition(group, name, domain, address, manifest);
 
         return Write(scope =>
         {
