@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OverlayKvm.Integration.Tests.Agent;
@@ -24,7 +23,6 @@ public sealed class EngineRegionScribbleTests(ITestOutputHelper output)
         {
             await s.WarmUpAsync();
             string region = Path.Combine(s.Daemon.EngineDir, "overlaykvm-web");
-            long length = new FileInfo(region).Length;
             bool scribbled = false;
             var data = TcpTransfer.MakeData(20 << 20);
             var (sent, received) = await TcpTransfer.RunAsync(s.B, EngineScenario.Server, s.A, EngineScenario.Client, data, TimeSpan.FromSeconds(90),
@@ -35,18 +33,8 @@ public sealed class EngineRegionScribbleTests(ITestOutputHelper output)
                         return;
                     }
                     scribbled = true;
-                    var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-                    await using var f = new FileStream(region, FileMode.Open, FileAccess.Write);
-                    while (DateTime.UtcNow < until)
-                    {
-                        // Mostly the first 64 KiB (header, control, slot table), now and then anywhere (the rings).
-                        long limit = RandomNumberGenerator.GetInt32(4) == 0 ? length : Math.Min(length, 64 << 10);
-                        f.Position = RandomNumberGenerator.GetInt32((int)Math.Min(limit - 64, int.MaxValue));
-                        await f.WriteAsync(RandomNumberGenerator.GetBytes(64));
-                        await f.FlushAsync();
-                        await Task.Delay(5);
-                    }
-                    output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} scribbling stopped");
+                    int writes = await RegionScribbler.ScribbleAsync(region, TimeSpan.FromSeconds(10));
+                    output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} scribbling stopped after {writes} writes");
                 });
             Assert.True(scribbled, "the transfer ended before the region was scribbled over");
             Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));

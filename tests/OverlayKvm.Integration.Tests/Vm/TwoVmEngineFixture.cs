@@ -48,6 +48,10 @@ public sealed class TwoVmEngineFixture : TwoVmFixture
     /// <summary>Per capture (interface name): the raw pcap and its frames.</summary>
     internal Dictionary<string, (byte[] Raw, List<CapturedFrame> Frames)> Captures { get; } = new();
     internal TimeSpan DestroyToReleased { get; private set; }
+    /// <summary>engine-stat once both agents held a slot again after the region was scribbled over (or at the deadline).</summary>
+    internal JsonElement EngineStatAfterScribble { get; private set; }
+    /// <summary>From the end of the scribbling to both slots held again; null if that never happened.</summary>
+    internal TimeSpan? ScribbleToReregistered { get; private set; }
     internal string Vm2LibvirtName => Vm2?.Name ?? "";
 
     private readonly List<BridgeCapture> _captures = new();
@@ -86,6 +90,7 @@ public sealed class TwoVmEngineFixture : TwoVmFixture
         foreach (var capture in _captures) await capture.WaitQuietAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15));
         foreach (var capture in _captures) Captures[capture.Interface] = capture.Stop();
         RecordSerials();
+        await ScribbleAndWaitReregisteredAsync(ctl);
 
         // Destroy vm2: QEMU goes, its channel closes, overlayd releases its slot.
         var destroy = Stopwatch.StartNew();
@@ -100,6 +105,50 @@ public sealed class TwoVmEngineFixture : TwoVmFixture
         DestroyToReleased = destroy.Elapsed;
         EngineStatAfterDestroy = stat;
         Log($"vm2 destroyed; its registration left engine-stat after {DestroyToReleased.TotalSeconds:F2} s");
+    }
+
+    /// <summary>
+    /// Issue 14 item 11, on real VMs: with the engine on again, random bytes go all over the region for 10 s (the
+    /// file is QEMU's backing store, so both guests see them through their BAR). Each agent must notice, detach and
+    /// register again by itself: afterwards engine-stat holds a slot for both VMs on a valid header.
+    /// </summary>
+    private async Task ScribbleAndWaitReregisteredAsync(Overlayctl ctl)
+    {
+        await ctl.OkAsync("engine-enable", Group);
+        int writes = await RegionScribbler.ScribbleAsync(RegionPath, TimeSpan.FromSeconds(10));
+        Log($"scribbled {writes} times over {RegionPath} for 10 s");
+        var sinceScribble = Stopwatch.StartNew();
+        var deadline = DateTime.UtcNow + PhaseTimeout;
+        JsonElement stat;
+        while (!BothRegisteredOnValidHeader(stat = await ctl.JsonAsync("engine-stat")))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                EngineStatAfterScribble = stat;
+                Log($"after the scribbling, both VMs did not hold a slot on a valid header within {PhaseTimeout.TotalSeconds} s: {stat.GetRawText()}");
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        EngineStatAfterScribble = stat;
+        ScribbleToReregistered = sinceScribble.Elapsed;
+        Log($"both agents registered again {sinceScribble.Elapsed.TotalSeconds:F2} s after the scribbling stopped: {stat.GetRawText()}");
+    }
+
+    private bool BothRegisteredOnValidHeader(JsonElement stat)
+    {
+        foreach (var g in stat.GetProperty("groups").EnumerateArray())
+        {
+            if (g.GetProperty("group").GetString() == Group)
+            {
+                var domains = SlotDomains(stat);
+                return g.GetProperty("headerStatus").GetString() == "Valid" && domains.Contains("vm1") && domains.Contains("vm2");
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Each started domain's tap is captured too, and the domain must register with the engine.</summary>

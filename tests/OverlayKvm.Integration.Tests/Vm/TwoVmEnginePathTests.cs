@@ -81,6 +81,12 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
             sealedBytesIn = g.GetProperty("sealed").GetProperty("bytesIn").GetInt64();
         }
         _output.WriteLine($"vm1 agent: engine bytes in {engineBytesIn}, sealed bytes in {sealedBytesIn}");
+        // Issue 14 item 11: a clean run over a healthy ring counts no fault and drops nothing it took off a ring.
+        var engineStat = agentStat.RootElement.GetProperty("engine");
+        Assert.Equal(0, engineStat.GetProperty("fallbacks").GetProperty("fault").GetInt64());
+        Assert.Equal(0, engineStat.GetProperty("ringDrops").GetInt64());
+        foreach (var drop in agentStat.RootElement.GetProperty("drops").EnumerateObject())
+            Assert.True(drop.Value.GetInt64() == 0, $"vm1's agent dropped {drop.Value} packets as '{drop.Name}' during a clean engine transfer");
         Assert.True(engineBytesIn >= TwoVmEngineFixture.TransferBytes, $"vm1's agent counted only {engineBytesIn} bytes in on the engine path");
         Assert.True(sealedBytesIn < TwoVmEngineFixture.TransferBytes / 10, $"vm1's agent received {sealedBytesIn} bytes on the sealed path during the engine phase");
 
@@ -124,6 +130,20 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
             // Nothing of the payload anywhere in the capture (the sealed phase is ciphertext, the plain one is filtered out).
             Assert.DoesNotContain(TwoVmEngineFixture.PlaintextMarker, Encoding.Latin1.GetString(raw));
         }
+    }
+
+    [Fact]
+    public void RegionScribbledOverFor10s_BothAgentsRegisterAgainByThemselves()
+    {
+        _output.WriteLine("engine-stat after the scribbling: " + _fx.EngineStatAfterScribble.GetRawText());
+        Assert.True(_fx.ScribbleToReregistered is not null,
+            $"after 10 s of random bytes over the region, both VMs did not hold a slot on a valid header again: {_fx.EngineStatAfterScribble.GetRawText()}");
+        _output.WriteLine($"both agents registered again {_fx.ScribbleToReregistered!.Value.TotalSeconds:F2} s after the scribbling stopped");
+        Assert.Equal(["vm1", "vm2"], TwoVmEngineFixture.SlotDomains(_fx.EngineStatAfterScribble));
+        // The bytes did land: overlayd saw a broken header, slot table or control block and repaired it.
+        var counters = _fx.EngineStatAfterScribble.GetProperty("counters");
+        long repairs = counters.GetProperty("headerRepairs").GetInt64() + counters.GetProperty("slotRepairs").GetInt64() + counters.GetProperty("controlRepairs").GetInt64();
+        Assert.True(repairs > 0, $"overlayd repaired nothing after 10 s of random bytes over the region: {counters.GetRawText()}");
     }
 
     [Fact]
