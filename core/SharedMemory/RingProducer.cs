@@ -64,6 +64,15 @@ public sealed unsafe class RingProducer : IDisposable
 
         ulong head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
         ulong used = _tail - head;
+        if ((used > _ring.Capacity || (head & 7) != 0) && Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset)) != _generation)
+        {
+            // The daemon reset the ring between our generation check and the head read (a slot handed to a new
+            // domain): not a fault, start over on the reset ring.
+            AdoptReset();
+            head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
+            used = _tail - head;
+        }
+
         if (used > _ring.Capacity || (head & 7) != 0)
         {
             Faults.Count(RingFault.ForeignIndexInvalid, 0);
