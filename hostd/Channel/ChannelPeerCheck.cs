@@ -16,6 +16,7 @@ namespace OverlayKvm.HostDaemon.Channel;
 /// <item>a QEMU libvirt started under another name (a test fixture names its libvirt domains apart from the overlay's):
 /// its pid is in some <c>NAME.pid</c> and libvirt's status record of NAME (<c>NAME.xml</c>, root-only) binds a channel
 /// to exactly this socket path — which only the domain's own definition may name (the hook's <c>prepare</c> check).</item>
+/// <item>a pid counts only if its process started before its pid file was written (else the pid was reused).</item>
 /// <item>root: it can read every key on this host anyway (a libvirtd that listens itself, an agent a test runs).</item>
 /// </list>
 /// Anyone else — another domain's QEMU, any unprivileged process that got a socket into the directory — is refused
@@ -25,6 +26,9 @@ internal sealed class ChannelPeerCheck(ChannelPeerCheckMode mode, string qemuPid
 {
     /// <summary>Where libvirt's QEMU driver keeps one <c>DOMAIN.pid</c> file per running domain.</summary>
     public const string DefaultQemuPidDirectory = "/run/libvirt/qemu";
+
+    /// <summary>How much later than its pid file a process may seem to have started (procfs' boot time is in whole seconds).</summary>
+    public static readonly TimeSpan PidStartSlack = TimeSpan.FromSeconds(2);
 
     public ChannelPeerCheckMode Mode => mode;
 
@@ -101,12 +105,23 @@ internal sealed class ChannelPeerCheck(ChannelPeerCheckMode mode, string qemuPid
         }
     }
 
+    /// <summary>
+    /// The pid in a pid file, if the process with that pid is the one the file was written for: a process that
+    /// started after the file was last written only reused the pid (the QEMU died and left the file behind), so it
+    /// vouches for nothing. The slack covers procfs' boot time, which is in whole seconds.
+    /// </summary>
     private static int? ReadPid(string path)
     {
         try
         {
             string text = File.ReadAllText(path).Trim();
-            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ? pid : null;
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                return null;
+            }
+
+            DateTimeOffset written = File.GetLastWriteTimeUtc(path);
+            return ProcessStartTime.Of(pid) is { } started && started <= written + PidStartSlack ? pid : null;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {

@@ -70,6 +70,19 @@ public sealed class ChannelPeerCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task Strict_PidFileOlderThanTheListenersProcess_PidWasReused_GetsNothing()
+    {
+        // The domain's QEMU died and left its pid file; a later process got the same pid and listens on the socket.
+        string pidFile = Path.Combine(_pidDir, "vm1.pid");
+        await File.WriteAllTextAsync(pidFile, $"{Environment.ProcessId}\n");
+        DateTime processStart = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+        File.SetLastWriteTimeUtc(pidFile, processStart - TimeSpan.FromHours(1));
+        using Socket reused = ListenAs(AsOtherUser.Nobody, "vm1");
+
+        await AssertRefusedAsync(reused);
+    }
+
+    [Fact]
     public async Task Strict_QemuLibvirtKnowsByAnotherName_WhoseStatusBindsThisChannel_IsServed()
     {
         // A test fixture names its libvirt domains apart from the overlay's: libvirt's own record ties the pid to the path.
