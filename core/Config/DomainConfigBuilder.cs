@@ -302,11 +302,11 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
         Span<byte> derived = stackalloc byte[Crypto.FrameKeySchedule.KeySize];
         foreach (var credential in credentials)
         {
-            var key = "";
+            byte[] key = [];
             if (includeSecrets)
             {
                 Crypto.FrameKeySchedule.DeriveSenderKey(credential.Key, groupId, (uint)credential.Epoch, sender, derived);
-                key = Convert.ToBase64String(derived);
+                key = derived.ToArray();
                 System.Security.Cryptography.CryptographicOperations.ZeroMemory(derived);
             }
 
@@ -344,7 +344,7 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
 
         foreach (var credential in credentials)
         {
-            list.Add(new CredentialConfig(credential.Epoch, includeSecrets ? Convert.ToBase64String(credential.Key) : "", credential.RetiresAt));
+            list.Add(new CredentialConfig(credential.Epoch, includeSecrets ? credential.Key.ToArray() : [], credential.RetiresAt));
         }
 
         list.Sort(static (a, b) => a.Epoch.CompareTo(b.Epoch));

@@ -129,5 +129,15 @@ public sealed record MemberConfig(
     public override int GetHashCode() => HashCode.Combine(Name, Address, Domain, DomainAddress, Host, Path);
 }
 
-/// <summary>A key epoch of the group. <see cref="Key"/> is base64; redacted ("") unless secrets are requested.</summary>
-public sealed record CredentialConfig(int Epoch, string Key, DateTimeOffset? RetiresAt);
+/// <summary>
+/// A key epoch of the group. <see cref="Key"/> travels as base64 (System.Text.Json's form of a byte array); it is empty
+/// (redacted, "") unless secrets are requested. Bytes, not a string, so that whoever holds the document can zero the
+/// key when done with it (issue 14 item 10): a .NET string cannot be wiped.
+/// </summary>
+public sealed record CredentialConfig(int Epoch, byte[] Key, DateTimeOffset? RetiresAt)
+{
+    public bool Equals(CredentialConfig? other) =>
+        other is not null && Epoch == other.Epoch && RetiresAt == other.RetiresAt && Key.AsSpan().SequenceEqual(other.Key);
+
+    public override int GetHashCode() => HashCode.Combine(Epoch, RetiresAt, Key.Length);
+}

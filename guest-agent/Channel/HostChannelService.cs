@@ -129,6 +129,8 @@ internal sealed partial class HostChannelService : BackgroundService
             case ChannelMessageType.Config:
             {
                 DomainConfigDocument? doc = ChannelConnection.TryParse(message.Payload, ChannelJsonContext.Default.DomainConfigDocument, out string? error);
+                // The raw JSON holds the group keys in base64: wipe it now that they live (zeroable) in the document.
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(System.Runtime.InteropServices.MemoryMarshal.AsMemory(message.Payload).Span);
                 if (doc is null)
                 {
                     Interlocked.Increment(ref _rejectedMessages);

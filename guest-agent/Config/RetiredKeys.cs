@@ -28,7 +28,45 @@ internal static class RetiredKeys
                 dropped.Add(key);
             }
         }
+
+        // The document's own key bytes: a recompile (directory lookups) reuses the arrays of the document it merges,
+        // so only arrays the new document no longer references are wiped.
+        var keptBytes = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
+        CollectKeyBytes(next.Document, keptBytes);
+        var heldBytes = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
+        CollectKeyBytes(previous.Document, heldBytes);
+        foreach (byte[] bytes in heldBytes)
+        {
+            if (!keptBytes.Contains(bytes))
+            {
+                dropped.Add(new KeyBytes(bytes));
+            }
+        }
         return dropped;
+    }
+
+    private static void CollectKeyBytes(OverlayKvm.Core.Config.DomainConfigDocument document, HashSet<byte[]> into)
+    {
+        foreach (var group in document.Groups)
+        {
+            foreach (var credential in group.Credentials)
+            {
+                into.Add(credential.Key);
+            }
+        }
+        foreach (var neighbor in document.Neighbors)
+        {
+            foreach (var credential in neighbor.SendCredentials)
+            {
+                into.Add(credential.Key);
+            }
+        }
+    }
+
+    /// <summary>A retired document's key: disposing zeroes it.</summary>
+    private sealed class KeyBytes(byte[] bytes) : IDisposable
+    {
+        public void Dispose() => System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
     }
 
     /// <summary>Disposes <paramref name="dropped"/> after <paramref name="grace"/> (at once when it is zero).</summary>

@@ -289,20 +289,12 @@ internal sealed class SnapshotCompiler
         };
     }
 
-    /// <summary>A credential's key: base64 of exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.</summary>
+    /// <summary>A credential's key: exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.
+    /// A copy, zeroed when the compile returns: the document's own bytes stay for recompiles until it is retired.</summary>
     private byte[]? ReadKey(CredentialConfig? cred, string path, int size, List<string> errors)
     {
-        byte[] key;
-        try
-        {
-            key = Convert.FromBase64String(cred?.Key ?? "");
-            _decodedKeys.Add(key);
-        }
-        catch (FormatException)
-        {
-            errors.Add($"{path}.key: not base64");
-            return null;
-        }
+        byte[] key = cred?.Key.ToArray() ?? [];
+        _decodedKeys.Add(key);
         if (cred is null || key.Length != size || cred.Epoch < 0)
         {
             errors.Add($"{path}.key: epoch {cred?.Epoch} must carry a {size}-byte key (got {key.Length} bytes; redacted documents cannot be used)");

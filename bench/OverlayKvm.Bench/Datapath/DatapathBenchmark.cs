@@ -81,7 +81,7 @@ public class DatapathBenchmark
         var members = new List<MemberConfig> { new("a", "10.1.0.1", "vmA", "192.0.2.1", "h"), new("b", "10.1.0.2", "vmB", "192.0.2.2", "h") };
         var app = self == "vmA" ? new LocalAppConfig("web", "a", "10.1.0.1", 101, [], []) : new LocalAppConfig("web", "b", "10.1.0.2", 102, [], []);
         return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, 1, "", self == "vmA" ? "192.0.2.1" : "192.0.2.2", "h", [app],
-            [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [new CredentialConfig(1, Convert.ToBase64String(key), null)])]),
+            [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [new CredentialConfig(1, key.ToArray(), null)])]),
             OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
     }
 

@@ -244,7 +244,7 @@ public static class ThroughputComparison
             };
             var doc = MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, s.domain, 1, "", s.self, "h",
                 [new LocalAppConfig("web", s.app, s.address, s.table, [new RouteEntry("10.1.0.0/16", "adapter", 100)], [])],
-                [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [new CredentialConfig(1, Convert.ToBase64String(key), null)])]),
+                [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [new CredentialConfig(1, key.ToArray(), null)])]),
                 OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(channel));

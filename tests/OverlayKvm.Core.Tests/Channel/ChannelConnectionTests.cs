@@ -63,7 +63,7 @@ public class ChannelConnectionTests
     public void TryParse_ValidDocument_RoundTrips()
     {
         var doc = new DomainConfigDocument(1, "vm1", 7, "", "10.0.0.1", "h", [new LocalAppConfig("web", "a", "10.1.0.1", 101, [new RouteEntry("10.1.0.0/16", "adapter", 100)], [])],
-            [new GroupConfig("web", "10.1.0.0/16", "Sealed", [new MemberConfig("a", "10.1.0.1", "vm1", "10.0.0.1", "h")], [new CredentialConfig(1, "AAAA", null)])]);
+            [new GroupConfig("web", "10.1.0.0/16", "Sealed", [new MemberConfig("a", "10.1.0.1", "vm1", "10.0.0.1", "h")], [new CredentialConfig(1, [0, 0, 0], null)])]);
         byte[] json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(doc, ChannelJsonContext.Default.DomainConfigDocument);
         var back = ChannelConnection.TryParse(json, ChannelJsonContext.Default.DomainConfigDocument, out string? error);
         Assert.Null(error);

@@ -24,7 +24,7 @@ public sealed class DefaultSnapshotTests
         Assert.Equal(4, snapshot.Version);
         Assert.Equal([1], snapshot.Credentials["web"].Select(c => c.Epoch));
         Assert.Equal("a", Assert.Single(document.Apps).Name);
-        Assert.Equal(Convert.ToBase64String(key.Key), document.Groups[0].Credentials[0].Key);
+        Assert.Equal(key.Key, document.Groups[0].Credentials[0].Key);
         Assert.Equal("a", store.FindApplicationByAddress(IPAddress.Parse("::ffff:10.1.0.1"))!.Name);
         Assert.Null(store.FindApplicationByAddress(IPAddress.Parse("10.1.0.2")));
         Assert.Equal("a", Assert.Single(store.ListApplicationsInDomain("vm1")).Name);

@@ -97,7 +97,7 @@ internal sealed class AgentPair
         new(name, cidr, protection,
             members.Select(m => MemberRouting.Route(new MemberConfig(m.App, m.Address, m.Domain, m.Underlay, "h"), name, Enum.Parse<ProtectionLevel>(protection),
                 MemberRouting.From(self, "h", System.Net.IPAddress.Parse(self == "vmA" ? "192.0.2.1" : "192.0.2.2"), null, name), PathClassifier.Standard)).ToList(),
-            [new CredentialConfig(1, Convert.ToBase64String(key), null)]);
+            [new CredentialConfig(1, key.ToArray(), null)]);
 
     private static LocalAppConfig App(string group, string name, string address, int table, string space) =>
         new(group, name, address, table, [new RouteEntry(space, "adapter", 100)], []);

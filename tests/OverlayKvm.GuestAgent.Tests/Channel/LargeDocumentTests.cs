@@ -77,7 +77,7 @@ public sealed class LargeDocumentTests : IDisposable
             members.Add(new MemberConfig($"c{i}", $"10.1.{1 + i / 250}.{1 + i % 250}", $"vm{i % 40}", $"192.0.2.{100 + i % 40}", "hA"));
         }
         var app = new LocalAppConfig("web", "b", "10.1.0.2", 102, [new RouteEntry("10.1.0.0/16", "adapter", 100)], []);
-        var key = new CredentialConfig(1, Convert.ToBase64String(new byte[32]), null);
+        var key = new CredentialConfig(1, new byte[32], null);
         return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vmB", version, "", TwoAgents.VmBAddress, "hB", [app],
             [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [key])]), OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
     }

@@ -39,6 +39,28 @@ public sealed class RetiredKeysTests
     }
 
     [Fact]
+    public void Publish_NewDocument_TheReplacedDocumentsKeyBytesAreZeroed_BytesTheNewOneSharesAreNot()
+    {
+        var t = new TwoAgents();
+        var state = new AgentState(keyRetireGrace: TimeSpan.Zero);
+        var compiler = new SnapshotCompiler(new DatapathCounters(), t.Time, 7480);
+        DomainConfigDocument first = t.Doc("vmA", 1);
+        byte[] firstKey = first.Groups[0].Credentials[0].Key;
+        state.Publish(compiler.Compile(first, state.Current));
+        Assert.Contains(firstKey, b => b != 0);
+
+        // A recompile of the same received document (what a directory lookup does) shares its credential objects.
+        DomainConfigDocument second = t.Doc("vmA", 2);
+        byte[] secondKey = second.Groups[0].Credentials[0].Key;
+        state.Publish(compiler.Compile(second, state.Current));
+        state.Publish(compiler.Compile(second with { Version = 3 }, state.Current));
+
+        Assert.All(firstKey, b => Assert.Equal(0, b));
+        Assert.Contains(secondKey, b => b != 0);
+        Assert.False(state.Current!.GroupsByName["web"].SendKey!.Cipher.IsDisposed);
+    }
+
+    [Fact]
     public void Publish_SameKeysNewVersion_DisposesNothing()
     {
         var t = new TwoAgents();

@@ -39,7 +39,7 @@ public class SnapshotCompilerTests
             Groups = [g with
             {
                 Members = [g.Members[0], g.Members[1] with { Address = "10.1.0.1" }, g.Members[2] with { DomainAddress = null }],
-                Credentials = [new CredentialConfig(1, "", null), new CredentialConfig(2, "%%%", null)],
+                Credentials = [new CredentialConfig(1, [], null), new CredentialConfig(2, new byte[5], null)],
             }],
         };
         var ex = Assert.Throws<ConfigCompileException>(() => Compiler().Compile(bad, null));
@@ -47,7 +47,7 @@ public class SnapshotCompilerTests
         Assert.Contains("groups[0].members[1].address: 10.1.0.1 is used by two members", all);
         Assert.Contains("groups[0].members[2].domainAddress", all);
         Assert.Contains("groups[0].credentials[0].key", all);
-        Assert.Contains("groups[0].credentials[1].key: not base64", all);
+        Assert.Contains("groups[0].credentials[1].key: epoch 2 must carry a 32-byte key (got 5 bytes", all);
         Assert.Contains("apps[0].address: 'not-an-ip'", all);
         Assert.Contains("apps[1].group", all);
         Assert.Contains("apps[2].routeTable: 254", all);

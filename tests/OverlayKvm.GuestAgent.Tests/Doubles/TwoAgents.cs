@@ -96,7 +96,7 @@ internal sealed class TwoAgents
         var apps = self == "vmA"
             ? new List<LocalAppConfig> { App("a", "10.1.0.1", 101), App("a2", "10.1.0.3", 103) }
             : new List<LocalAppConfig> { App("b", "10.1.0.2", 102) };
-        var creds = Keys.Select(k => new CredentialConfig(k.Epoch, Convert.ToBase64String(k.Key), k.Retires)).ToList();
+        var creds = Keys.Select(k => new CredentialConfig(k.Epoch, k.Key.ToArray(), k.Retires)).ToList();
         return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, version, "", self == "vmA" ? VmAAddress : VmBAddress, "h", apps,
             [new GroupConfig("web", "10.1.0.0/16", Protection, members, creds)]) { Policies = [.. Policies] }, Paths);
     }

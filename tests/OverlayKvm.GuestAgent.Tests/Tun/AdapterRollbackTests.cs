@@ -65,7 +65,7 @@ public sealed class AdapterRollbackTests : IDisposable
     {
         var members = new List<MemberConfig> { new("x", "10.77.0.1", "vmA", "192.0.2.1", "h") };
         var app = new LocalAppConfig("ahroll", "x", "10.77.0.1", 177, [new RouteEntry("10.77.0.0/16", "adapter", 100)], []);
-        var creds = new List<CredentialConfig> { new(1, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), null) };
+        var creds = new List<CredentialConfig> { new(1, RandomNumberGenerator.GetBytes(32), null) };
         return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vmA", 1, "", "192.0.2.1", "h", [app],
             [new GroupConfig("ahroll", "10.77.0.0/16", "Sealed", members, creds)]), OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
     }

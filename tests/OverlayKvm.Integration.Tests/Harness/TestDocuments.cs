@@ -47,7 +47,7 @@ internal sealed class TestDocuments
         var creds = new List<CredentialConfig>();
         foreach (var (epoch, key, retires) in Keys)
         {
-            creds.Add(new CredentialConfig(epoch, Convert.ToBase64String(key), retires));
+            creds.Add(new CredentialConfig(epoch, key.ToArray(), retires));
         }
         return new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, version, "", selfAddress, Host, locals,
             [new GroupConfig(Group, Cidr, "Sealed", members, creds)]);
