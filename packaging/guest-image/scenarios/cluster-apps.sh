@@ -1,7 +1,7 @@
 #!/bin/sh
 # Apps of one group in VMs on two hosts, guest side (issue 11's real-VM test:
 # tests/OverlayKvm.Integration.Tests/Cluster/TwoHostVm*). The test builds it into the guest image as
-# /bin/cluster-apps and init starts it beside the agent (overlaykvm.test=/bin/cluster-apps). Results are
+# /bin/cluster-apps (with scenario-lib.sh as /bin/scenario-lib) and init starts it beside the agent (overlaykvm.test=/bin/cluster-apps). Results are
 # "vm-scenario: ..." lines on the serial console, which the test reads.
 #
 # Kernel command line (set by the host):
@@ -18,51 +18,7 @@
 # underlay capture timestamps (the guests' clocks are unreliable under TCG). It prints rc/bytes/sha256 of each, its
 # agent's stat, "client done", and stays: every app keeps running, so a test may go on (e.g. migrate a VM).
 
-CONTROL=/run/oa.sock
-say() { echo "vm-scenario: $*"; }
-arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^overlaykvm\.$1=//p" | head -n1; }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
-sha_of() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
-stat_json() { overlay-agent stat --json --control "$CONTROL" 2>/dev/null | tr -d ' \n'; }
-forever() { while true; do sleep 3600; done; }
-
-wait_agent() { # ≤ 60 s, counted in iterations (a TCG guest's clock can jump)
-    i=0
-    while ! overlay-agent stat --control "$CONTROL" >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -lt 600 ] || { say "agent control socket $CONTROL never answered"; exit 1; }
-        usleep 100000
-    done
-    say "agent answering"
-}
-
-# Waits (≤ $2 s) until the agent's stat (JSON, spaces removed) matches the extended regex $1.
-wait_stat() {
-    i=0
-    while ! stat_json | grep -Eq "$1"; do
-        i=$((i + 1)); [ $i -lt $(($2 * 2)) ] || return 1
-        usleep 300000
-    done
-}
-
-# Starts `overlay-agent run --app APP -- CMD...` in the background and waits until the app's address and source
-# rule are in place (the host may still be pushing the configuration: retried ≤ 120 times).
-start_app() {
-    app="$1"; addr="$2"; shift 2
-    i=0
-    while [ $i -lt 120 ]; do
-        overlay-agent run --control "$CONTROL" --app "$app" -- "$@" </dev/null >"/tmp/app-$app.log" 2>&1 &
-        pid=$!
-        j=0
-        while kill -0 "$pid" 2>/dev/null && [ $j -lt 100 ]; do
-            if ip -o -4 addr show | grep -q " $addr/32 " && ip rule show | grep -q "from $addr lookup"; then return 0; fi
-            j=$((j + 1)); usleep 100000
-        done
-        kill "$pid" 2>/dev/null
-        i=$((i + 1)); sleep 1
-    done
-    say "app $app never started: $(cat "/tmp/app-$app.log")"
-    return 1
-}
+. /bin/scenario-lib
 
 fetch_ready() { # $1 label, $2 app address: retries until that server answers (≤ 240 tries)
     i=0
@@ -86,7 +42,7 @@ server() {
     mkdir -p /srv/www
     yes "OVK-TWOHOST-PLAINTEXT-" | head -c "$SIZE" > /srv/www/data.bin
     say "payload bytes=$(size_of /srv/www/data.bin) sha256=$(sha_of /srv/www/data.bin)"
-    start_app "$APP" "$APPIP" httpd -f -p "$APPIP:8080" -h /srv/www || exit 1
+    start_app "$APP" "$APPIP" httpd -f -p "$APPIP:8080" -h /srv/www >/dev/null || exit 1
     # No region on this host for the group (or the engine off): serving sealed only is right, say so and go on.
     wait_stat "$ENGINE_ATTACHED" 60 && say "engine attached" || say "engine not attached: $(stat_json)"
     echo ready > /srv/www/ready.txt
@@ -95,7 +51,7 @@ server() {
 }
 
 client() {
-    start_app "$APP" "$APPIP" sleep 1000000 || exit 1
+    start_app "$APP" "$APPIP" sleep 1000000 >/dev/null || exit 1
     fetch_ready "sealed peer" "$SEALED" || exit 1
     transfer sealed 9983 9984 "$SEALEDIP" "$SEALED"
     wait_stat "$ENGINE_ATTACHED" 120 || { say "engine never attached: $(stat_json)"; exit 1; }
@@ -112,6 +68,7 @@ ROLE="$(arg role)"; APP="$(arg app)"; APPIP="$(arg appip)"; SIZE="$(arg size)"; 
 SEALED="$(arg sealedpeer)"; SEALEDIP="$(arg sealedpeerip)"; ENGINE="$(arg enginepeer)"; ENGINEIP="$(arg enginepeerip)"
 say "start role=$ROLE app=$APP appip=$APPIP"
 wait_agent
+say "agent answering"
 case "$ROLE" in
     server) server ;;
     client) client ;;

@@ -9,7 +9,7 @@ namespace OverlayKvm.Integration.Tests.Vm;
 
 /// <summary>
 /// What the two-VM scenarios share: libvirtd, the Native AOT agent and a guest image holding the guest scenario
-/// (packaging/guest-image/scenarios/two-apps.sh as /bin/two-apps, the same one the real-VM demo runs), a real
+/// (packaging/guest-image/scenarios/two-apps.sh as /bin/two-apps with its helpers, the same one the real-VM demo runs), a real
 /// overlayd whose channel directory QEMU can bind in, the group with app client in vm1 and app server in vm2, an
 /// isolated libvirt network, two TCG domains started vm2 first, the waits for their agents (console markers,
 /// configuration acknowledged), and the cleanup of all of it on dispose, pass or fail. A scenario fixture runs the
@@ -120,8 +120,7 @@ public abstract class TwoVmFixture : IAsyncLifetime
     {
         _libvirt = await LibvirtDaemons.EnsureAsync(Log);
         var agent = await AotAgent.PublishAsync(Log);
-        var script = Path.Combine(RepoPaths.Root, "packaging", "guest-image", "scenarios", "two-apps.sh");
-        var image = await GuestImage.BuildAsync(_imageDir, agent, Log, [(script, "/bin/two-apps")]);
+        var image = await GuestImage.BuildAsync(_imageDir, agent, Log, GuestScenario.Extras("two-apps"));
 
         Daemon = CreateDaemon();
         Daemon.AllowQemuIntoChannelDir();
