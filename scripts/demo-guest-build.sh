@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/demo-guest-build.sh SCENARIO OUT_DIR: the guest agent published with Native AOT and the guest image
-# holding it and SCENARIO (as /bin/two-apps), both cached. The agent's cache key is the same hash of its inputs
-# that the VM tests use (tests/OverlayKvm.Integration.Tests/Vm/AotAgent.cs: every file under guest-agent/ and core/
-# outside bin/ and obj/, plus the build props; path, newline, content, in ordinal order), so the demo and the tests
+# holding it and SCENARIO (as /bin/two-apps, with the scenarios' shared helpers beside it as /bin/scenario-lib),
+# both cached. The agent's cache key is the same hash of its inputs that the VM tests use
+# (tests/OverlayKvm.Integration.Tests/Vm/AotAgent.cs: every file under guest-agent/ and core/ outside bin/ and obj/,
+# plus the build props; path, newline, content, in ordinal order), so the demo and the tests
 # share /var/cache/overlaykvm/guest/agent-aot/HASH/overlay-agent and an unchanged agent is never published twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,5 @@ else
   mkdir -p "$(dirname "$agent")"
   mv "$staging/overlay-agent" "$agent.tmp" && mv "$agent.tmp" "$agent"
 fi
-packaging/guest-image/build.sh --agent "$agent" --extra "$scenario:/bin/two-apps" --out "$out" >/dev/null
+packaging/guest-image/build.sh --agent "$agent" --extra "$scenario:/bin/two-apps" \
+  --extra "$(dirname "$scenario")/scenario-lib.sh:/bin/scenario-lib" --out "$out" >/dev/null

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Two apps in two VMs, guest side. One script for every host that runs it: the real-VM demo (scripts/demo.sh) and
 # the VM tests (tests/OverlayKvm.Integration.Tests/Vm) build it into the guest image with build.sh --extra as
-# /bin/two-apps, and init starts it beside the agent (overlaykvm.test=/bin/two-apps). Results are "vm-scenario: ..."
-# lines on the serial console, which the host (test or demo) reads.
+# /bin/two-apps (with scenario-lib.sh as /bin/scenario-lib, which it sources), and init starts it beside the
+# agent (overlaykvm.test=/bin/two-apps). Results are "vm-scenario: ..." lines on the serial console, which the host
+# (test or demo) reads.
 #
 # Kernel command line (set by the host):
 #   overlaykvm.role=server|client  overlaykvm.app=NAME  overlaykvm.appip=ADDR (overlay)  overlaykvm.group=GROUP
@@ -22,37 +23,9 @@
 # client says "done" in clear on eth0:9999 once it has fetched everything.
 # Unmodified busybox programs only: httpd serves, wget fetches, sha256sum checks, nc signals.
 
-CONTROL=/run/oa.sock
-say() { echo "vm-scenario: $*"; }
-arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^overlaykvm\.$1=//p" | head -n1; }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
-sha_of() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
-stat_json() { overlay-agent stat --json --control "$CONTROL" 2>/dev/null | tr -d ' \n'; }
+. /bin/scenario-lib
 # A SYN to a closed port of the peer, answered by a RST at once: one timestamped frame on the host's captures.
 mark() { nc -w 2 "$PEERIP" "$1" </dev/null >/dev/null 2>&1; }
-# Starts `overlay-agent run --app APP -- CMD...` in the background once the agent knows the app (the host may
-# still be pushing the configuration) and waits until the app's address is on the adapter (the wrapper registers
-# before it starts the command; the agent adds the address, then the source rule); prints the wrapper's pid.
-start_app() {
-    app="$1"; addr="$2"; shift 2
-    i=0
-    while [ $i -lt 120 ]; do
-        overlay-agent run --control "$CONTROL" --app "$app" -- "$@" </dev/null >"/tmp/app-$app.log" 2>&1 &
-        pid=$!
-        j=0
-        while kill -0 "$pid" 2>/dev/null && [ $j -lt 100 ]; do
-            if ip -o -4 addr show | grep -q " $addr/32 " && ip rule show | grep -q "from $addr lookup"; then
-                echo "$pid"; return 0
-            fi
-            j=$((j + 1)); usleep 100000
-        done
-        kill "$pid" 2>/dev/null
-        i=$((i + 1)); sleep 1
-    done
-    say "app $app never started: $(cat "/tmp/app-$app.log")"
-    return 1
-}
 # Stops a wrapper started by start_app (not our child: start_app runs in a command substitution) and waits.
 stop_app() {
     kill "$1"
@@ -65,15 +38,6 @@ show_net() { # $1: label; the adapter, addresses and policy rules as the test as
     ip -o link show | grep -q 'ovk[0-9a-f]' || say "$1 link none"
     ip rule show | grep -v 'lookup \(local\|main\|default\)' | sed "s/^/vm-scenario: $1 rule /"
     ip -o -4 addr show | awk '{ print $2, $4 }' | sed "s/^/vm-scenario: $1 addr /"
-}
-# Waits (≤ $2 s) until the agent's stat (JSON, spaces removed) matches the extended regex $1.
-# Iterations, not the clock: a TCG guest's clock can jump by a minute. Each round takes ≥ 0.5 s (stat + sleep).
-wait_stat() {
-    i=0
-    while ! stat_json | grep -Eq "$1"; do
-        i=$((i + 1)); [ $i -lt $(($2 * 2)) ] || return 1
-        usleep 300000
-    done
 }
 fetch() { # $1 label, $2 url: retries until the server answers (≤ 60 s)
     i=0
@@ -89,7 +53,6 @@ transfer() { # $1 label, $2 begin mark port, $3 end mark port, $4 url
     mark "$3"
     say "$1 rc=$rc bytes=$(size_of /tmp/got.bin) sha256=$(sha_of /tmp/got.bin)"
 }
-forever() { while true; do sleep 3600; done; }
 # When the engine does not attach: where the agent's threads are (for the report; the test fails anyway).
 diagnose() {
     pid="$(pidof overlay-agent | tr ' ' '\n' | sort -n | head -n1)"
@@ -101,15 +64,6 @@ diagnose() {
         [ "$(cat "$d/device")" = 0x1110 ] && say "diag ivshmem $d enable=$(cat "$d/enable") resource2=$(stat -c %s "$d/resource2")"
     done
 }
-# Waits until the agent answers on its control socket (≤ 60 s); ends the scenario if it never does.
-wait_agent() {
-    i=0
-    while ! overlay-agent stat --control "$CONTROL" >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -lt 600 ] || { say "agent control socket $CONTROL never answered"; exit 1; }
-        usleep 100000
-    done
-}
-
 engine_scenario() {
     SIZE="${SIZE:-1048576}"
     say "start role=$ROLE app=$APP appip=$APPIP group=$GROUP"

@@ -60,6 +60,17 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public int Pid => _process?.Id ?? 0;
     public string Log { get { lock (_log) return _log.ToString(); } }
 
+    /// <summary>QEMU (libvirt's qemu user) binds the agents' channel sockets in this daemon's channel directory.</summary>
+    public void AllowQemuIntoChannelDir()
+    {
+        Directory.CreateDirectory(ChannelDir);
+        // The daemon's folder only needs to be traversable (it holds the store and the admin socket).
+        File.SetUnixFileMode(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(ChannelDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+    }
+
     public async Task StartAsync(TimeSpan? timeout = null)
     {
         if (_process is { HasExited: false }) throw new InvalidOperationException("overlayd is already running");

@@ -20,6 +20,16 @@ internal sealed record TestDomainSpec(GuestImage Image)
     /// domain then leaves /dev/shm/NAME alone on dispose); null: a private region named after the domain.
     /// </summary>
     public string? SharedShmemName { get; init; }
+    /// <summary>The libvirtd that defines and runs it (a test host's own); null: the system libvirtd.</summary>
+    public string? LibvirtUri { get; init; }
+    /// <summary>The libvirt domain name; null: a random one with <see cref="TestDomain.NamePrefix"/>.</summary>
+    public string? Name { get; init; }
+    /// <summary>
+    /// A host bridge to put a virtio NIC on (instead of <see cref="NetworkName"/>): how domains of two libvirtds
+    /// share one underlay. Its tap is <see cref="TapName"/> (two libvirtds would both pick vnet0 otherwise).
+    /// </summary>
+    public string? Bridge { get; init; }
+    public string? TapName { get; init; }
 }
 
 /// <summary>
@@ -37,9 +47,10 @@ internal sealed class TestDomain : IAsyncDisposable
     private bool _defined;
     private readonly string? _sharedShmemName;
 
-    private TestDomain(string name, string directory, Action<string> log, string? agentSocketPath, string? sharedShmemName = null)
+    private TestDomain(string name, string directory, Action<string> log, string? agentSocketPath, string? sharedShmemName, string uri)
     {
         Name = name;
+        Uri = uri;
         _sharedShmemName = sharedShmemName;
         Directory = directory;
         _log = log;
@@ -48,6 +59,8 @@ internal sealed class TestDomain : IAsyncDisposable
     }
 
     public string Name { get; }
+    /// <summary>The libvirtd this domain lives on (<see cref="MovedTo"/> after a live migration).</summary>
+    public string Uri { get; private set; }
     public string ShmemName => _sharedShmemName ?? Name;
     public string Directory { get; }
     public string AgentSocketPath { get; }
@@ -55,12 +68,12 @@ internal sealed class TestDomain : IAsyncDisposable
 
     public static async Task<TestDomain> DefineAsync(TestDomainSpec spec, Action<string> log)
     {
-        var name = NamePrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        var directory = System.IO.Directory.CreateTempSubdirectory(name + ".").FullName;
+        var name = spec.Name ?? NamePrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        var directory = System.IO.Directory.CreateTempSubdirectory((spec.Name is null ? name : NamePrefix + name) + ".").FullName;
         // QEMU runs as libvirt-qemu and must reach the channel socket's directory.
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var domain = new TestDomain(name, directory, log, spec.AgentSocketPath, spec.SharedShmemName);
+        var domain = new TestDomain(name, directory, log, spec.AgentSocketPath, spec.SharedShmemName, spec.LibvirtUri ?? Virsh.Uri);
         try
         {
             var xmlPath = Path.Combine(directory, "domain.xml");
@@ -68,7 +81,7 @@ internal sealed class TestDomain : IAsyncDisposable
             // Marked before the call: a define that times out on our side may still complete in libvirtd,
             // and cleanup must then undefine it.
             domain._defined = true;
-            await Virsh.RunAsync("define", xmlPath);
+            await Virsh.RunOnAsync(domain.Uri, "define", xmlPath);
             log($"defined {name} (files in {directory})");
             return domain;
         }
@@ -83,9 +96,13 @@ internal sealed class TestDomain : IAsyncDisposable
     {
         var template = File.ReadAllText(RepoPaths.E2eTemplate("probe-domain.xml"));
         var cmdline = spec.ExtraCmdline.Length == 0 ? BaseCmdline : BaseCmdline + " " + spec.ExtraCmdline;
-        var nic = spec.NetworkName is null
-            ? ""
-            : $"    <interface type='network'><source network='{Escape(spec.NetworkName)}'/><model type='virtio'/></interface>";
+        var nic = (spec.NetworkName, spec.Bridge) switch
+        {
+            (not null, _) => $"    <interface type='network'><source network='{Escape(spec.NetworkName)}'/><model type='virtio'/></interface>",
+            (null, not null) => $"    <interface type='bridge'><source bridge='{Escape(spec.Bridge)}'/>"
+                + (spec.TapName is null ? "" : $"<target dev='{Escape(spec.TapName)}'/>") + "<model type='virtio'/></interface>",
+            _ => "",
+        };
         var values = new Dictionary<string, string>
         {
             ["@NAME@"] = Escape(Name),
@@ -110,15 +127,18 @@ internal sealed class TestDomain : IAsyncDisposable
 
     private static string Escape(string value) => SecurityElement.Escape(value);
 
+    /// <summary>Records that the domain now lives on the libvirtd at <paramref name="uri"/> (migrated there).</summary>
+    public void MovedTo(string uri) => Uri = uri;
+
     /// <summary>Starts the domain; returns how long 'virsh start' took.</summary>
     public async Task<TimeSpan> StartAsync()
     {
         var watch = Stopwatch.StartNew();
-        await Virsh.RunAsync("start", Name);
+        await Virsh.RunOnAsync(Uri, "start", Name);
         return watch.Elapsed;
     }
 
-    public async Task<string> StateAsync() => (await Virsh.RunAsync("domstate", Name)).Trim();
+    public async Task<string> StateAsync() => (await Virsh.RunOnAsync(Uri, "domstate", Name)).Trim();
 
     /// <summary>Waits until the domain is shut off (the guest powered off); throws with its state on timeout.</summary>
     public async Task WaitShutOffAsync(TimeSpan timeout)
@@ -138,7 +158,7 @@ internal sealed class TestDomain : IAsyncDisposable
         var failures = new List<Exception>();
         if (_defined)
         {
-            await Virsh.DestroyAndUndefineAsync(Name, failures);
+            await Virsh.DestroyAndUndefineAsync(Name, failures, Uri);
             _defined = false;
         }
         try

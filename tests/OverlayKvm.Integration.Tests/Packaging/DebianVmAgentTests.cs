@@ -163,25 +163,18 @@ public sealed class DebianVmAgentTests(ITestOutputHelper output)
             $"(of which waiting for our console commands {(installStart - booted).TotalSeconds:F1} s)";
     }
 
-    /// <summary>Polls overlayd until the domain's agent is connected and acknowledged <paramref name="version"/>.</summary>
+    /// <summary>Waits until overlayd shows the domain's agent connected with <paramref name="version"/> acknowledged; else adds the unit's journal.</summary>
     private static async Task WaitConfiguredAsync(Overlayctl ctl, string domain, long version, SerialShell shell)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        var last = "";
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            var list = await ctl.JsonAsync("channel-list");
-            last = list.GetRawText();
-            foreach (var c in list.EnumerateArray())
-            {
-                if (c.GetProperty("domain").GetString() == domain && c.GetProperty("connected").GetBoolean()
-                    && c.GetProperty("acknowledgedVersion").GetInt64() >= version)
-                    return;
-            }
-            await Task.Delay(200);
+            await ChannelAck.WaitAsync(ctl, domain, version, TimeSpan.FromMinutes(2));
         }
-        var journal = (await shell.RunAsync("systemctl status --no-pager -l overlay-agent.service; journalctl --no-pager -n 30 -u overlay-agent", CommandTimeout)).Output;
-        throw new TimeoutException($"the agent of {domain} did not acknowledge configuration version {version} within 2 min: {last}\n{journal}");
+        catch (TimeoutException e)
+        {
+            var journal = (await shell.RunAsync("systemctl status --no-pager -l overlay-agent.service; journalctl --no-pager -n 30 -u overlay-agent", CommandTimeout)).Output;
+            throw new TimeoutException($"{e.Message}\n{journal}", e);
+        }
     }
 
     /// <summary>QEMU (libvirt's qemu user) binds the agents' channel sockets in the daemon's channel directory.</summary>

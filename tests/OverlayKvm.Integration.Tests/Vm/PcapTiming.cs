@@ -50,4 +50,14 @@ internal static class PcapTiming
         f.Protocol == 6 && f.IpPayload.Length >= 4
             ? (BinaryPrimitives.ReadUInt16BigEndian(f.IpPayload), BinaryPrimitives.ReadUInt16BigEndian(f.IpPayload.AsSpan(2)))
             : (0, 0);
+
+    /// <summary>Host-clock time of the first frame to the given phase-mark port (the SYN), NaN if absent.</summary>
+    public static double MarkTime(List<CapturedFrame> frames, List<double> times, int port)
+    {
+        for (int i = 0; i < frames.Count && i < times.Count; i++)
+        {
+            if (TcpPorts(frames[i]).Destination == port) return times[i];
+        }
+        return double.NaN;
+    }
 }

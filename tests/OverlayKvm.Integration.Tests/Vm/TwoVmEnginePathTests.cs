@@ -113,7 +113,7 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
         foreach (var (device, (raw, frames)) in _fx.Captures)
         {
             var times = PcapTiming.Timestamps(raw);
-            double begin = MarkTime(frames, times, EngineBegin), end = MarkTime(frames, times, EngineEnd);
+            double begin = PcapTiming.MarkTime(frames, times, EngineBegin), end = PcapTiming.MarkTime(frames, times, EngineEnd);
             Assert.False(double.IsNaN(begin) || double.IsNaN(end), $"{device}: the engine phase's marks are missing ({frames.Count} frames)");
             int inWindow = 0, overlay = 0;
             for (int i = 0; i < frames.Count && i < times.Count; i++)
@@ -192,21 +192,11 @@ public sealed class TwoVmEnginePathTests : IClassFixture<TwoVmEngineFixture>
         var line = new StringBuilder($"throughput vm2 -> vm1, busybox httpd -> wget, {TwoVmEngineFixture.TransferBytes} bytes, host clock between the phase marks on {_fx.Bridge}:");
         foreach (var (name, b, e) in new[] { ("engine (ivshmem rings)", EngineBegin, EngineEnd), ("sealed (UDP over virtio-net)", SealedBegin, SealedEnd), ("plain TCP over virtio-net", PlainBegin, PlainEnd) })
         {
-            double seconds = MarkTime(frames, times, e) - MarkTime(frames, times, b);
+            double seconds = PcapTiming.MarkTime(frames, times, e) - PcapTiming.MarkTime(frames, times, b);
             Assert.True(seconds > 0, $"{name}: no span between marks {b} and {e}");
             line.Append(CultureInfo.InvariantCulture, $" {name} {mb / seconds:F2} MB/s ({seconds:F3} s);");
         }
         _output.WriteLine(line.ToString());
-    }
-
-    /// <summary>Host-clock time of the first frame to the given phase-mark port (the SYN), NaN if absent.</summary>
-    private static double MarkTime(List<CapturedFrame> frames, List<double> times, int port)
-    {
-        for (int i = 0; i < frames.Count && i < times.Count; i++)
-        {
-            if (PcapTiming.TcpPorts(frames[i]).Destination == port) return times[i];
-        }
-        return double.NaN;
     }
 
     private JsonElement Group(JsonElement engineStat)

@@ -9,7 +9,7 @@ namespace OverlayKvm.Integration.Tests.Vm;
 
 /// <summary>
 /// What the two-VM scenarios share: libvirtd, the Native AOT agent and a guest image holding the guest scenario
-/// (packaging/guest-image/scenarios/two-apps.sh as /bin/two-apps, the same one the real-VM demo runs), a real
+/// (packaging/guest-image/scenarios/two-apps.sh as /bin/two-apps with its helpers, the same one the real-VM demo runs), a real
 /// overlayd whose channel directory QEMU can bind in, the group with app client in vm1 and app server in vm2, an
 /// isolated libvirt network, two TCG domains started vm2 first, the waits for their agents (console markers,
 /// configuration acknowledged), and the cleanup of all of it on dispose, pass or fail. A scenario fixture runs the
@@ -120,11 +120,10 @@ public abstract class TwoVmFixture : IAsyncLifetime
     {
         _libvirt = await LibvirtDaemons.EnsureAsync(Log);
         var agent = await AotAgent.PublishAsync(Log);
-        var script = Path.Combine(RepoPaths.Root, "packaging", "guest-image", "scenarios", "two-apps.sh");
-        var image = await GuestImage.BuildAsync(_imageDir, agent, Log, [(script, "/bin/two-apps")]);
+        var image = await GuestImage.BuildAsync(_imageDir, agent, Log, GuestScenario.Extras("two-apps"));
 
         Daemon = CreateDaemon();
-        AllowQemuIntoChannelDir(Daemon);
+        Daemon.AllowQemuIntoChannelDir();
         await Daemon.StartAsync();
         var ctl = new Overlayctl(Daemon.Socket);
         await ctl.OkAsync("group-define", Group, "--cidr", GroupCidr);
@@ -175,17 +174,6 @@ public abstract class TwoVmFixture : IAsyncLifetime
         Vm2Serial = Vm2!.Serial.ReadAll();
     }
 
-    /// <summary>QEMU (libvirt's qemu user) binds the agents' channel sockets in the daemon's channel directory.</summary>
-    private static void AllowQemuIntoChannelDir(DaemonProcess daemon)
-    {
-        Directory.CreateDirectory(daemon.ChannelDir);
-        // The daemon's folder only needs to be traversable (it holds the store and the admin socket).
-        File.SetUnixFileMode(daemon.Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        File.SetUnixFileMode(daemon.ChannelDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-    }
-
     private async Task<TestDomain> DefineAsync(GuestImage image, string overlayName, string ip, string role, string app,
         string appIp, string peerApp, string peerIp)
     {
@@ -219,27 +207,11 @@ public abstract class TwoVmFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Polls overlayd until the domain's agent is connected and has acknowledged the configuration.</summary>
+    /// <summary>Waits until overlayd shows the domain's agent connected with the configuration acknowledged.</summary>
     private async Task WaitAckedAsync(Overlayctl ctl, string domain, Stopwatch sinceStart)
     {
-        var deadline = DateTime.UtcNow + _bootTimeout;
-        var last = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            var list = await ctl.JsonAsync("channel-list");
-            last = list.GetRawText();
-            foreach (var c in list.EnumerateArray())
-            {
-                if (c.GetProperty("domain").GetString() == domain && c.GetProperty("connected").GetBoolean()
-                    && c.GetProperty("acknowledgedVersion").GetInt64() >= AckVersionAtLeast)
-                {
-                    lock (StartToAck) StartToAck[domain] = sinceStart.Elapsed;
-                    return;
-                }
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"the agent of {domain} did not acknowledge configuration version {AckVersionAtLeast} or later within {_bootTimeout.TotalSeconds} s: {last}");
+        await ChannelAck.WaitAsync(ctl, domain, AckVersionAtLeast, _bootTimeout);
+        lock (StartToAck) StartToAck[domain] = sinceStart.Elapsed;
     }
 
     public async Task DisposeAsync()
