@@ -128,6 +128,15 @@ internal sealed partial class EngineControlService : BackgroundService, IEngineM
                 continue; // no host (or no answer): keep what is attached, try next round
             }
 
+            if (HasLeft)
+            {
+                // The host asked us to leave while this round was registering: give the slot back at once, so no
+                // peer is told to write into a ring nobody will read; the rest of the round is skipped.
+                await _hypercalls.DeregisterAsync(address, cancellationToken).ConfigureAwait(false);
+                _registered.Clear();
+                return;
+            }
+
             if (!answer.Ok || answer.Group != group || answer.RegionName is null)
             {
                 if (_registered.Remove(address))

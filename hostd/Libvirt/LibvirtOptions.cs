@@ -61,6 +61,14 @@ public sealed class LibvirtOptions
     /// </summary>
     public Dictionary<string, string> MigrationUris { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether a domain that arrives by live migration gets this host's engine regions hot-plugged (and its agent told
+    /// to join). Default true. False keeps it on the sealed path until its next start: for guests whose kernel does
+    /// not answer the ACPI eject, which could not be migrated again once a region is plugged in (libvirt refuses to
+    /// migrate an ivshmem device, and the unplug never completes).
+    /// </summary>
+    public bool PlugRegionsOnArrival { get; set; } = true;
+
     /// <summary>How long domain-migrate waits for the agent to confirm it unmapped the regions. Default 15 s (the agent waits out a 5 s grace).</summary>
     public TimeSpan EngineLeaveTimeout { get; set; } = TimeSpan.FromSeconds(15);
 

@@ -23,7 +23,7 @@ internal sealed partial class ArrivalRegionPlugger(
     /// <summary>Returns the names of the region devices plugged in.</summary>
     public IReadOnlyList<string> Plug(string domainName)
     {
-        if (engine is null)
+        if (engine is null || !options.CurrentValue.PlugRegionsOnArrival)
         {
             return [];
         }
@@ -46,13 +46,15 @@ internal sealed partial class ArrivalRegionPlugger(
             var added = new List<string>();
             foreach (EngineRegionGrant grant in grants)
             {
-                if (present.Contains(grant.RegionName))
+                // Named as the injector names it in a definition (and as the hook's isolation check expects it).
+                string name = DomainXmlInjector.ShmemName(grant.Group);
+                if (present.Contains(name))
                 {
                     continue;
                 }
-                XElement device = DomainXmlInjector.IvshmemRegion(grant.RegionName, sizeMiB);
+                XElement device = DomainXmlInjector.IvshmemRegion(name, sizeMiB);
                 domain.AttachDevice(device.ToString(SaveOptions.DisableFormatting), DomainModification.Live);
-                added.Add(grant.RegionName);
+                added.Add(name);
             }
             return added;
         });
