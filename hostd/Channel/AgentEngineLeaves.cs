@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using OverlayKvm.Core.Channel;
 
 namespace OverlayKvm.HostDaemon.Channel;
@@ -14,49 +13,26 @@ internal sealed class AgentEngineLeaves
     public const int MaxReplyBytes = 4096;
 
     private readonly string _domain;
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<EngineLeaveReply>> _pending = new();
-    private long _nextId;
+    private readonly AgentRequests<EngineLeaveReply> _requests;
 
-    public AgentEngineLeaves(string domain) => _domain = domain;
+    public AgentEngineLeaves(string domain)
+    {
+        _domain = domain;
+        _requests = new AgentRequests<EngineLeaveReply>(domain);
+    }
 
     /// <summary>Asks the agent to unmap its regions; returns its reply (Left true) or throws <see cref="AgentUnavailableException"/>.</summary>
     /// <param name="sent">Runs once the request is written (the agent stops registering when it reads it).</param>
     public async Task<EngineLeaveReply> AskAsync(ChannelConnection? connection, TimeSpan timeout, CancellationToken cancellationToken, Action? sent = null)
     {
-        if (connection is null)
+        EngineLeaveReply reply = await _requests.AskAsync(connection, static (c, id, ct) => c.WriteJsonAsync(ChannelMessageType.EngineLeave,
+            new EngineLeaveRequest(id), ChannelJsonContext.Default.EngineLeaveRequest, ct), "confirm that it unmapped the engine regions",
+            timeout, cancellationToken, sent).ConfigureAwait(false);
+        if (!reply.Left)
         {
-            throw new AgentUnavailableException($"domain {_domain}: its agent is not connected to the host channel, so it cannot confirm it unmapped the engine regions");
+            throw new AgentUnavailableException($"domain {_domain}: the agent did not leave the engine: {GuestText.Bounded(reply.Error)}");
         }
-
-        long id = Interlocked.Increment(ref _nextId);
-        var answer = new TaskCompletionSource<EngineLeaveReply>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = answer;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            await connection.WriteJsonAsync(ChannelMessageType.EngineLeave, new EngineLeaveRequest(id),
-                ChannelJsonContext.Default.EngineLeaveRequest, deadline.Token).ConfigureAwait(false);
-            sent?.Invoke();
-            EngineLeaveReply reply = await answer.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
-            if (!reply.Left)
-            {
-                throw new AgentUnavailableException($"domain {_domain}: the agent did not leave the engine: {GuestText.Bounded(reply.Error)}");
-            }
-            return reply;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new AgentUnavailableException($"domain {_domain}: the agent did not confirm within {timeout.TotalSeconds:0.#} s that it unmapped the engine regions");
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            throw new AgentUnavailableException($"domain {_domain}: the host channel closed while the agent was leaving the engine ({ex.Message})");
-        }
-        finally
-        {
-            _pending.TryRemove(id, out _);
-        }
+        return reply;
     }
 
     /// <summary>Takes an EngineLeave payload from the agent; returns null when accepted, else why it was refused (the caller counts it).</summary>
@@ -75,7 +51,7 @@ internal sealed class AgentEngineLeaves
         {
             return $"engine leave reply {reply.Id}: negative count {reply.Unmapped}";
         }
-        if (!_pending.TryGetValue(reply.Id, out var answer))
+        if (_requests.Waiter(reply.Id) is not { } answer)
         {
             return $"engine leave reply {reply.Id} answers no request";
         }

@@ -24,11 +24,8 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     public async Task RegisterOverTheChannel_ThenAPeerRegisters_DirectoryChangePushedToTheFollower()
     {
         string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using Socket accepted = await listener.AcceptAsync(cts.Token);
@@ -61,11 +58,8 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     public async Task ChannelClosedByTheDomain_ItsEngineSlotsAreReleased_OthersStay()
     {
         string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         Socket accepted = await listener.AcceptAsync(cts.Token);
@@ -96,11 +90,8 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     public async Task EngineLeave_AgentConfirms_NoJoinOnReconnectUntilJoinEngine()
     {
         string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         Socket accepted = await listener.AcceptAsync(cts.Token);
@@ -139,11 +130,8 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     public async Task EngineLeave_AgentSaysNotLeftOrNeverAnswers_Unavailable()
     {
         string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
         var notConnected = await Assert.ThrowsAsync<AgentUnavailableException>(() => client.LeaveEngineAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
         Assert.Contains("not connected", notConnected.Message);
         // That attempt marked the domain as leaving (no join at connection); a join with no agent connected says so
@@ -166,7 +154,7 @@ public sealed class DomainChannelClientEngineTests : IDisposable
         await ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
         await agent.SendErrorAsync("unknown-type", "message type 16 is not understood by this agent", cts.Token);
         ex = await Assert.ThrowsAsync<AgentUnavailableException>(() => silent);
-        Assert.Contains("did not confirm within", ex.Message);
+        Assert.Contains("the agent did not confirm that it unmapped the engine regions within 0.3 s", ex.Message);
     }
 
     [Fact]
@@ -179,6 +167,19 @@ public sealed class DomainChannelClientEngineTests : IDisposable
         Assert.Contains("negative count", leaves.Complete("{\"id\":1,\"left\":true,\"unmapped\":-1,\"error\":null}"u8.ToArray()));
         Assert.Contains("answers no request", leaves.Complete("{\"id\":1,\"left\":true,\"unmapped\":1,\"error\":null}"u8.ToArray()));
     }
+
+    private static readonly DomainConfigDocument Document = new(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
+
+    /// <summary>The socket the domain's QEMU would bind: overlayd connects to it.</summary>
+    private static Socket Listen(string path)
+    {
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        return listener;
+    }
+
+    private DomainChannelClient NewClient(string path) => new("vm1", path, () => Document, NullLogger.Instance, engine: _f.Registry);
 
     private string[] Domains()
     {
