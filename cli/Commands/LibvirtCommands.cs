@@ -15,6 +15,8 @@ internal static class LibvirtCommands
     {
         yield return CreateDomainAttachCommand(g);
         yield return CreateDomainPlaceCommand(g);
+        yield return DomainMigrateCommand.Create(g);
+        foreach (Command c in EngineMoveCommands.Create(g)) yield return c;
     }
 
     /// <summary>overlayctl domain-attach DOMAIN (--app GROUP/APP | --group GROUP [--app APP]).</summary>

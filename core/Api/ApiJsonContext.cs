@@ -33,5 +33,9 @@ namespace OverlayKvm.Core.Api;
 [JsonSerializable(typeof(EngineSwitchResponse))]
 [JsonSerializable(typeof(AttachRequest))]
 [JsonSerializable(typeof(AttachResponse))]
+[JsonSerializable(typeof(MigrateRequest))]
+[JsonSerializable(typeof(MigrateResponse))]
+[JsonSerializable(typeof(EngineLeaveView))]
+[JsonSerializable(typeof(EngineJoinView))]
 [JsonSerializable(typeof(PlacementDecision))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -21,6 +21,9 @@ namespace OverlayKvm.Core.Channel;
 [JsonSerializable(typeof(AgentCounterReply))]
 [JsonSerializable(typeof(DirectoryQuery))]
 [JsonSerializable(typeof(DirectoryAnswer))]
+[JsonSerializable(typeof(EngineLeaveRequest))]
+[JsonSerializable(typeof(EngineLeaveReply))]
+[JsonSerializable(typeof(EngineJoinNotice))]
 internal sealed partial class ChannelJsonContext : JsonSerializerContext
 {
 }

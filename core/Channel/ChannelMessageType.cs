@@ -37,4 +37,8 @@ internal enum ChannelMessageType : byte
     DirectoryQuery = 14,
     /// <summary>Host → agent: the directory's answer (JSON <see cref="Channel.DirectoryAnswer"/>, same id).</summary>
     DirectoryAnswer = 15,
+    /// <summary>Host → agent <see cref="EngineLeaveRequest"/>: unmap the engine regions, they are about to be unplugged; agent → host <see cref="EngineLeaveReply"/> (same id) once they are.</summary>
+    EngineLeave = 16,
+    /// <summary>Host → agent <see cref="EngineJoinNotice"/>: this host's regions are plugged in: attach (again).</summary>
+    EngineJoin = 17,
 }

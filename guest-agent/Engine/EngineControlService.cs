@@ -23,7 +23,7 @@ namespace OverlayKvm.GuestAgent.Engine;
 /// When overlayd is unreachable nothing is detached: the rings keep serving the answers already cached
 /// (fail-static, docs/guest-agent.md), while new destinations take the sealed path until the host answers.
 /// </summary>
-internal sealed partial class EngineControlService : BackgroundService
+internal sealed partial class EngineControlService : BackgroundService, IEngineMoves
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 
@@ -110,6 +110,15 @@ internal sealed partial class EngineControlService : BackgroundService
 
     private async Task RoundAsync(CancellationToken cancellationToken)
     {
+        if (HasLeft)
+        {
+            // The regions are (being) unplugged: register nothing, so no slot and no answer invites an attach; the
+            // host freed this domain's slots when it asked us to leave. Until the host says join.
+            _registered.Clear();
+            await _hypercalls.HeartbeatAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         Dictionary<string, string> wanted = RunningAppAddresses();
         foreach (var (address, group) in wanted)
         {
@@ -117,6 +126,15 @@ internal sealed partial class EngineControlService : BackgroundService
             if (answer is null)
             {
                 continue; // no host (or no answer): keep what is attached, try next round
+            }
+
+            if (HasLeft)
+            {
+                // The host asked us to leave while this round was registering: give the slot back at once, so no
+                // peer is told to write into a ring nobody will read; the rest of the round is skipped.
+                await _hypercalls.DeregisterAsync(address, cancellationToken).ConfigureAwait(false);
+                _registered.Clear();
+                return;
             }
 
             if (!answer.Ok || answer.Group != group || answer.RegionName is null)
@@ -179,7 +197,20 @@ internal sealed partial class EngineControlService : BackgroundService
         return wanted;
     }
 
+    // Mapping and publishing happen under the attach lock, which a leave also takes: once LeaveAsync set the flag,
+    // no round maps a region that is about to be unplugged (see EngineControlService.Move.cs).
     private void EnsureAttached(EngineRegisterAnswer answer)
+    {
+        lock (_attachLock)
+        {
+            if (!HasLeft)
+            {
+                EnsureAttachedLocked(answer);
+            }
+        }
+    }
+
+    private void EnsureAttachedLocked(EngineRegisterAnswer answer)
     {
         string group = answer.Group!;
         uint groupId = OverlayIds.GroupId(group);

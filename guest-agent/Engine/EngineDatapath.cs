@@ -24,6 +24,8 @@ internal sealed class EngineDatapath : IDisposable
         System.Threading.Channels.Channel.CreateBounded<(uint, uint)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private Dictionary<uint, EngineAttachment> _byGroup = new();
     private EngineAttachment[] _all = [];
+    // Attachments waiting out RetireGrace, still mapped: a leave (the BAR is about to be unplugged) waits for them too.
+    private readonly List<Task> _retiring = [];
     private long _ringPacketsDropped;
 
     /// <summary>Destinations waiting for a query (read by the control service).</summary>
@@ -164,6 +166,32 @@ internal sealed class EngineDatapath : IDisposable
         return old;
     }
 
+    /// <summary>
+    /// Removes every attachment (the host is about to unplug the regions): senders fall back to the sealed path at
+    /// once. The task completes when nothing of any region is mapped any more — the removed ones and any retired
+    /// earlier — which is after <see cref="RetireGrace"/>, so no worker still holds a reference it read before.
+    /// Returns how many attachments this call removed.
+    /// </summary>
+    public async Task<int> DetachAllAsync()
+    {
+        EngineAttachment[] removed;
+        Task[] pending;
+        lock (_writeLock)
+        {
+            removed = _all;
+            PublishLocked(new Dictionary<uint, EngineAttachment>());
+            foreach (EngineAttachment old in removed)
+            {
+                _retiring.Add(RetireAsync(old));
+            }
+
+            pending = _retiring.ToArray();
+        }
+
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        return removed.Length;
+    }
+
     public void Dispose()
     {
         lock (_writeLock)
@@ -185,12 +213,22 @@ internal sealed class EngineDatapath : IDisposable
         Volatile.Write(ref _all, all);
     }
 
-    private static void Retire(EngineAttachment? old)
+    private void Retire(EngineAttachment? old)
     {
         if (old is not null)
         {
-            _ = Task.Delay(RetireGrace).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
+            lock (_writeLock)
+            {
+                _retiring.Add(RetireAsync(old));
+            }
         }
+    }
+
+    // Called under _writeLock: drops the finished retirements so the list stays as short as the ones in flight.
+    private Task RetireAsync(EngineAttachment old)
+    {
+        _retiring.RemoveAll(static t => t.IsCompleted);
+        return Task.Delay(RetireGrace).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
     }
 
     private bool Fallback(EngineFallback reason)

@@ -66,7 +66,12 @@ internal static class GuestAgentServiceCollectionExtensions
             services.TryAddSingleton<EngineControlService>();
             services.AddHostedService(sp => sp.GetRequiredService<EngineControlService>());
             services.AddHostedService<EngineReceiveService>();
+            services.TryAddSingleton<IEngineMoves>(sp => sp.GetRequiredService<EngineControlService>());
         }
+
+        // Leave/join around a live migration (docs/migration.md): without an engine, a leave is answered at once.
+        services.AddSingleton<IHostChannelHandler>(sp => new EngineMoveHandler(sp.GetService<IEngineMoves>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<EngineMoveHandler>>()));
         return services;
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using OverlayKvm.Core.Api;
 using OverlayKvm.Core.Channel;
 
@@ -12,43 +11,17 @@ namespace OverlayKvm.HostDaemon.Channel;
 internal sealed class AgentCounterQueries
 {
     private readonly string _domain;
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<AgentCounters>> _pending = new();
-    private long _nextId;
+    private readonly AgentRequests<AgentCounters> _requests;
 
-    public AgentCounterQueries(string domain) => _domain = domain;
-
-    public async Task<AgentCounters> AskAsync(ChannelConnection? connection, TimeSpan timeout, CancellationToken cancellationToken)
+    public AgentCounterQueries(string domain)
     {
-        if (connection is null)
-        {
-            throw new AgentUnavailableException($"domain {_domain}: its agent is not connected to the host channel");
-        }
-        long id = Interlocked.Increment(ref _nextId);
-        var answer = new TaskCompletionSource<AgentCounters>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = answer;
-        // One deadline for the write and the answer: a guest that stops reading must not hold the API call (or the
-        // channel's write lock) longer than the timeout either.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            await connection.WriteJsonAsync(ChannelMessageType.CounterRequest, new AgentCounterRequest(id),
-                ChannelJsonContext.Default.AgentCounterRequest, deadline.Token).ConfigureAwait(false);
-            return await answer.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new AgentUnavailableException($"domain {_domain}: the agent did not answer the counter request within {timeout.TotalSeconds:0.#} s");
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            throw new AgentUnavailableException($"domain {_domain}: the host channel closed while asking for counters ({ex.Message})");
-        }
-        finally
-        {
-            _pending.TryRemove(id, out _);
-        }
+        _domain = domain;
+        _requests = new AgentRequests<AgentCounters>(domain);
     }
+
+    public Task<AgentCounters> AskAsync(ChannelConnection? connection, TimeSpan timeout, CancellationToken cancellationToken) =>
+        _requests.AskAsync(connection, static (c, id, ct) => c.WriteJsonAsync(ChannelMessageType.CounterRequest, new AgentCounterRequest(id),
+            ChannelJsonContext.Default.AgentCounterRequest, ct), "answer the counter request", timeout, cancellationToken);
 
     /// <summary>Takes a CounterReport payload; returns null when accepted, else why it was refused (the caller counts it).</summary>
     public string? Complete(ReadOnlyMemory<byte> payload)
@@ -62,7 +35,7 @@ internal sealed class AgentCounterQueries
         {
             return $"counter report: {error}";
         }
-        if (!_pending.TryGetValue(reply.Id, out var answer))
+        if (_requests.Waiter(reply.Id) is not { } answer)
         {
             return $"counter report {reply.Id} answers no request";
         }

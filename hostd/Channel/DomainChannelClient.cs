@@ -48,12 +48,19 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     private readonly EngineHypercallDispatcher? _hypercalls;
     private ChannelConnection? _connection;
     private readonly AgentCounterQueries _counterQueries;
+    private readonly AgentEngineLeaves _engineLeaves;
+    // Set while this host unplugs (or has unplugged) the domain's regions for a migration: no join on reconnect.
+    private volatile bool _leavingEngine;
+    private long _joinIds;
     private readonly ChannelPeerCheck? _peerCheck;
     private long _refusedPeers;
     private PeerCredentials? _lastRefusedPeer;
 
     /// <summary>How long one message may wait for the guest to read it before the channel is dropped.</summary>
     public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an agent gets to confirm a leave: it waits out its attachments' 5 s retire grace first.</summary>
+    public static readonly TimeSpan DefaultEngineLeaveTimeout = TimeSpan.FromSeconds(15);
 
     public DomainChannelClient(string domain, string socketPath, Func<DomainConfigDocument> document, ILogger logger, TimeProvider? time = null,
         EngineRegistry? engine = null, TimeSpan? writeTimeout = null, ChannelPeerCheck? peerCheck = null)
@@ -68,6 +75,7 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
         }
         _domain = domain;
         _counterQueries = new AgentCounterQueries(domain);
+        _engineLeaves = new AgentEngineLeaves(domain);
         _socketPath = socketPath;
         _document = document;
         _logger = logger;
@@ -103,6 +111,47 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
     /// <summary>Asks the agent for its counters (R0.10); throws <see cref="AgentUnavailableException"/> when it cannot answer.</summary>
     public Task<Core.Api.AgentCounters> QueryCountersAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         _counterQueries.AskAsync(Volatile.Read(ref _connection), timeout, cancellationToken);
+
+    /// <summary>
+    /// Asks the agent to unmap the engine regions before they are unplugged (docs/migration.md); from now on no join
+    /// is sent until <see cref="JoinEngineAsync"/>. Throws <see cref="AgentUnavailableException"/> when the agent does
+    /// not confirm (not connected, no reply in time, an agent that does not know the message answers unknown-type).
+    /// </summary>
+    public Task<EngineLeaveReply> LeaveEngineAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        _leavingEngine = true;
+        // Free the slots as soon as the request is out: peers are told at once (directory change) and stop writing
+        // into rings this agent no longer reads while it waits out its grace. A registration already in flight may
+        // take a slot again: the caller frees them once more after the reply.
+        return _engineLeaves.AskAsync(Volatile.Read(ref _connection), timeout, cancellationToken, () => _engine?.RemoveDomain(_domain));
+    }
+
+    /// <summary>
+    /// This host's regions are plugged into the domain: tells the agent to attach (again), now if connected, and at
+    /// every later connection. False when no agent is connected right now (it is told when it connects).
+    /// </summary>
+    public async Task<bool> JoinEngineAsync(CancellationToken cancellationToken)
+    {
+        _leavingEngine = false;
+        ChannelConnection? connection = Volatile.Read(ref _connection);
+        if (connection is null)
+        {
+            return false;
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_writeTimeout);
+        try
+        {
+            await connection.WriteJsonAsync(ChannelMessageType.EngineJoin, new EngineJoinNotice(Interlocked.Increment(ref _joinIds)),
+                ChannelJsonContext.Default.EngineJoinNotice, deadline.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The channel is going: the next connection says join (the flag is clear).
+            return false;
+        }
+    }
 
     public void Start() => _run ??= Task.Run(() => RunAsync(_stop.Token));
 
@@ -182,6 +231,13 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
             await session.WriteJsonAsync(ChannelMessageType.Hello, new HelloMessage(ChannelProtocol.Version, "host", "overlayd 1"),
                 ChannelJsonContext.Default.HelloMessage).ConfigureAwait(false);
             await PushAsync(session).ConfigureAwait(false);
+            if (!_leavingEngine)
+            {
+                // An agent that left the engine on its former host (live migration) attaches again only when told: this
+                // host's regions are, or will be, plugged in (an agent that never left treats it as a nudge to register).
+                await session.WriteJsonAsync(ChannelMessageType.EngineJoin, new EngineJoinNotice(Interlocked.Increment(ref _joinIds)),
+                    ChannelJsonContext.Default.EngineJoinNotice).ConfigureAwait(false);
+            }
             pusher = PushOnChangeAsync(session);
             directoryPusher = PushDirectoryOnChangeAsync(session);
             Volatile.Write(ref _connection, connection);
@@ -371,6 +427,13 @@ internal sealed partial class DomainChannelClient : IAsyncDisposable
                 await session.WriteJsonAsync(ChannelMessageType.DirectoryAnswer, answer, ChannelJsonContext.Default.DirectoryAnswer).ConfigureAwait(false);
                 return;
             }
+            case ChannelMessageType.EngineLeave:
+                if (_engineLeaves.Complete(message.Payload) is { } refusedLeave)
+                {
+                    Interlocked.Increment(ref _rejected);
+                    await session.SendErrorAsync("bad-payload", refusedLeave).ConfigureAwait(false);
+                }
+                return;
             case ChannelMessageType.CounterReport:
                 if (_counterQueries.Complete(message.Payload) is { } refused)
                 {

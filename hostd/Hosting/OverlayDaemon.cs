@@ -121,6 +121,7 @@ public static class OverlayDaemon
         app.MapDomainEndpoints();
         app.MapHostEndpoints();
         app.MapDomainStatEndpoints();
+        app.MapEngineMoveEndpoints();
         app.MapEngineEndpoints();
         app.MapPolicyApi();
         app.MapLibvirtEndpoints();

@@ -48,6 +48,33 @@ public sealed class LibvirtOptions
     /// </summary>
     public TimeSpan AddressRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// libvirt URI of each other host's daemon, by inventory host name, for <c>overlayctl domain-migrate</c>
+    /// (e.g. <c>Libvirt:PeerUris:hostB=qemu+tls://hostb/system</c>). A host not listed: <c>qemu+ssh://ADDRESS/system</c>
+    /// with the address the inventory holds for it.
+    /// </summary>
+    public Dictionary<string, string> PeerUris { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Address of the migration stream by destination host name (virsh's <c>--migrateuri</c>, e.g. <c>tcp:10.0.0.2</c>).
+    /// A host not listed: libvirt's choice (the destination's hostname).
+    /// </summary>
+    public Dictionary<string, string> MigrationUris { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether a domain that arrives by live migration gets this host's engine regions hot-plugged (and its agent told
+    /// to join). Default true. False keeps it on the sealed path until its next start: for guests whose kernel does
+    /// not answer the ACPI eject, which could not be migrated again once a region is plugged in (libvirt refuses to
+    /// migrate an ivshmem device, and the unplug never completes).
+    /// </summary>
+    public bool PlugRegionsOnArrival { get; set; } = true;
+
+    /// <summary>How long domain-migrate waits for the agent to confirm it unmapped the regions. Default 15 s (the agent waits out a 5 s grace).</summary>
+    public TimeSpan EngineLeaveTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long domain-migrate waits for the guest to release an unplugged region (ACPI eject). Default 10 s.</summary>
+    public TimeSpan RegionUnplugTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Longest delay between reconnect attempts. Default 5 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -45,6 +45,28 @@ internal sealed class LibvirtOptionsValidator : IValidateOptions<LibvirtOptions>
         {
             errors.Add($"{s}:ReconnectMaxDelay: {options.ReconnectMaxDelay} must not be below ReconnectInitialDelay");
         }
+        foreach (var (host, uri) in options.PeerUris)
+        {
+            if (string.IsNullOrWhiteSpace(uri) || !uri.Contains("://", StringComparison.Ordinal))
+            {
+                errors.Add($"{s}:PeerUris:{host}: '{uri}' is not a libvirt URI (e.g. qemu+ssh://hostb/system)");
+            }
+        }
+        foreach (var (host, uri) in options.MigrationUris)
+        {
+            if (string.IsNullOrWhiteSpace(uri) || !uri.Contains(':', StringComparison.Ordinal))
+            {
+                errors.Add($"{s}:MigrationUris:{host}: '{uri}' is not a migration URI (e.g. tcp:10.0.0.2)");
+            }
+        }
+        if (options.EngineLeaveTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:EngineLeaveTimeout: {options.EngineLeaveTimeout} must be positive");
+        }
+        if (options.RegionUnplugTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:RegionUnplugTimeout: {options.RegionUnplugTimeout} must be positive");
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

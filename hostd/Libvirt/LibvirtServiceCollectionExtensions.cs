@@ -33,6 +33,9 @@ public static class LibvirtServiceCollectionExtensions
              .. sp.GetService<IOptions<OverlayKvm.HostDaemon.Hosting.DaemonOptions>>() is { } daemon ? [daemon.Value.ChannelDir] : Array.Empty<string>()]));
         services.TryAddSingleton<QemuHookHandler>();
         services.TryAddSingleton<DomainAttachHandler>();
+        // Live migration with engine regions (docs/migration.md): the source's domain-migrate, the destination's plug.
+        services.TryAddSingleton<DomainMigrator>();
+        services.TryAddSingleton<ArrivalRegionPlugger>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LibvirtEventService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DomainRunStateRecorder>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DomainAddressLearner>());

@@ -11,7 +11,7 @@ namespace OverlayKvm.HostDaemon.Libvirt;
 public static class LibvirtEndpoints
 {
     /// <summary>
-    /// Maps POST /v1/hooks/qemu (200 allow / 403 refuse), POST /v1/domains/{name}/attach and
+    /// Maps POST /v1/hooks/qemu (200 allow / 403 refuse), POST /v1/domains/{name}/attach, POST /v1/domains/{name}/migrate and
     /// GET /v1/domains/{name}/placement.
     /// </summary>
     public static IEndpointRouteBuilder MapLibvirtEndpoints(this IEndpointRouteBuilder endpoints)
@@ -60,6 +60,26 @@ public static class LibvirtEndpoints
             catch (LibvirtException ex)
             {
                 return Error(StatusCodes.Status502BadGateway, $"domain-attach {name}: {ex.Message}");
+            }
+        });
+
+        endpoints.MapPost("/v1/domains/{name}/migrate", async (string name, MigrateRequest request, DomainMigrator migrator, CancellationToken ct) =>
+        {
+            if (string.IsNullOrWhiteSpace(request.To))
+            {
+                return Error(StatusCodes.Status400BadRequest, $"domain-migrate {name}: give the destination host (--to HOST)");
+            }
+            try
+            {
+                return Results.Json(await migrator.MigrateAsync(name, request, ct), ApiJsonContext.Default.MigrateResponse);
+            }
+            catch (MigrationRefusedException ex)
+            {
+                return Error(ex.Status, ex.Message);
+            }
+            catch (LibvirtException ex)
+            {
+                return Error(StatusCodes.Status502BadGateway, $"domain-migrate {name}: {ex.Message}");
             }
         });
 

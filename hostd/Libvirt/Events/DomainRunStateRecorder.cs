@@ -24,7 +24,8 @@ internal sealed partial class DomainRunStateRecorder(
     IOptionsMonitor<LibvirtOptions> options,
     ILogger<DomainRunStateRecorder> logger,
     LocalHost? host = null,
-    EngineRegistry? engine = null) : BackgroundService
+    EngineRegistry? engine = null,
+    ArrivalRegionPlugger? plugger = null) : BackgroundService
 {
     // libvirt-domain.h: virDomainEventStartedDetailType / virDomainEventStoppedDetailType.
     private const int StartedMigrated = 1;
@@ -101,6 +102,8 @@ internal sealed partial class DomainRunStateRecorder(
                         Log.Arrived(logger, e.Domain, record.Host);
                     }
                     store.SetDomainStopped(e.Domain, false);
+                    // It came without its regions (libvirt migrates no ivshmem device): plug in this host's.
+                    plugger?.Plug(e.Domain);
                 }
                 break;
             case DomainEventKind.Started:

@@ -57,5 +57,17 @@ internal static partial class Interop
 
         [LibraryImport(LibraryName, EntryPoint = "virDomainDetachDeviceFlags", StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int DomainDetachDeviceFlags(SafeVirDomainHandle domain, string xml, uint flags);
+
+        /// <summary>
+        /// Migrates to the daemon behind <paramref name="destination"/> (libvirt drives both ends; no peer-to-peer);
+        /// <paramref name="uri"/> is the migration stream's address (e.g. tcp:HOST), null for libvirt's choice.
+        /// Returns the domain on the destination (owned by the caller), NULL on failure.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "virDomainMigrate2", StringMarshalling = StringMarshalling.Utf8)]
+        internal static partial SafeVirDomainHandle DomainMigrate2(SafeVirDomainHandle domain, SafeVirConnectHandle destination, string? dxml,
+            ulong flags, string? dname, string? uri, ulong bandwidth);
+
+        /// <summary>virDomainMigrateFlags: VIR_MIGRATE_LIVE.</summary>
+        internal const ulong MigrateLive = 1 << 0;
     }
 }

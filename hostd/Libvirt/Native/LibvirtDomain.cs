@@ -67,6 +67,18 @@ internal sealed class LibvirtDomain : IDisposable
     public void DetachDevice(string deviceXml, DomainModification flags) =>
         LibvirtErrors.Check(Interop.Libvirt.DomainDetachDeviceFlags(_handle, deviceXml, (uint)flags), "virDomainDetachDeviceFlags", Subject);
 
+    /// <summary>
+    /// Live-migrates this domain to the daemon of <paramref name="destination"/> (<c>virsh migrate --live</c> without
+    /// --p2p): the domain stays transient there, as with virsh. Blocks until the migration ended; returns the domain
+    /// on the destination.
+    /// </summary>
+    public LibvirtDomain MigrateLive(LibvirtConnection destination, string? migrationUri)
+    {
+        var handle = LibvirtErrors.Check(Interop.Libvirt.DomainMigrate2(_handle, destination.Handle, null, Interop.Libvirt.MigrateLive, null, migrationUri, 0),
+            "virDomainMigrate2", $"{Subject} to '{destination.Uri}'");
+        return new LibvirtDomain(handle);
+    }
+
     public void Dispose() => _handle.Dispose();
 
     private static string TakeString(IntPtr malloced)

@@ -16,7 +16,7 @@ namespace OverlayKvm.Fuzz.Targets;
 /// The host's messages as the agent reads them: the input is the byte stream overlayd writes on the channel, read by
 /// the agent's <c>HostChannelService</c> handler (hello, configuration documents compiled by the real
 /// <c>SnapshotCompiler</c> and published, heartbeats, errors) and its engine handler (register/query/deregister
-/// answers, directory-changed pushes). No app is registered, so applying a document runs no <c>ip</c> command.
+/// answers, directory-changed pushes) and its engine leave/join handler (an agent without an engine: a leave is answered at once). No app is registered, so applying a document runs no <c>ip</c> command.
 /// Rejection: <see cref="ChannelProtocolException"/> (a framing violation closes the channel, by design).
 /// </summary>
 internal sealed class ChannelAgentTarget : FuzzTarget
@@ -45,7 +45,8 @@ internal sealed class ChannelAgentTarget : FuzzTarget
         var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
         var link = new HostChannelLink();
         return new HostChannelService(new UnixListenerTransport(Path.Combine(_state.Path, "unused.sock")), state,
-            new SnapshotCompiler(counters, new FixedTime(), 7480), adapters, NullLogger<HostChannelService>.Instance, link, [new EngineHypercalls(link)]);
+            new SnapshotCompiler(counters, new FixedTime(), 7480), adapters, NullLogger<HostChannelService>.Instance, link,
+            [new EngineHypercalls(link), new EngineMoveHandler(null, NullLogger<EngineMoveHandler>.Instance)]);
     }
 
     protected override bool IsRejection(Exception ex) => ex is ChannelProtocolException;

@@ -24,11 +24,8 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     public async Task RegisterOverTheChannel_ThenAPeerRegisters_DirectoryChangePushedToTheFollower()
     {
         string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using Socket accepted = await listener.AcceptAsync(cts.Token);
@@ -61,11 +58,8 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     public async Task ChannelClosedByTheDomain_ItsEngineSlotsAreReleased_OthersStay()
     {
         string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         Socket accepted = await listener.AcceptAsync(cts.Token);
@@ -91,6 +85,101 @@ public sealed class DomainChannelClientEngineTests : IDisposable
         Assert.Equal(OverlayKvm.HostDaemon.Engine.QueryOutcome.NotRegistered, _f.Registry.Query("vm2", EngineFixture.Ip("10.1.0.1")).Outcome);
         Assert.False(client.Connected, "the client must notice the channel is gone");
     }
+
+    [Fact]
+    public async Task EngineLeave_AgentConfirms_NoJoinOnReconnectUntilJoinEngine()
+    {
+        string path = Path.Combine(_dir, "vm1.agent.sock");
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
+        client.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Socket accepted = await listener.AcceptAsync(cts.Token);
+        var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: true));
+        // A fresh connection of a domain that did not leave: told to join (attach) at once.
+        await ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
+
+        Task<EngineLeaveReply> leaving = client.LeaveEngineAsync(TimeSpan.FromSeconds(20), cts.Token);
+        EngineLeaveRequest request = await ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
+        // A reply to another request is refused and counted; the leave still waits for its own.
+        await agent.WriteJsonAsync(ChannelMessageType.EngineLeave, new EngineLeaveReply(request.Id + 7, true, 9, null), ChannelJsonContext.Default.EngineLeaveReply, cts.Token);
+        ErrorMessage refusal = await ReadAsync(agent, ChannelMessageType.Error, ChannelJsonContext.Default.ErrorMessage, cts.Token);
+        Assert.Contains("answers no request", refusal.Message);
+        Assert.False(leaving.IsCompleted);
+        await agent.WriteJsonAsync(ChannelMessageType.EngineLeave, new EngineLeaveReply(request.Id, true, 1, null), ChannelJsonContext.Default.EngineLeaveReply, cts.Token);
+        Assert.Equal(1, (await leaving).Unmapped);
+        Assert.Equal(1, client.RejectedMessages);
+
+        // The channel drops and comes back (the regions are being unplugged): no join, the agent must stay off them.
+        await agent.DisposeAsync();
+        accepted = await listener.AcceptAsync(cts.Token);
+        agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: true));
+        await ReadAsync(agent, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cts.Token);
+        await agent.WriteAsync(ChannelMessageType.Register,
+            JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(3, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
+        ChannelMessage next = await agent.ReadAsync(cts.Token) ?? throw new IOException("overlayd closed the channel");
+        Assert.Equal(ChannelMessageType.Register, next.Type); // a join would have come before any answer
+
+        Assert.True(await client.JoinEngineAsync(cts.Token));
+        EngineJoinNotice join = await ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
+        Assert.True(join.Id > 0);
+        await agent.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task EngineLeave_AgentSaysNotLeftOrNeverAnswers_Unavailable()
+    {
+        string path = Path.Combine(_dir, "vm1.agent.sock");
+        using Socket listener = Listen(path);
+        await using DomainChannelClient client = NewClient(path);
+        var notConnected = await Assert.ThrowsAsync<AgentUnavailableException>(() => client.LeaveEngineAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
+        Assert.Contains("not connected", notConnected.Message);
+        // That attempt marked the domain as leaving (no join at connection); a join with no agent connected says so
+        // and clears it, so the agent is told at its connection.
+        Assert.False(await client.JoinEngineAsync(CancellationToken.None));
+        client.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using Socket accepted = await listener.AcceptAsync(cts.Token);
+        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false));
+        await ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
+
+        Task<EngineLeaveReply> refused = client.LeaveEngineAsync(TimeSpan.FromSeconds(20), cts.Token);
+        EngineLeaveRequest request = await ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
+        await agent.WriteJsonAsync(ChannelMessageType.EngineLeave, new EngineLeaveReply(request.Id, false, 0, "busy"), ChannelJsonContext.Default.EngineLeaveReply, cts.Token);
+        var ex = await Assert.ThrowsAsync<AgentUnavailableException>(() => refused);
+        Assert.Contains("did not leave the engine: busy", ex.Message);
+
+        // An agent that does not know the message (an older one answers unknown-type) never confirms.
+        Task<EngineLeaveReply> silent = client.LeaveEngineAsync(TimeSpan.FromMilliseconds(300), cts.Token);
+        await ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
+        await agent.SendErrorAsync("unknown-type", "message type 16 is not understood by this agent", cts.Token);
+        ex = await Assert.ThrowsAsync<AgentUnavailableException>(() => silent);
+        Assert.Contains("the agent did not confirm that it unmapped the engine regions within 0.3 s", ex.Message);
+    }
+
+    [Fact]
+    public void EngineLeaveReply_OversizedUnparsableNegativeOrUnasked_Refused()
+    {
+        var leaves = new AgentEngineLeaves("vm1");
+        Assert.Contains("at most", leaves.Complete(new byte[AgentEngineLeaves.MaxReplyBytes + 1]));
+        Assert.Contains("engine leave reply:", leaves.Complete("{not json"u8.ToArray()));
+        Assert.Contains("engine leave reply:", leaves.Complete("{\"id\":1}"u8.ToArray()));
+        Assert.Contains("negative count", leaves.Complete("{\"id\":1,\"left\":true,\"unmapped\":-1,\"error\":null}"u8.ToArray()));
+        Assert.Contains("answers no request", leaves.Complete("{\"id\":1,\"left\":true,\"unmapped\":1,\"error\":null}"u8.ToArray()));
+    }
+
+    private static readonly DomainConfigDocument Document = new(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
+
+    /// <summary>The socket the domain's QEMU would bind: overlayd connects to it.</summary>
+    private static Socket Listen(string path)
+    {
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        return listener;
+    }
+
+    private DomainChannelClient NewClient(string path) => new("vm1", path, () => Document, NullLogger.Instance, engine: _f.Registry);
 
     private string[] Domains()
     {

@@ -33,7 +33,8 @@ internal sealed class LibvirtApiHost : IAsyncDisposable
     public DomainLifecycleFeed Feed => _app.Services.GetRequiredService<DomainLifecycleFeed>();
     public HookJournal Journal => _app.Services.GetRequiredService<HookJournal>();
 
-    public static async Task<LibvirtApiHost> StartAsync(IOverlayStore store, IDictionary<string, string?> settings, Action<DomainLifecycleFeed>? beforeStart = null)
+    public static async Task<LibvirtApiHost> StartAsync(IOverlayStore store, IDictionary<string, string?> settings, Action<DomainLifecycleFeed>? beforeStart = null,
+        Action<IServiceCollection>? services = null)
     {
         string directory = Path.Combine(Path.GetTempPath(), $"okvm-api-{Guid.NewGuid():N}"[..20]);
         System.IO.Directory.CreateDirectory(directory);
@@ -48,6 +49,7 @@ internal sealed class LibvirtApiHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(effective);
             builder.Logging.ClearProviders();
             builder.Services.AddSingleton(store);
+            services?.Invoke(builder.Services);
             builder.Services.AddLibvirtIntegration(builder.Configuration);
             builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(socket));
             app = builder.Build();

@@ -30,7 +30,7 @@ public sealed class LibvirtCliCommandsTests : IAsyncLifetime
     private Task<(int Exit, string Out, string Err)> Run(params string[] args) => RunAgainst(_host.Client, args);
 
     /// <summary>overlayctl's libvirt commands as the CLI runs them, over an HttpClient to the in-process API.</summary>
-    private static async Task<(int Exit, string Out, string Err)> RunAgainst(HttpClient http, params string[] args)
+    internal static async Task<(int Exit, string Out, string Err)> RunAgainst(HttpClient http, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();

@@ -8,7 +8,8 @@ namespace OverlayKvm.Integration.Tests.Migration;
 /// Two libvirt hosts of one cluster for the migration tests (issue 15's test topology, issue 11's two-libvirtd
 /// hosts): hosts hA and hB are each a <see cref="LibvirtHost"/> (own libvirtd, mount namespace, run folder,
 /// /dev/shm and host_uuid) with its own overlayd following it (lifecycle events on), both on one etcd (one member,
-/// port 33391). Domain vmB is a real TCG domain (firmware only) started on hA, and migrates live over loopback.
+/// port 33391), each knowing the other's libvirt for domain-migrate. Domain vmB is a real TCG domain (firmware
+/// only, so it never answers an ACPI eject) started on hA, and migrates live over loopback.
 /// The guest sides are namespaces with real agents, joined by a veth underlay: vmA (10.99.6.1, app client
 /// 10.42.0.1, on hA) and vmB (10.99.6.2, app server 10.42.0.2). vmB's channel socket is linked into both
 /// overlayds' channel folders, as libvirt would bind it on whichever host runs it: an overlayd talks to it only
@@ -23,6 +24,7 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
     private readonly List<IDisposable> _cleanup = [];
     private EtcdCluster? _etcd;
+    private bool _plugRegionsOnArrival;
 
     private TwoHostMigrationTopology()
     {
@@ -51,10 +53,14 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
     public AgentProcess AgentB { get; private set; } = null!;
 
-    public static async Task<TwoHostMigrationTopology> CreateAsync()
+    /// <param name="plugRegionsOnArrival">
+    /// Libvirt:PlugRegionsOnArrival of both overlayds. False for tests that migrate vmB back and forth with virsh alone:
+    /// once a region is plugged in, this firmware-only guest cannot migrate again (it never answers the unplug).
+    /// </param>
+    public static async Task<TwoHostMigrationTopology> CreateAsync(bool plugRegionsOnArrival = true)
     {
         Prerequisites.RequireRootAndTools("ip", "unshare", "virsh");
-        var t = new TwoHostMigrationTopology();
+        var t = new TwoHostMigrationTopology { _plugRegionsOnArrival = plugRegionsOnArrival };
         try
         {
             await t.BuildAsync();
@@ -77,8 +83,8 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
         LibvirtA = Track(LibvirtHost.Start("mga"));
         LibvirtB = Track(LibvirtHost.Start("mgb"));
-        HostA = NewDaemon("hA", "10.99.6.101", LibvirtA, store);
-        HostB = NewDaemon("hB", "10.99.6.102", LibvirtB, store);
+        HostA = NewDaemon("hA", "10.99.6.101", LibvirtA, ("hB", LibvirtB), store);
+        HostB = NewDaemon("hB", "10.99.6.102", LibvirtB, ("hA", LibvirtA), store);
         var xml = Path.Combine(Work, "vmB.xml");
         File.WriteAllText(xml, DestroyedMemberScenario.FirmwareOnlyDomainXml("vmB"));
         LibvirtA.Virsh("create", xml);
@@ -106,11 +112,16 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
         StartApp(AgentB, "server", Server);
     }
 
-    private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, string[] store)
+    private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, (string Name, LibvirtHost Libvirt) peer, string[] store)
     {
         var daemon = new DaemonProcess { HostName = name, HostAddress = address, ExtraArguments = store };
         daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
         daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = libvirt.Uri;
+        // overlayctl domain-migrate: the other host's libvirt, and the migration stream over loopback.
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__PEERURIS__{peer.Name}"] = peer.Libvirt.Uri;
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{peer.Name}"] = "tcp:127.0.0.1";
+        daemon.Environment["OVERLAYKVM_LIBVIRT__REGIONUNPLUGTIMEOUT"] = "00:00:03";
+        daemon.Environment["OVERLAYKVM_LIBVIRT__PLUGREGIONSONARRIVAL"] = _plugRegionsOnArrival ? "true" : "false";
         daemon.Environment["OVERLAYKVM_LIBVIRT__AGENTSOCKETDIRECTORY"] = Path.Combine(Work, name + "-agent-sockets");
         return daemon;
     }
@@ -138,6 +149,13 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
     /// <summary>Live migration of vmB from <paramref name="from"/> to <paramref name="to"/> over loopback (virsh as the operator runs it).</summary>
     public static void Migrate(LibvirtHost from, LibvirtHost to) =>
         from.Virsh("migrate", "--live", "vmB", to.Uri, "--migrateuri", "tcp:127.0.0.1");
+
+    /// <summary>A TCP stream from app client (vmA) to app server (vmB); fails unless it arrives byte for byte.</summary>
+    public async Task TransferAsync(byte[] data)
+    {
+        var (sent, received) = await TcpTransfer.RunAsync(NsB, Server, NsA, Client, data, TimeSpan.FromSeconds(30));
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(sent)), Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(received)));
+    }
 
     public T Track<T>(T d)
         where T : IDisposable
