@@ -53,6 +53,7 @@ internal sealed class DatapathCounters
 {
     private readonly long[] _drops = new long[DropReasons.Count];
     private readonly Dictionary<string, GroupCounters> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PeerCounters> _peers = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
     public void Drop(DropReason reason) => Interlocked.Increment(ref _drops[(int)reason]);
@@ -82,5 +83,64 @@ internal sealed class DatapathCounters
             Array.Sort(all, (a, b) => string.CompareOrdinal(a.Group, b.Group));
             return all;
         }
+    }
+
+    /// <summary>The counters of the peer VM <paramref name="domain"/>, kept across configuration versions like group counters.</summary>
+    public PeerCounters ForPeer(string domain)
+    {
+        lock (_lock)
+        {
+            if (!_peers.TryGetValue(domain, out var c))
+            {
+                c = new PeerCounters(domain);
+                _peers.Add(domain, c);
+            }
+            return c;
+        }
+    }
+
+    /// <summary>
+    /// Forgets peers the new configuration no longer names (they left every group), so the table and the counter
+    /// reply stay bounded by the document rather than by every VM ever seen.
+    /// </summary>
+    public void RetainPeers(IReadOnlyCollection<string> domains)
+    {
+        lock (_lock)
+        {
+            var gone = new List<string>();
+            foreach (string d in _peers.Keys)
+            {
+                if (!Contains(domains, d))
+                {
+                    gone.Add(d);
+                }
+            }
+            foreach (string d in gone)
+            {
+                _peers.Remove(d);
+            }
+        }
+    }
+
+    public PeerCounters[] Peers()
+    {
+        lock (_lock)
+        {
+            var all = _peers.Values.ToArray();
+            Array.Sort(all, (a, b) => string.CompareOrdinal(a.Domain, b.Domain));
+            return all;
+        }
+    }
+
+    private static bool Contains(IReadOnlyCollection<string> domains, string domain)
+    {
+        foreach (string d in domains)
+        {
+            if (string.Equals(d, domain, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }
