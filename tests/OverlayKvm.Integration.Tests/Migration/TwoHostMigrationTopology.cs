@@ -19,13 +19,23 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
     public const string Client = "10.42.0.1";
     public const string Server = "10.42.0.2";
     public const string Group = "mig";
-    private const int EtcdPort = 33391;
+
+    /// <summary>What a test may change; the defaults are the migration tests' topology.</summary>
+    /// <param name="Tag">Prefix of the libvirt roots and namespaces (unique per test family: helpers run concurrently).</param>
+    /// <param name="VmBHost">Where vmB is created and placed: "hA" (beside vmA) or "hB".</param>
+    /// <param name="Engine">Agents map hA's engine regions (--engine-dir) instead of --no-engine.</param>
+    /// <param name="ConfigureDaemon">More overlayd settings, per daemon (host name given).</param>
+    internal sealed record Options(string Tag = "mg", int EtcdPort = 33391, string VmBHost = "hA", bool Engine = false,
+        Action<TwoHostMigrationTopology, DaemonProcess, string>? ConfigureDaemon = null);
 
     private readonly List<IDisposable> _cleanup = [];
     private EtcdCluster? _etcd;
 
-    private TwoHostMigrationTopology()
+    private readonly Options _options;
+
+    private TwoHostMigrationTopology(Options options)
     {
+        _options = options;
         Work = Directory.CreateTempSubdirectory("okvm-mig-").FullName;
     }
 
@@ -51,10 +61,10 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
     public AgentProcess AgentB { get; private set; } = null!;
 
-    public static async Task<TwoHostMigrationTopology> CreateAsync()
+    public static async Task<TwoHostMigrationTopology> CreateAsync(Options? options = null)
     {
         Prerequisites.RequireRootAndTools("ip", "unshare", "virsh");
-        var t = new TwoHostMigrationTopology();
+        var t = new TwoHostMigrationTopology(options ?? new Options());
         try
         {
             await t.BuildAsync();
@@ -69,22 +79,23 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
     private async Task BuildAsync()
     {
-        _etcd = new EtcdCluster(EtcdPort, members: 1);
+        string tag = _options.Tag;
+        _etcd = new EtcdCluster(_options.EtcdPort, members: 1);
         var key = Path.Combine(Work, "cluster.key");
         File.WriteAllBytes(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         string[] store = ["--store", "etcd", "--etcd-endpoints", _etcd.Endpoints, "--cluster-key", key, "--lease-ttl", "3"];
 
-        LibvirtA = Track(LibvirtHost.Start("mga"));
-        LibvirtB = Track(LibvirtHost.Start("mgb"));
+        LibvirtA = Track(LibvirtHost.Start(tag + "a"));
+        LibvirtB = Track(LibvirtHost.Start(tag + "b"));
         HostA = NewDaemon("hA", "10.99.6.101", LibvirtA, store);
         HostB = NewDaemon("hB", "10.99.6.102", LibvirtB, store);
         var xml = Path.Combine(Work, "vmB.xml");
         File.WriteAllText(xml, DestroyedMemberScenario.FirmwareOnlyDomainXml("vmB"));
-        LibvirtA.Virsh("create", xml);
+        (_options.VmBHost == "hB" ? LibvirtB : LibvirtA).Virsh("create", xml);
 
-        NsA = Track(NetNamespace.Create("mga"));
-        NsB = Track(NetNamespace.Create("mgb"));
+        NsA = Track(NetNamespace.Create(tag + "a"));
+        NsB = Track(NetNamespace.Create(tag + "b"));
         NsA.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", NsB.Name);
         NsA.Ip("addr", "add", "10.99.6.1/24", "dev", "va");
         NsB.Ip("addr", "add", "10.99.6.2/24", "dev", "vb");
@@ -95,7 +106,7 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
         var a = CtlA;
         await a.OkAsync("group-define", Group, "--cidr", "10.42.0.0/16");
         await a.OkAsync("domain-define", "vmA", "--address", "10.99.6.1", "--host", "hA");
-        await a.OkAsync("domain-define", "vmB", "--address", "10.99.6.2", "--host", "hA");
+        await a.OkAsync("domain-define", "vmB", "--address", "10.99.6.2", "--host", _options.VmBHost);
         await a.OkAsync("app-define", Group, "client", "--domain", "vmA", "--address", Client);
         await a.OkAsync("app-define", Group, "server", "--domain", "vmB", "--address", Server);
 
@@ -112,12 +123,16 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
         daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
         daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = libvirt.Uri;
         daemon.Environment["OVERLAYKVM_LIBVIRT__AGENTSOCKETDIRECTORY"] = Path.Combine(Work, name + "-agent-sockets");
+        _options.ConfigureDaemon?.Invoke(this, daemon, name);
         return daemon;
     }
 
     private AgentProcess StartAgent(NetNamespace ns, string domain, params DaemonProcess[] hosts)
     {
-        var agent = Track(new AgentProcess(ns, Path.Combine(Work, domain), domain) { ExtraArguments = ["--no-engine"] });
+        // With the engine, both agents map hA's regions: vmA always runs there, and vmB uses them only once the
+        // directory places it there too (on hB every route between them is sealed).
+        string[] engine = _options.Engine ? ["--engine-dir", HostA.EngineDir] : ["--no-engine"];
+        var agent = Track(new AgentProcess(ns, Path.Combine(Work, domain), domain) { ExtraArguments = engine });
         agent.Start();
         foreach (var host in hosts)
         {
