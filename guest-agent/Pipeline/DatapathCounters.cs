@@ -62,18 +62,7 @@ internal sealed class DatapathCounters
 
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
 
-    public GroupCounters ForGroup(string group)
-    {
-        lock (_lock)
-        {
-            if (!_groups.TryGetValue(group, out var c))
-            {
-                c = new GroupCounters(group);
-                _groups.Add(group, c);
-            }
-            return c;
-        }
-    }
+    public GroupCounters ForGroup(string group) => GetOrAdd(_groups, group, static g => new GroupCounters(g));
 
     public GroupCounters[] Groups()
     {
@@ -86,18 +75,7 @@ internal sealed class DatapathCounters
     }
 
     /// <summary>The counters of the peer VM <paramref name="domain"/>, kept across configuration versions like group counters.</summary>
-    public PeerCounters ForPeer(string domain)
-    {
-        lock (_lock)
-        {
-            if (!_peers.TryGetValue(domain, out var c))
-            {
-                c = new PeerCounters(domain);
-                _peers.Add(domain, c);
-            }
-            return c;
-        }
-    }
+    public PeerCounters ForPeer(string domain) => GetOrAdd(_peers, domain, static d => new PeerCounters(d));
 
     /// <summary>
     /// Forgets peers the new configuration no longer names (they left every group), so the table and the counter
@@ -129,6 +107,20 @@ internal sealed class DatapathCounters
             var all = _peers.Values.ToArray();
             Array.Sort(all, (a, b) => string.CompareOrdinal(a.Domain, b.Domain));
             return all;
+        }
+    }
+
+    // Called while a configuration is compiled, never per packet: the datapath holds the references it got here.
+    private T GetOrAdd<T>(Dictionary<string, T> table, string name, Func<string, T> create)
+    {
+        lock (_lock)
+        {
+            if (!table.TryGetValue(name, out T? c))
+            {
+                c = create(name);
+                table.Add(name, c);
+            }
+            return c;
         }
     }
 

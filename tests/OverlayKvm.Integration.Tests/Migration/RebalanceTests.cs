@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using OverlayKvm.Integration.Tests.Harness;
+using OverlayKvm.TestSupport;
 using Xunit.Abstractions;
 
 namespace OverlayKvm.Integration.Tests.Migration;
@@ -114,15 +115,7 @@ public sealed class RebalanceTests(ITestOutputHelper output)
 
     private static string DomainState(LibvirtHost host) => host.Virsh("domstate", "vmB").Trim();
 
-    private static async Task<T> UntilAsync<T>(Func<Task<T?>> probe, string failure)
-        where T : struct
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            if (await probe() is { } value) return value;
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(250);
-        }
-    }
+    private static Task<T> UntilAsync<T>(Func<Task<T?>> probe, string failure)
+        where T : struct =>
+        Poll.UntilValueAsync(probe, TimeSpan.FromSeconds(60), failure, interval: TimeSpan.FromMilliseconds(250));
 }
