@@ -37,9 +37,12 @@ public sealed class RebalanceTests(ITestOutputHelper output)
             // vmA has no libvirt domain to migrate: the operator pins it, so the plan must move vmB.
             await t.CtlA.OkAsync("domain-pin", "vmA");
 
+            double sealedBefore;
             using (var traffic = new CancellationTokenSource())
             {
                 Task loop = TransferLoopAsync(t, traffic.Token);
+                // A whole window (5 s) of steady traffic first, so the rate is the sealed path's, as after the move.
+                await Task.Delay(TimeSpan.FromSeconds(7));
                 JsonElement plan = await UntilAsync(async () =>
                 {
                     var p = await t.CtlA.JsonAsync("rebalance", "--dry-run");
@@ -52,8 +55,8 @@ public sealed class RebalanceTests(ITestOutputHelper output)
                 JsonElement move = plan.GetProperty("proposals")[0];
                 Assert.Equal(1, plan.GetProperty("proposals").GetArrayLength());
                 Assert.Equal(("vmB", "hB", "hA"), (move.GetProperty("domain").GetString(), move.GetProperty("from").GetString(), move.GetProperty("to").GetString()));
-                double bytes = move.GetProperty("bytesPerSecond").GetDouble();
-                Assert.True(bytes > 100_000, $"only {bytes:0} B/s counted between vmA and vmB");
+                sealedBefore = move.GetProperty("bytesPerSecond").GetDouble();
+                Assert.True(sealedBefore > 100_000, $"only {sealedBefore:0} B/s counted between vmA and vmB");
                 JsonElement pair = plan.GetProperty("pairs")[0];
                 Assert.Equal(("vmA", "vmB", 0.0), (pair.GetProperty("a").GetString(), pair.GetProperty("b").GetString(), pair.GetProperty("engine").GetDouble()));
             }
@@ -79,8 +82,20 @@ public sealed class RebalanceTests(ITestOutputHelper output)
             }, "after the move, vmA's traffic to vmB never went through the engine");
             output.WriteLine($"vmA → vmB through the engine after the move: {engineAfter - engineBefore} bytes");
 
-            JsonElement after = await t.CtlA.JsonAsync("rebalance", "--dry-run");
+            // Over a fresh window the pair's traffic is on the engine, and there is nothing left to propose.
+            JsonElement after;
+            using (var traffic = new CancellationTokenSource(TimeSpan.FromSeconds(7)))
+            {
+                await TransferLoopAsync(t, traffic.Token);
+                after = await t.CtlA.JsonAsync("rebalance", "--dry-run");
+            }
+            output.WriteLine(after.GetRawText());
             Assert.Equal(0, after.GetProperty("proposals").GetArrayLength());
+            JsonElement pairAfter = after.GetProperty("pairs")[0];
+            Assert.Equal(("hA", "hA"), (pairAfter.GetProperty("hostA").GetString(), pairAfter.GetProperty("hostB").GetString()));
+            double engineRate = pairAfter.GetProperty("engine").GetDouble(), sealedRate = pairAfter.GetProperty("sealed").GetDouble();
+            Assert.True(engineRate > 10 * sealedRate, $"after the move: {engineRate:0} B/s on the engine, {sealedRate:0} B/s sealed");
+            output.WriteLine($"pair vmA-vmB: before the move {sealedBefore:0} B/s sealed; after it {engineRate:0} B/s engine, {sealedRate:0} B/s sealed");
         }
         catch
         {
