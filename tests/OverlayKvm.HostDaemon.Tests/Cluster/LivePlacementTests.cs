@@ -11,13 +11,6 @@ public sealed class LivePlacementTests
 {
     private readonly InMemoryOverlayStore _store = new();
 
-    private sealed class Liveness(params string[] alive) : IHostLiveness
-    {
-        public bool IsAlive(string host) => alive.Contains(host);
-
-        public event Action? Changed { add { } remove { } }
-    }
-
     private PlacementPlanner Planner(IHostLiveness liveness) =>
         new(_store, new StaticOptionsMonitor<PlacementOptions>(new PlacementOptions { HostName = "hA", LocalCapacity = 4 }), liveness);
 
@@ -36,7 +29,7 @@ public sealed class LivePlacementTests
     {
         Seed();
 
-        var decision = Planner(new Liveness("hA", "hB")).Choose("vm-new");
+        var decision = Planner(new FixedHostLiveness("hA", "hB")).Choose("vm-new");
 
         Assert.Equal("hB", decision.Host);
     }
@@ -46,7 +39,7 @@ public sealed class LivePlacementTests
     {
         Seed();
 
-        var decision = Planner(new Liveness("hA")).Choose("vm-new");
+        var decision = Planner(new FixedHostLiveness("hA")).Choose("vm-new");
 
         Assert.Equal("hA", decision.Host);
         Assert.DoesNotContain(decision.Candidates, c => c.Host == "hB");
@@ -57,7 +50,7 @@ public sealed class LivePlacementTests
     {
         Seed();
 
-        var hosts = Planner(new Liveness()).Inventory();
+        var hosts = Planner(new FixedHostLiveness()).Inventory();
 
         Assert.Equal([("hA", 4)], hosts);
     }

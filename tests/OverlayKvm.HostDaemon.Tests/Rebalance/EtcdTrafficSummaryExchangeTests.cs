@@ -1,7 +1,6 @@
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
-using OverlayKvm.Core.Cluster;
 using OverlayKvm.HostDaemon.Rebalance;
 using OverlayKvm.HostDaemon.Store.Etcd;
 using OverlayKvm.HostDaemon.Tests.Store.Etcd;
@@ -21,7 +20,7 @@ public sealed class EtcdTrafficSummaryExchangeTests(EtcdContractCluster etcd) : 
     private readonly EtcdConnection _connection = new(new EtcdStoreOptions { Endpoints = etcd.Cluster.Endpoints });
 
     private EtcdTrafficSummaryExchange Exchange(params string[] alive) =>
-        new(_connection, Options.Create(new EtcdStoreOptions { Endpoints = etcd.Cluster.Endpoints, Prefix = _prefix }), new Liveness(alive), _time);
+        new(_connection, Options.Create(new EtcdStoreOptions { Endpoints = etcd.Cluster.Endpoints, Prefix = _prefix }), new FixedHostLiveness(alive), _time);
 
     [Fact]
     public async Task PublishedByTwoHosts_ReadByEither_DeadStaleForgedOrOversizedLeftOutWithAReason()
@@ -53,11 +52,4 @@ public sealed class EtcdTrafficSummaryExchangeTests(EtcdContractCluster etcd) : 
         }, deadline: deadline));
 
     public void Dispose() => _connection.Dispose();
-
-    private sealed class Liveness(params string[] alive) : IHostLiveness
-    {
-        public bool IsAlive(string host) => alive.Contains(host);
-
-        public event Action? Changed { add { } remove { } }
-    }
 }
