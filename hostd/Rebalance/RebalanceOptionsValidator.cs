@@ -12,7 +12,7 @@ internal sealed class RebalanceOptionsValidator : IValidateOptions<RebalanceOpti
         {
             errors.Add($"{s}:SampleIntervalSeconds: {o.SampleIntervalSeconds} must be between 1 and 3600");
         }
-        if (o.WindowSeconds < 2 * o.SampleIntervalSeconds || o.WindowSeconds > 86400)
+        if (o.WindowSeconds < Math.Max(2, 2 * o.SampleIntervalSeconds) || o.WindowSeconds > 86400)
         {
             errors.Add($"{s}:WindowSeconds: {o.WindowSeconds} must hold at least two samples (>= 2 × SampleIntervalSeconds) and be at most 86400");
         }
@@ -22,7 +22,7 @@ internal sealed class RebalanceOptionsValidator : IValidateOptions<RebalanceOpti
         }
         if (!(o.MinBytesPerSecond >= 0))
         {
-            errors.Add($"{s}:MinBytesPerSecond: {o.MinBytesPerSecond} must not be negative");
+            errors.Add($"{s}:MinBytesPerSecond: {o.MinBytesPerSecond} must be a number, 0 or more");
         }
         if (o.PlacementWaitSeconds is < 1 or > 3600)
         {
