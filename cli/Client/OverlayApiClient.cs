@@ -64,6 +64,14 @@ internal sealed class OverlayApiClient : IDisposable
     public Task<T> PostAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Post, path), type, ct);
 
+    /// <summary>A PUT without a body and its typed answer.</summary>
+    public Task<T> PutAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Put, path), type, ct);
+
+    /// <summary>A DELETE and its typed answer.</summary>
+    public Task<T> DeleteAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Delete, path), type, ct);
+
     public async Task DeleteAsync(string path, CancellationToken ct)
     {
         using var response = await ExchangeAsync(new HttpRequestMessage(HttpMethod.Delete, path), ct);

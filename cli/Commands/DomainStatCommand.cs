@@ -8,7 +8,7 @@ namespace OverlayKvm.Cli.Commands;
 /// <summary>
 /// <c>overlayctl domain-stat DOMAIN [--json]</c> (R0.10): the domain's agent counters, asked over its host channel
 /// now: per group and path (local, engine, sealed) in and out, drops by reason, transmission manager, engine
-/// fallbacks, adapters. The same numbers as <c>overlay-agent stat</c> inside the VM. Exit 1 with the reason when the
+/// fallbacks, adapters, bytes per peer VM (engine and sealed). The same numbers as <c>overlay-agent stat</c> inside the VM. Exit 1 with the reason when the
 /// agent cannot answer (overlayd answers 503), 4 for an unknown domain.
 /// </summary>
 internal static class DomainStatCommand
@@ -43,6 +43,15 @@ internal static class DomainStatCommand
             }
         }
         print.WriteTable(["Group", "Path", "Pkts in", "Bytes in", "Pkts out", "Bytes out", "Epoch"], rows);
+        if (c.Peers.Count > 0)
+        {
+            var peers = new List<string[]>();
+            foreach (AgentPeerCounters x in c.Peers)
+            {
+                peers.Add([x.Domain, N(x.Engine.BytesIn), N(x.Engine.BytesOut), N(x.Sealed.BytesIn), N(x.Sealed.BytesOut)]);
+            }
+            print.WriteTable(["Peer VM", "Engine bytes in", "Engine bytes out", "Sealed bytes in", "Sealed bytes out"], peers);
+        }
         print.WriteLine("drops: " + Pairs(c.Drops));
         if (c.Transmission is { } t)
         {

@@ -26,6 +26,7 @@ internal static class OverlayCtl
         foreach (var c in SystemCommands.Create(g)) root.Add(c);
         foreach (var c in PolicyCommands.Create(g)) root.Add(c);
         foreach (var c in RouteCommands.Create(g)) root.Add(c);
+        foreach (var c in RebalanceCommands.Create(g)) root.Add(c);
         return root;
     }
 

@@ -28,6 +28,12 @@ public sealed record AgentEngineCounters(IReadOnlyDictionary<string, long> Fallb
 /// <param name="Count">Holders (app processes, units) counted on the adapter.</param>
 public sealed record AgentAdapterCounters(string Device, string Group, int Count, IReadOnlyList<string> Apps);
 
+/// <summary>Bytes exchanged with one other VM (issue 15, automatic co-location).</summary>
+/// <param name="Domain">The other VM, as the agent's document names it.</param>
+/// <param name="Engine">Through the acceleration engine's rings (same host).</param>
+/// <param name="Sealed">Over the network (sealed, authenticated or clear frames): what co-location would move to the engine.</param>
+public sealed record AgentPeerCounters(string Domain, AgentPathCounters Engine, AgentPathCounters Sealed);
+
 /// <param name="Domain">The domain whose channel answered (set by overlayd from the channel, never from the guest's claim).</param>
 /// <param name="Drops">Packets dropped, by reason.</param>
 public sealed record AgentCounters(
@@ -37,4 +43,10 @@ public sealed record AgentCounters(
     IReadOnlyDictionary<string, long> Drops,
     AgentTransmissionCounters? Transmission,
     AgentEngineCounters? Engine,
-    IReadOnlyList<AgentAdapterCounters> Adapters);
+    IReadOnlyList<AgentAdapterCounters> Adapters)
+{
+    /// <summary>Per other VM; empty from agents that predate it.</summary>
+    public IReadOnlyList<AgentPeerCounters> Peers { get => _peers; init => _peers = value ?? []; }
+
+    private readonly IReadOnlyList<AgentPeerCounters> _peers = [];
+}

@@ -16,6 +16,8 @@ internal static class AgentCountersRules
     public const int MaxAdapters = 256;
     public const int MaxAppsPerAdapter = 1024;
     public const int MaxNamedCounters = 64;
+    /// <summary>Peer VMs in one reply: a member of groups spanning this many VMs is far beyond what one host plans for.</summary>
+    public const int MaxPeers = 1024;
     /// <summary>Counter names (drop reasons, fallbacks, transmission counters): short lowercase words with dashes.</summary>
     public const int MaxCounterNameLength = 48;
 
@@ -99,6 +101,32 @@ internal static class AgentCountersRules
                 {
                     return $"adapters[{i}].apps: not a legal app name";
                 }
+            }
+        }
+        return CheckPeers(c.Peers);
+    }
+
+    private static string? CheckPeers(IReadOnlyList<AgentPeerCounters> peers)
+    {
+        if (peers.Count > MaxPeers)
+        {
+            return $"peers: {peers.Count} entries, at most {MaxPeers}";
+        }
+        for (int i = 0; i < peers.Count; i++)
+        {
+            AgentPeerCounters p = peers[i];
+            if (p is null || !NameRules.IsValid(p.Domain))
+            {
+                return $"peers[{i}].domain: not a legal domain name";
+            }
+            if ((CheckPath($"peers[{i}].engine", p.Engine) ?? CheckPath($"peers[{i}].sealed", p.Sealed)) is { } bad)
+            {
+                return bad;
+            }
+            if (i > 0 && string.CompareOrdinal(peers[i - 1].Domain, p.Domain) >= 0)
+            {
+                // Sorted and unique, so a consumer never sums two entries for one VM.
+                return $"peers[{i}].domain: not in strictly ascending order (duplicate or unsorted)";
             }
         }
         return null;

@@ -101,6 +101,17 @@ public interface IOverlayStore : IDisposable
 
     /// <summary>Records <c>engine-disable</c>/<c>engine-enable</c>; an unknown group → <see cref="EntityNotFoundException"/>.</summary>
     void SetEngineDisabled(string group, bool disabled);
+    /// <summary>
+    /// Domains an operator pinned (<c>domain-pin</c>): <c>rebalance</c> never proposes to move them (issue 15). Sorted.
+    /// </summary>
+    IReadOnlyCollection<string> ListPinnedDomains();
+
+    /// <summary>
+    /// Records <c>domain-pin</c>/<c>domain-unpin</c>; an unknown domain → <see cref="EntityNotFoundException"/>.
+    /// An unchanged pin commits nothing.
+    /// </summary>
+    void SetDomainPinned(string domain, bool pinned);
+
     IReadOnlyList<DomainRecord> ListDomains();
     DomainRecord? GetDomain(string name);
 

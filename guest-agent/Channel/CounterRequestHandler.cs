@@ -44,7 +44,16 @@ internal sealed class CounterRequestHandler : IHostChannelHandler
             ? new AgentTransmissionCounters(t.Counters, t.EgressRules, t.IngressRules, t.Pending, t.Policies)
             : null;
         AgentEngineCounters? engine = s.Engine is { } e ? new AgentEngineCounters(e.Fallbacks, e.RingDrops) : null;
-        return new AgentCounters(s.Domain, s.ConfigVersion, groups, s.Drops, transmission, engine, adapters);
+        var peers = new List<AgentPeerCounters>(s.Peers.Count);
+        foreach (PeerStat p in s.Peers)
+        {
+            if (peers.Count == AgentCountersRules.MaxPeers)
+            {
+                break; // overlayd refuses a longer reply whole; the first peers (by name) are better than none
+            }
+            peers.Add(new AgentPeerCounters(p.Domain, ToPath(p.Engine), ToPath(p.Sealed)));
+        }
+        return new AgentCounters(s.Domain, s.ConfigVersion, groups, s.Drops, transmission, engine, adapters) { Peers = peers };
     }
 
     private static AgentPathCounters ToPath(PathStat p) => new(p.PacketsIn, p.BytesIn, p.PacketsOut, p.BytesOut);

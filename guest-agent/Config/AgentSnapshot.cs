@@ -97,6 +97,9 @@ internal sealed class PeerVm
 
     public required System.Net.SocketAddress SocketAddress { get; init; }
 
+    /// <summary>Bytes exchanged with this VM by path (kept across configuration versions by domain name).</summary>
+    public required PeerCounters Counters { get; init; }
+
     /// <summary>
     /// True when the document routes to this VM in clear (trusted segment, seed 002 R12–R14): only then are its clear
     /// frames accepted. Set while the snapshot is compiled, before it is published.

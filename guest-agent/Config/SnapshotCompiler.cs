@@ -153,6 +153,12 @@ internal sealed class SnapshotCompiler
         {
             throw new ConfigCompileException(errors);
         }
+        var peerDomains = new List<string>(peerPool.Count);
+        foreach (PeerVm peer in peerPool.Values)
+        {
+            peerDomains.Add(peer.Domain);
+        }
+        _counters.RetainPeers(peerDomains);
         return new AgentSnapshot
         {
             Document = doc,
@@ -381,7 +387,8 @@ internal sealed class SnapshotCompiler
         }
         // Not IPAddress(long) of a byte-swapped int: an address whose last octet is 128 or more came out negative and threw.
         var endpoint = new IPEndPoint(AddressMath.FromNumber(underlay, AddressFamily.InterNetwork), _overlayPort);
-        peer = new PeerVm { Domain = member.Domain, SenderIndex = sender, UnderlayAddress = underlay, Endpoint = endpoint, SocketAddress = endpoint.Serialize() };
+        peer = new PeerVm { Domain = member.Domain, SenderIndex = sender, UnderlayAddress = underlay, Endpoint = endpoint, SocketAddress = endpoint.Serialize(),
+            Counters = _counters.ForPeer(member.Domain) };
         peerPool.Add(sender, peer);
         return peer;
     }

@@ -33,7 +33,14 @@ internal sealed record StatReport(
     IReadOnlyList<AdapterStat> Adapters,
     EngineStat? Engine = null,
     TransmissionStat? Transmission = null,
-    string? ConfigDigest = null);
+    string? ConfigDigest = null)
+{
+    /// <summary>Bytes exchanged with each other VM the document names, by path (issue 15: what overlayd plans co-location from).</summary>
+    public IReadOnlyList<PeerStat> Peers { get; init; } = [];
+}
+
+/// <param name="Sealed">Over the network (sealed, authenticated or clear frames).</param>
+internal sealed record PeerStat(string Domain, PathStat Engine, PathStat Sealed);
 
 /// <summary>The transmission manager (seed 004): counters, rule counts per direction, flows being negotiated, policies held.</summary>
 internal sealed record TransmissionStat(IReadOnlyDictionary<string, long> Counters, int EgressRules, int IngressRules, int Pending, int Policies);

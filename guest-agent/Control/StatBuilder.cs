@@ -44,7 +44,15 @@ internal sealed class StatBuilder
         }
         var transmission = new TransmissionStat(_transmission.Counters.ToDictionary(), _transmission.Egress.Count, _transmission.Ingress.Count,
             _transmission.PendingCount, snapshot?.Policy.PolicyCount ?? 0);
-        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe(), BuildEngine(), transmission, snapshot?.Document.Digest);
+        var peers = new List<PeerStat>();
+        foreach (PeerCounters p in _counters.Peers())
+        {
+            peers.Add(new PeerStat(p.Domain, ToStat(p.Engine), ToStat(p.Sealed)));
+        }
+        return new StatReport(snapshot?.Document.Domain, snapshot?.Version, groups, drops, _adapters.Describe(), BuildEngine(), transmission, snapshot?.Document.Digest)
+        {
+            Peers = peers,
+        };
     }
 
     /// <summary>Both rule sets, egress first, each ordered by flow.</summary>

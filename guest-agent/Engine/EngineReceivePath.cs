@@ -78,6 +78,7 @@ internal sealed class EngineReceivePath
         }
 
         group.Counters.Engine.CountIn(length);
+        from.Peer!.Counters.Engine.CountIn(length);
         return null;
     }
 

@@ -53,6 +53,7 @@ internal sealed class DatapathCounters
 {
     private readonly long[] _drops = new long[DropReasons.Count];
     private readonly Dictionary<string, GroupCounters> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PeerCounters> _peers = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
     public void Drop(DropReason reason) => Interlocked.Increment(ref _drops[(int)reason]);
@@ -61,18 +62,7 @@ internal sealed class DatapathCounters
 
     public long Drops(DropReason reason) => Volatile.Read(ref _drops[(int)reason]);
 
-    public GroupCounters ForGroup(string group)
-    {
-        lock (_lock)
-        {
-            if (!_groups.TryGetValue(group, out var c))
-            {
-                c = new GroupCounters(group);
-                _groups.Add(group, c);
-            }
-            return c;
-        }
-    }
+    public GroupCounters ForGroup(string group) => GetOrAdd(_groups, group, static g => new GroupCounters(g));
 
     public GroupCounters[] Groups()
     {
@@ -82,5 +72,67 @@ internal sealed class DatapathCounters
             Array.Sort(all, (a, b) => string.CompareOrdinal(a.Group, b.Group));
             return all;
         }
+    }
+
+    /// <summary>The counters of the peer VM <paramref name="domain"/>, kept across configuration versions like group counters.</summary>
+    public PeerCounters ForPeer(string domain) => GetOrAdd(_peers, domain, static d => new PeerCounters(d));
+
+    /// <summary>
+    /// Forgets peers the new configuration no longer names (they left every group), so the table and the counter
+    /// reply stay bounded by the document rather than by every VM ever seen.
+    /// </summary>
+    public void RetainPeers(IReadOnlyCollection<string> domains)
+    {
+        lock (_lock)
+        {
+            var gone = new List<string>();
+            foreach (string d in _peers.Keys)
+            {
+                if (!Contains(domains, d))
+                {
+                    gone.Add(d);
+                }
+            }
+            foreach (string d in gone)
+            {
+                _peers.Remove(d);
+            }
+        }
+    }
+
+    public PeerCounters[] Peers()
+    {
+        lock (_lock)
+        {
+            var all = _peers.Values.ToArray();
+            Array.Sort(all, (a, b) => string.CompareOrdinal(a.Domain, b.Domain));
+            return all;
+        }
+    }
+
+    // Called while a configuration is compiled, never per packet: the datapath holds the references it got here.
+    private T GetOrAdd<T>(Dictionary<string, T> table, string name, Func<string, T> create)
+    {
+        lock (_lock)
+        {
+            if (!table.TryGetValue(name, out T? c))
+            {
+                c = create(name);
+                table.Add(name, c);
+            }
+            return c;
+        }
+    }
+
+    private static bool Contains(IReadOnlyCollection<string> domains, string domain)
+    {
+        foreach (string d in domains)
+        {
+            if (string.Equals(d, domain, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

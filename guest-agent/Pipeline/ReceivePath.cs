@@ -123,6 +123,7 @@ internal sealed class ReceivePath
             return Drop(DropReason.IoError);
         }
         counters.CountIn(packet.Length);
+        peer.Counters.Sealed.CountIn(packet.Length);
         return null;
     }
 

@@ -108,6 +108,7 @@ internal sealed class SendPath
             if (_engine is not null && _engine.TrySend(group, destination, packet))
             {
                 group.Counters.Engine.CountOut(packetLength);
+                to.Member.Peer!.Counters.Engine.CountOut(packetLength);
                 return null;
             }
             plan = to.Member.Fallback;
@@ -121,6 +122,7 @@ internal sealed class SendPath
                 return Drop(DropReason.IoError);
             }
             group.Counters.Clear.CountOut(packetLength);
+            to.Member.Peer!.Counters.Sealed.CountOut(packetLength);
             return null;
         }
         if (plan is not (RoutePlan.Sealed or RoutePlan.Authenticated))
@@ -157,6 +159,7 @@ internal sealed class SendPath
             return Drop(DropReason.IoError);
         }
         group.Counters.Sealed.CountOut(packetLength);
+        to.Member.Peer!.Counters.Sealed.CountOut(packetLength);
         return null;
     }
 

@@ -88,6 +88,7 @@ internal sealed partial class TransmissionManager
         if (_sender.TrySend(snapshot, to.Group, plan, packet.Span, to.Member.Peer!))
         {
             Interlocked.Increment(ref Counters.Released);
+            to.Member.Peer!.Counters.Sealed.CountOut(packet.Length);
             if (_options.StatefulReplies && Ipv4Packet.TryReadAddresses(packet.Span, out uint source, out uint destination))
             {
                 Ipv4Packet.ReadFlow(packet.Span, out byte protocol, out ushort sourcePort, out ushort destinationPort);

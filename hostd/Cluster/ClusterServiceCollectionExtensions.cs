@@ -24,6 +24,9 @@ internal static class ClusterServiceCollectionExtensions
         services.TryAddSingleton<IHostLiveness>(static provider => provider.GetRequiredService<EtcdHostLiveness>());
         services.AddHostedService(static provider => provider.GetRequiredService<EtcdHostLiveness>());
         services.AddHostedService(static provider => ActivatorUtilities.CreateInstance<HostLeaseService>(provider, Connection(provider)));
+        // Traffic summaries for rebalance go beside alive/HOST on the same connection (small puts every sample interval).
+        services.TryAddSingleton<Rebalance.ITrafficSummaryExchange>(static provider =>
+            ActivatorUtilities.CreateInstance<Rebalance.EtcdTrafficSummaryExchange>(provider, Connection(provider)));
         return services;
     }
 

@@ -16,6 +16,7 @@ using OverlayKvm.HostDaemon.Api;
 using OverlayKvm.HostDaemon.Cluster;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Libvirt;
+using OverlayKvm.HostDaemon.Rebalance;
 
 namespace OverlayKvm.HostDaemon.Hosting;
 
@@ -125,6 +126,7 @@ public static class OverlayDaemon
         app.MapEngineEndpoints();
         app.MapPolicyApi();
         app.MapLibvirtEndpoints();
+        app.MapRebalanceEndpoints();
         return app;
     }
 }

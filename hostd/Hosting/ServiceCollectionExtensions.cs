@@ -11,6 +11,7 @@ using OverlayKvm.HostDaemon.Cluster;
 using OverlayKvm.HostDaemon.Engine;
 using OverlayKvm.HostDaemon.Libvirt;
 using OverlayKvm.HostDaemon.Placement;
+using OverlayKvm.HostDaemon.Rebalance;
 using OverlayKvm.HostDaemon.Store;
 
 namespace OverlayKvm.HostDaemon.Hosting;
@@ -45,6 +46,7 @@ public static class ServiceCollectionExtensions
         services.AddOverlayPolicy(configuration);
         services.AddOverlayJobs(configuration);
         services.AddLibvirtIntegration(configuration);
+        services.AddOverlayRebalance(configuration);
         // One truth for what libvirt and overlayd must agree on: the channel socket directory overlayd connects
         // to is the one libvirt binds, and the ivshmem size QEMU maps is the region size the engine creates
         // (QEMU refuses a backing file of another size). Explicit Libvirt:* settings still win.

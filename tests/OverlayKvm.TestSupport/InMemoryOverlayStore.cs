@@ -16,6 +16,7 @@ public sealed class InMemoryOverlayStore(TimeProvider? time = null) : IOverlaySt
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<string, List<GroupCredential>> _credentials = new(StringComparer.Ordinal);
     private readonly HashSet<string> _engineDisabled = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
     private readonly SortedDictionary<long, AccessPolicy> _policies = [];
     private readonly Dictionary<string, GroupParent> _parents = new(StringComparer.Ordinal);
     private long _nextPolicyId = 1;
@@ -99,6 +100,17 @@ public sealed class InMemoryOverlayStore(TimeProvider? time = null) : IOverlaySt
             throw new EntityNotFoundException("group", group);
         }
         return disabled ? _engineDisabled.Add(group) : _engineDisabled.Remove(group);
+    });
+
+    public IReadOnlyCollection<string> ListPinnedDomains() => Read(() => _pinned.Order(StringComparer.Ordinal).ToList());
+
+    public void SetDomainPinned(string domain, bool pinned) => Write(_ =>
+    {
+        if (!_domains.ContainsKey(domain))
+        {
+            throw new EntityNotFoundException("domain", domain);
+        }
+        return pinned ? _pinned.Add(domain) : _pinned.Remove(domain);
     });
 
     public AccessPolicy AddPolicy(PolicyDefinition definition) => Write(v =>

@@ -39,6 +39,29 @@ public static class Poll
         }
     }
 
+    /// <summary>
+    /// Waits for an asynchronous probe (a CLI answer, a reading over a socket) to give a value, and returns it; null
+    /// means "not yet".
+    /// </summary>
+    public static async Task<T> UntilValueAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what, Func<string>? describe = null,
+        TimeSpan? interval = null, CancellationToken cancellationToken = default)
+        where T : struct
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await probe().ConfigureAwait(false) is { } value)
+            {
+                return value;
+            }
+            if (clock.Elapsed > timeout)
+            {
+                throw Timeout(timeout, what, describe);
+            }
+            await Task.Delay(interval ?? DefaultInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private static TimeoutException Timeout(TimeSpan timeout, string what, Func<string>? describe) =>
         new($"waited {timeout.TotalSeconds:0.#} s for: {what}{(describe is null ? "" : Environment.NewLine + describe())}");
 }

@@ -42,6 +42,9 @@ internal sealed class EtcdKeys
     /// <summary>Present while the operator keeps the group's engine switched off (value: the version that did it).</summary>
     public string EngineDisabled(string group) => $"{Prefix}engine-disabled/{group}";
 
+    /// <summary>Present while the operator keeps the domain pinned to its host (value: the version that did it).</summary>
+    public string DomainPinned(string domain) => $"{Prefix}domain-pinned/{domain}";
+
     /// <summary>The key without the prefix ("groups/web"), or null for a key outside it.</summary>
     public string? Relative(string key) => key.StartsWith(Prefix, StringComparison.Ordinal) ? key[Prefix.Length..] : null;
 

@@ -22,6 +22,9 @@ internal sealed record EtcdStoreModel(
     ImmutableSortedDictionary<string, GroupParent> Parents,
     ImmutableSortedSet<string> EngineDisabled)
 {
+    /// <summary>Domains an operator pinned (<c>domain-pinned/NAME</c>): rebalance never moves them.</summary>
+    public ImmutableSortedSet<string> Pinned { get; init; } = ImmutableSortedSet.Create<string>(StringComparer.Ordinal);
+
     public static readonly EtcdStoreModel Empty = new(
         new MetaRecord(0, 1, 1),
         0,
@@ -70,6 +73,8 @@ internal sealed record EtcdStoreModel(
                 return this with { Parents = deleted ? Parents.Remove(g) : Parents.SetItem(g, EtcdRecordCodec.DecodeParent(value)) };
             case ["engine-disabled", var g]:
                 return this with { EngineDisabled = deleted ? EngineDisabled.Remove(g) : EngineDisabled.Add(g) };
+            case ["domain-pinned", var d]:
+                return this with { Pinned = deleted ? Pinned.Remove(d) : Pinned.Add(d) };
             default:
                 return this;
         }

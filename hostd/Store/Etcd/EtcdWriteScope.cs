@@ -47,6 +47,10 @@ internal sealed class EtcdWriteScope(EtcdStoreModel start, EtcdRecordCodec codec
     public void PutEngineDisabled(string group) =>
         Put(Keys.EngineDisabled(group), System.Text.Encoding.UTF8.GetBytes(Version.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
+    /// <summary>Pins the domain (the key's presence is the pin).</summary>
+    public void PutDomainPinned(string domain) =>
+        Put(Keys.DomainPinned(domain), System.Text.Encoding.UTF8.GetBytes(Version.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
     public void Delete(string key)
     {
         _operations[key] = null;

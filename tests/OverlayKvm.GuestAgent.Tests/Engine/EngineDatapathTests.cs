@@ -99,6 +99,9 @@ public sealed class EngineDatapathTests : IDisposable
         Assert.Equal(original, _t.SinkB.Last.ToArray());
         Assert.Equal(n, _t.CountersB.ForGroup("web").Engine.BytesIn);
         Assert.Equal(0, _t.CountersB.ForGroup("web").Sealed.PacketsIn);
+        // Issue 15: the same bytes per peer VM, on the engine side only.
+        Assert.Equal((n, 0L), (_t.CountersA.ForPeer("vmB").Engine.BytesOut, _t.CountersA.ForPeer("vmB").Sealed.BytesOut));
+        Assert.Equal((n, 0L), (_t.CountersB.ForPeer("vmA").Engine.BytesIn, _t.CountersB.ForPeer("vmA").Sealed.BytesIn));
     }
 
     [Fact]

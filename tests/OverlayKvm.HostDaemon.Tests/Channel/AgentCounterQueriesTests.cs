@@ -27,7 +27,26 @@ public sealed class AgentCounterQueriesTests
         { Good() with { Drops = Enumerable.Range(0, 65).ToDictionary(i => "r" + i, i => (long)i) }, "drops: 65 entries" },
         { Good() with { Adapters = [new AgentAdapterCounters("ovk-much-too-long-name", "web", 1, [])] }, "adapters[0].device" },
         { Good() with { Adapters = [new AgentAdapterCounters("ovk1", "web", 1, ["a/b"])] }, "adapters[0].apps" },
+        // Issue 15: per-peer counters feed rebalance; a guest must not steer it with invented or inflated entries.
+        { Good() with { Peers = [Peer("vm/B", 1)] }, "peers[0].domain" },
+        { Good() with { Peers = [Peer("vmB", -1)] }, "peers[0].sealed: negative" },
+        { Good() with { Peers = [Peer("vmC", 1), Peer("vmB", 1)] }, "peers[1].domain: not in strictly ascending order" },
+        { Good() with { Peers = [Peer("vmB", 1), Peer("vmB", 1)] }, "peers[1].domain: not in strictly ascending order" },
+        { Good() with { Peers = Enumerable.Range(0, AgentCountersRules.MaxPeers + 1).Select(i => Peer($"vm{i:D5}", 0)).ToList() }, "peers: 1025 entries" },
     };
+
+    private static AgentPeerCounters Peer(string domain, long sealedBytesOut) =>
+        new(domain, new(0, 0, 0, 0), new(0, 0, 1, sealedBytesOut));
+
+    [Fact]
+    public async Task Complete_GoodReplyWithPeers_PeersKept()
+    {
+        var (queries, ask, id) = await AskAsync();
+        Assert.Null(queries.Complete(Reply(id, Good() with { Peers = [Peer("vmB", 4096), Peer("vmC", 0)] })));
+        AgentCounters c = await ask;
+        Assert.Equal(["vmB", "vmC"], c.Peers.Select(p => p.Domain));
+        Assert.Equal(4096, c.Peers[0].Sealed.BytesOut);
+    }
 
     [Theory]
     [MemberData(nameof(Hostile))]

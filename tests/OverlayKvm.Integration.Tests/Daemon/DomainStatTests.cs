@@ -35,7 +35,12 @@ public sealed class DomainStatTests
         long sealedOut = web["sealed"]!["packetsOut"]!.GetValue<long>();
         Assert.True(sealedOut >= 3, $"expected at least a TCP handshake, request and close sealed out, got {sealedOut}");
 
+        // Issue 15: the same bytes per peer VM (here all sealed: the scenario's agents run without the engine).
+        JsonNode peer = fromHost["peers"]!.AsArray().Single(x => x!["domain"]!.GetValue<string>() == "vmB")!;
+        Assert.Equal(web["sealed"]!["bytesOut"]!.GetValue<long>(), peer["sealed"]!["bytesOut"]!.GetValue<long>());
+
         string text = await s.Ctl.OkAsync("domain-stat", "vmA");
+        Assert.Contains("Peer VM", text);
         Assert.Contains("drops: auth=0", text);
         Assert.Contains("adapter ovk", text);
         Assert.Contains("apps client", text);
@@ -91,6 +96,7 @@ public sealed class DomainStatTests
             ["drops"] = stat["drops"]!.DeepClone(),
             ["transmission"] = stat["transmission"]?.DeepClone(),
             ["adapters"] = stat["adapters"]!.DeepClone(),
+            ["peers"] = stat["peers"]!.DeepClone(),
         };
         return JsonNode.Parse(o.ToJsonString())!;
     }

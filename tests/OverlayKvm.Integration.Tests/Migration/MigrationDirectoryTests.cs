@@ -18,7 +18,7 @@ public sealed class MigrationDirectoryTests(ITestOutputHelper output)
     public async Task LiveMigration_DestinationOwnsTheDomain_PeersDocumentsAndRouteExplainShowTheNewHost_TrafficContinues()
     {
         // virsh alone moves vmB back and forth: no region is plugged in on arrival (DomainMigrateTests covers that).
-        await using var t = await TwoHostMigrationTopology.CreateAsync(plugRegionsOnArrival: false);
+        await using var t = await TwoHostMigrationTopology.CreateAsync(new TwoHostMigrationTopology.Options(PlugRegionsOnArrival: false));
         try
         {
             var data = TcpTransfer.MakeData(256 << 10);

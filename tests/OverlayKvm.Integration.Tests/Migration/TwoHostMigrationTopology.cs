@@ -20,14 +20,27 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
     public const string Client = "10.42.0.1";
     public const string Server = "10.42.0.2";
     public const string Group = "mig";
-    private const int EtcdPort = 33391;
+
+    /// <summary>What a test may change; the defaults are the migration tests' topology.</summary>
+    /// <param name="Tag">Prefix of the libvirt roots and namespaces (unique per test family: helpers run concurrently).</param>
+    /// <param name="VmBHost">Where vmB is created and placed: "hA" (beside vmA) or "hB".</param>
+    /// <param name="Engine">Agents map hA's engine regions (--engine-dir) instead of --no-engine.</param>
+    /// <param name="ConfigureDaemon">More overlayd settings, per daemon (host name given).</param>
+    /// <param name="PlugRegionsOnArrival">
+    /// Libvirt:PlugRegionsOnArrival of both overlayds. False for tests that migrate vmB back and forth with virsh alone:
+    /// once a region is plugged in, this firmware-only guest cannot migrate again (it never answers the unplug).
+    /// </param>
+    internal sealed record Options(string Tag = "mg", int EtcdPort = 33391, string VmBHost = "hA", bool Engine = false,
+        Action<TwoHostMigrationTopology, DaemonProcess, string>? ConfigureDaemon = null, bool PlugRegionsOnArrival = true);
 
     private readonly List<IDisposable> _cleanup = [];
     private EtcdCluster? _etcd;
-    private bool _plugRegionsOnArrival;
 
-    private TwoHostMigrationTopology()
+    private readonly Options _options;
+
+    private TwoHostMigrationTopology(Options options)
     {
+        _options = options;
         Work = Directory.CreateTempSubdirectory("okvm-mig-").FullName;
     }
 
@@ -53,14 +66,10 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
     public AgentProcess AgentB { get; private set; } = null!;
 
-    /// <param name="plugRegionsOnArrival">
-    /// Libvirt:PlugRegionsOnArrival of both overlayds. False for tests that migrate vmB back and forth with virsh alone:
-    /// once a region is plugged in, this firmware-only guest cannot migrate again (it never answers the unplug).
-    /// </param>
-    public static async Task<TwoHostMigrationTopology> CreateAsync(bool plugRegionsOnArrival = true)
+    public static async Task<TwoHostMigrationTopology> CreateAsync(Options? options = null)
     {
         Prerequisites.RequireRootAndTools("ip", "unshare", "virsh");
-        var t = new TwoHostMigrationTopology { _plugRegionsOnArrival = plugRegionsOnArrival };
+        var t = new TwoHostMigrationTopology(options ?? new Options());
         try
         {
             await t.BuildAsync();
@@ -75,22 +84,23 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
     private async Task BuildAsync()
     {
-        _etcd = new EtcdCluster(EtcdPort, members: 1);
+        string tag = _options.Tag;
+        _etcd = new EtcdCluster(_options.EtcdPort, members: 1);
         var key = Path.Combine(Work, "cluster.key");
         File.WriteAllBytes(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         string[] store = ["--store", "etcd", "--etcd-endpoints", _etcd.Endpoints, "--cluster-key", key, "--lease-ttl", "3"];
 
-        LibvirtA = Track(LibvirtHost.Start("mga"));
-        LibvirtB = Track(LibvirtHost.Start("mgb"));
+        LibvirtA = Track(LibvirtHost.Start(tag + "a"));
+        LibvirtB = Track(LibvirtHost.Start(tag + "b"));
         HostA = NewDaemon("hA", "10.99.6.101", LibvirtA, ("hB", LibvirtB), store);
         HostB = NewDaemon("hB", "10.99.6.102", LibvirtB, ("hA", LibvirtA), store);
         var xml = Path.Combine(Work, "vmB.xml");
         File.WriteAllText(xml, DestroyedMemberScenario.FirmwareOnlyDomainXml("vmB"));
-        LibvirtA.Virsh("create", xml);
+        (_options.VmBHost == "hB" ? LibvirtB : LibvirtA).Virsh("create", xml);
 
-        NsA = Track(NetNamespace.Create("mga"));
-        NsB = Track(NetNamespace.Create("mgb"));
+        NsA = Track(NetNamespace.Create(tag + "a"));
+        NsB = Track(NetNamespace.Create(tag + "b"));
         NsA.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", NsB.Name);
         NsA.Ip("addr", "add", "10.99.6.1/24", "dev", "va");
         NsB.Ip("addr", "add", "10.99.6.2/24", "dev", "vb");
@@ -101,7 +111,7 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
         var a = CtlA;
         await a.OkAsync("group-define", Group, "--cidr", "10.42.0.0/16");
         await a.OkAsync("domain-define", "vmA", "--address", "10.99.6.1", "--host", "hA");
-        await a.OkAsync("domain-define", "vmB", "--address", "10.99.6.2", "--host", "hA");
+        await a.OkAsync("domain-define", "vmB", "--address", "10.99.6.2", "--host", _options.VmBHost);
         await a.OkAsync("app-define", Group, "client", "--domain", "vmA", "--address", Client);
         await a.OkAsync("app-define", Group, "server", "--domain", "vmB", "--address", Server);
 
@@ -121,14 +131,18 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
         daemon.Environment[$"OVERLAYKVM_LIBVIRT__PEERURIS__{peer.Name}"] = peer.Libvirt.Uri;
         daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{peer.Name}"] = "tcp:127.0.0.1";
         daemon.Environment["OVERLAYKVM_LIBVIRT__REGIONUNPLUGTIMEOUT"] = "00:00:03";
-        daemon.Environment["OVERLAYKVM_LIBVIRT__PLUGREGIONSONARRIVAL"] = _plugRegionsOnArrival ? "true" : "false";
+        daemon.Environment["OVERLAYKVM_LIBVIRT__PLUGREGIONSONARRIVAL"] = _options.PlugRegionsOnArrival ? "true" : "false";
         daemon.Environment["OVERLAYKVM_LIBVIRT__AGENTSOCKETDIRECTORY"] = Path.Combine(Work, name + "-agent-sockets");
+        _options.ConfigureDaemon?.Invoke(this, daemon, name);
         return daemon;
     }
 
     private AgentProcess StartAgent(NetNamespace ns, string domain, params DaemonProcess[] hosts)
     {
-        var agent = Track(new AgentProcess(ns, Path.Combine(Work, domain), domain) { ExtraArguments = ["--no-engine"] });
+        // With the engine, both agents map hA's regions: vmA always runs there, and vmB uses them only once the
+        // directory places it there too (on hB every route between them is sealed).
+        string[] engine = _options.Engine ? ["--engine-dir", HostA.EngineDir] : ["--no-engine"];
+        var agent = Track(new AgentProcess(ns, Path.Combine(Work, domain), domain) { ExtraArguments = engine });
         agent.Start();
         foreach (var host in hosts)
         {

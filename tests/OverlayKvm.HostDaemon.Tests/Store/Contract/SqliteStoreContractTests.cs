@@ -12,3 +12,5 @@ public sealed class SqliteStoreSnapshotTests() : StoreSnapshotContract(new Sqlit
 public sealed class SqliteStoreAddressSourceTests() : StoreAddressSourceContract(new SqliteStoreHarness());
 
 public sealed class SqliteStoreEngineSwitchTests() : StoreEngineSwitchContract(new SqliteStoreHarness());
+
+public sealed class SqliteStoreDomainPinTests() : StoreDomainPinContract(new SqliteStoreHarness());

@@ -21,3 +21,6 @@ public sealed class EtcdStoreAddressSourceTests(EtcdContractCluster etcd) : Stor
 
 [Collection("etcd contract")]
 public sealed class EtcdStoreEngineSwitchTests(EtcdContractCluster etcd) : StoreEngineSwitchContract(new EtcdStoreHarness(etcd.Cluster));
+
+[Collection("etcd contract")]
+public sealed class EtcdStoreDomainPinTests(EtcdContractCluster etcd) : StoreDomainPinContract(new EtcdStoreHarness(etcd.Cluster));
