@@ -17,15 +17,6 @@ public sealed class RebalanceOptions
     /// <summary>A move is proposed only when it takes at least this many bytes per second off the network. Default 1024.</summary>
     public double MinBytesPerSecond { get; set; } = 1024;
 
-    /// <summary>
-    /// libvirt URI of each host by name, for the migration (<c>virsh -c SOURCE migrate --live DOMAIN DESTINATION</c>).
-    /// This host defaults to Libvirt:Uri; another host to <c>qemu+tcp://ADDRESS/system</c> with its inventory address.
-    /// </summary>
-    public Dictionary<string, string> LibvirtUris { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>Optional <c>--migrateuri</c> by destination host name (e.g. <c>tcp:10.0.0.2</c>); none: libvirt's choice.</summary>
-    public Dictionary<string, string> MigrateUris { get; set; } = new(StringComparer.Ordinal);
-
     /// <summary>How long the apply waits for the store to place a migrated domain on its destination. Default 60 s.</summary>
     public int PlacementWaitSeconds { get; set; } = 60;
 }

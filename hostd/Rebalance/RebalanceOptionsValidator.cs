@@ -28,20 +28,6 @@ internal sealed class RebalanceOptionsValidator : IValidateOptions<RebalanceOpti
         {
             errors.Add($"{s}:PlacementWaitSeconds: {o.PlacementWaitSeconds} must be between 1 and 3600");
         }
-        foreach (var (host, uri) in o.LibvirtUris)
-        {
-            if (string.IsNullOrWhiteSpace(uri) || uri.StartsWith('-'))
-            {
-                errors.Add($"{s}:LibvirtUris:{host}: '{uri}' is not a libvirt URI");
-            }
-        }
-        foreach (var (host, uri) in o.MigrateUris)
-        {
-            if (string.IsNullOrWhiteSpace(uri) || uri.StartsWith('-'))
-            {
-                errors.Add($"{s}:MigrateUris:{host}: '{uri}' is not a migration URI");
-            }
-        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -19,7 +19,8 @@ internal static class RebalanceServiceCollectionExtensions
         services.TryAddSingleton<ITrafficSummaryExchange, LocalTrafficSummaryExchange>();
         services.TryAddSingleton<PeerTrafficWindow>();
         services.TryAddSingleton<RebalanceLedger>();
-        services.TryAddSingleton<IDomainMigrator, VirshDomainMigrator>();
+        services.TryAddSingleton<VirshDomainMigrator>();
+        services.TryAddSingleton<IDomainMigrator, ClusterDomainMigrator>();
         services.TryAddSingleton<RebalanceRunner>();
         services.AddHostedService<PeerTrafficCollectorService>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RebalanceJsonContext.Default));

@@ -9,14 +9,14 @@ namespace OverlayKvm.HostDaemon.Rebalance;
 /// <summary>
 /// <c>virsh -c SOURCE migrate --live DOMAIN DESTINATION [--migrateuri M]</c>, the
 /// operator's own command, so a refusal reads as libvirt's (for example a domain that still has ivshmem devices:
-/// libvirt refuses those, docs/migration.md). URIs come from Rebalance:LibvirtUris; this host defaults to
-/// Libvirt:Uri, another host to <c>qemu+tcp://ADDRESS/system</c> with its inventory address. Arguments go to
-/// virsh as a list (no shell), and every name was checked by the store's name rules.
+/// libvirt refuses those, docs/migration.md). The same settings as <c>domain-migrate</c>: this host is Libvirt:Uri,
+/// another host Libvirt:PeerUris:HOST or else <c>qemu+ssh://ADDRESS/system</c> with its inventory address; the stream
+/// goes to Libvirt:MigrationUris:DESTINATION when set. Arguments go to virsh as a list (no shell), and every name was
+/// checked by the store's name rules.
 /// </summary>
 internal sealed class VirshDomainMigrator(
     IOverlayStore store,
     LocalHost host,
-    IOptionsMonitor<RebalanceOptions> options,
     IOptionsMonitor<LibvirtOptions> libvirt) : IDomainMigrator
 {
     /// <summary>A TCG guest of a few hundred MiB migrates in seconds over loopback; a stuck migration is given up.</summary>
@@ -24,13 +24,13 @@ internal sealed class VirshDomainMigrator(
 
     public async Task MigrateAsync(string domain, string fromHost, string toHost, CancellationToken cancellationToken)
     {
-        var o = options.CurrentValue;
+        LibvirtOptions o = libvirt.CurrentValue;
         var psi = new ProcessStartInfo("virsh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in (string[])["-c", UriOf(fromHost, o), "migrate", "--live", domain, UriOf(toHost, o)])
         {
             psi.ArgumentList.Add(a);
         }
-        if (o.MigrateUris.TryGetValue(toHost, out var migrateUri))
+        if (o.MigrationUris.TryGetValue(toHost, out var migrateUri))
         {
             psi.ArgumentList.Add("--migrateuri");
             psi.ArgumentList.Add(migrateUri);
@@ -59,24 +59,24 @@ internal sealed class VirshDomainMigrator(
         }
     }
 
-    private string UriOf(string hostName, RebalanceOptions o)
+    private string UriOf(string hostName, LibvirtOptions o)
     {
-        if (o.LibvirtUris.TryGetValue(hostName, out var uri))
-        {
-            return uri;
-        }
         if (hostName == host.Name)
         {
-            return libvirt.CurrentValue.Uri;
+            return o.Uri;
+        }
+        if (o.PeerUris.TryGetValue(hostName, out var uri))
+        {
+            return uri;
         }
         foreach (var h in store.ListHosts())
         {
             if (h.Name == hostName)
             {
-                return $"qemu+tcp://{h.Address}/system";
+                return $"qemu+ssh://{h.Address}/system";
             }
         }
-        throw new DomainMigrationException($"host {hostName}: not in the inventory and no Rebalance:LibvirtUris:{hostName} configured");
+        throw new DomainMigrationException($"host {hostName}: not in the inventory and no Libvirt:PeerUris:{hostName} configured");
     }
 
     private static string Clip(string s) => s.Length > 400 ? s[..400] + "..." : s;

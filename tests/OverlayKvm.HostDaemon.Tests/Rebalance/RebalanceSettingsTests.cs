@@ -19,12 +19,10 @@ public sealed class RebalanceSettingsTests
             MaxMovesPerHour = -1,
             MinBytesPerSecond = double.NaN,
             PlacementWaitSeconds = 0,
-            LibvirtUris = { ["hB"] = "--help" },
-            MigrateUris = { ["hB"] = " " },
         });
 
         Assert.True(result.Failed);
-        foreach (string field in new[] { "SampleIntervalSeconds", "WindowSeconds", "MaxMovesPerHour", "MinBytesPerSecond", "PlacementWaitSeconds", "LibvirtUris:hB", "MigrateUris:hB" })
+        foreach (string field in new[] { "SampleIntervalSeconds", "WindowSeconds", "MaxMovesPerHour", "MinBytesPerSecond", "PlacementWaitSeconds" })
         {
             Assert.Contains(result.Failures!, f => f.StartsWith($"Rebalance:{field}:"));
         }
@@ -38,11 +36,11 @@ public sealed class RebalanceSettingsTests
         store.UpsertHost("hA", IPAddress.Parse("192.0.2.1"), 4);
         var migrator = new VirshDomainMigrator(store,
             new LocalHost(Microsoft.Extensions.Options.Options.Create(new DaemonOptions { HostName = "hA", HostAddress = "192.0.2.1" })),
-            new StaticOptionsMonitor<RebalanceOptions>(new RebalanceOptions()), new StaticOptionsMonitor<LibvirtOptions>(new LibvirtOptions()));
+            new StaticOptionsMonitor<LibvirtOptions>(new LibvirtOptions()));
 
         var e = await Assert.ThrowsAsync<DomainMigrationException>(() => migrator.MigrateAsync("vm1", "hA", "hX", CancellationToken.None));
 
         Assert.Contains("host hX", e.Message);
-        Assert.Contains("Rebalance:LibvirtUris:hX", e.Message);
+        Assert.Contains("Libvirt:PeerUris:hX", e.Message);
     }
 }

@@ -22,10 +22,6 @@ public sealed class RebalanceTests(ITestOutputHelper output)
         {
             daemon.Environment["OVERLAYKVM_REBALANCE__SAMPLEINTERVALSECONDS"] = "1";
             daemon.Environment["OVERLAYKVM_REBALANCE__WINDOWSECONDS"] = "5";
-            daemon.Environment["OVERLAYKVM_REBALANCE__LIBVIRTURIS__hA"] = t.LibvirtA.Uri;
-            daemon.Environment["OVERLAYKVM_REBALANCE__LIBVIRTURIS__hB"] = t.LibvirtB.Uri;
-            daemon.Environment["OVERLAYKVM_REBALANCE__MIGRATEURIS__hA"] = "tcp:127.0.0.1";
-            daemon.Environment["OVERLAYKVM_REBALANCE__MIGRATEURIS__hB"] = "tcp:127.0.0.1";
         });
 
     [Fact]
