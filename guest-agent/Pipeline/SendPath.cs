@@ -124,30 +124,38 @@ internal sealed class SendPath
             to.Group.Counters.Local.CountIn(packetLength, segments);
             return null;
         }
+        bool viaEngine = false;
         if (plan == RoutePlan.Engine)
         {
             // A super-packet travels as one ring record, its header first (the receiver tells a header from a bare
-            // IPv4 packet by the first byte: a header's flags byte never has version 4 in its high nibble).
-            if (_engine is not null && _engine.TrySend(group, destination, offload.IsGso ? withHeader : packet))
+            // IPv4 packet by the first byte: a header's flags byte never has version 4 in its high nibble). One larger
+            // than the region's largest record (a small region) goes through the ring as segments.
+            if (_engine is not null && (!offload.IsGso || withHeader.Length <= _engine.MaxRecord(group.Id))
+                && _engine.TrySend(group, destination, offload.IsGso ? withHeader : packet))
             {
                 group.Counters.Engine.CountOut(packetLength, segments);
                 return null;
             }
+            viaEngine = _engine is not null && offload.IsGso && withHeader.Length > _engine.MaxRecord(group.Id);
             plan = to.Member.Fallback;
         }
         if (!offload.IsGso)
         {
             return SendOverNetwork(plan, snapshot, group, to, buffer, packetLength, sender);
         }
-        return SendSegments(plan, snapshot, group, to, packet, offload, segments, sender, scratch);
+        return SendSegments(plan, viaEngine, snapshot, group, to, destination, packet, offload, segments, sender, scratch);
     }
 
     /// <summary>Size of each half of a worker's segmentation scratch: headroom, the largest IP packet, the tag.</summary>
     public const int SegmentScratchSize = SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize;
 
-    /// <summary>The network paths cannot carry a super-packet: each segment is built with headroom and sealed in place.</summary>
-    private DropReason? SendSegments(RoutePlan plan, AgentSnapshot snapshot, GroupRuntime group, DirectoryRoute to, Span<byte> packet, in VirtioNetHeader offload,
-        int segments, IFrameSender sender, Span<byte> scratch)
+    /// <summary>
+    /// The network paths cannot carry a super-packet: each segment is built with headroom and sealed in place. With
+    /// <paramref name="viaEngine"/> segments go to the ring first, and from the first refusal on take the
+    /// fallback <paramref name="plan"/> as a single packet would.
+    /// </summary>
+    private DropReason? SendSegments(RoutePlan plan, bool viaEngine, AgentSnapshot snapshot, GroupRuntime group, DirectoryRoute to, uint destination, Span<byte> packet,
+        in VirtioNetHeader offload, int segments, IFrameSender sender, Span<byte> scratch)
     {
         if (scratch.Length < 2 * SegmentScratchSize)
         {
@@ -165,6 +173,15 @@ internal sealed class SendPath
             {
                 result = Drop(DropReason.Malformed);
                 continue;
+            }
+            if (viaEngine)
+            {
+                if (_engine!.TrySend(group, destination, slot.Slice(SealedFrameHeader.Size, n)))
+                {
+                    group.Counters.Engine.CountOut(n);
+                    continue;
+                }
+                viaEngine = false;
             }
             result = SendOverNetwork(plan, snapshot, group, to, slot, n, sender) ?? result;
             if (batch is not null && batch.IsFull)
