@@ -193,6 +193,44 @@ internal static class GsoPacket
         InternetChecksum.Store(covered.Slice(header.ChecksumOffset), udp && checksum == 0 ? (ushort)0xFFFF : checksum);
     }
 
+    /// <summary>
+    /// Makes a <see cref="Check"/>ed super-packet carry a complete checksum over all of it (as if it were one huge
+    /// packet) before it crosses a ring. A ring has no checksum of its own, and a kernel handed a NEEDS_CSUM packet
+    /// trusts its payload: without this, bytes changed in the ring (a scribbling VM, a fault) would reach the app
+    /// unnoticed, where a plain packet's TCP/UDP checksum catches them. The receiver checks it with
+    /// <see cref="TryVerifyWhole"/>.
+    /// </summary>
+    public static void ChecksumWhole(in VirtioNetHeader header, Span<byte> packet)
+    {
+        int total = Ipv4Packet.TotalLength(packet);
+        ReadOnlySpan<byte> ip = packet.Slice(0, header.ChecksumStart);
+        Span<byte> transport = packet.Slice(header.ChecksumStart, total - header.ChecksumStart);
+        Span<byte> field = transport.Slice(header.ChecksumOffset, 2);
+        field.Clear();
+        ushort checksum = InternetChecksum.Finish(InternetChecksum.Add(InternetChecksum.PseudoHeader(ip, packet[9], transport.Length), transport));
+        InternetChecksum.Store(field, checksum == 0 && header.ChecksumOffset == UdpChecksumOffset ? (ushort)0xFFFF : checksum);
+    }
+
+    /// <summary>
+    /// Receiver side of <see cref="ChecksumWhole"/>: false when the super-packet's checksum does not verify (changed
+    /// on the way). When it does, the field is set back to the partial pseudo-header sum that NEEDS_CSUM means, so a
+    /// kernel (or <see cref="WriteSegment"/>) can finish it per segment.
+    /// </summary>
+    public static bool TryVerifyWhole(in VirtioNetHeader header, Span<byte> packet)
+    {
+        int total = Ipv4Packet.TotalLength(packet);
+        ReadOnlySpan<byte> ip = packet.Slice(0, header.ChecksumStart);
+        Span<byte> transport = packet.Slice(header.ChecksumStart, total - header.ChecksumStart);
+        ulong pseudo = InternetChecksum.PseudoHeader(ip, packet[9], transport.Length);
+        if (InternetChecksum.Finish(InternetChecksum.Add(pseudo, transport)) != 0)
+        {
+            return false;
+        }
+
+        InternetChecksum.Store(transport.Slice(header.ChecksumOffset), (ushort)~InternetChecksum.Finish(pseudo));
+        return true;
+    }
+
     /// <summary>IPv4 + TCP/UDP headers present within the total length, not a fragment.</summary>
     private static bool TryReadHeaders(ReadOnlySpan<byte> packet, out byte protocol, out int ipHeader, out int headers, out int total)
     {

@@ -19,8 +19,9 @@ namespace OverlayKvm.GuestAgent.Engine;
 /// A record is a bare IPv4 packet, or (from a sender with TUN offloads) a virtio-net header and a TCP/UDP
 /// super-packet: told apart by the first byte (a header's flags byte never has 4 in its high nibble). The header
 /// comes from another VM, so it is checked like the packet (<see cref="GsoPacket.Check"/>: anything but a GSO
-/// super-packet this datapath would build itself is `malformed`) and rebuilt from the checked values before our
-/// kernel sees it; an adapter without offloads gets the segments.
+/// super-packet this datapath would build itself is `malformed`), its whole-packet checksum verified (a ring has no
+/// checksum of its own: see <see cref="GsoPacket.ChecksumWhole"/>), and the header rebuilt from the checked values
+/// before our kernel sees it; an adapter without offloads gets the segments.
 /// </summary>
 internal sealed class EngineReceivePath
 {
@@ -46,7 +47,10 @@ internal sealed class EngineReceivePath
         if (record.Length > 0 && (record[0] >> 4) != 4)
         {
             packet = record.Slice(Math.Min(VirtioNetHeader.Size, record.Length));
-            if (!VirtioNetHeader.TryRead(record, out VirtioNetHeader header) || GsoPacket.Check(header, packet, out offload) != GsoCheck.Valid || !offload.IsGso)
+            // The sender checksummed the whole super-packet (GsoPacket.ChecksumWhole): bytes changed in the ring
+            // fail here, where our kernel, trusting a NEEDS_CSUM packet, would not look.
+            if (!VirtioNetHeader.TryRead(record, out VirtioNetHeader header) || GsoPacket.Check(header, packet, out offload) != GsoCheck.Valid || !offload.IsGso
+                || !GsoPacket.TryVerifyWhole(offload, packet))
             {
                 return Drop(DropReason.Malformed);
             }

@@ -130,8 +130,12 @@ internal sealed class SendPath
             // A super-packet travels as one ring record, its header first (the receiver tells a header from a bare
             // IPv4 packet by the first byte: a header's flags byte never has version 4 in its high nibble). One larger
             // than the region's largest record (a small region) goes through the ring as segments.
-            if (_engine is not null && (!offload.IsGso || withHeader.Length <= _engine.MaxRecord(group.Id))
-                && _engine.TrySend(group, destination, offload.IsGso ? withHeader : packet))
+            bool whole = offload.IsGso && _engine is not null && withHeader.Length <= _engine.MaxRecord(group.Id);
+            if (whole)
+            {
+                GsoPacket.ChecksumWhole(offload, packet);
+            }
+            if (_engine is not null && (!offload.IsGso || whole) && _engine.TrySend(group, destination, offload.IsGso ? withHeader : packet))
             {
                 group.Counters.Engine.CountOut(packetLength, segments);
                 return null;

@@ -79,6 +79,25 @@ public class GsoPacketTests
         Assert.True(SuperPackets.TransportChecksumValid(packet));
     }
 
+    [Theory]
+    [InlineData("tcp")]
+    [InlineData("udp")]
+    public void WholeChecksum_VerifiesUnchanged_CatchesAFlippedByte_AndRestoresThePartialSum(string protocol)
+    {
+        byte[] super = protocol == "tcp" ? SuperPackets.Tcp(30_000, Ack) : SuperPackets.Udp(30_000);
+        VirtioNetHeader claimed = protocol == "tcp" ? SuperPackets.TcpHeaderFor(1400) : SuperPackets.UdpHeaderFor(1400);
+        Assert.Equal(GsoCheck.Valid, GsoPacket.Check(claimed, super, out VirtioNetHeader h));
+        byte[] partial = super.AsSpan(20 + h.ChecksumOffset, 2).ToArray();
+
+        GsoPacket.ChecksumWhole(h, super);
+        Assert.True(SuperPackets.TransportChecksumValid(super), "the whole-packet checksum does not verify independently");
+        byte[] flipped = (byte[])super.Clone();
+        flipped[20_000] ^= 0x40;
+        Assert.False(GsoPacket.TryVerifyWhole(h, flipped));
+        Assert.True(GsoPacket.TryVerifyWhole(h, super));
+        Assert.Equal(partial, super.AsSpan(20 + h.ChecksumOffset, 2).ToArray());
+    }
+
     [Fact]
     public void Check_RebuildsHeaderLength_FromThePacket_NotFromTheHeader()
     {

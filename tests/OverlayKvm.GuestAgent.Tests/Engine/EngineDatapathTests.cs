@@ -112,6 +112,23 @@ public sealed class EngineDatapathTests : IDisposable
         Assert.True(SuperPackets.TransportChecksumValid(_t.SinkB.Last));
     }
 
+    [Fact]
+    public void SuperPacketChangedInTheRing_FailsItsWholeChecksum_NothingWritten()
+    {
+        AnswerAccessible();
+        byte[] buffer = TwoAgents.NewBuffer();
+        byte[] super = SuperPackets.Tcp(20_000, 0x10);
+        super.CopyTo(buffer, SealedFrameHeader.Size);
+        Assert.Equal(GsoCheck.Valid, GsoPacket.Check(SuperPackets.TcpHeaderFor(1400), super, out VirtioNetHeader header));
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, super.Length, _t.SenderA, header, new byte[2 * SendPath.SegmentScratchSize]));
+
+        var record = new byte[65536 + VirtioNetHeader.Size];
+        Assert.Equal(RingReadResult.Message, _attachB.Endpoint.TryReceive(record, out int length, out int from));
+        record[VirtioNetHeader.Size + 10_000] ^= 0x01; // what a scribbling VM (or a fault) does to a payload byte in the ring
+        Assert.Equal(DropReason.Malformed, _receiveB.Process(_attachB, from, record.AsSpan(0, length)));
+        Assert.Equal(0, _t.SinkB.Count);
+    }
+
     [Theory]
     [InlineData(1)] // gso_size below the minimum: a 20 KB record would become 20,000 writes
     [InlineData(0x44)] // unknown flag bits
