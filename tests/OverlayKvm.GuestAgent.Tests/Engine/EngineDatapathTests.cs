@@ -56,6 +56,16 @@ public sealed class EngineDatapathTests : IDisposable
 
     private static uint Ip(string s) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(System.Net.IPAddress.Parse(s).GetAddressBytes());
 
+    /// <summary>A TCP super-packet from 10.1.0.1 to 10.1.0.2 in a send buffer (after the headroom) and its checked header.</summary>
+    private static (byte[] Buffer, byte[] Super, VirtioNetHeader Header) SuperPacketInBuffer(int payload, byte flags)
+    {
+        byte[] buffer = TwoAgents.NewBuffer();
+        byte[] super = SuperPackets.Tcp(payload, flags);
+        super.CopyTo(buffer, SealedFrameHeader.Size);
+        Assert.Equal(GsoCheck.Valid, GsoPacket.Check(SuperPackets.TcpHeaderFor(1400), super, out VirtioNetHeader header));
+        return (buffer, super, header);
+    }
+
     private int Deliver()
     {
         var buffer = new byte[65536];
@@ -72,10 +82,7 @@ public sealed class EngineDatapathTests : IDisposable
     public void TcpSuperPacket_CrossesTheRingAsOneRecord_AReceiverWithoutOffloadsWritesValidSegments()
     {
         AnswerAccessible();
-        byte[] buffer = TwoAgents.NewBuffer();
-        byte[] super = SuperPackets.Tcp(20_000, 0x18);
-        super.CopyTo(buffer, SealedFrameHeader.Size);
-        Assert.Equal(GsoCheck.Valid, GsoPacket.Check(SuperPackets.TcpHeaderFor(1400), super, out VirtioNetHeader header));
+        (byte[] buffer, byte[] super, VirtioNetHeader header) = SuperPacketInBuffer(20_000, 0x18);
         int segments = GsoPacket.SegmentCount(header, super);
 
         Assert.Null(_sendA.Process(_t.GroupId, buffer, super.Length, _t.SenderA, header, new byte[2 * SendPath.SegmentScratchSize]));
@@ -97,11 +104,8 @@ public sealed class EngineDatapathTests : IDisposable
     public void SuperPacketLargerThanTheRegionsLargestRecord_CrossesTheRingAsSegments_NotTheNetwork()
     {
         AnswerAccessible();
-        byte[] buffer = TwoAgents.NewBuffer();
-        byte[] super = SuperPackets.Tcp(60_000, 0x18);
+        (byte[] buffer, byte[] super, VirtioNetHeader header) = SuperPacketInBuffer(60_000, 0x18);
         Assert.True(super.Length > _attachA.Endpoint.MaxPacket, "the test region's largest record takes a 60 KB super-packet: the test proves nothing");
-        super.CopyTo(buffer, SealedFrameHeader.Size);
-        Assert.Equal(GsoCheck.Valid, GsoPacket.Check(SuperPackets.TcpHeaderFor(1400), super, out VirtioNetHeader header));
         int segments = GsoPacket.SegmentCount(header, super);
 
         Assert.Null(_sendA.Process(_t.GroupId, buffer, super.Length, _t.SenderA, header, new byte[2 * SendPath.SegmentScratchSize]));
@@ -116,10 +120,7 @@ public sealed class EngineDatapathTests : IDisposable
     public void SuperPacketChangedInTheRing_FailsItsWholeChecksum_NothingWritten()
     {
         AnswerAccessible();
-        byte[] buffer = TwoAgents.NewBuffer();
-        byte[] super = SuperPackets.Tcp(20_000, 0x10);
-        super.CopyTo(buffer, SealedFrameHeader.Size);
-        Assert.Equal(GsoCheck.Valid, GsoPacket.Check(SuperPackets.TcpHeaderFor(1400), super, out VirtioNetHeader header));
+        (byte[] buffer, byte[] super, VirtioNetHeader header) = SuperPacketInBuffer(20_000, 0x10);
         Assert.Null(_sendA.Process(_t.GroupId, buffer, super.Length, _t.SenderA, header, new byte[2 * SendPath.SegmentScratchSize]));
 
         var record = new byte[65536 + VirtioNetHeader.Size];
