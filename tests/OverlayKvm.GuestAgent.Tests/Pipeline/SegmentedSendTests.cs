@@ -43,4 +43,33 @@ public class SegmentedSendTests
         Assert.Equal(segments, t.SinkB.Count);
         Assert.Equal(super.AsSpan(headers).ToArray(), payload.ToArray());
     }
+
+    [Fact]
+    public void SegmentingAndSealing_AllocatesNothingPerSuperPacket()
+    {
+        var t = new TwoAgents();
+        byte[] super = SuperPackets.Tcp(30_000, 0x10);
+        Assert.Equal(GsoCheck.Valid, GsoPacket.Check(SuperPackets.TcpHeaderFor(1400), super, out VirtioNetHeader header));
+        byte[] buffer = TwoAgents.NewBuffer();
+        byte[] scratch = new byte[2 * SendPath.SegmentScratchSize];
+        void Send()
+        {
+            super.CopyTo(buffer, SealedFrameHeader.Size);
+            t.SendA.Process(t.GroupId, buffer, super.Length, t.SenderA, header, scratch);
+        }
+
+        for (int i = 0; i < 50; i++)
+        {
+            Send();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 500; i++)
+        {
+            Send();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(550 * GsoPacket.SegmentCount(header, super), t.SenderA.Count);
+    }
 }
