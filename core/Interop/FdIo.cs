@@ -50,6 +50,36 @@ internal static class FdIo
         }
     }
 
+    /// <summary>
+    /// One writev of two pieces (a TUN's virtio-net header and the packet): one record for the device, no copy
+    /// to join them. Returns the bytes written or -1 with errno.
+    /// </summary>
+    public static unsafe int Write(SafeFdHandle fd, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, out Errno errno)
+    {
+        // SAFETY: both spans are pinned by `fixed` for the duration of the call and their lengths bound the write.
+        fixed (byte* a = first)
+        fixed (byte* b = second)
+        {
+            Interop.IoVec* vectors = stackalloc Interop.IoVec[2];
+            vectors[0] = new Interop.IoVec { Base = a, Length = (nuint)first.Length };
+            vectors[1] = new Interop.IoVec { Base = b, Length = (nuint)second.Length };
+            while (true)
+            {
+                nint n = Interop.Writev(fd, vectors, 2);
+                if (n >= 0)
+                {
+                    errno = Errno.None;
+                    return (int)n;
+                }
+                errno = IoCheck.LastErrno;
+                if (errno != Errno.EINTR)
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+
     /// <summary>Waits until fd can take more data or the timeout passes.</summary>
     public static bool WaitWritable(System.Runtime.InteropServices.SafeHandle fd, int timeoutMilliseconds) => Wait(fd, Interop.POLLOUT, timeoutMilliseconds);
 

@@ -9,7 +9,7 @@ namespace OverlayKvm.GuestAgent.Cli;
 /// <summary>
 /// overlay-agent's command line:
 /// <code>
-/// overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR] [--engine-dir DIR | --no-engine]
+/// overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR] [--engine-dir DIR | --no-engine] [--tun-offloads on|off]
 /// overlay-agent run --app NAME [--group G] [--control PATH] -- CMD ARGS...
 /// overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]
 /// overlay-agent stat [--json] [--control PATH]
@@ -109,6 +109,13 @@ internal static class AgentCommandLine
         options.OverlayPort = parsed.GetInt("port") ?? options.OverlayPort;
         ApplyTransmission(parsed, options.Transmission);
         options.UnderlayMtu = parsed.GetInt("underlay-mtu") ?? options.UnderlayMtu;
+        options.TunOffloads = parsed.Get("tun-offloads") switch
+        {
+            null => options.TunOffloads,
+            "on" => true,
+            "off" => false,
+            string other => throw new ArgumentException($"option --tun-offloads: '{other}' is not 'on' or 'off'"),
+        };
         var errors = options.Validate();
         if (errors.Count > 0)
         {
@@ -166,7 +173,7 @@ internal static class AgentCommandLine
     public const string Usage = """
         usage:
           overlay-agent serve [--channel-socket PATH] [--control PATH] [--port N] [--bind ADDR] [--underlay-mtu N] [--state-dir DIR] [--engine-dir DIR | --no-engine]
-                              [--deny-ttl-ms N] [--allow-ttl-ms N] [--negotiation-timeout-ms N] [--pending queue|discard]
+                              [--tun-offloads on|off] [--deny-ttl-ms N] [--allow-ttl-ms N] [--negotiation-timeout-ms N] [--pending queue|discard]
                               [--queue-per-flow N] [--no-stateful-replies] [--apps-dir DIR] [--system-bus ADDRESS]
           overlay-agent run --app NAME [--group G] [--control PATH] -- CMD ARGS...
           overlay-agent register|unregister --app NAME [--group G] --pid PID [--control PATH]

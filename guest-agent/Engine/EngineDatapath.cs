@@ -40,6 +40,9 @@ internal sealed class EngineDatapath : IDisposable
 
     public bool TryGet(uint groupId, out EngineAttachment? attachment) => Volatile.Read(ref _byGroup).TryGetValue(groupId, out attachment);
 
+    /// <summary>The largest ring record of the group's region (0 when not attached): a larger super-packet goes as segments.</summary>
+    public int MaxRecord(uint groupId) => Volatile.Read(ref _byGroup).TryGetValue(groupId, out EngineAttachment? a) ? a.Endpoint.MaxPacket : 0;
+
     /// <summary>Send stage: true when the packet went to the ring (the caller counts it on the engine path).</summary>
     public bool TrySend(GroupRuntime group, uint destination, ReadOnlySpan<byte> packet)
     {

@@ -16,6 +16,12 @@ namespace OverlayKvm.GuestAgent.Engine;
 /// 4. the destination is an app of this VM with a running adapter → else `no-route`;
 /// 5. the transmission manager admits the flow, exactly as on the network path → else `denied-ingress`;
 /// then the packet is written to the group's TUN. Nothing here allocates, throws, or logs.
+/// A record is a bare IPv4 packet, or (from a sender with TUN offloads) a virtio-net header and a TCP/UDP
+/// super-packet: told apart by the first byte (a header's flags byte never has 4 in its high nibble). The header
+/// comes from another VM, so it is checked like the packet (<see cref="GsoPacket.Check"/>: anything but a GSO
+/// super-packet this datapath would build itself is `malformed`), its whole-packet checksum verified (a ring has no
+/// checksum of its own: see <see cref="GsoPacket.ChecksumWhole"/>), and the header rebuilt from the checked values
+/// before our kernel sees it; an adapter without offloads gets the segments.
 /// </summary>
 internal sealed class EngineReceivePath
 {
@@ -34,8 +40,22 @@ internal sealed class EngineReceivePath
         _engine = engine;
     }
 
-    public DropReason? Process(EngineAttachment attachment, int fromSlot, ReadOnlySpan<byte> packet)
+    public DropReason? Process(EngineAttachment attachment, int fromSlot, Span<byte> record)
     {
+        Span<byte> packet = record;
+        VirtioNetHeader offload = default;
+        if (record.Length > 0 && (record[0] >> 4) != 4)
+        {
+            packet = record.Slice(Math.Min(VirtioNetHeader.Size, record.Length));
+            // The sender checksummed the whole super-packet (GsoPacket.ChecksumWhole): bytes changed in the ring
+            // fail here, where our kernel, trusting a NEEDS_CSUM packet, would not look.
+            if (!VirtioNetHeader.TryRead(record, out VirtioNetHeader header) || GsoPacket.Check(header, packet, out offload) != GsoCheck.Valid || !offload.IsGso
+                || !GsoPacket.TryVerifyWhole(offload, packet))
+            {
+                return Drop(DropReason.Malformed);
+            }
+        }
+
         if (!Ipv4Packet.TryReadAddresses(packet, out uint source, out uint destination) || Ipv4Packet.TotalLength(packet) > packet.Length)
         {
             return Drop(DropReason.Malformed);
@@ -72,12 +92,15 @@ internal sealed class EngineReceivePath
         }
 
         int length = Ipv4Packet.TotalLength(packet);
-        if (!sink.TryWrite(packet.Slice(0, length)))
+        bool written = offload.IsGso
+            ? sink.TryWriteOffloaded(record.Slice(0, VirtioNetHeader.Size + length), offload)
+            : sink.TryWrite(packet.Slice(0, length));
+        if (!written)
         {
             return Drop(DropReason.IoError);
         }
 
-        group.Counters.Engine.CountIn(length);
+        group.Counters.Engine.CountIn(length, offload.IsGso ? GsoPacket.SegmentCount(offload, packet) : 1);
         from.Peer!.Counters.Engine.CountIn(length);
         return null;
     }

@@ -90,7 +90,8 @@ internal sealed partial class EngineReceiveService : BackgroundService
     {
         // Grown (rarely: once per attachment with larger records) to the largest record a ring may carry, so a
         // record never stays stuck as "destination too small".
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        // A record is at most a 64 KiB IP packet plus a virtio-net header (a super-packet from a sender with offloads).
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(65536 + Core.Wire.VirtioNetHeader.Size, pinned: true);
         var backoff = new AdaptiveBackoff(spinRounds: IdleSpinRounds, yieldRounds: IdleYieldRounds);
         var polling = new AdaptiveBackoff(spinRounds: NoFutexSpinRounds, yieldRounds: NoFutexYieldRounds);
         long nextHeaderCheck = Environment.TickCount64 + (long)HeaderCheckInterval.TotalMilliseconds;

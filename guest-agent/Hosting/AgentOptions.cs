@@ -41,6 +41,14 @@ internal sealed class AgentOptions
     /// <summary>False turns the acceleration engine off in this agent (every other-VM packet takes the sealed path).</summary>
     public bool EngineEnabled { get; set; } = true;
 
+    /// <summary>
+    /// Open the adapters with a virtio-net header and TSO/checksum (and USO) offloads (`--tun-offloads on|off`,
+    /// issue 16): the kernel hands over and takes 64 KiB super-packets, one syscall each instead of one per
+    /// MTU-sized packet; the engine path carries them whole, the sealed path segments them in user space.
+    /// On by default: it wins on every path measured (docs/engine-region.md, "TUN offloads").
+    /// </summary>
+    public bool TunOffloads { get; set; } = true;
+
     /// <summary>Apps declared as systemd units (<c>*.conf</c>: app=, unit=, group=); followed over D-Bus.</summary>
     public string AppsDirectory { get; set; } = Services.AppsDirectory.DefaultPath;
 

@@ -13,15 +13,16 @@ internal sealed class PathCounters
     public long PacketsIn => Volatile.Read(ref _packetsIn);
     public long BytesIn => Volatile.Read(ref _bytesIn);
 
-    public void CountOut(int bytes)
+    /// <param name="packets">Wire-sized packets the bytes stand for (a super-packet counts its segments).</param>
+    public void CountOut(int bytes, int packets = 1)
     {
-        Interlocked.Increment(ref _packetsOut);
+        Interlocked.Add(ref _packetsOut, packets);
         Interlocked.Add(ref _bytesOut, bytes);
     }
 
-    public void CountIn(int bytes)
+    public void CountIn(int bytes, int packets = 1)
     {
-        Interlocked.Increment(ref _packetsIn);
+        Interlocked.Add(ref _packetsIn, packets);
         Interlocked.Add(ref _bytesIn, bytes);
     }
 }

@@ -1,10 +1,21 @@
+using OverlayKvm.Core.Wire;
+
 namespace OverlayKvm.GuestAgent.Pipeline;
 
 /// <summary>Where a decided packet goes: a group's TUN adapter (delivery into this VM).</summary>
 internal interface IPacketSink
 {
-    /// <summary>Writes one IP packet. Returns false (never throws) when the kernel refused it.</summary>
+    /// <summary>Writes one IP packet, checksums complete. Returns false (never throws) when the kernel refused it.</summary>
     bool TryWrite(ReadOnlySpan<byte> packet);
+
+    /// <summary>
+    /// Writes a super-packet (a TCP/UDP packet of up to 64 KiB with a partial checksum) whose
+    /// <see cref="GsoPacket.Check"/>ed, normalized header <paramref name="header"/> goes in the first
+    /// <see cref="VirtioNetHeader.Size"/> bytes of <paramref name="headerAndPacket"/>. A device with offloads takes it
+    /// in one write; anything else gets the segments, one <see cref="TryWrite"/> each.
+    /// </summary>
+    bool TryWriteOffloaded(Span<byte> headerAndPacket, in VirtioNetHeader header) =>
+        SegmentedWrite.TryWrite(this, header, headerAndPacket.Slice(VirtioNetHeader.Size));
 }
 
 /// <summary>Sends sealed frames to another VM.</summary>

@@ -54,8 +54,23 @@ internal sealed class SendPath
     /// <param name="buffer">Headroom, then the packet (packetLength bytes), then at least a tag's worth of room.</param>
     public DropReason? Process(uint groupId, Span<byte> buffer, int packetLength) => Process(groupId, buffer, packetLength, _sender);
 
+    /// <summary>Where a worker without a batch sends (the UDP transport).</summary>
+    public IFrameSender DefaultSender => _sender;
+
     /// <param name="sender">Where sealed frames go: the UDP transport, or a worker's batch (sendmmsg).</param>
-    public DropReason? Process(uint groupId, Span<byte> buffer, int packetLength, IFrameSender sender)
+    public DropReason? Process(uint groupId, Span<byte> buffer, int packetLength, IFrameSender sender) =>
+        Process(groupId, buffer, packetLength, sender, default, default);
+
+    /// <summary>
+    /// A packet read from an adapter with offloads: <paramref name="offload"/> is its <see cref="GsoPacket.Check"/>ed,
+    /// normalized header, a GSO one (a GSO_NONE packet's checksum was completed by the reader, it comes as plain).
+    /// The policy decides once for the super-packet; the local and engine paths carry it whole with its header (written
+    /// into the <see cref="VirtioNetHeader.Size"/> bytes before the packet); the network paths get its segments.
+    /// </summary>
+    /// <param name="scratch">The worker's buffer of two <see cref="SegmentScratchSize"/> halves: the super-packet is
+    /// copied to the first (the batch slot it was read into becomes the first segment's), segments go to the batch's
+    /// slots or, without a batch, to the second half.</param>
+    public DropReason? Process(uint groupId, Span<byte> buffer, int packetLength, IFrameSender sender, in VirtioNetHeader offload, Span<byte> scratch)
     {
         AgentSnapshot? snapshot = _state.Current;
         if (snapshot is null || !snapshot.GroupsById.TryGetValue(groupId, out GroupRuntime? group))
@@ -88,6 +103,12 @@ internal sealed class SendPath
             default:
                 return Drop(DropReason.Pending);
         }
+        int segments = offload.IsGso ? GsoPacket.SegmentCount(offload, packet) : 1;
+        Span<byte> withHeader = offload.IsGso ? buffer.Slice(SealedFrameHeader.Size - VirtioNetHeader.Size, VirtioNetHeader.Size + packetLength) : default;
+        if (offload.IsGso)
+        {
+            offload.Write(withHeader);
+        }
         RoutePlan plan = ReferenceEquals(to.Group, group) ? to.Member.Plan : to.Member.CrossGroupPlan;
         if (plan == RoutePlan.Local)
         {
@@ -95,24 +116,91 @@ internal sealed class SendPath
             {
                 return Drop(DropReason.NoRoute);
             }
-            if (!sink.TryWrite(packet))
+            if (!(offload.IsGso ? sink.TryWriteOffloaded(withHeader, offload) : sink.TryWrite(packet)))
             {
                 return Drop(DropReason.IoError);
             }
-            group.Counters.Local.CountOut(packetLength);
-            to.Group.Counters.Local.CountIn(packetLength);
+            group.Counters.Local.CountOut(packetLength, segments);
+            to.Group.Counters.Local.CountIn(packetLength, segments);
             return null;
         }
+        bool viaEngine = false;
         if (plan == RoutePlan.Engine)
         {
-            if (_engine is not null && _engine.TrySend(group, destination, packet))
+            // A super-packet travels as one ring record, its header first (the receiver tells a header from a bare
+            // IPv4 packet by the first byte: a header's flags byte never has version 4 in its high nibble). One larger
+            // than the region's largest record (a small region) goes through the ring as segments.
+            bool whole = offload.IsGso && _engine is not null && withHeader.Length <= _engine.MaxRecord(group.Id);
+            if (whole)
             {
-                group.Counters.Engine.CountOut(packetLength);
+                GsoPacket.ChecksumWhole(offload, packet);
+            }
+            if (_engine is not null && (!offload.IsGso || whole) && _engine.TrySend(group, destination, offload.IsGso ? withHeader : packet))
+            {
+                group.Counters.Engine.CountOut(packetLength, segments);
                 to.Member.Peer!.Counters.Engine.CountOut(packetLength);
                 return null;
             }
+            viaEngine = _engine is not null && offload.IsGso && withHeader.Length > _engine.MaxRecord(group.Id);
             plan = to.Member.Fallback;
         }
+        if (!offload.IsGso)
+        {
+            return SendOverNetwork(plan, snapshot, group, to, buffer, packetLength, sender);
+        }
+        return SendSegments(plan, viaEngine, snapshot, group, to, destination, packet, offload, segments, sender, scratch);
+    }
+
+    /// <summary>Size of each half of a worker's segmentation scratch: headroom, the largest IP packet, the tag.</summary>
+    public const int SegmentScratchSize = SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize;
+
+    /// <summary>
+    /// The network paths cannot carry a super-packet: each segment is built with headroom and sealed in place. With
+    /// <paramref name="viaEngine"/> segments go to the ring first, and from the first refusal on take the
+    /// fallback <paramref name="plan"/> as a single packet would.
+    /// </summary>
+    private DropReason? SendSegments(RoutePlan plan, bool viaEngine, AgentSnapshot snapshot, GroupRuntime group, DirectoryRoute to, uint destination, Span<byte> packet,
+        in VirtioNetHeader offload, int segments, IFrameSender sender, Span<byte> scratch)
+    {
+        if (scratch.Length < 2 * SegmentScratchSize)
+        {
+            return Drop(DropReason.Malformed);
+        }
+        Span<byte> super = scratch.Slice(0, packet.Length);
+        packet.CopyTo(super);
+        var batch = sender as Transport.BatchFrameSender;
+        DropReason? result = null;
+        for (int i = 0; i < segments; i++)
+        {
+            Span<byte> slot = batch is null ? scratch.Slice(SegmentScratchSize, SegmentScratchSize) : batch.NextSlot;
+            int n = GsoPacket.WriteSegment(offload, super, i, slot.Slice(SealedFrameHeader.Size, slot.Length - SealedFrameHeader.Size - SealedFrameHeader.TagSize));
+            if (n < 0)
+            {
+                result = Drop(DropReason.Malformed);
+                continue;
+            }
+            if (viaEngine)
+            {
+                if (_engine!.TrySend(group, destination, slot.Slice(SealedFrameHeader.Size, n)))
+                {
+                    group.Counters.Engine.CountOut(n);
+                    to.Member.Peer!.Counters.Engine.CountOut(n);
+                    continue;
+                }
+                viaEngine = false;
+            }
+            result = SendOverNetwork(plan, snapshot, group, to, slot, n, sender) ?? result;
+            if (batch is not null && batch.IsFull)
+            {
+                batch.Flush();
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The clear, sealed and authenticated paths for one wire-sized packet after the headroom of <paramref name="buffer"/>.</summary>
+    private DropReason? SendOverNetwork(RoutePlan plan, AgentSnapshot snapshot, GroupRuntime group, DirectoryRoute to, Span<byte> buffer, int packetLength, IFrameSender sender)
+    {
         if (plan == RoutePlan.Clear)
         {
             var clear = new SealedFrameHeader(FrameType.ClearData, to.Group.Id, 0, snapshot.SenderIndex, 0, 0);

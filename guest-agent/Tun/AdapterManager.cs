@@ -294,7 +294,7 @@ internal sealed partial class AdapterManager : IDisposable
     {
         string name = DeviceName(group);
         bool existed = TunDevice.Exists(name);
-        TunDevice device = TunDevice.OpenOrCreate(name, persist: true);
+        TunDevice device = TunDevice.OpenOrCreate(name, persist: true, offloads: _options.TunOffloads);
         try
         {
             _routing.BringUp(name, AdapterMtu);

@@ -10,6 +10,10 @@ namespace OverlayKvm.GuestAgent.Tun;
 /// worker drains the device in bursts: each packet is read into a batch slot after sealed-frame headroom,
 /// handed to <see cref="SendPath"/> (which seals it in place and queues it), and the burst leaves in one
 /// sendmmsg. Delivery into the VM goes through <see cref="TryWrite"/>.
+/// With offloads (<see cref="TunDevice.HasVnetHeader"/>) each read lands with its virtio-net header in the last
+/// bytes of the headroom: the header is checked (a bad one is a counted `malformed` drop), a partial checksum is
+/// completed in place, and a super-packet goes to the send path whole with the header (see
+/// <see cref="SendPath.Process(uint, Span{byte}, int, IFrameSender, in VirtioNetHeader, Span{byte})"/>).
 /// </summary>
 internal sealed class GroupAdapter : IPacketSink, IDisposable
 {
@@ -58,10 +62,32 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
         }
     }
 
+    public bool TryWriteOffloaded(Span<byte> headerAndPacket, in VirtioNetHeader header)
+    {
+        if (!_device.HasVnetHeader)
+        {
+            return SegmentedWrite.TryWrite(this, header, headerAndPacket.Slice(VirtioNetHeader.Size));
+        }
+        header.Write(headerAndPacket);
+        try
+        {
+            return _device.WriteWithHeader(headerAndPacket, out _) == headerAndPacket.Length;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     private void Run()
     {
         using BatchFrameSender? batch = _batchFactory?.Invoke();
         byte[] single = batch is null ? GC.AllocateUninitializedArray<byte>(SlotSize, pinned: true) : [];
+        bool offloads = _device.HasVnetHeader;
+        byte[] scratch = offloads ? GC.AllocateUninitializedArray<byte>(2 * SendPath.SegmentScratchSize, pinned: true) : [];
+        // With a header the read starts inside the headroom, so the packet still lands right after it.
+        int readOffset = offloads ? SealedFrameHeader.Size - VirtioNetHeader.Size : SealedFrameHeader.Size;
+        int readLength = offloads ? VirtioNetHeader.Size + 65535 : 65535;
         while (!_stopping)
         {
             try
@@ -70,7 +96,7 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
                 while (read < BurstSize)
                 {
                     Span<byte> slot = batch is null ? single : batch.NextSlot;
-                    int n = _device.Read(slot.Slice(SealedFrameHeader.Size, 65535), out Errno errno);
+                    int n = _device.Read(slot.Slice(readOffset, readLength), out Errno errno);
                     if (n <= 0)
                     {
                         if (n < 0)
@@ -80,17 +106,16 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
                         break;
                     }
                     read++;
-                    if (batch is null)
+                    VirtioNetHeader offload = default;
+                    if (offloads && !TryTakeHeader(slot, ref n, out offload))
                     {
-                        _send.Process(GroupId, slot, n);
+                        continue;
                     }
-                    else
+                    IFrameSender sender = batch is null ? _send.DefaultSender : batch;
+                    _send.Process(GroupId, slot, n, sender, offload, scratch);
+                    if (batch is not null && batch.IsFull)
                     {
-                        _send.Process(GroupId, slot, n, batch);
-                        if (batch.IsFull)
-                        {
-                            batch.Flush();
-                        }
+                        batch.Flush();
                     }
                 }
                 batch?.Flush();
@@ -105,6 +130,33 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Splits a read of header + packet: checks the header (counted `malformed` drop if the kernel handed over
+    /// something this datapath does not carry), completes a partial checksum of a plain packet in place, and returns
+    /// the packet's length in <paramref name="length"/> and, for a super-packet, its normalized header.
+    /// </summary>
+    private bool TryTakeHeader(Span<byte> slot, ref int length, out VirtioNetHeader offload)
+    {
+        offload = default;
+        length -= VirtioNetHeader.Size;
+        Span<byte> packet = slot.Slice(SealedFrameHeader.Size, Math.Max(length, 0));
+        if (!VirtioNetHeader.TryRead(slot.Slice(SealedFrameHeader.Size - VirtioNetHeader.Size), out VirtioNetHeader header) || length <= 0
+            || GsoPacket.Check(header, packet, out VirtioNetHeader normalized) != GsoCheck.Valid)
+        {
+            _counters.Drop(DropReason.Malformed);
+            return false;
+        }
+        if (normalized.IsGso)
+        {
+            offload = normalized;
+        }
+        else if ((normalized.Flags & VirtioNetHeader.NeedsChecksum) != 0)
+        {
+            GsoPacket.CompleteChecksum(normalized, packet.Slice(0, Ipv4Packet.TotalLength(packet)));
+        }
+        return true;
     }
 
     /// <summary>Stops the worker and removes the device (count 1→0).</summary>

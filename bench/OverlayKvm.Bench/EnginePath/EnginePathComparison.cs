@@ -18,7 +18,9 @@ namespace OverlayKvm.Bench.EnginePath;
 /// (c) plain veth between the same namespaces; each measured <c>rounds</c> times, printed side by side with the
 /// ratios engine/sealed, plus the agents' CPU seconds per GB. Everything it creates (namespaces, processes, the
 /// folder) is removed at the end, on failure and on Ctrl-C.
-/// Args: [seconds per iperf3 run = 10] [rounds = 2] [binaries configuration = release].
+/// Args: [seconds per iperf3 run = 10] [rounds = 2] [binaries configuration = release] [agent binary]
+/// [TUN offload modes = "on,off"]. Each mode gets its own set-up (agents started with `--tun-offloads MODE`) and its
+/// own veth baseline; the summary gives the median of the rounds per mode and path and the ratios to veth's median.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public static class EnginePathComparison
@@ -26,16 +28,37 @@ public static class EnginePathComparison
     private const string Client = "10.1.0.1";
     private const string Server = "10.1.0.2";
 
-    private sealed record Figures(string Path, int Round, double Gbps, long Retransmits, double PingAvgMs, double PingP50Ms, double RrMicros, double AgentCpuSecondsPerGb);
+    private sealed record Figures(string Mode, string Path, int Round, double Gbps, long Retransmits, double PingAvgMs, double PingP50Ms, double RrMicros, double AgentCpuSecondsPerGb);
 
     public static int Run(string[] args)
     {
         int seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
         string configuration = args.Length > 2 ? args[2] : "release";
-        string? agent = args.Length > 3 ? Path.GetFullPath(args[3]) : null;
-        using var bench = new PathBench(configuration, agent);
-        Console.WriteLine($"engine-path: agent {agent ?? $"{configuration} build (JIT)"}");
+        string? agent = args.Length > 3 && args[3].Length > 0 ? Path.GetFullPath(args[3]) : null;
+        string[] modes = (args.Length > 4 ? args[4] : "on,off").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var results = new List<Figures>();
+        foreach (string mode in modes)
+        {
+            int code = RunMode(configuration, agent, mode, seconds, rounds, measureIdle: mode == modes[0], results);
+            if (code != 0)
+            {
+                return code;
+            }
+        }
+
+        if (results.Count > 0)
+        {
+            Print(results);
+        }
+
+        return 0;
+    }
+
+    private static int RunMode(string configuration, string? agent, string mode, int seconds, int rounds, bool measureIdle, List<Figures> results)
+    {
+        using var bench = new PathBench(configuration, agent, ["--tun-offloads", mode]);
+        Console.WriteLine($"engine-path: agent {agent ?? $"{configuration} build (JIT)"}, TUN offloads {mode}");
         // Ctrl-C (SIGINT), kill (SIGTERM), a closed terminal (SIGHUP): clean up here, then exit. The main thread may be
         // blocked in an iperf3 or ping that the cleanup kills; Dispose is idempotent and serialised.
         bool interrupted = false;
@@ -55,52 +78,21 @@ public static class EnginePathComparison
         {
             bench.SetUp();
             bench.WarmUpEngine();
-            // Idle cost, mostly the doorbell's bounded wait (1,000 timed wake-ups a second per receive thread):
-            // after a settling pause (tiered JIT, the warm-up's connections), per agent thread over 10 s.
-            Thread.Sleep(TimeSpan.FromSeconds(5));
-            Dictionary<string, long> idleBefore = bench.AgentThreadCpuNanoseconds();
-            var idleClock = Stopwatch.StartNew();
-            Thread.Sleep(TimeSpan.FromSeconds(10));
-            Dictionary<string, long> idleAfter = bench.AgentThreadCpuNanoseconds();
-            double idleSeconds = idleClock.Elapsed.TotalSeconds;
-            var busiest = new StringBuilder();
-            long idleTotal = 0;
-            foreach ((string thread, long after) in idleAfter.OrderByDescending(t => t.Value - idleBefore.GetValueOrDefault(t.Key)))
+            if (measureIdle)
             {
-                long used = after - idleBefore.GetValueOrDefault(thread);
-                idleTotal += used;
-                if (used > 0 && busiest.Length < 300)
-                {
-                    busiest.Append(CultureInfo.InvariantCulture, $" {thread} {used / 1e9 / idleSeconds * 100:F3} %;");
-                }
+                MeasureIdle(bench);
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"== idle: both agents together used {idleTotal / 1e9 / idleSeconds * 100:F3} % of one CPU over {idleSeconds:F0} s ({(busiest.Length == 0 ? " nothing measurable" : busiest.ToString())})"));
-            foreach (string domain in new[] { "vmA", "vmB" })
-            {
-                long used = 0;
-                foreach ((string thread, long after) in idleAfter)
-                {
-                    used += thread.StartsWith(domain + "/", StringComparison.Ordinal) ? after - idleBefore.GetValueOrDefault(thread) : 0;
-                }
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== idle: agent {domain} {used / 1e9 / idleSeconds * 100:F3} % of one CPU"));
-            }
-            var results = new List<Figures>();
             for (int round = 1; round <= rounds; round++)
             {
                 bench.Ctl("engine-enable", "web");
                 bench.WarmUpEngine();
-                results.Add(Measure(bench, "engine", round, seconds, Client, Server, expectEngine: true));
+                results.Add(Measure(bench, mode, "engine", round, seconds, Client, Server, expectEngine: true));
                 bench.Ctl("engine-disable", "web");
-                results.Add(Measure(bench, "sealed", round, seconds, Client, Server, expectEngine: false));
-                results.Add(Measure(bench, "veth", round, seconds, "10.97.0.1", "10.97.0.2", expectEngine: null));
+                results.Add(Measure(bench, mode, "sealed", round, seconds, Client, Server, expectEngine: false));
+                results.Add(Measure(bench, mode, "veth", round, seconds, "10.97.0.1", "10.97.0.2", expectEngine: null));
             }
 
-            if (results.Count > 0)
-            {
-                Print(results);
-            }
             return 0;
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or System.Text.Json.JsonException)
@@ -116,9 +108,46 @@ public static class EnginePathComparison
         }
     }
 
-    private static Figures Measure(PathBench bench, string path, int round, int seconds, string from, string to, bool? expectEngine)
+    /// <summary>
+    /// Idle cost, mostly the doorbell's bounded wait: after a settling pause (the warm-up's connections), per agent
+    /// thread over 10 s.
+    /// </summary>
+    private static void MeasureIdle(PathBench bench)
     {
-        Console.WriteLine($"== round {round}, {path}: {from} -> {to}");
+        Thread.Sleep(TimeSpan.FromSeconds(5));
+        Dictionary<string, long> idleBefore = bench.AgentThreadCpuNanoseconds();
+        var idleClock = Stopwatch.StartNew();
+        Thread.Sleep(TimeSpan.FromSeconds(10));
+        Dictionary<string, long> idleAfter = bench.AgentThreadCpuNanoseconds();
+        double idleSeconds = idleClock.Elapsed.TotalSeconds;
+        var busiest = new StringBuilder();
+        long idleTotal = 0;
+        foreach ((string thread, long after) in idleAfter.OrderByDescending(t => t.Value - idleBefore.GetValueOrDefault(t.Key)))
+        {
+            long used = after - idleBefore.GetValueOrDefault(thread);
+            idleTotal += used;
+            if (used > 0 && busiest.Length < 300)
+            {
+                busiest.Append(CultureInfo.InvariantCulture, $" {thread} {used / 1e9 / idleSeconds * 100:F3} %;");
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"== idle: both agents together used {idleTotal / 1e9 / idleSeconds * 100:F3} % of one CPU over {idleSeconds:F0} s ({(busiest.Length == 0 ? " nothing measurable" : busiest.ToString())})"));
+        foreach (string domain in new[] { "vmA", "vmB" })
+        {
+            long used = 0;
+            foreach ((string thread, long after) in idleAfter)
+            {
+                used += thread.StartsWith(domain + "/", StringComparison.Ordinal) ? after - idleBefore.GetValueOrDefault(thread) : 0;
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== idle: agent {domain} {used / 1e9 / idleSeconds * 100:F3} % of one CPU"));
+        }
+    }
+
+    private static Figures Measure(PathBench bench, string mode, string path, int round, int seconds, string from, string to, bool? expectEngine)
+    {
+        Console.WriteLine($"== offloads {mode}, round {round}, {path}: {from} -> {to}");
         long enginePacketsBefore = bench.AgentCounter("vmA", "engine", "packetsOut");
         long sealedPacketsBefore = bench.AgentCounter("vmA", "sealed", "packetsOut");
         Dictionary<string, long> fallbacksBefore = bench.Fallbacks("vmA");
@@ -179,7 +208,7 @@ public static class EnginePathComparison
         (double avg, double p50) = Ping(bench.A, from, to);
         double rr = RequestResponse.MeanMicros(bench.A, bench.B, from, to, 2000);
         double cpuPerGb = expectEngine is null ? 0 : cpu / 100.0 / (bytes / 1e9);
-        var f = new Figures(path, round, bps / 1e9, retransmits, avg, p50, rr, cpuPerGb);
+        var f = new Figures(mode, path, round, bps / 1e9, retransmits, avg, p50, rr, cpuPerGb);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   {f.Gbps * 1000 / 8:F0} MB/s ({f.Gbps:F2} Gbit/s, {retransmits} retr), ping avg {avg:F3} ms p50 {p50:F3} ms, 1-byte TCP RR {rr:F0} us, agents {cpuPerGb:F2} CPU s/GB"));
         return f;
@@ -222,20 +251,35 @@ public static class EnginePathComparison
         Console.WriteLine();
         Console.WriteLine("Whole path app -> TUN -> agent -> (ring | sealed UDP | -) -> agent -> TUN -> app, single TCP stream (iperf3).");
         Console.WriteLine("agents CPU s/GB: CPU time of both overlay-agent processes per GB moved (veth: no agents).");
-        Console.WriteLine($"{"round",5} {"path",-8} {"MB/s",8} {"retr",6} {"ping avg ms",12} {"ping p50 ms",12} {"1B RR us",9} {"agents s/GB",12}");
+        Console.WriteLine($"{"offloads",8} {"round",5} {"path",-8} {"MB/s",8} {"retr",6} {"ping avg ms",12} {"ping p50 ms",12} {"1B RR us",9} {"agents s/GB",12}");
         foreach (Figures r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Round,5} {r.Path,-8} {r.Gbps * 1000 / 8,8:F0} {r.Retransmits,6} {r.PingAvgMs,12:F3} {r.PingP50Ms,12:F3} {r.RrMicros,9:F0} {r.AgentCpuSecondsPerGb,12:F2}"));
+                $"{r.Mode,8} {r.Round,5} {r.Path,-8} {r.Gbps * 1000 / 8,8:F0} {r.Retransmits,6} {r.PingAvgMs,12:F3} {r.PingP50Ms,12:F3} {r.RrMicros,9:F0} {r.AgentCpuSecondsPerGb,12:F2}"));
         }
 
-        foreach (int round in results.Select(r => r.Round).Distinct())
+        // Medians of the rounds (every veth round of the run is one baseline sample: the underlay does not change).
+        double vethMbps = Median(results.Where(r => r.Path == "veth").Select(r => r.Gbps * 1000 / 8));
+        double vethRr = Median(results.Where(r => r.Path == "veth").Select(r => r.RrMicros));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"medians: veth {vethMbps:F0} MB/s, 1B RR {vethRr:F0} us ({results.Count(r => r.Path == "veth")} samples)"));
+        foreach (string mode in results.Select(r => r.Mode).Distinct())
         {
-            Figures e = results.Single(r => r.Round == round && r.Path == "engine");
-            Figures s = results.Single(r => r.Round == round && r.Path == "sealed");
-            Figures v = results.Single(r => r.Round == round && r.Path == "veth");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {round}: engine/sealed throughput x{e.Gbps / s.Gbps:F2}, ping avg x{e.PingAvgMs / s.PingAvgMs:F2}, ping p50 x{e.PingP50Ms / s.PingP50Ms:F2}, 1B RR x{e.RrMicros / s.RrMicros:F2}; engine/veth throughput x{e.Gbps / v.Gbps:F2}"));
+            foreach (string path in new[] { "engine", "sealed" })
+            {
+                List<Figures> runs = results.Where(r => r.Mode == mode && r.Path == path).ToList();
+                double mbps = Median(runs.Select(r => r.Gbps * 1000 / 8));
+                double rr = Median(runs.Select(r => r.RrMicros));
+                double cpu = Median(runs.Select(r => r.AgentCpuSecondsPerGb));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"medians: offloads {mode,-3} {path,-6} {mbps,6:F0} MB/s (x{mbps / vethMbps:F2} of veth), 1B RR {rr:F0} us (x{rr / vethRr:F2} of veth), agents {cpu:F2} CPU s/GB, {runs.Count} rounds"));
+            }
         }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        List<double> sorted = values.Order().ToList();
+        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }

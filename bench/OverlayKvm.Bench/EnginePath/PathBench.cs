@@ -29,12 +29,15 @@ internal sealed class PathBench : IDisposable
     private bool _disposed;
 
     private readonly string? _agentBinary;
+    private readonly string[] _agentFlags;
 
     /// <param name="agentBinary">The overlay-agent to run (bench/run.sh passes the Native AOT one, as guests run it);
     /// null: the build output of <paramref name="configuration"/>.</param>
-    public PathBench(string configuration, string? agentBinary = null)
+    /// <param name="agentFlags">More `serve` flags for both agents (e.g. ["--tun-offloads", "off"]).</param>
+    public PathBench(string configuration, string? agentBinary = null, string[]? agentFlags = null)
     {
         _agentBinary = agentBinary;
+        _agentFlags = agentFlags ?? [];
         _bin = Path.Combine(RepoRoot(), "artifacts", "bin");
         Configuration = configuration;
         string suffix = Guid.NewGuid().ToString("N")[..6];
@@ -104,8 +107,8 @@ internal sealed class PathBench : IDisposable
         foreach ((string ns, string domain) in new[] { (A, "vmA"), (B, "vmB") })
         {
             string channel = Path.Combine(_dir, domain + ".channel.sock");
-            Process p = Track(BenchShell.Start(null, "ip", "netns", "exec", ns, agent, "serve", "--channel-socket", channel,
-                "--control", ControlSocket(domain), "--state-dir", Path.Combine(_dir, domain + ".state"), "--engine-dir", engineDir));
+            Process p = Track(BenchShell.Start(null, ["ip", "netns", "exec", ns, agent, "serve", "--channel-socket", channel,
+                "--control", ControlSocket(domain), "--state-dir", Path.Combine(_dir, domain + ".state"), "--engine-dir", engineDir, .. _agentFlags]));
             WaitUntil(() => File.Exists(channel) && File.Exists(ControlSocket(domain)), TimeSpan.FromSeconds(30), $"agent {domain} sockets");
             File.CreateSymbolicLink(Path.Combine(channelDir, domain + ".agent.sock"), channel);
             _agentPids.Add(p.Id); // `ip netns exec` execs the agent in place: the PID we started is the agent's

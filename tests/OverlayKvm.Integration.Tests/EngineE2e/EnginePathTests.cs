@@ -29,7 +29,7 @@ public sealed class EnginePathTests(ITestOutputHelper output)
             // R0.11: each app's address is listed against its VM.
             Assert.Equal(["10.1.0.1"], Addresses(web, "vmA"));
             Assert.Equal(["10.1.0.2"], Addresses(web, "vmB"));
-            JsonElement ringBefore = Ring(web, "vmA", "vmB");
+            JsonElement ringBefore = EngineScenario.Ring(web, "vmA", "vmB");
 
             var data = TcpTransfer.MakeData(FiftyMegabytes);
             List<CapturedFrame> frames;
@@ -57,7 +57,7 @@ public sealed class EnginePathTests(ITestOutputHelper output)
             Assert.Equal(0, sealedOut);
 
             // The daemon's view: the ring vmA → vmB accounts for the stream (its counters are published by the agents).
-            JsonElement ringAfter = Ring(await s.WebEngineStatAsync(), "vmA", "vmB");
+            JsonElement ringAfter = EngineScenario.Ring(await s.WebEngineStatAsync(), "vmA", "vmB");
             long ringBytes = (long)(ringAfter.GetProperty("bytesWritten").GetUInt64() - ringBefore.GetProperty("bytesWritten").GetUInt64());
             output.WriteLine($"overlayctl engine-stat: ring vmA→vmB +{ringBytes} bytes");
             Assert.True(ringBytes >= FiftyMegabytes, $"engine-stat shows {ringBytes} bytes on ring vmA→vmB, less than {FiftyMegabytes}");
@@ -149,16 +149,8 @@ public sealed class EnginePathTests(ITestOutputHelper output)
         }
     }
 
-    private static JsonElement Ring(JsonElement group, string fromDomain, string toDomain)
-    {
-        int from = SlotOf(group, fromDomain), to = SlotOf(group, toDomain);
-        return group.GetProperty("rings").EnumerateArray().Single(r => r.GetProperty("from").GetInt32() == from && r.GetProperty("to").GetInt32() == to);
-    }
-
     private static string[] Addresses(JsonElement group, string domain) =>
         group.GetProperty("slots").EnumerateArray().Single(x => x.GetProperty("domain").GetString() == domain)
             .GetProperty("addresses").EnumerateArray().Select(a => a.GetString()!).ToArray();
 
-    private static int SlotOf(JsonElement group, string domain) =>
-        group.GetProperty("slots").EnumerateArray().Single(x => x.GetProperty("domain").GetString() == domain).GetProperty("slot").GetInt32();
 }

@@ -21,17 +21,23 @@ internal sealed class EngineScenario : TwoNamespaceOverlay
     {
     }
 
-    public static Task<EngineScenario> CreateAsync() => BuildAsync(new EngineScenario(), async s =>
+    /// <param name="agentFlags">More `serve` flags for both agents (e.g. ["--tun-offloads", "off"]); with
+    /// "--no-engine" among them the agents do not map the regions and the apps talk over the sealed path.</param>
+    public static Task<EngineScenario> CreateAsync(params string[] agentFlags) => BuildAsync(new EngineScenario(), async s =>
     {
         await s.StartUnderlayAsync("ea", "eb", "10.97.0.1", "10.97.0.2");
         await s.Ctl.OkAsync("group-define", "web", "--cidr", "10.1.0.0/16");
         await s.Ctl.OkAsync("app-define", "web", "client", "--domain", "vmA", "--address", Client);
         await s.Ctl.OkAsync("app-define", "web", "server", "--domain", "vmB", "--address", Server);
-        await s.StartAgentsAsync(["--engine-dir", s.Daemon.EngineDir]);
+        bool engine = !agentFlags.Contains("--no-engine");
+        await s.StartAgentsAsync(engine ? ["--engine-dir", s.Daemon.EngineDir, .. agentFlags] : agentFlags);
         s.StartApp(s.AgentA, "client", Client);
         s.StartApp(s.AgentB, "server", Server);
-        await WaitAttachedAsync(s.AgentA);
-        await WaitAttachedAsync(s.AgentB);
+        if (engine)
+        {
+            await WaitAttachedAsync(s.AgentA);
+            await WaitAttachedAsync(s.AgentB);
+        }
     });
 
     /// <summary>Waits until the agent reports an attachment to web's region (register answered, region mapped).</summary>
@@ -69,6 +75,16 @@ internal sealed class EngineScenario : TwoNamespaceOverlay
         }
         Assert.Fail($"no packet took the engine path within 20 s: A {AgentControl.Stat(AgentA.ControlSocket).ToJsonString()} B {AgentControl.Stat(AgentB.ControlSocket).ToJsonString()}");
     }
+
+    /// <summary>The daemon's statistics of the ring <paramref name="fromDomain"/> → <paramref name="toDomain"/> in <paramref name="group"/>'s engine-stat.</summary>
+    public static JsonElement Ring(JsonElement group, string fromDomain, string toDomain)
+    {
+        int from = SlotOf(group, fromDomain), to = SlotOf(group, toDomain);
+        return group.GetProperty("rings").EnumerateArray().Single(r => r.GetProperty("from").GetInt32() == from && r.GetProperty("to").GetInt32() == to);
+    }
+
+    private static int SlotOf(JsonElement group, string domain) =>
+        group.GetProperty("slots").EnumerateArray().Single(x => x.GetProperty("domain").GetString() == domain).GetProperty("slot").GetInt32();
 
     public async Task<JsonElement> WebEngineStatAsync()
     {

@@ -61,6 +61,13 @@ internal sealed class AgentProcess : IDisposable
         {
             psi.ArgumentList.Add(a);
         }
+        // OVERLAYKVM_TEST_TUN_OFFLOADS=on|off runs every namespace test's agents in that mode (issue 16: the datapath
+        // tests must pass in both); a test's own --tun-offloads comes later and wins.
+        if (Environment.GetEnvironmentVariable("OVERLAYKVM_TEST_TUN_OFFLOADS") is { Length: > 0 } offloads)
+        {
+            psi.ArgumentList.Add("--tun-offloads");
+            psi.ArgumentList.Add(offloads);
+        }
         foreach (string a in ExtraArguments)
         {
             psi.ArgumentList.Add(a);
