@@ -37,6 +37,7 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
             }
 
             long pathOutA = EngineScenario.Counter(s.AgentA, path, "bytesOut"), pathOutB = EngineScenario.Counter(s.AgentB, path, "bytesOut");
+            long sealedOutA = EngineScenario.Counter(s.AgentA, "sealed", "bytesOut"), sealedOutB = EngineScenario.Counter(s.AgentB, "sealed", "bytesOut");
             JsonElement? ringBefore = path == "engine" ? EngineScenario.Ring(await s.WebEngineStatAsync(), "vmA", "vmB") : null;
             var data = TcpTransfer.MakeData(SixtyFourMegabytes);
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -51,7 +52,15 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
             Assert.Equal(Convert.ToHexString(sentBa), Convert.ToHexString(receivedBa));
             long outA = EngineScenario.Counter(s.AgentA, path, "bytesOut") - pathOutA;
             long outB = EngineScenario.Counter(s.AgentB, path, "bytesOut") - pathOutB;
-            Assert.True(outA >= SixtyFourMegabytes && outB >= SixtyFourMegabytes, $"the {path} path carried {outA} bytes from vmA and {outB} from vmB, less than the {SixtyFourMegabytes} sent each way");
+            // On the engine path a ring that stays full past the sender's wait (a busy host) sends a few packets sealed,
+            // by design: the stream must still be whole across both paths, and nearly all of it on the engine.
+            long fellBackA = path == "engine" ? EngineScenario.Counter(s.AgentA, "sealed", "bytesOut") - sealedOutA : 0;
+            long fellBackB = path == "engine" ? EngineScenario.Counter(s.AgentB, "sealed", "bytesOut") - sealedOutB : 0;
+            output.WriteLine($"{path} bytes out: vmA {outA} (+{fellBackA} sealed), vmB {outB} (+{fellBackB} sealed)");
+            Assert.True(outA + fellBackA >= SixtyFourMegabytes && outB + fellBackB >= SixtyFourMegabytes,
+                $"the {path} path carried {outA} (+{fellBackA} sealed) bytes from vmA and {outB} (+{fellBackB} sealed) from vmB, less than the {SixtyFourMegabytes} sent each way");
+            Assert.True(outA >= SixtyFourMegabytes * 0.95 && outB >= SixtyFourMegabytes * 0.95,
+                $"the {path} path carried only {outA} bytes from vmA and {outB} from vmB of the {SixtyFourMegabytes} sent each way");
             Assert.Equal(0, AgentControl.Drop(s.AgentA.ControlSocket, "malformed"));
             Assert.Equal(0, AgentControl.Drop(s.AgentB.ControlSocket, "malformed"));
 
