@@ -6,7 +6,11 @@ namespace OverlayKvm.Core.Channel;
 /// </summary>
 /// <param name="Id">Request id chosen by the agent, echoed in the answer.</param>
 /// <param name="Address">Overlay IPv4 address (dotted quad).</param>
-internal sealed record EngineAddressRequest(long Id, string Address);
+/// <param name="SuperPackets">
+/// Register only: this agent takes GSO super-packets off the ring (issue 16). Absent (false) from agents older than
+/// that: their peers then put only plain packets on the ring towards them, which such agents read.
+/// </param>
+internal sealed record EngineAddressRequest(long Id, string Address, bool SuperPackets = false);
 
 /// <param name="Status">RegisterStatus name, e.g. "Registered", "AlreadyRegistered", "NotOwnedByDomain", or "Invalid" for a bad request.</param>
 /// <param name="Slot">The VM's slot in the group's region (−1 when refused).</param>
@@ -16,8 +20,9 @@ internal sealed record EngineRegisterAnswer(long Id, bool Ok, string Status, str
 /// <param name="Outcome">QueryOutcome name: "Accessible", "NotGroupMember", "EngineDisabled", … or "Invalid".</param>
 /// <param name="Slot">Destination's slot (−1 unless accessible).</param>
 /// <param name="AskerSlot">The asking VM's slot (−1 unless accessible).</param>
+/// <param name="SuperPackets">The destination's agent said at registration that it takes super-packets off the ring.</param>
 internal sealed record EngineQueryAnswer(long Id, bool Accessible, string Outcome, string? Group, int Slot, int AskerSlot,
-    string? RegionName, ulong Generation, ulong DirectoryVersion);
+    string? RegionName, ulong Generation, ulong DirectoryVersion, bool SuperPackets = false);
 
 /// <param name="Status">"Deregistered", "NotRegistered" or "Invalid".</param>
 internal sealed record EngineDeregisterAnswer(long Id, bool Ok, string Status);

@@ -306,7 +306,7 @@ internal sealed partial class EngineControlService : BackgroundService, IEngineM
 
             attachment!.Routes.Complete(destination, new EngineRoute(
                 answer.Accessible && answer.Group == attachment.Group && answer.RegionName is not null,
-                answer.Slot, answer.AskerSlot, answer.Accessible ? answer.Generation : attachment.Generation, answer.DirectoryVersion));
+                answer.Slot, answer.AskerSlot, answer.Accessible ? answer.Generation : attachment.Generation, answer.DirectoryVersion, answer.SuperPackets));
         }
     }
 

@@ -91,7 +91,7 @@ internal sealed class EngineHypercalls : IHostChannelHandler
         _pending[id] = waiter;
         try
         {
-            byte[] payload = JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(id, address), ChannelJsonContext.Default.EngineAddressRequest);
+            byte[] payload = JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(id, address, SuperPackets: type == ChannelMessageType.Register), ChannelJsonContext.Default.EngineAddressRequest);
             if (!await _link.TrySendAsync(type, payload, cancellationToken).ConfigureAwait(false))
             {
                 return null;

@@ -130,7 +130,8 @@ internal sealed class SendPath
             // A super-packet travels as one ring record, its header first (the receiver tells a header from a bare
             // IPv4 packet by the first byte: a header's flags byte never has version 4 in its high nibble). One larger
             // than the region's largest record (a small region) goes through the ring as segments.
-            bool whole = offload.IsGso && _engine is not null && withHeader.Length <= _engine.MaxRecord(group.Id);
+            // An agent from before super-packets (mixed versions during an upgrade) gets the segments instead.
+            bool whole = offload.IsGso && _engine is not null && withHeader.Length <= _engine.MaxRecord(group.Id) && _engine.AcceptsSuperPackets(group, destination);
             if (whole)
             {
                 GsoPacket.ChecksumWhole(offload, packet);
@@ -141,7 +142,7 @@ internal sealed class SendPath
                 to.Member.Peer!.Counters.Engine.CountOut(packetLength);
                 return null;
             }
-            viaEngine = _engine is not null && offload.IsGso && withHeader.Length > _engine.MaxRecord(group.Id);
+            viaEngine = _engine is not null && offload.IsGso && !whole;
             plan = to.Member.Fallback;
         }
         if (!offload.IsGso)

@@ -67,7 +67,7 @@ internal sealed class EngineHypercallDispatcher
 
         return type switch
         {
-            ChannelMessageType.Register => RegisterAnswer(id, address, error),
+            ChannelMessageType.Register => RegisterAnswer(id, address, request?.SuperPackets ?? false, error),
             ChannelMessageType.Query => QueryAnswer(id, address),
             ChannelMessageType.Deregister => DeregisterAnswer(id, address),
             _ => throw new ArgumentOutOfRangeException(nameof(type), $"message type {(byte)type} is not an engine request"),
@@ -77,7 +77,7 @@ internal sealed class EngineHypercallDispatcher
     /// <summary>heartbeat() of this domain; false when it holds no slot (the agent re-registers on its next round).</summary>
     public bool Heartbeat() => (_budget is null || _budget.TryHypercall()) && _registry.Heartbeat(_domain) == HeartbeatStatus.Accepted;
 
-    private Answer RegisterAnswer(long id, IPAddress? address, string? error)
+    private Answer RegisterAnswer(long id, IPAddress? address, bool superPackets, string? error)
     {
         if (address is null)
         {
@@ -87,7 +87,7 @@ internal sealed class EngineHypercallDispatcher
         RegisterResult result;
         try
         {
-            result = _registry.Register(_domain, address);
+            result = _registry.Register(_domain, address, superPackets);
         }
         catch (SharedMemoryRegionException ex)
         {
@@ -119,7 +119,7 @@ internal sealed class EngineHypercallDispatcher
 
         QueryResult r = _registry.Query(_domain, address);
         return Json(ChannelMessageType.Query,
-            new EngineQueryAnswer(id, r.Accessible, r.Outcome.ToString(), r.Group, r.Slot, r.AskerSlot, r.RegionName, r.Generation, r.DirectoryVersion),
+            new EngineQueryAnswer(id, r.Accessible, r.Outcome.ToString(), r.Group, r.Slot, r.AskerSlot, r.RegionName, r.Generation, r.DirectoryVersion, r.SuperPackets),
             rejected: false);
     }
 

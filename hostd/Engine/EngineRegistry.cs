@@ -42,7 +42,8 @@ public sealed partial class EngineRegistry
     public event Action<string, ulong>? DirectoryChanged;
 
     /// <summary>register(address) from <paramref name="domain"/>: the address must belong to one of that domain's applications.</summary>
-    public RegisterResult Register(string domain, IPAddress address)
+    /// <param name="superPackets">The registering agent takes GSO super-packets off the ring (told to its peers in query answers).</param>
+    public RegisterResult Register(string domain, IPAddress address, bool superPackets = false)
     {
         address = Normalize(address);
         Application? app = FindApplication(address);
@@ -66,6 +67,7 @@ public sealed partial class EngineRegistry
             if (slot >= 0 && state.Slots[slot]!.Addresses.Contains(address))
             {
                 state.Slots[slot]!.LastHeartbeat = _time.GetUtcNow();
+                state.Slots[slot]!.SuperPackets = superPackets;
                 PublishSlotLocked(state, slot);
                 return Succeeded(RegisterStatus.AlreadyRegistered, state, slot);
             }
@@ -84,6 +86,7 @@ public sealed partial class EngineRegistry
             }
 
             SlotState held = state.Slots[slot]!;
+            held.SuperPackets = superPackets;
             if (held.Addresses.Count >= SlotEntry.MaxAddresses)
             {
                 return Refuse(RegisterStatus.TooManyAddresses,
@@ -346,7 +349,7 @@ public sealed partial class EngineRegistry
                 }
 
                 return new QueryResult(QueryOutcome.Accessible, state.Group, target, asker, _regions.RegionName(state.Group),
-                    state.Region.Generation, state.DirectoryVersion);
+                    state.Region.Generation, state.DirectoryVersion, state.Slots[target]!.SuperPackets);
             }
         }
 

@@ -33,7 +33,9 @@ public enum DeregisterStatus
 /// Answer to the query hypercall. Accessible: write to the ring <c>(<see cref="AskerSlot"/> → <see cref="Slot"/>)</c>
 /// of region <see cref="RegionName"/> at <see cref="Generation"/>; cache it until <see cref="DirectoryVersion"/> moves.
 /// </summary>
-public sealed record QueryResult(QueryOutcome Outcome, string? Group, int Slot, int AskerSlot, string? RegionName, ulong Generation, ulong DirectoryVersion)
+/// <see cref="SuperPackets"/>: the destination's agent takes GSO super-packets off the ring (it said so at registration).
+public sealed record QueryResult(QueryOutcome Outcome, string? Group, int Slot, int AskerSlot, string? RegionName, ulong Generation, ulong DirectoryVersion,
+    bool SuperPackets = false)
 {
     public bool Accessible => Outcome == QueryOutcome.Accessible;
 

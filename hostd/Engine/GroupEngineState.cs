@@ -52,6 +52,9 @@ internal sealed class SlotState(string domain, DateTimeOffset heartbeat)
 
     public DateTimeOffset LastHeartbeat { get; set; } = heartbeat;
 
+    /// <summary>The VM's agent takes GSO super-packets off the ring (its latest registration said so).</summary>
+    public bool SuperPackets { get; set; }
+
     public SlotEntry ToEntry() => new(PublishedName(Domain), Addresses.ToArray(), LastHeartbeat.ToUnixTimeMilliseconds());
 
     /// <summary>The slot table holds at most 64 UTF-8 bytes of the name (libvirt allows longer): the mirror truncates.</summary>

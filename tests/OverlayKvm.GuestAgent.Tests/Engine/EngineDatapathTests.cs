@@ -45,8 +45,8 @@ public sealed class EngineDatapathTests : IDisposable
     private static EngineRegion Open(EngineRegionOpener opener) =>
         opener.TryOpen("web", SharedRegion.Name, out string? error) ?? throw new InvalidOperationException(error);
 
-    private void AnswerAccessible(ulong version = 1) =>
-        _attachA.Routes.Complete(Ip("10.1.0.2"), new EngineRoute(true, 1, 0, SharedRegion.Generation, version));
+    private void AnswerAccessible(ulong version = 1, bool superPackets = true) =>
+        _attachA.Routes.Complete(Ip("10.1.0.2"), new EngineRoute(true, 1, 0, SharedRegion.Generation, version, superPackets));
 
     private void AnswerForB(ulong version)
     {
@@ -98,6 +98,28 @@ public sealed class EngineDatapathTests : IDisposable
         Assert.Equal(segments, _t.SinkB.Count);
         Assert.True(SuperPackets.TransportChecksumValid(_t.SinkB.Last) && SuperPackets.IpChecksumValid(_t.SinkB.Last));
         Assert.Equal(segments, _t.CountersB.ForGroup("web").Engine.PacketsIn);
+    }
+
+    [Fact]
+    public void TcpSuperPacket_ToAnAgentFromBeforeSuperPackets_CrossesTheRingAsPlainSegments()
+    {
+        // Mixed versions during an upgrade: the peer registered without saying it reads super-packets.
+        AnswerAccessible(superPackets: false);
+        (byte[] buffer, byte[] super, VirtioNetHeader header) = SuperPacketInBuffer(20_000, 0x18);
+        int segments = GsoPacket.SegmentCount(header, super);
+
+        Assert.Null(_sendA.Process(_t.GroupId, buffer, super.Length, _t.SenderA, header, new byte[2 * SendPath.SegmentScratchSize]));
+
+        Assert.Equal(0, _t.SenderA.Count);
+        var record = new byte[65536 + VirtioNetHeader.Size];
+        for (int i = 0; i < segments; i++)
+        {
+            Assert.Equal(RingReadResult.Message, _attachB.Endpoint.TryReceive(record, out int length, out _));
+            // A bare IPv4 packet, as an old agent reads it: version 4 in the first byte, no virtio-net header.
+            Assert.Equal(0x45, record[0]);
+            Assert.True(length <= 1500, $"record {i} is {length} bytes: not a plain segment");
+        }
+        Assert.Equal(RingReadResult.Empty, _attachB.Endpoint.TryReceive(record, out _, out _));
     }
 
     [Fact]

@@ -77,6 +77,19 @@ public sealed class EngineRegistryTests : IDisposable
     }
 
     [Fact]
+    public void Query_SaysWhetherTheDestinationsAgentReadsSuperPackets_AsItsLatestRegistrationSaid()
+    {
+        _f.Registry.Register("vm1", Ip("10.1.0.1"), superPackets: true);
+        _f.Registry.Register("vm2", Ip("10.1.0.2"));
+        Assert.False(_f.Registry.Query("vm1", Ip("10.1.0.2")).SuperPackets); // an agent from before super-packets
+        Assert.True(_f.Registry.Query("vm2", Ip("10.1.0.1")).SuperPackets);
+
+        // vm2's agent was upgraded: its next round registers again, saying so.
+        _f.Registry.Register("vm2", Ip("10.1.0.2"), superPackets: true);
+        Assert.True(_f.Registry.Query("vm1", Ip("10.1.0.2")).SuperPackets);
+    }
+
+    [Fact]
     public void Query_FromAVmOfAnotherGroup_IsNotAccessible_AndRevealsNothing()
     {
         _f.Registry.Register("vm2", Ip("10.1.0.2"));
