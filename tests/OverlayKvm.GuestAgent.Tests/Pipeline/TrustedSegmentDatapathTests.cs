@@ -130,7 +130,7 @@ public sealed class TrustedSegmentDatapathTests
         var doc = t.Doc("vmA", 5);
         var group = doc.Groups[0];
         var members = group.Members.Select(m => m.Domain == "vmB" ? m with { Path = "untrusted", Actions = ["drop"], Fallback = [] } : m).ToList();
-        t.StateA.Publish(new SnapshotCompiler(t.CountersA, t.Time, 7480).Compile(doc with { Groups = [group with { Members = members }] }, t.StateA.Current));
+        t.A.Publish(doc with { Groups = [group with { Members = members }] });
         byte[] buffer = TwoAgents.NewBuffer();
         int n = TwoAgents.WritePacket(buffer, "10.1.0.1", "10.1.0.2");
 
