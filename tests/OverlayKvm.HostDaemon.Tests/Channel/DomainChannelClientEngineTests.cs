@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using OverlayKvm.Core.Channel;
@@ -23,25 +22,21 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     [Fact]
     public async Task RegisterOverTheChannel_ThenAPeerRegisters_DirectoryChangePushedToTheFollower()
     {
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
+        using var end = new AgentEnd(_dir);
         var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        await using var client = new DomainChannelClient("vm1", end.Path, () => doc, NullLogger.Instance, engine: _f.Registry);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        using Socket accepted = await listener.AcceptAsync(cts.Token);
-        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false));
+        await using var agent = await end.AcceptAsync(cts.Token);
 
         await agent.WriteAsync(ChannelMessageType.Register,
             JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(17, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
-        EngineRegisterAnswer answer = await ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token);
+        EngineRegisterAnswer answer = await AgentEnd.ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token);
         Assert.Equal((17L, true, "web"), (answer.Id, answer.Ok, answer.Group));
 
         // Another VM of the group registers: vm1 must drop its cached answers.
         Assert.True(_f.Registry.Register("vm2", EngineFixture.Ip("10.1.0.2")).Succeeded);
-        EngineDirectoryChangedMessage pushed = await ReadAsync(agent, ChannelMessageType.EngineDirectoryChanged,
+        EngineDirectoryChangedMessage pushed = await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineDirectoryChanged,
             ChannelJsonContext.Default.EngineDirectoryChangedMessage, cts.Token);
         Assert.Equal("web", pushed.Group);
         Assert.True(pushed.DirectoryVersion > 0);
@@ -60,26 +55,22 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     [Fact]
     public async Task ChannelClosedByTheDomain_ItsEngineSlotsAreReleased_OthersStay()
     {
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
+        using var end = new AgentEnd(_dir);
         var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        await using var client = new DomainChannelClient("vm1", path, () => doc, NullLogger.Instance, engine: _f.Registry);
+        await using var client = new DomainChannelClient("vm1", end.Path, () => doc, NullLogger.Instance, engine: _f.Registry);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Socket accepted = await listener.AcceptAsync(cts.Token);
-        var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: true));
+        var agent = await end.AcceptAsync(cts.Token);
         await agent.WriteAsync(ChannelMessageType.Register,
             JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(1, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
-        Assert.True((await ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token)).Ok);
+        Assert.True((await AgentEnd.ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token)).Ok);
         Assert.True(_f.Registry.Register("vm2", EngineFixture.Ip("10.1.0.2")).Succeeded);
         Assert.Equal(["vm1", "vm2"], Domains());
 
         // The VM is gone: QEMU removed its socket and closed its end of the channel. vm1's slot must go now, not
         // after the heartbeat expiry (30 s on this fixture's clock, which does not even move).
-        listener.Dispose();
-        File.Delete(path);
+        end.Dispose();
+        File.Delete(end.Path);
         await agent.DisposeAsync();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while ((Domains().Contains("vm1") || client.Connected) && DateTime.UtcNow < deadline)
@@ -104,19 +95,5 @@ public sealed class DomainChannelClientEngineTests : IDisposable
         }
         domains.Sort(StringComparer.Ordinal);
         return domains.ToArray();
-    }
-
-    private static async Task<T> ReadAsync<T>(ChannelConnection connection, ChannelMessageType type,
-        System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)
-        where T : class
-    {
-        while (true)
-        {
-            ChannelMessage m = await connection.ReadAsync(cancellationToken) ?? throw new IOException("overlayd closed the channel");
-            if (m.Type == type)
-            {
-                return ChannelConnection.TryParse(m.Payload, info, out string? error) ?? throw new InvalidDataException(error);
-            }
-        }
     }
 }

@@ -28,11 +28,7 @@ public sealed class DirectoryLookupOnMissTests(ITestOutputHelper output)
         var apps = new List<AppProcess>();
         try
         {
-            a.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b.Name);
-            a.Ip("addr", "add", "10.96.0.1/24", "dev", "va");
-            b.Ip("addr", "add", "10.96.0.2/24", "dev", "vb");
-            a.Ip("link", "set", "va", "up");
-            b.Ip("link", "set", "vb", "up");
+            NetTopology.TwoVms(a, b, "10.96.0");
 
             await daemon.StartAsync();
             var ctl = new Overlayctl(daemon.Socket);
@@ -58,8 +54,8 @@ public sealed class DirectoryLookupOnMissTests(ITestOutputHelper output)
             Assert.True(later > first);
             await WaitAck(ctl, "vmB", later);
 
-            apps.Add(OverlaydDrivesAgentsTests.StartApp(agentA, "client", "10.1.0.1"));
-            apps.Add(OverlaydDrivesAgentsTests.StartApp(agentB, "late", "10.1.0.3"));
+            apps.Add(AppProcess.StartOnAdapter(agentA, "client", "10.1.0.1"));
+            apps.Add(AppProcess.StartOnAdapter(agentB, "late", "10.1.0.3"));
             Assert.True(proxy.HeldConfigs > 0, "overlayd pushed nothing to vmA after the new member: the test shows nothing");
 
             using var receiver = b.OpenSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);

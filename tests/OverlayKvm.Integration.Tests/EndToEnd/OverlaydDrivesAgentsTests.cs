@@ -25,11 +25,7 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
         var apps = new List<AppProcess>();
         try
         {
-            a.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b.Name);
-            a.Ip("addr", "add", "10.98.0.1/24", "dev", "va");
-            b.Ip("addr", "add", "10.98.0.2/24", "dev", "vb");
-            a.Ip("link", "set", "va", "up");
-            b.Ip("link", "set", "vb", "up");
+            NetTopology.TwoVms(a, b, "10.98.0");
 
             await daemon.StartAsync();
             var ctl = new Overlayctl(daemon.Socket);
@@ -50,8 +46,8 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
             var version = (await ctl.JsonAsync("domain-config", "vmA")).GetProperty("version").GetInt64();
             await WaitApplied(ctl, version, "initial configuration");
 
-            apps.Add(StartApp(agentA, "client", "10.1.0.1"));
-            apps.Add(StartApp(agentB, "server", "10.1.0.2"));
+            apps.Add(AppProcess.StartOnAdapter(agentA, "client", "10.1.0.1"));
+            apps.Add(AppProcess.StartOnAdapter(agentB, "server", "10.1.0.2"));
             var data = TcpTransfer.MakeData(4 << 20);
             var (sent, received) = await TcpTransfer.RunAsync(b, "10.1.0.2", a, "10.1.0.1", data, TimeSpan.FromSeconds(40));
             Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
@@ -81,15 +77,6 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
             agentB?.Dispose();
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    internal static AppProcess StartApp(AgentProcess agent, string app, string address)
-    {
-        var p = AppProcess.Start(agent, app);
-        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
-        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}");
-        return p;
     }
 
     /// <summary>Waits until <paramref name="agents"/> channels are connected and have acknowledged <paramref name="version"/>.</summary>

@@ -70,6 +70,27 @@ internal sealed class EngineScenario : TwoNamespaceOverlay
         Assert.Fail($"no packet took the engine path within 20 s: A {AgentControl.Stat(AgentA.ControlSocket).ToJsonString()} B {AgentControl.Stat(AgentB.ControlSocket).ToJsonString()}");
     }
 
+    /// <summary>web's region file in overlayd's engine directory (what a hostile writer scribbles on).</summary>
+    public string WebRegionPath => Path.Combine(Daemon.EngineDir, "overlaykvm-web");
+
+    /// <summary>
+    /// After a disturbance of the rings: new 1 MiB streams (each must arrive intact) until vmA has sent 100 more packets
+    /// on the engine path, within <paramref name="within"/>; fails naming <paramref name="after"/> if it did not.
+    /// </summary>
+    public async Task AssertTrafficReturnsToRingsAsync(TimeSpan within, string after, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        long engineBefore = Counter(AgentA, "engine", "packetsOut");
+        var deadline = DateTime.UtcNow + within;
+        while (Counter(AgentA, "engine", "packetsOut") - engineBefore < 100 && DateTime.UtcNow < deadline)
+        {
+            var data = TcpTransfer.MakeData(1 << 20);
+            var (sent, received) = await TcpTransfer.RunAsync(B, Server, A, Client, data, TimeSpan.FromSeconds(20));
+            Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
+        }
+        output.WriteLine(AgentControl.Stat(AgentA.ControlSocket)["engine"]!.ToJsonString());
+        Assert.True(Counter(AgentA, "engine", "packetsOut") - engineBefore >= 100, $"traffic did not return to the engine after {after}");
+    }
+
     public async Task<JsonElement> WebEngineStatAsync()
     {
         JsonElement stat = await Ctl.JsonAsync("engine-stat");

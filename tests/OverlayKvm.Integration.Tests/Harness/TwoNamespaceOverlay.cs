@@ -56,11 +56,7 @@ internal abstract class TwoNamespaceOverlay : IAsyncDisposable
     {
         A = Track(NetNamespace.Create(roleA));
         B = Track(NetNamespace.Create(roleB));
-        A.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", B.Name);
-        A.Ip("addr", "add", underlayA + "/24", "dev", "va");
-        B.Ip("addr", "add", underlayB + "/24", "dev", "vb");
-        A.Ip("link", "set", "va", "up");
-        B.Ip("link", "set", "vb", "up");
+        NetTopology.Veth(A, "va", underlayA, B, "vb", underlayB);
         await Daemon.StartAsync();
         await Ctl.OkAsync("domain-define", "vmA", "--address", underlayA);
         await Ctl.OkAsync("domain-define", "vmB", "--address", underlayB);
@@ -84,10 +80,7 @@ internal abstract class TwoNamespaceOverlay : IAsyncDisposable
     /// <summary>Starts app <paramref name="app"/> with `overlay-agent run` and waits for its address on the adapter.</summary>
     protected void StartApp(AgentProcess agent, string app, string address)
     {
-        var p = Track(AppProcess.Start(agent, app));
-        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
-        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\n{agent.Log}");
+        Track(AppProcess.StartOnAdapter(agent, app, address));
     }
 
     public T Track<T>(T d)

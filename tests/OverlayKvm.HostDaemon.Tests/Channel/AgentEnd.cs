@@ -1,0 +1,52 @@
+using System.Net.Sockets;
+using System.Text.Json.Serialization.Metadata;
+using OverlayKvm.Core.Channel;
+using OverlayKvm.Core.Config;
+
+namespace OverlayKvm.HostDaemon.Tests.Channel;
+
+/// <summary>
+/// The agent's end of one domain channel, played by the test: listens where libvirt's socket would be
+/// (DIR/DOMAIN.agent.sock), accepts overlayd's <c>DomainChannelClient</c> and reads what it sends. Disposing stops
+/// listening (what QEMU's exit looks like to overlayd, together with deleting <see cref="Path"/>).
+/// </summary>
+internal sealed class AgentEnd : IDisposable
+{
+    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+
+    public AgentEnd(string dir, string domain = "vm1")
+    {
+        Path = System.IO.Path.Combine(dir, domain + ".agent.sock");
+        _listener.Bind(new UnixDomainSocketEndPoint(Path));
+        _listener.Listen(1);
+    }
+
+    public string Path { get; }
+
+    /// <summary>Accepts overlayd's connection; the returned channel owns the accepted socket.</summary>
+    public async Task<ChannelConnection> AcceptAsync(CancellationToken cancellationToken, int maxMessageSize = ChannelProtocol.DefaultMaxMessageSize)
+    {
+        Socket accepted = await _listener.AcceptAsync(cancellationToken);
+        return new ChannelConnection(new NetworkStream(accepted, ownsSocket: true), maxMessageSize);
+    }
+
+    /// <summary>Reads until a message of <paramref name="type"/> arrives (hello and heartbeats in between are skipped).</summary>
+    public static async Task<T> ReadAsync<T>(ChannelConnection connection, ChannelMessageType type, JsonTypeInfo<T> info, CancellationToken cancellationToken)
+        where T : class
+    {
+        while (true)
+        {
+            ChannelMessage m = await connection.ReadAsync(cancellationToken) ?? throw new IOException("overlayd closed the channel");
+            if (m.Type == type)
+            {
+                return ChannelConnection.TryParse(m.Payload, info, out string? error) ?? throw new InvalidDataException(error);
+            }
+        }
+    }
+
+    /// <summary>The next configuration document overlayd pushes.</summary>
+    public static Task<DomainConfigDocument> NextConfigAsync(ChannelConnection connection, CancellationToken cancellationToken) =>
+        ReadAsync(connection, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cancellationToken);
+
+    public void Dispose() => _listener.Dispose();
+}
