@@ -7,16 +7,18 @@ namespace OverlayKvm.HostDaemon.Tests.Channel;
 
 /// <summary>
 /// The agent's end of one domain channel, played by the test: listens where libvirt's socket would be
-/// (DIR/DOMAIN.agent.sock), accepts overlayd's <c>DomainChannelClient</c> and reads what it sends. Disposing stops
-/// listening (what QEMU's exit looks like to overlayd, together with deleting <see cref="Path"/>).
+/// (a temp directory of its own, DOMAIN.agent.sock), accepts overlayd's <c>DomainChannelClient</c> and reads what it
+/// sends. <see cref="Close"/> is what QEMU's exit looks like to overlayd; disposing also removes the directory.
 /// </summary>
 internal sealed class AgentEnd : IDisposable
 {
     private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
 
-    public AgentEnd(string dir, string domain = "vm1")
+    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-agent-end-").FullName;
+
+    public AgentEnd(string domain = "vm1")
     {
-        Path = System.IO.Path.Combine(dir, domain + ".agent.sock");
+        Path = System.IO.Path.Combine(_dir, domain + ".agent.sock");
         _listener.Bind(new UnixDomainSocketEndPoint(Path));
         _listener.Listen(1);
     }
@@ -48,5 +50,16 @@ internal sealed class AgentEnd : IDisposable
     public static Task<DomainConfigDocument> NextConfigAsync(ChannelConnection connection, CancellationToken cancellationToken) =>
         ReadAsync(connection, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cancellationToken);
 
-    public void Dispose() => _listener.Dispose();
+    /// <summary>Stops listening and removes the socket, as QEMU does when the VM goes.</summary>
+    public void Close()
+    {
+        _listener.Dispose();
+        File.Delete(Path);
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
 }

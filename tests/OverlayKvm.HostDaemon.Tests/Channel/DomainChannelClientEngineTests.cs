@@ -11,18 +11,13 @@ namespace OverlayKvm.HostDaemon.Tests.Channel;
 public sealed class DomainChannelClientEngineTests : IDisposable
 {
     private readonly EngineFixture _f = new();
-    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dcc-").FullName;
 
-    public void Dispose()
-    {
-        _f.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _f.Dispose();
 
     [Fact]
     public async Task RegisterOverTheChannel_ThenAPeerRegisters_DirectoryChangePushedToTheFollower()
     {
-        using var end = new AgentEnd(_dir);
+        using var end = new AgentEnd();
         var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
         await using var client = new DomainChannelClient("vm1", end.Path, () => doc, NullLogger.Instance, engine: _f.Registry);
         client.Start();
@@ -55,7 +50,7 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     [Fact]
     public async Task ChannelClosedByTheDomain_ItsEngineSlotsAreReleased_OthersStay()
     {
-        using var end = new AgentEnd(_dir);
+        using var end = new AgentEnd();
         var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
         await using var client = new DomainChannelClient("vm1", end.Path, () => doc, NullLogger.Instance, engine: _f.Registry);
         client.Start();
@@ -69,8 +64,7 @@ public sealed class DomainChannelClientEngineTests : IDisposable
 
         // The VM is gone: QEMU removed its socket and closed its end of the channel. vm1's slot must go now, not
         // after the heartbeat expiry (30 s on this fixture's clock, which does not even move).
-        end.Dispose();
-        File.Delete(end.Path);
+        end.Close();
         await agent.DisposeAsync();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while ((Domains().Contains("vm1") || client.Connected) && DateTime.UtcNow < deadline)

@@ -6,16 +6,12 @@ using OverlayKvm.HostDaemon.Channel;
 namespace OverlayKvm.HostDaemon.Tests.Channel;
 
 /// <summary>When overlayd's end of a domain channel pushes a configuration document, and when it does not.</summary>
-public sealed class DomainChannelClientPushTests : IDisposable
+public sealed class DomainChannelClientPushTests
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dcp-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public async Task NotifyChanged_SameVersionNewDigest_Pushed_UnchangedDocument_NotPushed()
     {
-        using var end = new AgentEnd(_dir);
+        using var end = new AgentEnd();
         // A retired key epoch leaves the document without a store change: same version, another digest.
         var doc = Document(7, "aaaa");
         await using var client = new DomainChannelClient("vm1", end.Path, () => Volatile.Read(ref doc), NullLogger.Instance);

@@ -9,16 +9,12 @@ namespace OverlayKvm.HostDaemon.Tests.Channel;
 /// Documents larger than the guest's own messages may be (issue 11): overlayd sends up to
 /// <see cref="ChannelProtocol.MaxHostMessageSize"/>; a document above even that is not pushed, and the channel stays.
 /// </summary>
-public sealed class OversizedDocumentTests : IDisposable
+public sealed class OversizedDocumentTests
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dco-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public async Task Push_DocumentOver1MiB_Sent_OverTheLimit_NotSent_ChannelKept()
     {
-        using var end = new AgentEnd(_dir);
+        using var end = new AgentEnd();
         var doc = Document(7, "aaaa", bytes: 2 << 20);
         await using var client = new DomainChannelClient("vm1", end.Path, () => Volatile.Read(ref doc), NullLogger.Instance);
         client.Start();

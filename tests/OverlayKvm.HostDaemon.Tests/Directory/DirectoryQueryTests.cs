@@ -21,7 +21,6 @@ public sealed class DirectoryQueryTests : IDisposable
 {
     private readonly TempStore _temp = new();
     private readonly SqliteOverlayStore _store;
-    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dq-").FullName;
 
     public DirectoryQueryTests()
     {
@@ -33,17 +32,13 @@ public sealed class DirectoryQueryTests : IDisposable
         _store.DefineApplication("web", "frontend", IPAddress.Parse("10.1.0.1"), "vm1", []);
     }
 
-    public void Dispose()
-    {
-        _temp.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task MemberDefinedAfterTheLastPush_FoundWithItsRoute_UnrelatedGroupNotFound()
     {
         var builder = new DomainConfigBuilder(_store);
-        using var end = new AgentEnd(_dir);
+        using var end = new AgentEnd();
         await using var client = new DomainChannelClient("vm1", end.Path, () => builder.Build("vm1", includeSecrets: true), NullLogger.Instance);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -76,7 +71,7 @@ public sealed class DirectoryQueryTests : IDisposable
     {
         var builds = 0;
         var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        using var end = new AgentEnd(_dir);
+        using var end = new AgentEnd();
         await using var client = new DomainChannelClient("vm1", end.Path, () => { Interlocked.Increment(ref builds); return doc; }, NullLogger.Instance);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
