@@ -126,5 +126,37 @@ internal sealed class TwoAgents
         return length;
     }
 
+    /// <summary>
+    /// Round trips of a 1200-byte packet 10.1.0.1 → 10.1.0.2 through vmA's send path and vmB's receive path (vmB gets a
+    /// copy of the frame, as the wire would carry it): <paramref name="warmUp"/> first, then <paramref name="count"/>
+    /// counted. Returns the bytes this thread allocated during the counted ones (the datapath's per-packet budget is 0).
+    /// </summary>
+    public long AllocatedByRoundTrips(int warmUp, int count)
+    {
+        byte[] buffer = NewBuffer();
+        byte[] frame = new byte[2048];
+        byte[] template = NewBuffer();
+        int n = WritePacket(template, "10.1.0.1", "10.1.0.2", 1200);
+        for (int i = 0; i < warmUp; i++)
+        {
+            RoundTrip(template, buffer, frame, n);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < count; i++)
+        {
+            RoundTrip(template, buffer, frame, n);
+        }
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    private void RoundTrip(byte[] template, byte[] buffer, byte[] frame, int n)
+    {
+        template.AsSpan(0, SealedFrameHeader.Size + n).CopyTo(buffer);
+        SendA.Process(GroupId, buffer, n);
+        int length = SenderA.LastLength;
+        buffer.AsSpan(0, length).CopyTo(frame); // what the wire would carry (the double keeps its own copy)
+        ReceiveB.Process(frame.AsSpan(0, length), VmAUnderlay);
+    }
+
     public static byte[] NewBuffer() => new byte[SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize];
 }

@@ -52,28 +52,7 @@ public sealed class TrustedSegmentDatapathTests
     {
         var t = new TwoAgents { Paths = BothTrusted };
         t.Publish(2);
-        byte[] buffer = TwoAgents.NewBuffer();
-        byte[] frame = new byte[2048];
-        byte[] template = TwoAgents.NewBuffer();
-        int n = TwoAgents.WritePacket(template, "10.1.0.1", "10.1.0.2", 1200);
-        void RoundTrip()
-        {
-            template.AsSpan(0, SealedFrameHeader.Size + n).CopyTo(buffer);
-            t.SendA.Process(t.GroupId, buffer, n);
-            int len = t.SenderA.LastLength;
-            buffer.AsSpan(0, len).CopyTo(frame);
-            t.ReceiveB.Process(frame.AsSpan(0, len), TwoAgents.VmAUnderlay);
-        }
-        for (int i = 0; i < 200; i++)
-        {
-            RoundTrip();
-        }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 2000; i++)
-        {
-            RoundTrip();
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, t.AllocatedByRoundTrips(warmUp: 200, count: 2000));
         Assert.Equal(2200, t.CountersB.ForGroup("web").Clear.PacketsIn);
     }
 
