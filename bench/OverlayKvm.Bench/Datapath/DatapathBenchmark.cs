@@ -60,7 +60,7 @@ public class DatapathBenchmark
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public void DisposeAgents()
     {
         _a.Dispose();
         _b.Dispose();
