@@ -7,6 +7,7 @@ using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.Bench.Datapath;
 
@@ -23,6 +24,8 @@ public class DatapathBenchmark
     private readonly byte[] _template = new byte[2048];
     private readonly NullSink _sink = new();
     private readonly CopySender _sender = new();
+    private AgentDatapath _a = null!;
+    private AgentDatapath _b = null!;
     private SendPath _send = null!;
     private ReceivePath _receive = null!;
     private uint _groupId;
@@ -36,21 +39,16 @@ public class DatapathBenchmark
     {
         byte[] key = RandomNumberGenerator.GetBytes(32);
         _groupId = OverlayIds.GroupId("web");
-        var stateA = new AgentState();
-        var stateB = new AgentState();
-        var countersA = new DatapathCounters();
-        var countersB = new DatapathCounters();
-        stateA.Publish(new SnapshotCompiler(countersA, TimeProvider.System, 7480).Compile(Doc("vmA", key), null));
-        stateB.Publish(new SnapshotCompiler(countersB, TimeProvider.System, 7480).Compile(Doc("vmB", key), null));
-        var adaptersA = new AdapterTable();
-        var adaptersB = new AdapterTable();
-        adaptersA.Set(_groupId, _sink);
-        adaptersB.Set(_groupId, _sink);
-        // The transmission manager is part of the path: the first packet decides (within-group default) and records the rule.
-        _send = new SendPath(stateA, countersA, _sender, adaptersA,
-            new OverlayKvm.GuestAgent.Policy.TransmissionManager(stateA, new(), countersA, new OverlayKvm.GuestAgent.Policy.SharedFrameSender(_sender)));
-        _receive = new ReceivePath(stateB, countersB, adaptersB, TimeProvider.System,
-            new OverlayKvm.GuestAgent.Policy.TransmissionManager(stateB, new(), countersB, new OverlayKvm.GuestAgent.Policy.SharedFrameSender(_sender)));
+        // Both agents as AddGuestAgent builds them (the transmission manager is part of the path: the first packet
+        // decides, within-group default, and records the rule), with in-memory adapter and UDP doubles.
+        _a = new AgentDatapath(_sender, TimeProvider.System);
+        _b = new AgentDatapath(_sender, TimeProvider.System);
+        _a.Publish(Doc("vmA", key));
+        _b.Publish(Doc("vmB", key));
+        _a.Adapters.Set(_groupId, _sink);
+        _b.Adapters.Set(_groupId, _sink);
+        _send = _a.Send;
+        _receive = _b.Receive;
 
         _packetLength = PacketSize;
         Span<byte> p = _template.AsSpan(SealedFrameHeader.Size, _packetLength);
@@ -59,6 +57,13 @@ public class DatapathBenchmark
         p[9] = 17;
         IPAddress.Parse("10.1.0.1").TryWriteBytes(p.Slice(12), out _);
         IPAddress.Parse("10.1.0.2").TryWriteBytes(p.Slice(16), out _);
+    }
+
+    [GlobalCleanup]
+    public void DisposeAgents()
+    {
+        _a.Dispose();
+        _b.Dispose();
     }
 
     [Benchmark]

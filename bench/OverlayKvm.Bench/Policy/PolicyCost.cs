@@ -10,6 +10,7 @@ using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.Bench.Policy;
 
@@ -178,32 +179,35 @@ internal static class PolicyCost
         }
     }
 
+    /// <summary>One VM's datapath as AddGuestAgent builds it, with rule limits high enough for the bench's flows.</summary>
     private sealed class Side
     {
         public Side()
         {
-            Transmission = new TransmissionManager(State, new TransmissionOptions { AllowTtl = TimeSpan.FromHours(1), MaxRules = 1 << 20, MaxRulesPerPeer = 1 << 20 }, Counters, new SharedFrameSender(Frames));
-            Send = new SendPath(State, Counters, Frames, Adapters, Transmission);
-            Receive = new ReceivePath(State, Counters, Adapters, TimeProvider.System, Transmission);
+            Datapath = new AgentDatapath(Frames, TimeProvider.System,
+                new TransmissionOptions { AllowTtl = TimeSpan.FromHours(1), MaxRules = 1 << 20, MaxRulesPerPeer = 1 << 20 });
             Adapters.Set(OverlayIds.GroupId("G2"), Sink.Instance);
             Adapters.Set(OverlayIds.GroupId("G3"), Sink.Instance);
         }
 
-        public AgentState State { get; } = new();
+        public AgentDatapath Datapath { get; }
 
-        public DatapathCounters Counters { get; } = new();
+        public AgentState State => Datapath.State;
 
-        public AdapterTable Adapters { get; } = new();
+        public DatapathCounters Counters => Datapath.Counters;
 
+        public AdapterTable Adapters => Datapath.Adapters;
+
+        // Initialised before the constructor body: the datapath is built around it.
         public Queue Frames { get; } = new();
 
-        public TransmissionManager Transmission { get; }
+        public TransmissionManager Transmission => Datapath.Transmission;
 
-        public SendPath Send { get; }
+        public SendPath Send => Datapath.Send;
 
-        public ReceivePath Receive { get; }
+        public ReceivePath Receive => Datapath.Receive;
 
-        public void Publish(DomainConfigDocument doc) => State.Publish(new SnapshotCompiler(Counters, TimeProvider.System, 7480).Compile(doc, State.Current));
+        public void Publish(DomainConfigDocument doc) => Datapath.Publish(doc);
     }
 
     private sealed class Sink : IPacketSink

@@ -6,6 +6,7 @@ using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.Fuzz.Fixtures;
 
@@ -24,38 +25,43 @@ internal sealed class AgentPair
 
     public AgentPair()
     {
+        // Both agents as AddGuestAgent builds them, with capturing underlays and a clock that never moves.
         var time = new FixedTime();
-        StateA.Publish(new SnapshotCompiler(CountersA, time, OverlayPort).Compile(Document("vmA"), null));
-        StateB.Publish(new SnapshotCompiler(CountersB, time, OverlayPort).Compile(Document("vmB"), null));
-        SenderA = new SharedFrameSender(UnderlayA);
-        TransmissionB = new TransmissionManager(StateB, new TransmissionOptions(), CountersB, new SharedFrameSender(UnderlayB));
+        A = new AgentDatapath(UnderlayA, time);
+        B = new AgentDatapath(UnderlayB, time);
+        A.Publish(Document("vmA"));
+        B.Publish(Document("vmB"));
         AdaptersB.Set(OverlayIds.GroupId("web"), SinkB);
         AdaptersB.Set(OverlayIds.GroupId("ops"), SinkB);
-        ReceiveB = new ReceivePath(StateB, CountersB, AdaptersB, time, TransmissionB);
     }
 
-    public AgentState StateA { get; } = new();
+    public AgentDatapath A { get; }
 
-    public AgentState StateB { get; } = new();
+    public AgentDatapath B { get; }
 
-    public DatapathCounters CountersA { get; } = new();
+    public AgentState StateA => A.State;
 
-    public DatapathCounters CountersB { get; } = new();
+    public AgentState StateB => B.State;
 
+    public DatapathCounters CountersA => A.Counters;
+
+    public DatapathCounters CountersB => B.Counters;
+
+    // Initialised before the constructor body: the datapaths are built around them.
     public CapturingUnderlay UnderlayA { get; } = new();
 
     public CapturingUnderlay UnderlayB { get; } = new();
 
-    public AdapterTable AdaptersB { get; } = new();
+    public AdapterTable AdaptersB => B.Adapters;
 
     public DiscardingSink SinkB { get; } = new();
 
     /// <summary>vmA's sealing of control and data frames (the send side production uses).</summary>
-    public SharedFrameSender SenderA { get; }
+    public SharedFrameSender SenderA => A.Sealing;
 
-    public TransmissionManager TransmissionB { get; }
+    public TransmissionManager TransmissionB => B.Transmission;
 
-    public ReceivePath ReceiveB { get; }
+    public ReceivePath ReceiveB => B.Receive;
 
     /// <summary>vmA's runtime of a group and its view of vmB, to seal as vmA would.</summary>
     public (AgentSnapshot Snapshot, GroupRuntime Group, PeerVm PeerB) SenderView(string group)

@@ -9,6 +9,7 @@ using OverlayKvm.GuestAgent.Hosting;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.GuestAgent.Tun;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.Fuzz.Targets;
 
@@ -29,24 +30,17 @@ internal sealed class ChannelAgentTarget : FuzzTarget
     // so the same input takes the same path on every run.
     protected override void Execute(ReadOnlySpan<byte> input)
     {
-        using HostChannelService service = NewAgent();
+        using var agent = new AgentDatapath(new CapturingUnderlay(), new FixedTime(), configure: o => o.StateDirectory = _state.Path);
+        using HostChannelService service = NewService(agent);
         ChannelScript.Play(input, (connection, message) => service.HandleAsync(connection, message, CancellationToken.None));
     }
 
-    private HostChannelService NewAgent()
+    // The channel service over the agent's AddGuestAgent graph, with the engine's hypercall handler on its link.
+    private HostChannelService NewService(AgentDatapath agent)
     {
-        var state = new AgentState();
-        var counters = new DatapathCounters();
-        var table = new AdapterTable();
-        var underlay = new CapturingUnderlay();
-        var transmission = new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(underlay));
-        var send = new SendPath(state, counters, underlay, table, transmission);
-        var options = Options.Create(new AgentOptions { StateDirectory = _state.Path });
-        var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
-        var link = new HostChannelLink();
-        return new HostChannelService(new UnixListenerTransport(Path.Combine(_state.Path, "unused.sock")), state,
-            new SnapshotCompiler(counters, new FixedTime(), 7480), adapters, NullLogger<HostChannelService>.Instance, link,
-            [new EngineHypercalls(link), new EngineMoveHandler(null, NullLogger<EngineMoveHandler>.Instance)]);
+        var link = agent.Get<HostChannelLink>();
+        return new HostChannelService(new UnixListenerTransport(Path.Combine(_state.Path, "unused.sock")), agent.State,
+            agent.Compiler, agent.AdapterManager, NullLogger<HostChannelService>.Instance, link, [new EngineHypercalls(link), new EngineMoveHandler(null, NullLogger<EngineMoveHandler>.Instance)]);
     }
 
     protected override bool IsRejection(Exception ex) => ex is ChannelProtocolException;

@@ -36,17 +36,17 @@ public sealed class DirectoryLookupsTests : IAsyncDisposable
     public async Task MissAsksOnce_AnswerCompiledIn_NextPacketDelivered_NegativeCached()
     {
         var t = new TwoAgents();
-        var learned = new LearnedRoutes();
-        var compiler = new SnapshotCompiler(t.CountersA, t.Time, 7480);
+        // vmA's AddGuestAgent graph: its send path already holds these lookups, as overlay-agent's does.
+        var learned = t.A.Get<LearnedRoutes>();
+        var compiler = t.A.Compiler;
         // vmA's last push predates b: its document has a and a2 only.
         DomainConfigDocument full = t.Doc("vmA", 2);
         DomainConfigDocument old = full with { Version = 1, Groups = [full.Groups[0] with { Members = [.. full.Groups[0].Members.Where(m => m.Name != "b")] }] };
         t.StateA.Publish(compiler.Compile(old, null));
         var (host, agentEnd) = await ConnectAsync();
-        var link = new HostChannelLink();
-        link.Attach(agentEnd);
-        var lookups = new DirectoryLookups(t.StateA, compiler, learned, link, t.Time, NullLogger<DirectoryLookups>.Instance);
-        var send = new SendPath(t.StateA, t.CountersA, t.SenderA, t.AdaptersA, t.TransmissionA, lookups: lookups);
+        t.A.Get<HostChannelLink>().Attach(agentEnd);
+        var lookups = t.A.Get<DirectoryLookups>();
+        var send = t.SendA;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await lookups.StartAsync(cts.Token);
         try

@@ -28,30 +28,10 @@ public sealed class HostChannelServiceTests : IDisposable
             connection.WriteAsync(ChannelMessageType.Register, message.Payload, cancellationToken).AsTask();
     }
 
-    private (HostChannelService Service, AgentState State) NewService(HostChannelLink? link = null, IHostChannelHandler[]? handlers = null)
-    {
-        var state = new AgentState();
-        var counters = new DatapathCounters();
-        var options = Options.Create(new AgentOptions { StateDirectory = Path.Combine(_dir, "state") });
-        var table = new AdapterTable();
-        var send = new SendPath(state, counters, new CapturingSender(), table, new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender())));
-        var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
-        var transport = new UnixListenerTransport(Path.Combine(_dir, "channel.sock"));
-        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, TestClock.Create(), 7480), adapters, NullLogger<HostChannelService>.Instance, link, handlers);
-        return (service, state);
-    }
+    private (HostChannelService Service, AgentState State) NewService(HostChannelLink? link = null, IHostChannelHandler[]? handlers = null) =>
+        AgentChannel.NewService(_dir, link, handlers);
 
-    private async Task<ChannelConnection> ConnectHostAsync()
-    {
-        string path = Path.Combine(_dir, "channel.sock");
-        for (int i = 0; i < 100 && !File.Exists(path); i++)
-        {
-            await Task.Delay(20);
-        }
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
-        return new ChannelConnection(new NetworkStream(socket, ownsSocket: true));
-    }
+    private Task<ChannelConnection> ConnectHostAsync() => AgentChannel.ConnectHostAsync(_dir);
 
     private static async Task<ChannelMessage> NextAsync(ChannelConnection c)
     {

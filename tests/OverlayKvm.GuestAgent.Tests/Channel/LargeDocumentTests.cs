@@ -82,33 +82,10 @@ public sealed class LargeDocumentTests : IDisposable
             [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [key])]), OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
     }
 
-    private (HostChannelService Service, AgentState State) NewService()
-    {
-        var state = new AgentState();
-        var counters = new DatapathCounters();
-        var options = Options.Create(new AgentOptions { StateDirectory = Path.Combine(_dir, "state") });
-        var table = new AdapterTable();
-        var send = new SendPath(state, counters, new CapturingSender(), table,
-            new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender())));
-        var adapters = new AdapterManager(state, table, send, counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
-        var transport = new UnixListenerTransport(Path.Combine(_dir, "channel.sock"));
-        var service = new HostChannelService(transport, state, new SnapshotCompiler(counters, TestClock.Create(), 7480), adapters,
-            NullLogger<HostChannelService>.Instance);
-        return (service, state);
-    }
+    private (HostChannelService Service, AgentState State) NewService() => AgentChannel.NewService(_dir);
 
-    private async Task<ChannelConnection> ConnectHostAsync()
-    {
-        string path = Path.Combine(_dir, "channel.sock");
-        for (int i = 0; i < 100 && !File.Exists(path); i++)
-        {
-            await Task.Delay(20);
-        }
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
-        // As overlayd opens it: small messages from the guest, documents up to MaxHostMessageSize to it.
-        return new ChannelConnection(new NetworkStream(socket, ownsSocket: true), ChannelProtocol.DefaultMaxMessageSize, ChannelProtocol.MaxHostMessageSize);
-    }
+    // As overlayd opens it: documents up to MaxHostMessageSize to the agent.
+    private Task<ChannelConnection> ConnectHostAsync() => AgentChannel.ConnectHostAsync(_dir, ChannelProtocol.MaxHostMessageSize);
 
     private static async Task<ChannelMessage> NextAsync(ChannelConnection connection, string awaited)
     {

@@ -7,6 +7,8 @@ using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Tests.Doubles;
 using OverlayKvm.GuestAgent.Tun;
 using OverlayKvm.GuestAgent.Policy;
+using OverlayKvm.TestSupport;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.GuestAgent.Tests.Control;
 
@@ -22,14 +24,15 @@ public sealed class ControlRequestTests : IDisposable
         }
     }
 
-    private ControlSocketService NewService(AgentState state, DatapathCounters counters)
+    private void Configure(AgentOptions o)
     {
-        var options = Options.Create(new AgentOptions { StateDirectory = _dir, ControlSocket = Path.Combine(_dir, "c.sock") });
-        var table = new AdapterTable();
-        var transmission = new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender()));
-        var adapters = new AdapterManager(state, table, new SendPath(state, counters, new CapturingSender(), table, transmission), counters, new IpCommand(), options, NullLogger<AdapterManager>.Instance);
-        return new ControlSocketService(options, adapters, new StatBuilder(counters, state, adapters, transmission), NullLogger<ControlSocketService>.Instance);
+        o.StateDirectory = _dir;
+        o.ControlSocket = Path.Combine(_dir, "c.sock");
     }
+
+    // The control socket over vmA's AddGuestAgent graph (its adapters and stat builder), as overlay-agent serves it.
+    private static ControlSocketService NewService(AgentDatapath agent) =>
+        new(agent.Get<IOptions<AgentOptions>>(), agent.AdapterManager, agent.Get<StatBuilder>(), NullLogger<ControlSocketService>.Instance);
 
     [Theory]
     [InlineData("garbage", "not valid JSON")]
@@ -42,7 +45,7 @@ public sealed class ControlRequestTests : IDisposable
     [InlineData("{\"op\":\"unregister\",\"app\":\"a\",\"pid\":1}", "is not registered")]
     public void Handle_BadRequests_AnsweredWithClearError(string line, string expected)
     {
-        ControlResponse r = NewService(new AgentState(), new DatapathCounters()).Handle(line);
+        ControlResponse r = NewService(new AgentDatapath(new CapturingSender(), TestClock.Create(), configure: Configure)).Handle(line);
         Assert.False(r.Ok);
         Assert.Contains(expected, r.Error);
     }
@@ -50,8 +53,8 @@ public sealed class ControlRequestTests : IDisposable
     [Fact]
     public void Handle_RegisterUnknownApp_NamesAppAndDomain()
     {
-        var t = new TwoAgents();
-        ControlResponse r = NewService(t.StateA, t.CountersA).Handle("{\"op\":\"register\",\"app\":\"ghost\",\"pid\":1}");
+        var t = new TwoAgents(configureA: Configure);
+        ControlResponse r = NewService(t.A).Handle("{\"op\":\"register\",\"app\":\"ghost\",\"pid\":1}");
         Assert.False(r.Ok);
         Assert.Contains("app 'ghost' is not configured for domain vmA", r.Error);
     }
@@ -59,10 +62,10 @@ public sealed class ControlRequestTests : IDisposable
     [Fact]
     public void Handle_Stat_ReportsCountersAndDropsByName()
     {
-        var t = new TwoAgents();
+        var t = new TwoAgents(configureA: Configure);
         t.CountersA.Drop(DropReason.Replay);
         t.CountersA.ForGroup("web").Sealed.CountOut(100);
-        ControlResponse r = NewService(t.StateA, t.CountersA).Handle("{\"op\":\"stat\"}");
+        ControlResponse r = NewService(t.A).Handle("{\"op\":\"stat\"}");
         Assert.True(r.Ok);
         Assert.Equal(1, r.Stat!.Drops["replay"]);
         Assert.Equal(0, r.Stat.Drops["auth"]);

@@ -9,6 +9,7 @@ using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -23,18 +24,23 @@ internal sealed class TwoAgents
     public static readonly uint VmAUnderlay = 0xC0000201;
     public static readonly uint VmBUnderlay = 0xC0000202;
 
-    public TwoAgents()
+    /// <param name="swapA">Doubles vmA's graph takes before AddGuestAgent (e.g. the engine a test attaches a region to).</param>
+    /// <param name="configureA">vmA's agent options (state directory, control socket) for tests that use its adapters.</param>
+    public TwoAgents(Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? swapA = null,
+        Action<OverlayKvm.GuestAgent.Hosting.AgentOptions>? configureA = null)
     {
-        StateA = new AgentState();
-        StateB = new AgentState();
+        A = new AgentDatapath(SenderA, Time, swap: swapA, configure: configureA);
+        B = new AgentDatapath(SenderB, Time);
         Publish(1);
-        TransmissionA = new TransmissionManager(StateA, new TransmissionOptions(), CountersA, new SharedFrameSender(SenderA));
-        TransmissionB = new TransmissionManager(StateB, new TransmissionOptions(), CountersB, new SharedFrameSender(SenderB));
-        SendA = new SendPath(StateA, CountersA, SenderA, AdaptersA, TransmissionA);
-        ReceiveB = new ReceivePath(StateB, CountersB, AdaptersB, Time, TransmissionB);
         AdaptersA.Set(OverlayIds.GroupId("web"), SinkA);
         AdaptersB.Set(OverlayIds.GroupId("web"), SinkB);
     }
+
+    /// <summary>vmA's datapath from AddGuestAgent (what the shortcuts below name).</summary>
+    public AgentDatapath A { get; }
+
+    /// <summary>vmB's datapath from AddGuestAgent.</summary>
+    public AgentDatapath B { get; }
 
     public FakeTimeProvider Time { get; } = TestClock.Create();
 
@@ -46,40 +52,41 @@ internal sealed class TwoAgents
 
     public List<(int Epoch, byte[] Key, DateTimeOffset? Retires)> Keys { get; } = [(1, RandomNumberGenerator.GetBytes(32), null)];
 
-    public AgentState StateA { get; }
+    public AgentState StateA => A.State;
 
-    public AgentState StateB { get; }
+    public AgentState StateB => B.State;
 
-    public DatapathCounters CountersA { get; } = new();
+    public DatapathCounters CountersA => A.Counters;
 
-    public DatapathCounters CountersB { get; } = new();
+    public DatapathCounters CountersB => B.Counters;
 
-    public AdapterTable AdaptersA { get; } = new();
+    public AdapterTable AdaptersA => A.Adapters;
 
-    public AdapterTable AdaptersB { get; } = new();
+    public AdapterTable AdaptersB => B.Adapters;
 
     public CapturingSink SinkA { get; } = new();
 
     public CapturingSink SinkB { get; } = new();
 
+    // Initialised before the constructor body: the datapaths are built around them.
     public CapturingSender SenderA { get; } = new();
 
     public CapturingSender SenderB { get; } = new();
 
-    public TransmissionManager TransmissionA { get; }
+    public TransmissionManager TransmissionA => A.Transmission;
 
-    public TransmissionManager TransmissionB { get; }
+    public TransmissionManager TransmissionB => B.Transmission;
 
-    public SendPath SendA { get; }
+    public SendPath SendA => A.Send;
 
-    public ReceivePath ReceiveB { get; }
+    public ReceivePath ReceiveB => B.Receive;
 
     public uint GroupId { get; } = OverlayIds.GroupId("web");
 
     public void Publish(long version)
     {
-        StateA.Publish(new SnapshotCompiler(CountersA, Time, 7480).Compile(Doc("vmA", version), StateA.Current));
-        StateB.Publish(new SnapshotCompiler(CountersB, Time, 7480).Compile(Doc("vmB", version), StateB.Current));
+        A.Publish(Doc("vmA", version));
+        B.Publish(Doc("vmB", version));
     }
 
     /// <summary>The classifier the documents' routes come from (trusted segments for the clear path's tests).</summary>
@@ -117,6 +124,38 @@ internal sealed class TwoAgents
         IPAddress.Parse(source).TryWriteBytes(p.Slice(12), out _);
         IPAddress.Parse(destination).TryWriteBytes(p.Slice(16), out _);
         return length;
+    }
+
+    /// <summary>
+    /// Round trips of a 1200-byte packet 10.1.0.1 → 10.1.0.2 through vmA's send path and vmB's receive path (vmB gets a
+    /// copy of the frame, as the wire would carry it): <paramref name="warmUp"/> first, then <paramref name="count"/>
+    /// counted. Returns the bytes this thread allocated during the counted ones (the datapath's per-packet budget is 0).
+    /// </summary>
+    public long AllocatedByRoundTrips(int warmUp, int count)
+    {
+        byte[] buffer = NewBuffer();
+        byte[] frame = new byte[2048];
+        byte[] template = NewBuffer();
+        int n = WritePacket(template, "10.1.0.1", "10.1.0.2", 1200);
+        for (int i = 0; i < warmUp; i++)
+        {
+            RoundTrip(template, buffer, frame, n);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < count; i++)
+        {
+            RoundTrip(template, buffer, frame, n);
+        }
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    private void RoundTrip(byte[] template, byte[] buffer, byte[] frame, int n)
+    {
+        template.AsSpan(0, SealedFrameHeader.Size + n).CopyTo(buffer);
+        SendA.Process(GroupId, buffer, n);
+        int length = SenderA.LastLength;
+        buffer.AsSpan(0, length).CopyTo(frame); // what the wire would carry (the double keeps its own copy)
+        ReceiveB.Process(frame.AsSpan(0, length), VmAUnderlay);
     }
 
     public static byte[] NewBuffer() => new byte[SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize];

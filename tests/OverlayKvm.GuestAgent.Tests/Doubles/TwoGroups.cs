@@ -11,6 +11,7 @@ using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -132,36 +133,36 @@ internal sealed class TwoGroups
         return new StoreSnapshot(_version, groups, apps, domains, [], credentials) { Policies = [.. Policies] };
     }
 
+    /// <summary>One VM's datapath from AddGuestAgent, its frames queued for <see cref="Pump"/>.</summary>
     internal sealed class Side
     {
         public Side(string domain, TransmissionOptions options, FakeTimeProvider time)
         {
             Domain = domain;
-            Compiler = new SnapshotCompiler(Counters, time, 7480);
-            Transmission = new TransmissionManager(State, options, Counters, new SharedFrameSender(Frames), time);
-            Send = new SendPath(State, Counters, Frames, Adapters, Transmission);
-            Receive = new ReceivePath(State, Counters, Adapters, time, Transmission);
+            Datapath = new AgentDatapath(Frames, time, options);
         }
 
         public string Domain { get; }
 
-        public AgentState State { get; } = new();
+        public AgentDatapath Datapath { get; }
 
-        public DatapathCounters Counters { get; } = new();
+        public AgentState State => Datapath.State;
 
-        public AdapterTable Adapters { get; } = new();
+        public DatapathCounters Counters => Datapath.Counters;
+
+        public AdapterTable Adapters => Datapath.Adapters;
 
         public CapturingSink Sink { get; } = new();
 
         public FrameQueue Frames { get; } = new();
 
-        public SnapshotCompiler Compiler { get; }
+        public SnapshotCompiler Compiler => Datapath.Compiler;
 
-        public TransmissionManager Transmission { get; }
+        public TransmissionManager Transmission => Datapath.Transmission;
 
-        public SendPath Send { get; }
+        public SendPath Send => Datapath.Send;
 
-        public ReceivePath Receive { get; }
+        public ReceivePath Receive => Datapath.Receive;
 
         public byte[] Buffer { get; } = TwoAgents.NewBuffer();
     }

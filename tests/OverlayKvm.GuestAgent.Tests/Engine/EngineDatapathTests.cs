@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.SharedMemory;
 using OverlayKvm.Core.Tests.Wire;
@@ -15,8 +16,8 @@ namespace OverlayKvm.GuestAgent.Tests.Engine;
 public sealed class EngineDatapathTests : IDisposable
 {
     private readonly SharedRegion _region = new();
-    private readonly TwoAgents _t = new();
     private readonly EngineDatapath _engineA = new();
+    private readonly TwoAgents _t;
     private readonly EngineDatapath _engineB = new();
     private readonly SendPath _sendA;
     private readonly EngineReceivePath _receiveB;
@@ -25,12 +26,14 @@ public sealed class EngineDatapathTests : IDisposable
 
     public EngineDatapathTests()
     {
+        // vmA's send path from AddGuestAgent with this engine in it (the product's registration when the engine is on).
+        _t = new TwoAgents(swapA: services => services.AddSingleton(_engineA));
         var opener = new EngineRegionOpener(_region.Directory);
         _attachA = new EngineAttachment("web", _t.GroupId, Open(opener), 0);
         _attachB = new EngineAttachment("web", _t.GroupId, Open(opener), 1);
         _engineA.Attach(_attachA);
         _engineB.Attach(_attachB);
-        _sendA = new SendPath(_t.StateA, _t.CountersA, _t.SenderA, _t.AdaptersA, _t.TransmissionA, _engineA);
+        _sendA = _t.SendA;
         _receiveB = new EngineReceivePath(_t.StateB, _t.CountersB, _t.AdaptersB, _engineB, _t.TransmissionB);
         AnswerForB(version: 1); // what the control service's queries on attach bring: vmA's apps are in slot 0
     }

@@ -8,6 +8,8 @@ using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.GuestAgent.Tests.Doubles;
 using OverlayKvm.GuestAgent.Tun;
+using Microsoft.Extensions.DependencyInjection;
+using OverlayKvm.TestSupport.Agent;
 
 namespace OverlayKvm.GuestAgent.Tests.Tun;
 
@@ -39,13 +41,11 @@ public sealed class AdapterRollbackTests : IDisposable
         Assert.True(Environment.UserName == "root" && File.Exists("/dev/net/tun"),
             "needs root and /dev/net/tun (the adapter is a real TUN device): run the tests as root on a machine with the tun driver");
         var ip = new RecordingIp(failOn: "table");
-        var state = new AgentState();
-        var counters = new DatapathCounters();
-        state.Publish(new SnapshotCompiler(counters, TimeProvider.System, 7480).Compile(Document(), null));
-        var table = new AdapterTable();
-        var transmission = new TransmissionManager(state, new TransmissionOptions(), counters, new SharedFrameSender(new CapturingSender()));
-        var options = Options.Create(new AgentOptions { StateDirectory = _dir, ControlSocket = Path.Combine(_dir, "c.sock") });
-        using var adapters = new AdapterManager(state, table, new SendPath(state, counters, new CapturingSender(), table, transmission), counters, ip, options, NullLogger<AdapterManager>.Instance);
+        // The product's graph with the recording ip swapped in: the AdapterManager under test is the one AddGuestAgent builds.
+        using var agent = new AgentDatapath(new CapturingSender(), TimeProvider.System, swap: services => services.AddSingleton<IpCommand>(ip),
+            configure: o => { o.StateDirectory = _dir; o.ControlSocket = Path.Combine(_dir, "c.sock"); });
+        agent.Publish(Document());
+        var adapters = agent.AdapterManager;
 
         Assert.Throws<IpCommandException>(() => adapters.Register("x", "ahroll", Environment.ProcessId));
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using OverlayKvm.Core.Channel;
 using OverlayKvm.Core.Config;
@@ -10,28 +9,20 @@ namespace OverlayKvm.HostDaemon.Tests.Channel;
 /// Documents larger than the guest's own messages may be (issue 11): overlayd sends up to
 /// <see cref="ChannelProtocol.MaxHostMessageSize"/>; a document above even that is not pushed, and the channel stays.
 /// </summary>
-public sealed class OversizedDocumentTests : IDisposable
+public sealed class OversizedDocumentTests
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dco-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public async Task Push_DocumentOver1MiB_Sent_OverTheLimit_NotSent_ChannelKept()
     {
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
+        using var end = new AgentEnd();
         var doc = Document(7, "aaaa", bytes: 2 << 20);
-        await using var client = new DomainChannelClient("vm1", path, () => Volatile.Read(ref doc), NullLogger.Instance);
+        await using var client = new DomainChannelClient("vm1", end.Path, () => Volatile.Read(ref doc), NullLogger.Instance);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using Socket accepted = await listener.AcceptAsync(cts.Token);
-        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false), ChannelProtocol.MaxHostMessageSize);
+        await using var agent = await end.AcceptAsync(cts.Token, ChannelProtocol.MaxHostMessageSize);
 
         // 2 MiB: more than the guest may send, well within what the host sends.
-        Assert.Equal((7L, "aaaa"), Identify(await NextConfig(agent, cts.Token)));
+        Assert.Equal((7L, "aaaa"), Identify(await AgentEnd.NextConfigAsync(agent, cts.Token)));
 
         Volatile.Write(ref doc, Document(8, "bbbb", bytes: ChannelProtocol.MaxHostMessageSize + 1));
         client.NotifyChanged();
@@ -43,7 +34,7 @@ public sealed class OversizedDocumentTests : IDisposable
         Volatile.Write(ref doc, Document(9, "cccc", bytes: 100));
         client.NotifyChanged();
         // The same connection carries the next document: the oversized one did not end the channel.
-        Assert.Equal((9L, "cccc"), Identify(await NextConfig(agent, cts.Token)));
+        Assert.Equal((9L, "cccc"), Identify(await AgentEnd.NextConfigAsync(agent, cts.Token)));
         Assert.Equal(1, client.OversizedDocuments);
         Assert.Equal(0, client.RejectedMessages);
         Assert.True(client.Connected);
@@ -55,15 +46,4 @@ public sealed class OversizedDocumentTests : IDisposable
     private static DomainConfigDocument Document(long version, string digest, int bytes) =>
         new(DomainConfigDocument.CurrentFormat, "vm1", version, digest, null, "h",
             [new LocalAppConfig("g", "a", "10.1.0.1", 100, [], [new DataObjectConfig("blob", new string('x', bytes), null)])], []);
-
-    private static async Task<DomainConfigDocument> NextConfig(ChannelConnection agent, CancellationToken ct)
-    {
-        while (true)
-        {
-            ChannelMessage m = await agent.ReadAsync(ct) ?? throw new IOException("overlayd closed the channel");
-            if (m.Type == ChannelMessageType.Config)
-                return ChannelConnection.TryParse(m.Payload, ChannelJsonContext.Default.DomainConfigDocument, out string? error)
-                       ?? throw new InvalidDataException(error);
-        }
-    }
 }

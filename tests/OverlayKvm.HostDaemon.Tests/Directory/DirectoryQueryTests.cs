@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using OverlayKvm.Core.Channel;
@@ -7,6 +6,7 @@ using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Model;
 using OverlayKvm.HostDaemon.Channel;
 using OverlayKvm.HostDaemon.Store;
+using OverlayKvm.HostDaemon.Tests.Channel;
 using OverlayKvm.HostDaemon.Tests.Store;
 
 namespace OverlayKvm.HostDaemon.Tests.DirectoryService;
@@ -21,7 +21,6 @@ public sealed class DirectoryQueryTests : IDisposable
 {
     private readonly TempStore _temp = new();
     private readonly SqliteOverlayStore _store;
-    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dq-").FullName;
 
     public DirectoryQueryTests()
     {
@@ -33,26 +32,18 @@ public sealed class DirectoryQueryTests : IDisposable
         _store.DefineApplication("web", "frontend", IPAddress.Parse("10.1.0.1"), "vm1", []);
     }
 
-    public void Dispose()
-    {
-        _temp.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task MemberDefinedAfterTheLastPush_FoundWithItsRoute_UnrelatedGroupNotFound()
     {
         var builder = new DomainConfigBuilder(_store);
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        await using var client = new DomainChannelClient("vm1", path, () => builder.Build("vm1", includeSecrets: true), NullLogger.Instance);
+        using var end = new AgentEnd();
+        await using var client = new DomainChannelClient("vm1", end.Path, () => builder.Build("vm1", includeSecrets: true), NullLogger.Instance);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        using Socket accepted = await listener.AcceptAsync(cts.Token);
-        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false));
-        DomainConfigDocument pushed = await ReadAsync(agent, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cts.Token);
+        await using var agent = await end.AcceptAsync(cts.Token);
+        DomainConfigDocument pushed = await AgentEnd.ReadAsync(agent, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cts.Token);
         Assert.DoesNotContain(pushed.Groups[0].Members, m => m.Address == "10.1.0.2");
 
         // Defined after the push; nobody tells the channel (no NotifyChanged), so only a lookup can find it.
@@ -80,16 +71,12 @@ public sealed class DirectoryQueryTests : IDisposable
     {
         var builds = 0;
         var doc = new DomainConfigDocument(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        await using var client = new DomainChannelClient("vm1", path, () => { Interlocked.Increment(ref builds); return doc; }, NullLogger.Instance);
+        using var end = new AgentEnd();
+        await using var client = new DomainChannelClient("vm1", end.Path, () => { Interlocked.Increment(ref builds); return doc; }, NullLogger.Instance);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        using Socket accepted = await listener.AcceptAsync(cts.Token);
-        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false));
-        await ReadAsync(agent, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cts.Token);
+        await using var agent = await end.AcceptAsync(cts.Token);
+        await AgentEnd.ReadAsync(agent, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cts.Token);
         int afterPush = Volatile.Read(ref builds);
 
         for (int i = 0; i < 200; i++)
@@ -113,20 +100,6 @@ public sealed class DirectoryQueryTests : IDisposable
     {
         await agent.WriteAsync(ChannelMessageType.DirectoryQuery,
             JsonSerializer.SerializeToUtf8Bytes(new DirectoryQuery(id, address), ChannelJsonContext.Default.DirectoryQuery), cancellationToken);
-        return await ReadAsync(agent, ChannelMessageType.DirectoryAnswer, ChannelJsonContext.Default.DirectoryAnswer, cancellationToken);
-    }
-
-    private static async Task<T> ReadAsync<T>(ChannelConnection connection, ChannelMessageType type,
-        System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)
-        where T : class
-    {
-        while (true)
-        {
-            ChannelMessage m = await connection.ReadAsync(cancellationToken) ?? throw new IOException("overlayd closed the channel");
-            if (m.Type == type)
-            {
-                return ChannelConnection.TryParse(m.Payload, info, out string? error) ?? throw new InvalidDataException(error);
-            }
-        }
+        return await AgentEnd.ReadAsync(agent, ChannelMessageType.DirectoryAnswer, ChannelJsonContext.Default.DirectoryAnswer, cancellationToken);
     }
 }

@@ -126,15 +126,10 @@ internal sealed class ClusterTopology : IAsyncDisposable
         NsVmA2 = Track(NetNamespace.Create("cla2"));
         NsVmB = Track(NetNamespace.Create("clb"));
 
-        Underlay.Ip("link", "add", "clbr0", "type", "bridge");
-        Underlay.Ip("link", "set", "clbr0", "up");
+        NetTopology.Bridge(Underlay, "clbr0");
         foreach (var (host, dev, address) in new[] { (NsA, "ula", "192.168.77.1"), (NsB, "ulb", "192.168.77.2") })
         {
-            Underlay.Ip("link", "add", dev, "type", "veth", "peer", "name", "ul", "netns", host.Name);
-            Underlay.Ip("link", "set", dev, "master", "clbr0");
-            Underlay.Ip("link", "set", dev, "up");
-            host.Ip("addr", "add", address + "/24", "dev", "ul");
-            host.Ip("link", "set", "ul", "up");
+            NetTopology.Attach(Underlay, "clbr0", dev, host, "ul", address);
             Sysctl(host, "net.ipv4.ip_forward=1");
         }
 
@@ -146,18 +141,11 @@ internal sealed class ClusterTopology : IAsyncDisposable
 
     private static void HostBridge(NetNamespace host, string bridge, string gateway, (NetNamespace Vm, string Address)[] vms)
     {
-        host.Ip("link", "add", bridge, "type", "bridge");
-        host.Ip("addr", "add", gateway + "/24", "dev", bridge);
-        host.Ip("link", "set", bridge, "up");
+        NetTopology.Bridge(host, bridge, gateway);
         int i = 0;
         foreach (var (vm, address) in vms)
         {
-            var port = $"{bridge}p{i++}";
-            host.Ip("link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", vm.Name);
-            host.Ip("link", "set", port, "master", bridge);
-            host.Ip("link", "set", port, "up");
-            vm.Ip("addr", "add", address + "/24", "dev", "eth0");
-            vm.Ip("link", "set", "eth0", "up");
+            NetTopology.Attach(host, bridge, $"{bridge}p{i++}", vm, "eth0", address);
             vm.Ip("route", "add", "default", "via", gateway);
         }
     }
@@ -179,11 +167,7 @@ internal sealed class ClusterTopology : IAsyncDisposable
 
     private void StartApp(AgentProcess agent, string app, string address)
     {
-        var p = AppProcess.Start(agent, app);
-        _apps.Add(p);
-        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
-        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\n{agent.Log}");
+        _apps.Add(AppProcess.StartOnAdapter(agent, app, address));
     }
 
     /// <summary>

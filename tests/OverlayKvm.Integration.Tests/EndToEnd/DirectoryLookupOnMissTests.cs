@@ -18,36 +18,10 @@ public sealed class DirectoryLookupOnMissTests(ITestOutputHelper output)
     [Fact]
     public async Task MemberDefinedAfterTheLastPush_ReachableAtOnce_ThroughALookup()
     {
-        Prerequisites.RequireRootAndTools("ip");
-        await using var daemon = new DaemonProcess();
-        var work = Directory.CreateTempSubdirectory("okvm-miss-").FullName;
-        using var a = NetNamespace.Create("pmla");
-        using var b = NetNamespace.Create("pmlb");
-        AgentProcess? agentA = null, agentB = null;
-        ChannelProxy? proxy = null;
-        var apps = new List<AppProcess>();
+        await using var s = await WebGroupScenario.CreateAsync("pmla", "pmlb", "10.96.0", [("first", "10.1.0.2")], proxyA: true);
+        var (ctl, a, b, agentA, agentB, proxy) = (s.Ctl, s.A, s.B, s.AgentA, s.AgentB, s.ProxyA!);
         try
         {
-            a.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b.Name);
-            a.Ip("addr", "add", "10.96.0.1/24", "dev", "va");
-            b.Ip("addr", "add", "10.96.0.2/24", "dev", "vb");
-            a.Ip("link", "set", "va", "up");
-            b.Ip("link", "set", "vb", "up");
-
-            await daemon.StartAsync();
-            var ctl = new Overlayctl(daemon.Socket);
-            await ctl.OkAsync("group-define", "web", "--cidr", "10.1.0.0/16");
-            await ctl.OkAsync("domain-define", "vmA", "--address", "10.96.0.1");
-            await ctl.OkAsync("domain-define", "vmB", "--address", "10.96.0.2");
-            await ctl.OkAsync("app-define", "web", "client", "--domain", "vmA", "--address", "10.1.0.1");
-            await ctl.OkAsync("app-define", "web", "first", "--domain", "vmB", "--address", "10.1.0.2");
-            agentA = new AgentProcess(a, Path.Combine(work, "a"), "vmA");
-            agentB = new AgentProcess(b, Path.Combine(work, "b"), "vmB");
-            agentA.Start();
-            agentB.Start();
-            proxy = new ChannelProxy(Path.Combine(work, "proxy-a.sock"), agentA.ChannelSocket);
-            File.CreateSymbolicLink(Path.Combine(daemon.ChannelDir, "vmA.agent.sock"), Path.Combine(work, "proxy-a.sock"));
-            File.CreateSymbolicLink(Path.Combine(daemon.ChannelDir, "vmB.agent.sock"), agentB.ChannelSocket);
             var first = (await ctl.JsonAsync("domain-config", "vmA")).GetProperty("version").GetInt64();
             await OverlaydDrivesAgentsTests.WaitApplied(ctl, first, "initial configuration");
 
@@ -58,8 +32,8 @@ public sealed class DirectoryLookupOnMissTests(ITestOutputHelper output)
             Assert.True(later > first);
             await WaitAck(ctl, "vmB", later);
 
-            apps.Add(OverlaydDrivesAgentsTests.StartApp(agentA, "client", "10.1.0.1"));
-            apps.Add(OverlaydDrivesAgentsTests.StartApp(agentB, "late", "10.1.0.3"));
+            s.StartApp(agentA, "client", WebGroupScenario.Client);
+            s.StartApp(agentB, "late", "10.1.0.3");
             Assert.True(proxy.HeldConfigs > 0, "overlayd pushed nothing to vmA after the new member: the test shows nothing");
 
             using var receiver = b.OpenSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -95,16 +69,8 @@ public sealed class DirectoryLookupOnMissTests(ITestOutputHelper output)
         }
         catch
         {
-            output.WriteLine($"--- overlayd ---\n{daemon.Log}\n--- agent vmA ---\n{agentA?.Log}\n--- agent vmB ---\n{agentB?.Log}");
+            output.WriteLine(s.Logs());
             throw;
-        }
-        finally
-        {
-            foreach (var app in apps) app.Dispose();
-            if (proxy is not null) await proxy.DisposeAsync();
-            agentA?.Dispose();
-            agentB?.Dispose();
-            Directory.Delete(work, recursive: true);
         }
     }
 

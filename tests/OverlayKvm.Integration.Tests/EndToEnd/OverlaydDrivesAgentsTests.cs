@@ -16,80 +16,38 @@ public sealed class OverlaydDrivesAgentsTests(ITestOutputHelper output)
     [Fact]
     public async Task DefinedWithOverlayctl_AgentsConfiguredByOverlayd_AppsTalk_RotationPushed()
     {
-        Prerequisites.RequireRootAndTools("ip");
-        await using var daemon = new DaemonProcess();
-        var work = Directory.CreateTempSubdirectory("okvm-sys-").FullName;
-        using var a = NetNamespace.Create("sa");
-        using var b = NetNamespace.Create("sb");
-        AgentProcess? agentA = null, agentB = null;
+        await using var s = await WebGroupScenario.CreateAsync("sa", "sb", "10.98.0", [("server", "10.1.0.2")]);
+        var ctl = s.Ctl;
         var apps = new List<AppProcess>();
         try
         {
-            a.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b.Name);
-            a.Ip("addr", "add", "10.98.0.1/24", "dev", "va");
-            b.Ip("addr", "add", "10.98.0.2/24", "dev", "vb");
-            a.Ip("link", "set", "va", "up");
-            b.Ip("link", "set", "vb", "up");
-
-            await daemon.StartAsync();
-            var ctl = new Overlayctl(daemon.Socket);
-            await ctl.OkAsync("group-define", "web", "--cidr", "10.1.0.0/16");
-            await ctl.OkAsync("domain-define", "vmA", "--address", "10.98.0.1");
-            await ctl.OkAsync("domain-define", "vmB", "--address", "10.98.0.2");
-            await ctl.OkAsync("app-define", "web", "client", "--domain", "vmA", "--address", "10.1.0.1");
-            await ctl.OkAsync("app-define", "web", "server", "--domain", "vmB", "--address", "10.1.0.2");
-
-            agentA = new AgentProcess(a, Path.Combine(work, "a"), "vmA");
-            agentB = new AgentProcess(b, Path.Combine(work, "b"), "vmB");
-            agentA.Start();
-            agentB.Start();
-            // overlayd looks for DOMAIN.agent.sock in its channel directory (where libvirt would bind the port).
-            File.CreateSymbolicLink(Path.Combine(daemon.ChannelDir, "vmA.agent.sock"), agentA.ChannelSocket);
-            File.CreateSymbolicLink(Path.Combine(daemon.ChannelDir, "vmB.agent.sock"), agentB.ChannelSocket);
-
             var version = (await ctl.JsonAsync("domain-config", "vmA")).GetProperty("version").GetInt64();
             await WaitApplied(ctl, version, "initial configuration");
 
-            apps.Add(StartApp(agentA, "client", "10.1.0.1"));
-            apps.Add(StartApp(agentB, "server", "10.1.0.2"));
+            apps.Add(s.StartApp(s.AgentA, "client", WebGroupScenario.Client));
+            apps.Add(s.StartApp(s.AgentB, "server", "10.1.0.2"));
             var data = TcpTransfer.MakeData(4 << 20);
-            var (sent, received) = await TcpTransfer.RunAsync(b, "10.1.0.2", a, "10.1.0.1", data, TimeSpan.FromSeconds(40));
+            var (sent, received) = await TcpTransfer.RunAsync(s.B, "10.1.0.2", s.A, WebGroupScenario.Client, data, TimeSpan.FromSeconds(40));
             Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
 
             await ctl.OkAsync("credentials-rotate", "web", "--grace", "30");
             var rotated = (await ctl.JsonAsync("domain-config", "vmA")).GetProperty("version").GetInt64();
             Assert.True(rotated > version);
             await WaitApplied(ctl, rotated, "rotated credentials");
-            (sent, received) = await TcpTransfer.RunAsync(b, "10.1.0.2", a, "10.1.0.1", data, TimeSpan.FromSeconds(40));
+            (sent, received) = await TcpTransfer.RunAsync(s.B, "10.1.0.2", s.A, WebGroupScenario.Client, data, TimeSpan.FromSeconds(40));
             Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
             output.WriteLine(await ctl.OkAsync("channel-list"));
             // A clean run drops nothing: not even the kernel's own chatter on a fresh adapter.
-            foreach (var agent in new[] { agentA, agentB })
+            foreach (var agent in new[] { s.AgentA, s.AgentB })
                 foreach (var reason in new[] { "malformed", "auth", "replay", "spoof", "no-route", "no-key" })
                     Assert.True(AgentControl.Drop(agent.ControlSocket, reason) == 0, $"{agent.Domain} dropped packets as {reason}: {AgentControl.Stat(agent.ControlSocket)}");
         }
         catch
         {
             foreach (var app in apps) output.WriteLine($"--- app {app.App}: {(app.HasExited ? "exited: " + app.Output() : "running")}");
-            output.WriteLine($"--- overlayd ---\n{daemon.Log}\n--- agent vmA ---\n{agentA?.Log}\n--- agent vmB ---\n{agentB?.Log}");
+            output.WriteLine(s.Logs());
             throw;
         }
-        finally
-        {
-            foreach (var app in apps) app.Dispose();
-            agentA?.Dispose();
-            agentB?.Dispose();
-            Directory.Delete(work, recursive: true);
-        }
-    }
-
-    internal static AppProcess StartApp(AgentProcess agent, string app, string address)
-    {
-        var p = AppProcess.Start(agent, app);
-        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
-        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}");
-        return p;
     }
 
     /// <summary>Waits until <paramref name="agents"/> channels are connected and have acknowledged <paramref name="version"/>.</summary>

@@ -41,16 +41,10 @@ public sealed class TrustedSegmentTests(ITestOutputHelper output)
         PacketCapture? capture = null;
         try
         {
-            sw.Ip("link", "add", "br0", "type", "bridge");
-            sw.Ip("link", "set", "br0", "up");
+            NetTopology.Bridge(sw, "br0");
             foreach (var (ns, domain, address) in vms)
             {
-                var port = "p" + domain;
-                sw.Ip("link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns.Name);
-                sw.Ip("link", "set", port, "master", "br0");
-                sw.Ip("link", "set", port, "up");
-                ns.Ip("addr", "add", address + "/16", "dev", "eth0");
-                ns.Ip("link", "set", "eth0", "up");
+                NetTopology.Attach(sw, "br0", "p" + domain, ns, "eth0", address, prefix: 16);
             }
 
             await daemon.StartAsync();
@@ -91,9 +85,9 @@ public sealed class TrustedSegmentTests(ITestOutputHelper output)
             Assert.Equal("untrusted", far.GetProperty("path").GetString());
             Assert.Equal(["encapsulate", "seal"], Strings(far.GetProperty("actions")));
 
-            apps.Add(OverlaydDrivesAgentsTests.StartApp(agents[0], "client", "10.1.0.1"));
-            apps.Add(OverlaydDrivesAgentsTests.StartApp(agents[1], "near", "10.2.0.2"));
-            apps.Add(OverlaydDrivesAgentsTests.StartApp(agents[2], "far", "10.2.0.3"));
+            apps.Add(AppProcess.StartOnAdapter(agents[0], "client", "10.1.0.1"));
+            apps.Add(AppProcess.StartOnAdapter(agents[1], "near", "10.2.0.2"));
+            apps.Add(AppProcess.StartOnAdapter(agents[2], "far", "10.2.0.3"));
             capture = PacketCapture.Start(a, "eth0", Path.Combine(work, "a.pcap"));
             var data = TcpTransfer.MakeData(256 << 10);
             foreach (var (ns, server) in new[] { (b, "10.2.0.2"), (c, "10.2.0.3") })

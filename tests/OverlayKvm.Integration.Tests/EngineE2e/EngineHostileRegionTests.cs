@@ -21,7 +21,7 @@ public sealed class EngineHostileRegionTests(ITestOutputHelper output)
         try
         {
             await s.WarmUpAsync();
-            string region = Path.Combine(s.Daemon.EngineDir, "overlaykvm-web");
+            string region = s.WebRegionPath;
             long sealedAtScribble = -1;
             var data = TcpTransfer.MakeData(30 << 20);
             var (sent, received) = await TcpTransfer.RunAsync(s.B, EngineScenario.Server, s.A, EngineScenario.Client, data, TimeSpan.FromSeconds(55),
@@ -54,17 +54,7 @@ public sealed class EngineHostileRegionTests(ITestOutputHelper output)
             // overlayd repairs the header; the agents attach again and a new stream uses the rings.
             await EngineScenario.WaitAttachedAsync(s.AgentA);
             await EngineScenario.WaitAttachedAsync(s.AgentB);
-            long engineBefore = EngineScenario.Counter(s.AgentA, "engine", "packetsOut");
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (EngineScenario.Counter(s.AgentA, "engine", "packetsOut") - engineBefore < 100 && DateTime.UtcNow < deadline)
-            {
-                var again = TcpTransfer.MakeData(1 << 20);
-                (sent, received) = await TcpTransfer.RunAsync(s.B, EngineScenario.Server, s.A, EngineScenario.Client, again, TimeSpan.FromSeconds(20));
-                Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
-            }
-            JsonNode stat = AgentControl.Stat(s.AgentA.ControlSocket);
-            output.WriteLine(stat["engine"]!.ToJsonString());
-            Assert.True(EngineScenario.Counter(s.AgentA, "engine", "packetsOut") - engineBefore >= 100, "traffic did not return to the engine after the repair");
+            await s.AssertTrafficReturnsToRingsAsync(TimeSpan.FromSeconds(20), "the repair", output);
             Assert.True((await s.Ctl.JsonAsync("engine-stat")).GetProperty("counters").GetProperty("headerRepairs").GetInt64() >= 1);
         }
         catch

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using OverlayKvm.Integration.Tests.Agent;
 using OverlayKvm.Integration.Tests.Harness;
 using Xunit.Abstractions;
@@ -22,7 +21,7 @@ public sealed class EngineRegionScribbleTests(ITestOutputHelper output)
         try
         {
             await s.WarmUpAsync();
-            string region = Path.Combine(s.Daemon.EngineDir, "overlaykvm-web");
+            string region = s.WebRegionPath;
             bool scribbled = false;
             var data = TcpTransfer.MakeData(20 << 20);
             var (sent, received) = await TcpTransfer.RunAsync(s.B, EngineScenario.Server, s.A, EngineScenario.Client, data, TimeSpan.FromSeconds(90),
@@ -56,17 +55,7 @@ public sealed class EngineRegionScribbleTests(ITestOutputHelper output)
             }
             Assert.Equal(["vmA", "vmB"], domains);
 
-            long engineBefore = EngineScenario.Counter(s.AgentA, "engine", "packetsOut");
-            deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (EngineScenario.Counter(s.AgentA, "engine", "packetsOut") - engineBefore < 100 && DateTime.UtcNow < deadline)
-            {
-                var again = TcpTransfer.MakeData(1 << 20);
-                (sent, received) = await TcpTransfer.RunAsync(s.B, EngineScenario.Server, s.A, EngineScenario.Client, again, TimeSpan.FromSeconds(20));
-                Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
-            }
-            JsonNode stat = AgentControl.Stat(s.AgentA.ControlSocket);
-            output.WriteLine(stat["engine"]!.ToJsonString());
-            Assert.True(EngineScenario.Counter(s.AgentA, "engine", "packetsOut") - engineBefore >= 100, "traffic did not return to the engine after the scribbling");
+            await s.AssertTrafficReturnsToRingsAsync(TimeSpan.FromSeconds(30), "the scribbling", output);
         }
         catch
         {

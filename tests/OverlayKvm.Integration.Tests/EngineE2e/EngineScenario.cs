@@ -86,6 +86,27 @@ internal sealed class EngineScenario : TwoNamespaceOverlay
     private static int SlotOf(JsonElement group, string domain) =>
         group.GetProperty("slots").EnumerateArray().Single(x => x.GetProperty("domain").GetString() == domain).GetProperty("slot").GetInt32();
 
+    /// <summary>web's region file in overlayd's engine directory (what a hostile writer scribbles on).</summary>
+    public string WebRegionPath => Path.Combine(Daemon.EngineDir, "overlaykvm-web");
+
+    /// <summary>
+    /// After a disturbance of the rings: new 1 MiB streams (each must arrive intact) until vmA has sent 100 more packets
+    /// on the engine path, within <paramref name="within"/>; fails naming <paramref name="after"/> if it did not.
+    /// </summary>
+    public async Task AssertTrafficReturnsToRingsAsync(TimeSpan within, string after, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        long engineBefore = Counter(AgentA, "engine", "packetsOut");
+        var deadline = DateTime.UtcNow + within;
+        while (Counter(AgentA, "engine", "packetsOut") - engineBefore < 100 && DateTime.UtcNow < deadline)
+        {
+            var data = TcpTransfer.MakeData(1 << 20);
+            var (sent, received) = await TcpTransfer.RunAsync(B, Server, A, Client, data, TimeSpan.FromSeconds(20));
+            Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
+        }
+        output.WriteLine(AgentControl.Stat(AgentA.ControlSocket)["engine"]!.ToJsonString());
+        Assert.True(Counter(AgentA, "engine", "packetsOut") - engineBefore >= 100, $"traffic did not return to the engine after {after}");
+    }
+
     public async Task<JsonElement> WebEngineStatAsync()
     {
         JsonElement stat = await Ctl.JsonAsync("engine-stat");

@@ -28,6 +28,27 @@ internal sealed class AppProcess : IDisposable
         return new AppProcess(Process.Start(psi) ?? throw new InvalidOperationException("cannot start overlay-agent run"), app);
     }
 
+    /// <summary>
+    /// Starts `overlay-agent run --app NAME -- sleep 600` and waits until the app's address is on its adapter (the agent
+    /// counted it in). On failure the wrapper is stopped before the failure propagates, so callers track only a running app.
+    /// </summary>
+    public static AppProcess StartOnAdapter(AgentProcess agent, string app, string address)
+    {
+        var p = Start(agent, app);
+        try
+        {
+            agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(20), $"address {address} of app {app}");
+            Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\nagent log:\n{agent.Log}");
+            return p;
+        }
+        catch
+        {
+            p.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>SIGTERM to the wrapper: it forwards to the app, waits for it, unregisters, exits.</summary>
     public void Stop()
     {

@@ -11,7 +11,8 @@ namespace OverlayKvm.Integration.Tests.Harness;
 /// </summary>
 internal abstract class TwoNamespaceOverlay : IAsyncDisposable
 {
-    private readonly List<IDisposable> _cleanup = new();
+    // IDisposable or IAsyncDisposable, disposed in reverse order of creation.
+    private readonly List<object> _cleanup = new();
 
     protected TwoNamespaceOverlay(string workPrefix)
     {
@@ -56,11 +57,7 @@ internal abstract class TwoNamespaceOverlay : IAsyncDisposable
     {
         A = Track(NetNamespace.Create(roleA));
         B = Track(NetNamespace.Create(roleB));
-        A.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", B.Name);
-        A.Ip("addr", "add", underlayA + "/24", "dev", "va");
-        B.Ip("addr", "add", underlayB + "/24", "dev", "vb");
-        A.Ip("link", "set", "va", "up");
-        B.Ip("link", "set", "vb", "up");
+        NetTopology.Veth(A, "va", underlayA, B, "vb", underlayB);
         await Daemon.StartAsync();
         await Ctl.OkAsync("domain-define", "vmA", "--address", underlayA);
         await Ctl.OkAsync("domain-define", "vmB", "--address", underlayB);
@@ -73,25 +70,29 @@ internal abstract class TwoNamespaceOverlay : IAsyncDisposable
         AgentB = Track(new AgentProcess(B, Path.Combine(Work, "b"), "vmB") { ExtraArguments = flags });
         AgentA.Start();
         AgentB.Start();
-        File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmA.agent.sock"), AgentA.ChannelSocket);
-        File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmB.agent.sock"), AgentB.ChannelSocket);
+        File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmA.agent.sock"), ChannelEndpoint(AgentA));
+        File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmB.agent.sock"), ChannelEndpoint(AgentB));
         await WaitConfiguredAsync();
     }
+
+    /// <summary>Where overlayd's channel to <paramref name="agent"/> leads: the agent's socket, or a scenario's proxy in front of it.</summary>
+    protected virtual string ChannelEndpoint(AgentProcess agent) => agent.ChannelSocket;
 
     /// <summary>Waits until both agents run the current documents (after a policy or protection change, too).</summary>
     public Task WaitConfiguredAsync() => ConfigApplied.WaitAsync(Ctl, AgentA, AgentB);
 
     /// <summary>Starts app <paramref name="app"/> with `overlay-agent run` and waits for its address on the adapter.</summary>
-    protected void StartApp(AgentProcess agent, string app, string address)
-    {
-        var p = Track(AppProcess.Start(agent, app));
-        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
-        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\n{agent.Log}");
-    }
+    public AppProcess StartApp(AgentProcess agent, string app, string address) => Track(AppProcess.StartOnAdapter(agent, app, address));
 
     public T Track<T>(T d)
         where T : IDisposable
+    {
+        _cleanup.Add(d);
+        return d;
+    }
+
+    public T TrackAsyncDisposable<T>(T d)
+        where T : IAsyncDisposable
     {
         _cleanup.Add(d);
         return d;
@@ -104,7 +105,14 @@ internal abstract class TwoNamespaceOverlay : IAsyncDisposable
     {
         foreach (var d in Enumerable.Reverse(_cleanup))
         {
-            d.Dispose();
+            if (d is IAsyncDisposable a)
+            {
+                await a.DisposeAsync();
+            }
+            else
+            {
+                ((IDisposable)d).Dispose();
+            }
         }
         await Daemon.DisposeAsync();
         Directory.Delete(Work, recursive: true);

@@ -79,27 +79,15 @@ internal sealed class TwoVmTopology : IAsyncDisposable
         DeviceA = "va";
         if (!viaRelay)
         {
-            A.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", B.Name);
-            A.Ip("addr", "add", "10.99.0.1/24", "dev", "va");
-            B.Ip("addr", "add", "10.99.0.2/24", "dev", "vb");
-            A.Ip("link", "set", "va", "up");
-            B.Ip("link", "set", "vb", "up");
-            OwnAddressA = AddressOfA = "10.99.0.1";
-            OwnAddressB = AddressOfB = "10.99.0.2";
+            (OwnAddressA, OwnAddressB) = NetTopology.TwoVms(A, B, "10.99.0");
+            AddressOfA = OwnAddressA;
+            AddressOfB = OwnAddressB;
         }
         else
         {
             RelayNs = Track(NetNamespace.Create("r"));
-            A.Ip("link", "add", "va", "type", "veth", "peer", "name", "ra", "netns", RelayNs.Name);
-            B.Ip("link", "add", "vb", "type", "veth", "peer", "name", "rb", "netns", RelayNs.Name);
-            A.Ip("addr", "add", "10.99.1.2/24", "dev", "va");
-            RelayNs.Ip("addr", "add", "10.99.1.1/24", "dev", "ra");
-            B.Ip("addr", "add", "10.99.2.2/24", "dev", "vb");
-            RelayNs.Ip("addr", "add", "10.99.2.1/24", "dev", "rb");
-            foreach (var (ns, dev) in new[] { (A, "va"), (B, "vb"), (RelayNs, "ra"), (RelayNs, "rb") })
-            {
-                ns.Ip("link", "set", dev, "up");
-            }
+            NetTopology.Veth(A, "va", "10.99.1.2", RelayNs, "ra", "10.99.1.1");
+            NetTopology.Veth(B, "vb", "10.99.2.2", RelayNs, "rb", "10.99.2.1");
             OwnAddressA = "10.99.1.2";
             OwnAddressB = "10.99.2.2";
             AddressOfB = "10.99.1.1"; // what vmA is told vmB is: the relay
@@ -142,11 +130,7 @@ internal sealed class TwoVmTopology : IAsyncDisposable
     /// <summary>Starts `overlay-agent run --app NAME -- sleep 600` and waits until the app's address is on its adapter.</summary>
     public AppProcess StartApp(AgentProcess agent, string app, string address)
     {
-        var p = Track(AppProcess.Start(agent, app));
-        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
-        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\nagent log:\n{agent.Log}");
-        return p;
+        return Track(AppProcess.StartOnAdapter(agent, app, address));
     }
 
     public string Logs() => $"--- agent vmA ---\n{AgentA?.Log}\n--- agent vmB ---\n{AgentB?.Log}";

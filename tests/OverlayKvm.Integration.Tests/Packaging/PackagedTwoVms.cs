@@ -39,11 +39,7 @@ internal sealed class PackagedTwoVms : IAsyncDisposable
         {
             vms.A = vms.Track(NetNamespace.Create("pkua"));
             vms.B = vms.Track(NetNamespace.Create("pkub"));
-            vms.A.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", vms.B.Name);
-            vms.A.Ip("addr", "add", "10.95.0.1/24", "dev", "va");
-            vms.B.Ip("addr", "add", "10.95.0.2/24", "dev", "vb");
-            vms.A.Ip("link", "set", "va", "up");
-            vms.B.Ip("link", "set", "vb", "up");
+            NetTopology.TwoVms(vms.A, vms.B, "10.95.0");
             await ctl.OkAsync("domain-define", DomainA, "--address", "10.95.0.1");
             await ctl.OkAsync("domain-define", DomainB, "--address", "10.95.0.2");
             await ctl.OkAsync("app-define", group, "client", "--domain", DomainA, "--address", ClientAddress);
@@ -81,10 +77,7 @@ internal sealed class PackagedTwoVms : IAsyncDisposable
 
     private void StartApp(AgentProcess agent, string app, string address)
     {
-        var p = Track(AppProcess.Start(agent, app));
-        agent.WaitUntil(() => p.HasExited || agent.Namespace.Ip("-4", "addr", "show").Contains(address + "/32", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(20), $"address {address} of app {app}");
-        Assert.False(p.HasExited, $"overlay-agent run --app {app} exited early: {p.Output()}\n{agent.Log}");
+        Track(AppProcess.StartOnAdapter(agent, app, address));
     }
 
     private T Track<T>(T d)
