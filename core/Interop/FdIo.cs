@@ -11,20 +11,11 @@ internal static class FdIo
         // SAFETY: the span is pinned by `fixed` for the duration of the call and its length bounds the read.
         fixed (byte* p = buffer)
         {
-            while (true)
+            int result;
+            while (!Done(Interop.Read(fd, p, (nuint)buffer.Length), out result, out errno))
             {
-                nint n = Interop.Read(fd, p, (nuint)buffer.Length);
-                if (n >= 0)
-                {
-                    errno = Errno.None;
-                    return (int)n;
-                }
-                errno = IoCheck.LastErrno;
-                if (errno != Errno.EINTR)
-                {
-                    return -1;
-                }
             }
+            return result;
         }
     }
 
@@ -33,20 +24,11 @@ internal static class FdIo
         // SAFETY: the span is pinned by `fixed` for the duration of the call and its length bounds the write.
         fixed (byte* p = buffer)
         {
-            while (true)
+            int result;
+            while (!Done(Interop.Write(fd, p, (nuint)buffer.Length), out result, out errno))
             {
-                nint n = Interop.Write(fd, p, (nuint)buffer.Length);
-                if (n >= 0)
-                {
-                    errno = Errno.None;
-                    return (int)n;
-                }
-                errno = IoCheck.LastErrno;
-                if (errno != Errno.EINTR)
-                {
-                    return -1;
-                }
             }
+            return result;
         }
     }
 
@@ -63,21 +45,29 @@ internal static class FdIo
             Interop.IoVec* vectors = stackalloc Interop.IoVec[2];
             vectors[0] = new Interop.IoVec { Base = a, Length = (nuint)first.Length };
             vectors[1] = new Interop.IoVec { Base = b, Length = (nuint)second.Length };
-            while (true)
+            int result;
+            while (!Done(Interop.Writev(fd, vectors, 2), out result, out errno))
             {
-                nint n = Interop.Writev(fd, vectors, 2);
-                if (n >= 0)
-                {
-                    errno = Errno.None;
-                    return (int)n;
-                }
-                errno = IoCheck.LastErrno;
-                if (errno != Errno.EINTR)
-                {
-                    return -1;
-                }
             }
+            return result;
         }
+    }
+
+    /// <summary>
+    /// After one read/write call: true when it is over (<paramref name="result"/> = bytes, or -1 with
+    /// <paramref name="errno"/>), false when EINTR interrupted it and the caller must call again. Read errno at once.
+    /// </summary>
+    private static bool Done(nint n, out int result, out Errno errno)
+    {
+        if (n >= 0)
+        {
+            result = (int)n;
+            errno = Errno.None;
+            return true;
+        }
+        result = -1;
+        errno = IoCheck.LastErrno;
+        return errno != Errno.EINTR;
     }
 
     /// <summary>Waits until fd can take more data or the timeout passes.</summary>
