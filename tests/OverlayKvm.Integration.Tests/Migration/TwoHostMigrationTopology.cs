@@ -101,11 +101,7 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
 
         NsA = Track(NetNamespace.Create(tag + "a"));
         NsB = Track(NetNamespace.Create(tag + "b"));
-        NsA.Ip("link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", NsB.Name);
-        NsA.Ip("addr", "add", "10.99.6.1/24", "dev", "va");
-        NsB.Ip("addr", "add", "10.99.6.2/24", "dev", "vb");
-        NsA.Ip("link", "set", "va", "up");
-        NsB.Ip("link", "set", "vb", "up");
+        NetTopology.TwoVms(NsA, NsB, "10.99.6");
 
         await Task.WhenAll(HostA.StartAsync(), HostB.StartAsync());
         var a = CtlA;
