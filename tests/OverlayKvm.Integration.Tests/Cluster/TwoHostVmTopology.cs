@@ -44,13 +44,15 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     private const string ImageDir = "twohost";
 
     private readonly Action<string> _log;
+    private readonly bool _rounds;
     private readonly Dictionary<string, string> _placement;
     private readonly List<IDisposable> _cleanup = [];
     private EtcdCluster? _etcd;
 
-    private TwoHostVmTopology(int transferBytes, string vm2Host, Action<string> log)
+    private TwoHostVmTopology(int transferBytes, string vm2Host, bool rounds, Action<string> log)
     {
         TransferBytes = transferBytes;
+        _rounds = rounds;
         _placement = new(StringComparer.Ordinal) { [Vm1] = HostA, [Vm2] = vm2Host, [Vm3] = HostA };
         _log = log;
         Work = Directory.CreateTempSubdirectory("okvm-th-").FullName;
@@ -100,10 +102,11 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     public static string ShmOf(LibvirtHost host) => $"/proc/{host.Pid}/root/dev/shm";
 
     /// <param name="vm2Host">Where vm2 starts: <see cref="HostB"/> (the cross-host paths), or <see cref="HostA"/> beside vm1 (to migrate it away).</param>
-    public static async Task<TwoHostVmTopology> CreateAsync(int transferBytes, Action<string> log, string vm2Host = HostB)
+    /// <param name="rounds">vm1 goes on fetching vm2's file in rounds after the scenario (overlaykvm.rounds=1), so a migration can run under a transfer.</param>
+    public static async Task<TwoHostVmTopology> CreateAsync(int transferBytes, Action<string> log, string vm2Host = HostB, bool rounds = false)
     {
         Prerequisites.RequireRootAndTools("ip", "unshare", "virsh", "tcpdump");
-        var t = new TwoHostVmTopology(transferBytes, vm2Host, log);
+        var t = new TwoHostVmTopology(transferBytes, vm2Host, rounds, log);
         try
         {
             await t.BuildAsync();
@@ -151,8 +154,8 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
 
         var key = EtcdDaemon.NewClusterKey(Work);
         string[] store = ["--store", "etcd", "--etcd-endpoints", _etcd!.Endpoints, "--cluster-key", key, "--lease-ttl", "5"];
-        OverlaydA = NewDaemon(HostA, "192.168.171.1", LibvirtA, store);
-        OverlaydB = NewDaemon(HostB, "192.168.171.2", LibvirtB, store);
+        OverlaydA = NewDaemon(HostA, "192.168.171.1", LibvirtA, (HostB, LibvirtB), store);
+        OverlaydB = NewDaemon(HostB, "192.168.171.2", LibvirtB, (HostA, LibvirtA), store);
         await Stage("overlayd hA and hB on etcd", Task.WhenAll(OverlaydA.StartAsync(), OverlaydB.StartAsync()));
         await Stage("group, domains and apps", DeclareAsync());
         await Stage("engine regions laid out", Task.WhenAll(WaitRegionAsync(LibvirtOf(HostOf(Vm1))), WaitRegionAsync(LibvirtOf(HostOf(Vm2)))));
@@ -165,14 +168,19 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     private async Task<GuestImage> BuildImageAsync()
     {
         var agent = await AotAgent.PublishAsync(_log);
-        return await GuestImage.BuildAsync(Path.Combine(GuestImage.CacheRoot, ImageDir), agent, _log, GuestScenario.Extras("cluster-apps"));
+        // Its own cache folder with rounds: the image's scenario is the same, but runs of both kinds may overlap.
+        return await GuestImage.BuildAsync(Path.Combine(GuestImage.CacheRoot, _rounds ? ImageDir + "-rounds" : ImageDir), agent, _log, GuestScenario.Extras("cluster-apps"));
     }
 
-    private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, string[] store)
+    private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, (string Name, LibvirtHost Libvirt) peer, string[] store)
     {
         var daemon = new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store };
         daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
         daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = libvirt.Uri;
+        // overlayctl domain-migrate: the other host's libvirt, and the migration stream over loopback (as TwoHostMigrationTopology).
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__PEERURIS__{peer.Name}"] = peer.Libvirt.Uri;
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{peer.Name}"] = "tcp:127.0.0.1";
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{name}"] = "tcp:127.0.0.1";
         daemon.Environment["OVERLAYKVM_LIBVIRT__AGENTSOCKETDIRECTORY"] = daemon.ChannelDir;
         // The channel peer check finds each domain's QEMU by the pid file its host's libvirtd writes (its own run folder).
         daemon.Environment["OVERLAYKVM_OVERLAYD__QEMUPIDDIR"] = Path.Combine(libvirt.Root, "run", "qemu");
@@ -219,7 +227,7 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
             : "";
         var cmdline = $"overlaykvm.ip={ip}/24 overlaykvm.agent=\"{AgentArgs}\" overlaykvm.test=/bin/cluster-apps overlaykvm.role={role} " +
             $"overlaykvm.app={app} overlaykvm.appip={appIp} overlaykvm.group={Group} " +
-            $"overlaykvm.size={TransferBytes.ToString(CultureInfo.InvariantCulture)}{peers}";
+            $"overlaykvm.size={TransferBytes.ToString(CultureInfo.InvariantCulture)}{peers}{(vm == Vm1 && _rounds ? " overlaykvm.rounds=1" : "")}";
         var spec = new TestDomainSpec(image)
         {
             Name = vm,
