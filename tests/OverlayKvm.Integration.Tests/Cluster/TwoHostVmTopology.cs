@@ -42,6 +42,12 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     public const int RegionMiB = 16;
     private const int EtcdPort = 33393; // the cluster tests' range; ClusterStore uses 33379-33381, the migration topology 33391
     private const string ImageDir = "twohost";
+    /// <summary>
+    /// With rounds (vm2 migrates): the channel sockets' folder as each host's QEMUs see it, in the host's private
+    /// /var/lib/libvirt, as on real hosts where every host has the same folder. A folder of the test's (one per overlayd)
+    /// would follow vm2 in its migrated XML: hB's QEMU would bind hA's overlayd's path, and hB's overlayd never find it.
+    /// </summary>
+    private const string GuestChannelDir = "/var/lib/libvirt/qemu/channel/overlaykvm";
 
     private readonly Action<string> _log;
     private readonly bool _rounds;
@@ -61,6 +67,9 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     public int TransferBytes { get; }
 
     public string Work { get; }
+
+    /// <summary>The guest image the three domains boot (a test may boot another domain from it).</summary>
+    public GuestImage Image { get; private set; } = null!;
 
     public LibvirtHost LibvirtA { get; private set; } = null!;
 
@@ -160,7 +169,7 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
         await Stage("group, domains and apps", DeclareAsync());
         await Stage("engine regions laid out", Task.WhenAll(WaitRegionAsync(LibvirtOf(HostOf(Vm1))), WaitRegionAsync(LibvirtOf(HostOf(Vm2)))));
 
-        var guest = await Stage("Native AOT agent and guest image", image);
+        var guest = Image = await Stage("Native AOT agent and guest image", image);
         foreach (var vm in new[] { Vm1, Vm2, Vm3 })
             Domains[vm] = await Stage($"define {vm} on {HostOf(vm)}", DefineAsync(guest, vm));
     }
@@ -174,7 +183,9 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
 
     private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, (string Name, LibvirtHost Libvirt) peer, string[] store)
     {
-        var daemon = new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store };
+        var daemon = _rounds
+            ? new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store, ChannelDir = $"/proc/{libvirt.Pid}/root{GuestChannelDir}" }
+            : new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store };
         daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
         daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = libvirt.Uri;
         // overlayctl domain-migrate: the other host's libvirt, and the migration stream over loopback (as TwoHostMigrationTopology).
@@ -235,8 +246,11 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
             ExtraCmdline = cmdline,
             MemoryMiB = 384,
             Bridge = Underlay.Name,
-            TapName = $"{Underlay.Name}{vm[^1]}", // thbrXXXXXX + digit: unique, ≤ 15 bytes
-            AgentSocketPath = Path.Combine(OverlaydOf(host).ChannelDir, vm + ".agent.sock"),
+            // thbrXXXXXX + digit: unique, ≤ 15 bytes. Not for vm2 when it migrates: both libvirtds share the root network
+            // namespace, and the destination refuses a tap name the source's still holds ("interface already exists");
+            // a generated vnetN is picked free of those that exist (only starts at the same instant could collide).
+            TapName = vm == Vm2 && _rounds ? null : $"{Underlay.Name}{vm[^1]}",
+            AgentSocketPath = _rounds ? $"{GuestChannelDir}/{vm}.agent.sock" : Path.Combine(OverlaydOf(host).ChannelDir, vm + ".agent.sock"),
             ShmemMiB = RegionMiB,
             SharedShmemName = "overlaykvm-" + Group,
         };

@@ -83,6 +83,11 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"figures: domain-migrate hA->hB {there.Took.TotalSeconds:F2} s (libvirt downtime {there.Downtime}), hB->hA {back.Took.TotalSeconds:F2} s (libvirt downtime {back.Downtime}); " +
                 $"round 1 across the move: TCP stall (longest time vm1's byte count stood still, host clock, 20 ms polling of ~0.2 s progress lines) {stall1.TotalSeconds:F2} s, round 1 took {(end1.At - begin1.At).TotalSeconds:F1} s"));
+
+            // Baseline, same run: the same live migration of a domain without OverlayKvm.
+            var plain = await PlainVmMigration.RunAsync(t, Log);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"baseline: virsh migrate --live of a domain without OverlayKvm (same image, 384 MiB) hA->hB {plain.Took.TotalSeconds:F2} s (libvirt downtime {plain.Downtime})"));
         }
         catch
         {
@@ -106,11 +111,7 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
         Assert.True(r.ExitCode == 0, $"domain-migrate vm2 --to {to} on {from} failed: {r}");
         t.RecordMigrated(T.Vm2, to);
         // libvirt's own figure for the pause the guest saw (the destination keeps the completed incoming job's stats).
-        var job = t.LibvirtOf(to).Virsh("domjobinfo", "--completed", T.Vm2);
-        var downtime = "?";
-        foreach (var line in job.Split('\n'))
-            if (line.StartsWith("Total downtime:", StringComparison.Ordinal)) downtime = line["Total downtime:".Length..].Trim();
-        return (took, downtime);
+        return (took, PlainVmMigration.DowntimeOf(t.LibvirtOf(to), T.Vm2));
     }
 
     /// <summary>The number of the round after the one running now (or the one after the last that ended).</summary>
