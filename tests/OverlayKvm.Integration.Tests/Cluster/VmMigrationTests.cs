@@ -54,7 +54,8 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
             AssertRound(end1.Line, payload);
             Assert.True(engine1 > 0, $"round 1 counted no engine bytes before the move (sealed +{sealed1})");
             Assert.True(sealed1 > 0, $"round 1 counted no sealed bytes after the move (engine +{engine1})");
-            var stall1 = LongestStall(clock, begin1.At, end1.At);
+            var (stall1, samples1) = LongestStall(clock, begin1.At, end1.At);
+            Assert.True(samples1 >= 10, $"only {samples1} progress lines of vm1 during round 1: no stall figure");
 
             var client = $"{T.Group}/{T.ClientApp}";
             var server = $"{T.Group}/{T.ServerApp}";
@@ -82,7 +83,7 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"figures: domain-migrate hA->hB {there.Took.TotalSeconds:F2} s (libvirt downtime {there.Downtime}), hB->hA {back.Took.TotalSeconds:F2} s (libvirt downtime {back.Downtime}); " +
-                $"round 1 across the move: TCP stall (longest time vm1's byte count stood still, host clock, 20 ms polling of ~0.2 s progress lines) {stall1.TotalSeconds:F2} s, round 1 took {(end1.At - begin1.At).TotalSeconds:F1} s"));
+                $"round 1 across the move: TCP stall (longest time vm1's byte count stood still, host clock, 20 ms polling of ~0.2 s progress lines, {samples1} lines) {stall1.TotalSeconds:F2} s, round 1 took {(end1.At - begin1.At).TotalSeconds:F1} s"));
 
             // Baseline, same run: the same live migration of a domain without OverlayKvm.
             var plain = await PlainVmMigration.RunAsync(t, Log);
@@ -145,19 +146,27 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
         throw new Xunit.Sdk.XunitException($"group {T.Group} not in vm1's agent stat: {line}");
     }
 
-    /// <summary>Longest host-clock span between <paramref name="from"/> and <paramref name="to"/> in which vm1's file did not grow.</summary>
-    private static TimeSpan LongestStall(SerialLineClock clock, TimeSpan from, TimeSpan to)
+    /// <summary>
+    /// Longest host-clock span between two progress lines of vm1 that showed its file grown, within
+    /// [<paramref name="from"/>, <paramref name="to"/>]: a stall of X shows as at least X (plus up to one ~0.2 s sample);
+    /// with the number of progress lines in the window (the figure is empty without them).
+    /// </summary>
+    private static (TimeSpan Longest, int Samples) LongestStall(SerialLineClock clock, TimeSpan from, TimeSpan to)
     {
-        TimeSpan longest = TimeSpan.Zero, since = from;
+        TimeSpan longest = TimeSpan.Zero, lastGrowth = from;
         long bytes = -1;
+        int samples = 0;
         foreach (var (at, line) in clock.Lines("vm-scenario: progress "))
         {
             if (at < from || at > to) continue;
+            samples++;
             long now = long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-            if (now != bytes) { bytes = now; since = at; }
-            if (at - since > longest) longest = at - since;
+            if (now == bytes) continue;
+            bytes = now;
+            if (at - lastGrowth > longest) longest = at - lastGrowth;
+            lastGrowth = at;
         }
-        return longest;
+        return (longest, samples);
     }
 
     private static HashSet<string> SlotDomains(JsonElement engineStat)
