@@ -23,7 +23,7 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
     /// machine, and the test must also wait for a whole sealed round on hB before migrating back; 64 MiB would take
     /// ~2 min per sealed round alone (the whole test well over 4 min).
     /// </summary>
-    private const int TransferBytes = 16 << 20;
+    private const int TransferBytes = 64 << 20;
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan RoundTimeout = TimeSpan.FromSeconds(240);
 
