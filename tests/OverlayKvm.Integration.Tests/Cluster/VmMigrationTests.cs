@@ -19,9 +19,8 @@ namespace OverlayKvm.Integration.Tests.Cluster;
 public sealed class VmMigrationTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// 16 MiB, not the 64: the part after the move goes sealed at ~0.5–2 MB/s under TCG on this shared 2-core
-    /// machine, and the test must also wait for a whole sealed round on hB before migrating back; 64 MiB would take
-    /// ~2 min per sealed round alone (the whole test well over 4 min).
+    /// The 64 MiB: the test took 4.1 min with it here (round 1 mostly sealed at ~0.75 MB/s under TCG, 89 s);
+    /// 16 MiB took 1.9 min. Lower it if the machine is slower: the rounds wait at most <see cref="RoundTimeout"/>.
     /// </summary>
     private const int TransferBytes = 64 << 20;
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(300);
