@@ -17,6 +17,9 @@
 # a closed port of that peer's eth0 (9983/9984 sealed, 9981/9982 engine), answered by a RST, which the host's
 # underlay capture timestamps (the guests' clocks are unreliable under TCG). It prints rc/bytes/sha256 of each, its
 # agent's stat, "client done", and stays: every app keeps running, so a test may go on (e.g. migrate a VM).
+# With overlaykvm.rounds=1 the client then fetches the sealed peer's file again and again ("round N begin" + stat,
+# "progress BYTES" lines every ~0.2 s that the host timestamps to see the TCP stall, "round N rc=... sha256=..." +
+# stat): a transfer is always running, so a test can migrate the peer under it (issue 15, VmMigrationTests).
 
 . /bin/scenario-lib
 
@@ -61,7 +64,25 @@ client() {
     transfer engine 9981 9982 "$ENGINEIP" "$ENGINE"
     say "stat $(stat_json)"
     say "client done"
+    [ "$(arg rounds)" = 1 ] && rounds
     forever
+}
+
+progress() { # prints the growing file's size until killed: the host stamps each line with its own clock
+    while true; do say "progress $(size_of /tmp/got.bin)"; usleep 200000; done
+}
+
+rounds() {
+    n=1
+    while true; do
+        rm -f /tmp/got.bin
+        say "round $n begin stat $(stat_json)"
+        progress & p=$!
+        wget -q -O /tmp/got.bin "http://$SEALED:8080/data.bin"; rc=$?
+        kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+        say "round $n rc=$rc bytes=$(size_of /tmp/got.bin) sha256=$(sha_of /tmp/got.bin) stat $(stat_json)"
+        n=$((n + 1)); sleep 1
+    done
 }
 
 ROLE="$(arg role)"; APP="$(arg app)"; APPIP="$(arg appip)"; SIZE="$(arg size)"; SIZE="${SIZE:-4194304}"

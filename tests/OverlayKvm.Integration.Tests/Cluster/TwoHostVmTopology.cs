@@ -42,15 +42,23 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     public const int RegionMiB = 16;
     private const int EtcdPort = 33393; // the cluster tests' range; ClusterStore uses 33379-33381, the migration topology 33391
     private const string ImageDir = "twohost";
+    /// <summary>
+    /// With rounds (vm2 migrates): the channel sockets' folder as each host's QEMUs see it, in the host's private
+    /// /var/lib/libvirt, as on real hosts where every host has the same folder. A folder of the test's (one per overlayd)
+    /// would follow vm2 in its migrated XML: hB's QEMU would bind hA's overlayd's path, and hB's overlayd never find it.
+    /// </summary>
+    private const string GuestChannelDir = "/var/lib/libvirt/qemu/channel/overlaykvm";
 
     private readonly Action<string> _log;
+    private readonly bool _rounds;
     private readonly Dictionary<string, string> _placement;
     private readonly List<IDisposable> _cleanup = [];
     private EtcdCluster? _etcd;
 
-    private TwoHostVmTopology(int transferBytes, string vm2Host, Action<string> log)
+    private TwoHostVmTopology(int transferBytes, string vm2Host, bool rounds, Action<string> log)
     {
         TransferBytes = transferBytes;
+        _rounds = rounds;
         _placement = new(StringComparer.Ordinal) { [Vm1] = HostA, [Vm2] = vm2Host, [Vm3] = HostA };
         _log = log;
         Work = Directory.CreateTempSubdirectory("okvm-th-").FullName;
@@ -59,6 +67,9 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     public int TransferBytes { get; }
 
     public string Work { get; }
+
+    /// <summary>The guest image the three domains boot (a test may boot another domain from it).</summary>
+    public GuestImage Image { get; private set; } = null!;
 
     public LibvirtHost LibvirtA { get; private set; } = null!;
 
@@ -100,10 +111,11 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     public static string ShmOf(LibvirtHost host) => $"/proc/{host.Pid}/root/dev/shm";
 
     /// <param name="vm2Host">Where vm2 starts: <see cref="HostB"/> (the cross-host paths), or <see cref="HostA"/> beside vm1 (to migrate it away).</param>
-    public static async Task<TwoHostVmTopology> CreateAsync(int transferBytes, Action<string> log, string vm2Host = HostB)
+    /// <param name="rounds">vm1 goes on fetching vm2's file in rounds after the scenario (overlaykvm.rounds=1), so a migration can run under a transfer.</param>
+    public static async Task<TwoHostVmTopology> CreateAsync(int transferBytes, Action<string> log, string vm2Host = HostB, bool rounds = false)
     {
         Prerequisites.RequireRootAndTools("ip", "unshare", "virsh", "tcpdump");
-        var t = new TwoHostVmTopology(transferBytes, vm2Host, log);
+        var t = new TwoHostVmTopology(transferBytes, vm2Host, rounds, log);
         try
         {
             await t.BuildAsync();
@@ -151,13 +163,13 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
 
         var key = EtcdDaemon.NewClusterKey(Work);
         string[] store = ["--store", "etcd", "--etcd-endpoints", _etcd!.Endpoints, "--cluster-key", key, "--lease-ttl", "5"];
-        OverlaydA = NewDaemon(HostA, "192.168.171.1", LibvirtA, store);
-        OverlaydB = NewDaemon(HostB, "192.168.171.2", LibvirtB, store);
+        OverlaydA = NewDaemon(HostA, "192.168.171.1", LibvirtA, (HostB, LibvirtB), store);
+        OverlaydB = NewDaemon(HostB, "192.168.171.2", LibvirtB, (HostA, LibvirtA), store);
         await Stage("overlayd hA and hB on etcd", Task.WhenAll(OverlaydA.StartAsync(), OverlaydB.StartAsync()));
         await Stage("group, domains and apps", DeclareAsync());
         await Stage("engine regions laid out", Task.WhenAll(WaitRegionAsync(LibvirtOf(HostOf(Vm1))), WaitRegionAsync(LibvirtOf(HostOf(Vm2)))));
 
-        var guest = await Stage("Native AOT agent and guest image", image);
+        var guest = Image = await Stage("Native AOT agent and guest image", image);
         foreach (var vm in new[] { Vm1, Vm2, Vm3 })
             Domains[vm] = await Stage($"define {vm} on {HostOf(vm)}", DefineAsync(guest, vm));
     }
@@ -165,14 +177,21 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     private async Task<GuestImage> BuildImageAsync()
     {
         var agent = await AotAgent.PublishAsync(_log);
-        return await GuestImage.BuildAsync(Path.Combine(GuestImage.CacheRoot, ImageDir), agent, _log, GuestScenario.Extras("cluster-apps"));
+        // Its own cache folder with rounds: the image's scenario is the same, but runs of both kinds may overlap.
+        return await GuestImage.BuildAsync(Path.Combine(GuestImage.CacheRoot, _rounds ? ImageDir + "-rounds" : ImageDir), agent, _log, GuestScenario.Extras("cluster-apps"));
     }
 
-    private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, string[] store)
+    private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, (string Name, LibvirtHost Libvirt) peer, string[] store)
     {
-        var daemon = new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store };
+        var daemon = _rounds
+            ? new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store, ChannelDir = $"/proc/{libvirt.Pid}/root{GuestChannelDir}" }
+            : new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store };
         daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
         daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = libvirt.Uri;
+        // overlayctl domain-migrate: the other host's libvirt, and the migration stream over loopback (as TwoHostMigrationTopology).
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__PEERURIS__{peer.Name}"] = peer.Libvirt.Uri;
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{peer.Name}"] = "tcp:127.0.0.1";
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{name}"] = "tcp:127.0.0.1";
         daemon.Environment["OVERLAYKVM_LIBVIRT__AGENTSOCKETDIRECTORY"] = daemon.ChannelDir;
         // The channel peer check finds each domain's QEMU by the pid file its host's libvirtd writes (its own run folder).
         daemon.Environment["OVERLAYKVM_OVERLAYD__QEMUPIDDIR"] = Path.Combine(libvirt.Root, "run", "qemu");
@@ -219,7 +238,7 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
             : "";
         var cmdline = $"overlaykvm.ip={ip}/24 overlaykvm.agent=\"{AgentArgs}\" overlaykvm.test=/bin/cluster-apps overlaykvm.role={role} " +
             $"overlaykvm.app={app} overlaykvm.appip={appIp} overlaykvm.group={Group} " +
-            $"overlaykvm.size={TransferBytes.ToString(CultureInfo.InvariantCulture)}{peers}";
+            $"overlaykvm.size={TransferBytes.ToString(CultureInfo.InvariantCulture)}{peers}{(vm == Vm1 && _rounds ? " overlaykvm.rounds=1" : "")}";
         var spec = new TestDomainSpec(image)
         {
             Name = vm,
@@ -227,8 +246,11 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
             ExtraCmdline = cmdline,
             MemoryMiB = 384,
             Bridge = Underlay.Name,
-            TapName = $"{Underlay.Name}{vm[^1]}", // thbrXXXXXX + digit: unique, ≤ 15 bytes
-            AgentSocketPath = Path.Combine(OverlaydOf(host).ChannelDir, vm + ".agent.sock"),
+            // thbrXXXXXX + digit: unique, ≤ 15 bytes. Not for vm2 when it migrates: both libvirtds share the root network
+            // namespace, and the destination refuses a tap name the source's still holds ("interface already exists");
+            // a generated vnetN is picked free of those that exist (only starts at the same instant could collide).
+            TapName = vm == Vm2 && _rounds ? null : $"{Underlay.Name}{vm[^1]}",
+            AgentSocketPath = _rounds ? $"{GuestChannelDir}/{vm}.agent.sock" : Path.Combine(OverlaydOf(host).ChannelDir, vm + ".agent.sock"),
             ShmemMiB = RegionMiB,
             SharedShmemName = "overlaykvm-" + Group,
         };

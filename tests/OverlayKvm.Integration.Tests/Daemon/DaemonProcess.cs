@@ -45,8 +45,13 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>More environment (OVERLAYKVM_SECTION__KEY=value), applied after the defaults so it can override them.</summary>
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock).</summary>
-    public string ChannelDir => Path.Combine(Root, "channels");
+    private readonly string? _channelDir;
+
+    /// <summary>
+    /// Where overlayd looks for the agents' channel sockets (DOMAIN.agent.sock): its own folder unless a test gives
+    /// another (a host's private folder reached through /proc/PID/root, where a migrated domain's QEMU binds again).
+    /// </summary>
+    public string ChannelDir { get => _channelDir ?? Path.Combine(Root, "channels"); init => _channelDir = value; }
 
     /// <summary>This daemon's host in the inventory (<c>--host-name</c>); a cluster test gives each daemon its own.</summary>
     public string HostName { get; init; } = "testhost";
