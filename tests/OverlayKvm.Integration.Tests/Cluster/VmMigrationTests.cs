@@ -46,12 +46,14 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
 
             // Show 1: the move starts as soon as vm1 begins a round (the engine path: both on hA).
             var begin1 = await clock.WaitAsync("vm-scenario: round 1 begin", RoundTimeout);
+            // Let the engine carry a first megabyte before the move, so the counters show both paths with substance.
+            await UntilAsync(() => Task.FromResult(ProgressBytes(clock, begin1.At) >= 1 << 20), "vm1's round 1 never reached 1 MiB before the move");
             var there = await MigrateAsync(t, T.HostA, T.HostB);
             var end1 = await clock.WaitAsync("vm-scenario: round 1 rc=", RoundTimeout);
             var (engine1, sealed1) = Deltas(begin1.Line, end1.Line);
             output.WriteLine($"round 1 (vm2 moved hA -> hB under it): engine bytes in +{engine1}, sealed +{sealed1}; {end1.Line}");
             AssertRound(end1.Line, payload);
-            Assert.True(engine1 > 0, $"round 1 counted no engine bytes before the move (sealed +{sealed1})");
+            Assert.True(engine1 >= 1 << 20, $"round 1 counted only {engine1} engine bytes before the move (sealed +{sealed1})");
             Assert.True(sealed1 > 0, $"round 1 counted no sealed bytes after the move (engine +{engine1})");
             var (stall1, samples1) = LongestStall(clock, begin1.At, end1.At);
             Assert.True(samples1 >= 10, $"only {samples1} progress lines of vm1 during round 1: no stall figure");
@@ -166,6 +168,18 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
             lastGrowth = at;
         }
         return (longest, samples);
+    }
+
+    /// <summary>The largest size of vm1's file in its progress lines since <paramref name="from"/>.</summary>
+    private static long ProgressBytes(SerialLineClock clock, TimeSpan from)
+    {
+        long bytes = 0;
+        foreach (var (at, line) in clock.Lines("vm-scenario: progress "))
+        {
+            if (at >= from && long.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long now))
+                bytes = Math.Max(bytes, now);
+        }
+        return bytes;
     }
 
     private static HashSet<string> SlotDomains(JsonElement engineStat)
