@@ -11,6 +11,7 @@ need_pkgs=(
   libvirt-clients   # virsh, used by tests and the demo to show what libvirt sees
   libvirt-daemon-system
   qemu-system-x86   # TCG guests for the end-to-end tier
+  qemu-utils        # qemu-img: the Debian VM test boots from a qcow2 overlay of the cached image
   dnsmasq-base      # DHCP of libvirt networks: the domain-address test learns a guest's lease (issue 11)
   sqlite3           # inspecting the embedded store by hand
   socat             # the demo's unmodified client and server apps
