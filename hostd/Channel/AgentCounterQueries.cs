@@ -37,7 +37,7 @@ internal sealed class AgentCounterQueries
         }
         if (_requests.Waiter(reply.Id) is not { } answer)
         {
-            return $"counter report {reply.Id} answers no request";
+            return _requests.WasAsked(reply.Id) ? null : $"counter report {reply.Id} answers no request";
         }
         if (reply.Counters is null)
         {

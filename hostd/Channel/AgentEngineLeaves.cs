@@ -53,7 +53,7 @@ internal sealed class AgentEngineLeaves
         }
         if (_requests.Waiter(reply.Id) is not { } answer)
         {
-            return $"engine leave reply {reply.Id} answers no request";
+            return _requests.WasAsked(reply.Id) ? null : $"engine leave reply {reply.Id} answers no request";
         }
         answer.TrySetResult(reply);
         return null;

@@ -50,4 +50,11 @@ internal sealed class AgentRequests<T>(string domain)
 
     /// <summary>The waiter of request <paramref name="id"/>, or null when no request of that id is outstanding.</summary>
     public TaskCompletionSource<T>? Waiter(long id) => _pending.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Whether this side ever sent request <paramref name="id"/>. A reply to such a request that nobody waits for any
+    /// more came after its deadline (a guest slowed down while it boots or migrates): late, not hostile, and dropped
+    /// without counting the channel's peer as misbehaving. A reply to an id never sent still is refused.
+    /// </summary>
+    public bool WasAsked(long id) => id > 0 && id <= Interlocked.Read(ref _nextId);
 }

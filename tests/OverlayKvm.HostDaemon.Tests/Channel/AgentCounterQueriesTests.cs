@@ -71,6 +71,18 @@ public sealed class AgentCounterQueriesTests
     }
 
     [Fact]
+    public async Task Complete_LateReplyToARequestThatTimedOut_DroppedWithoutRefusal_NeverAskedIdStillRefused()
+    {
+        // A guest slowed down by its boot or a migration answers after overlayd gave up: late, not hostile.
+        var queries = new AgentCounterQueries("vmA");
+        await using var connection = new ChannelConnection(new MemoryStream());
+        await Assert.ThrowsAsync<AgentUnavailableException>(() => queries.AskAsync(connection, TimeSpan.FromMilliseconds(50), CancellationToken.None));
+
+        Assert.Null(queries.Complete(Reply(1, Good())));
+        Assert.Contains("answers no request", queries.Complete(Reply(2, Good())));
+    }
+
+    [Fact]
     public void Complete_OversizedUnparsableOrUnasked_Refused()
     {
         var queries = new AgentCounterQueries("vmA");
