@@ -26,7 +26,7 @@ internal sealed class ClusterTopology : IAsyncDisposable
     public const string VmA2 = "10.77.1.12";
     public const string VmB = "10.77.2.21";
 
-    private readonly List<IDisposable> _cleanup = [];
+    private readonly CleanupStack _cleanup = new();
     private readonly List<AppProcess> _apps = [];
     private readonly string[] _storeArguments;
 
@@ -195,11 +195,7 @@ internal sealed class ClusterTopology : IAsyncDisposable
     public async Task RestartHostBAsync() => await HostB.StartAsync();
 
     public T Track<T>(T d)
-        where T : IDisposable
-    {
-        _cleanup.Add(d);
-        return d;
-    }
+        where T : IDisposable => _cleanup.Track(d);
 
     public string Logs() =>
         $"--- overlayd hA ---\n{HostA.Log}\n--- overlayd hB ---\n{HostB.Log}\n--- agent vmA1 ---\n{AgentA1?.Log}\n--- agent vmA2 ---\n{AgentA2?.Log}\n--- agent vmB ---\n{AgentB?.Log}";
@@ -207,9 +203,16 @@ internal sealed class ClusterTopology : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var app in _apps) app.Dispose();
-        foreach (var d in Enumerable.Reverse(_cleanup)) d.Dispose();
-        await HostA.DisposeAsync();
-        await HostB.DisposeAsync();
-        Directory.Delete(Work, recursive: true);
+        try
+        {
+            await _cleanup.DisposeAllAsync();
+        }
+        finally
+        {
+            // The daemons go even when something tracked failed to: a test never leaves overlayd running.
+            await HostA.DisposeAsync();
+            await HostB.DisposeAsync();
+            Directory.Delete(Work, recursive: true);
+        }
     }
 }

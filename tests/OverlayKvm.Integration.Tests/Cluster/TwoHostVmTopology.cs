@@ -52,7 +52,7 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     private readonly Action<string> _log;
     private readonly bool _rounds;
     private readonly Dictionary<string, string> _placement;
-    private readonly List<IDisposable> _cleanup = [];
+    private readonly CleanupStack _cleanup = new();
     private EtcdCluster? _etcd;
 
     private TwoHostVmTopology(int transferBytes, string vm2Host, bool rounds, Action<string> log)
@@ -299,11 +299,7 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     }
 
     public T Track<T>(T d)
-        where T : IDisposable
-    {
-        lock (_cleanup) _cleanup.Add(d);
-        return d;
-    }
+        where T : IDisposable => _cleanup.Track(d);
 
     /// <summary>Both overlayds' logs and every console's end, for a failure message.</summary>
     public string Logs()
@@ -327,9 +323,14 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
         foreach (var domain in Domains.Values) await Step(domain.DisposeAsync);
         if (OverlaydA is not null) await Step(OverlaydA.DisposeAsync);
         if (OverlaydB is not null) await Step(OverlaydB.DisposeAsync);
-        IDisposable[] tracked;
-        lock (_cleanup) tracked = [.. _cleanup];
-        foreach (var d in Enumerable.Reverse(tracked)) await Step(() => { d.Dispose(); return ValueTask.CompletedTask; });
+        try
+        {
+            await _cleanup.DisposeAllAsync();
+        }
+        catch (AggregateException e)
+        {
+            failures.AddRange(e.InnerExceptions);
+        }
         await Step(() => { _etcd?.Dispose(); return ValueTask.CompletedTask; });
         await Step(() => { Directory.Delete(Work, recursive: true); return ValueTask.CompletedTask; });
         if (failures.Count > 0) throw new AggregateException("cleanup of the two-host VM topology failed", failures);

@@ -12,7 +12,7 @@ namespace OverlayKvm.Integration.Tests.Harness;
 internal abstract class TwoNamespaceOverlay : IAsyncDisposable
 {
     // IDisposable or IAsyncDisposable, disposed in reverse order of creation.
-    private readonly List<object> _cleanup = new();
+    private readonly CleanupStack _cleanup = new();
 
     protected TwoNamespaceOverlay(string workPrefix)
     {
@@ -85,35 +85,17 @@ internal abstract class TwoNamespaceOverlay : IAsyncDisposable
     public AppProcess StartApp(AgentProcess agent, string app, string address) => Track(AppProcess.StartOnAdapter(agent, app, address));
 
     public T Track<T>(T d)
-        where T : IDisposable
-    {
-        _cleanup.Add(d);
-        return d;
-    }
+        where T : IDisposable => _cleanup.Track(d);
 
     public T TrackAsyncDisposable<T>(T d)
-        where T : IAsyncDisposable
-    {
-        _cleanup.Add(d);
-        return d;
-    }
+        where T : IAsyncDisposable => _cleanup.TrackAsync(d);
 
     public string Logs() =>
         $"--- overlayd ---\n{Daemon.Log}\n--- agent vmA ---\n{AgentA?.Log}\n--- agent vmB ---\n{AgentB?.Log}";
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var d in Enumerable.Reverse(_cleanup))
-        {
-            if (d is IAsyncDisposable a)
-            {
-                await a.DisposeAsync();
-            }
-            else
-            {
-                ((IDisposable)d).Dispose();
-            }
-        }
+        await _cleanup.DisposeAllAsync();
         await Daemon.DisposeAsync();
         Directory.Delete(Work, recursive: true);
     }

@@ -13,8 +13,8 @@ internal sealed class TwoVmTopology : IAsyncDisposable
     public const int OverlayPort = 7480;
     public const string ClientAddress = "10.1.0.1";
     public const string ServerAddress = "10.1.0.2";
-    private readonly List<IDisposable> _cleanup = new();
-    private readonly List<IAsyncDisposable> _asyncCleanup = new();
+    private readonly CleanupStack _cleanup = new();
+    private readonly CleanupStack _asyncCleanup = new();
     private long _version = 1;
 
     private TwoVmTopology(string directory)
@@ -136,37 +136,17 @@ internal sealed class TwoVmTopology : IAsyncDisposable
     public string Logs() => $"--- agent vmA ---\n{AgentA?.Log}\n--- agent vmB ---\n{AgentB?.Log}";
 
     private T Track<T>(T d)
-        where T : IDisposable
-    {
-        _cleanup.Add(d);
-        return d;
-    }
+        where T : IDisposable => _cleanup.Track(d);
 
     private T TrackAsync<T>(T d)
-        where T : IAsyncDisposable
-    {
-        _asyncCleanup.Add(d);
-        return d;
-    }
+        where T : IAsyncDisposable => _asyncCleanup.TrackAsync(d);
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var d in Enumerable.Reverse(_asyncCleanup))
-        {
-            try
-            {
-                await d.DisposeAsync();
-            }
-            catch (IOException)
-            {
-                // The agent may already be gone; the channel closing is what we wanted.
-            }
-        }
+        // The agent may already be gone when its channel closes (IOException): the channel closing is what we wanted.
+        await _asyncCleanup.DisposeAllAsync(static e => e is IOException);
         // Apps first (they unregister), then agents, relay, namespaces (which removes veths and TUN devices).
-        foreach (var d in Enumerable.Reverse(_cleanup))
-        {
-            d.Dispose();
-        }
+        await _cleanup.DisposeAllAsync();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -33,7 +33,7 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
     internal sealed record Options(string Tag = "mg", int EtcdPort = 33391, string VmBHost = "hA", bool Engine = false,
         Action<TwoHostMigrationTopology, DaemonProcess, string>? ConfigureDaemon = null, bool PlugRegionsOnArrival = true);
 
-    private readonly List<IDisposable> _cleanup = [];
+    private readonly CleanupStack _cleanup = new();
     private EtcdCluster? _etcd;
 
     private readonly Options _options;
@@ -170,21 +170,24 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
     }
 
     public T Track<T>(T d)
-        where T : IDisposable
-    {
-        _cleanup.Add(d);
-        return d;
-    }
+        where T : IDisposable => _cleanup.Track(d);
 
     public string Logs() =>
         $"--- overlayd hA ---\n{HostA?.Log}\n--- overlayd hB ---\n{HostB?.Log}\n--- agent vmA ---\n{AgentA?.Log}\n--- agent vmB ---\n{AgentB?.Log}";
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var d in Enumerable.Reverse(_cleanup)) d.Dispose();
-        if (HostA is not null) await HostA.DisposeAsync();
-        if (HostB is not null) await HostB.DisposeAsync();
-        _etcd?.Dispose();
-        Directory.Delete(Work, recursive: true);
+        try
+        {
+            await _cleanup.DisposeAllAsync();
+        }
+        finally
+        {
+            // The daemons and etcd go even when something tracked failed to: a test never leaves them running.
+            if (HostA is not null) await HostA.DisposeAsync();
+            if (HostB is not null) await HostB.DisposeAsync();
+            _etcd?.Dispose();
+            Directory.Delete(Work, recursive: true);
+        }
     }
 }

@@ -15,7 +15,7 @@ internal sealed class PackagedTwoVms : IAsyncDisposable
     public const string ClientAddress = "10.78.0.1";
     public const string ServerAddress = "10.78.0.2";
     private const string DomainA = "pkupa", DomainB = "pkupb";
-    private readonly List<IDisposable> _cleanup = new();
+    private readonly CleanupStack _cleanup = new();
     private readonly List<string> _links = new();
     private readonly Overlayctl _ctl;
 
@@ -81,19 +81,18 @@ internal sealed class PackagedTwoVms : IAsyncDisposable
     }
 
     private T Track<T>(T d)
-        where T : IDisposable
-    {
-        _cleanup.Add(d);
-        return d;
-    }
+        where T : IDisposable => _cleanup.Track(d);
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         var failures = new List<Exception>();
-        foreach (var d in Enumerable.Reverse(_cleanup))
+        try
         {
-            try { d.Dispose(); }
-            catch (Exception e) { failures.Add(e); }
+            await _cleanup.DisposeAllAsync();
+        }
+        catch (AggregateException e)
+        {
+            failures.AddRange(e.InnerExceptions);
         }
         foreach (var link in _links)
         {
@@ -102,6 +101,5 @@ internal sealed class PackagedTwoVms : IAsyncDisposable
         }
         Directory.Delete(Work, recursive: true);
         if (failures.Count > 0) throw new AggregateException("cleanup of the packaged two-VM scenario failed", failures);
-        return ValueTask.CompletedTask;
     }
 }
