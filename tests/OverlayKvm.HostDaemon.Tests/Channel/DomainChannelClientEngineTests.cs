@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using OverlayKvm.Core.Channel;
@@ -12,33 +11,26 @@ namespace OverlayKvm.HostDaemon.Tests.Channel;
 public sealed class DomainChannelClientEngineTests : IDisposable
 {
     private readonly EngineFixture _f = new();
-    private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dcc-").FullName;
 
-    public void Dispose()
-    {
-        _f.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _f.Dispose();
 
     [Fact]
     public async Task RegisterOverTheChannel_ThenAPeerRegisters_DirectoryChangePushedToTheFollower()
     {
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using Socket listener = Listen(path);
-        await using DomainChannelClient client = NewClient(path);
+        using var end = new AgentEnd();
+        await using DomainChannelClient client = NewClient(end.Path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        using Socket accepted = await listener.AcceptAsync(cts.Token);
-        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false));
+        await using var agent = await end.AcceptAsync(cts.Token);
 
         await agent.WriteAsync(ChannelMessageType.Register,
             JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(17, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
-        EngineRegisterAnswer answer = await ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token);
+        EngineRegisterAnswer answer = await AgentEnd.ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token);
         Assert.Equal((17L, true, "web"), (answer.Id, answer.Ok, answer.Group));
 
         // Another VM of the group registers: vm1 must drop its cached answers.
         Assert.True(_f.Registry.Register("vm2", EngineFixture.Ip("10.1.0.2")).Succeeded);
-        EngineDirectoryChangedMessage pushed = await ReadAsync(agent, ChannelMessageType.EngineDirectoryChanged,
+        EngineDirectoryChangedMessage pushed = await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineDirectoryChanged,
             ChannelJsonContext.Default.EngineDirectoryChangedMessage, cts.Token);
         Assert.Equal("web", pushed.Group);
         Assert.True(pushed.DirectoryVersion > 0);
@@ -57,23 +49,20 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     [Fact]
     public async Task ChannelClosedByTheDomain_ItsEngineSlotsAreReleased_OthersStay()
     {
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using Socket listener = Listen(path);
-        await using DomainChannelClient client = NewClient(path);
+        using var end = new AgentEnd();
+        await using DomainChannelClient client = NewClient(end.Path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Socket accepted = await listener.AcceptAsync(cts.Token);
-        var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: true));
+        var agent = await end.AcceptAsync(cts.Token);
         await agent.WriteAsync(ChannelMessageType.Register,
             JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(1, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
-        Assert.True((await ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token)).Ok);
+        Assert.True((await AgentEnd.ReadAsync(agent, ChannelMessageType.Register, ChannelJsonContext.Default.EngineRegisterAnswer, cts.Token)).Ok);
         Assert.True(_f.Registry.Register("vm2", EngineFixture.Ip("10.1.0.2")).Succeeded);
         Assert.Equal(["vm1", "vm2"], Domains());
 
         // The VM is gone: QEMU removed its socket and closed its end of the channel. vm1's slot must go now, not
         // after the heartbeat expiry (30 s on this fixture's clock, which does not even move).
-        listener.Dispose();
-        File.Delete(path);
+        end.Close();
         await agent.DisposeAsync();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while ((Domains().Contains("vm1") || client.Connected) && DateTime.UtcNow < deadline)
@@ -89,21 +78,19 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     [Fact]
     public async Task EngineLeave_AgentConfirms_NoJoinOnReconnectUntilJoinEngine()
     {
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using Socket listener = Listen(path);
-        await using DomainChannelClient client = NewClient(path);
+        using var end = new AgentEnd();
+        await using DomainChannelClient client = NewClient(end.Path);
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Socket accepted = await listener.AcceptAsync(cts.Token);
-        var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: true));
+        var agent = await end.AcceptAsync(cts.Token);
         // A fresh connection of a domain that did not leave: told to join (attach) at once.
-        await ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
+        await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
 
         Task<EngineLeaveReply> leaving = client.LeaveEngineAsync(TimeSpan.FromSeconds(20), cts.Token);
-        EngineLeaveRequest request = await ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
+        EngineLeaveRequest request = await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
         // A reply to another request is refused and counted; the leave still waits for its own.
         await agent.WriteJsonAsync(ChannelMessageType.EngineLeave, new EngineLeaveReply(request.Id + 7, true, 9, null), ChannelJsonContext.Default.EngineLeaveReply, cts.Token);
-        ErrorMessage refusal = await ReadAsync(agent, ChannelMessageType.Error, ChannelJsonContext.Default.ErrorMessage, cts.Token);
+        ErrorMessage refusal = await AgentEnd.ReadAsync(agent, ChannelMessageType.Error, ChannelJsonContext.Default.ErrorMessage, cts.Token);
         Assert.Contains("answers no request", refusal.Message);
         Assert.False(leaving.IsCompleted);
         await agent.WriteJsonAsync(ChannelMessageType.EngineLeave, new EngineLeaveReply(request.Id, true, 1, null), ChannelJsonContext.Default.EngineLeaveReply, cts.Token);
@@ -112,16 +99,15 @@ public sealed class DomainChannelClientEngineTests : IDisposable
 
         // The channel drops and comes back (the regions are being unplugged): no join, the agent must stay off them.
         await agent.DisposeAsync();
-        accepted = await listener.AcceptAsync(cts.Token);
-        agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: true));
-        await ReadAsync(agent, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cts.Token);
+        agent = await end.AcceptAsync(cts.Token);
+        await AgentEnd.ReadAsync(agent, ChannelMessageType.Config, ChannelJsonContext.Default.DomainConfigDocument, cts.Token);
         await agent.WriteAsync(ChannelMessageType.Register,
             JsonSerializer.SerializeToUtf8Bytes(new EngineAddressRequest(3, "10.1.0.1"), ChannelJsonContext.Default.EngineAddressRequest), cts.Token);
         ChannelMessage next = await agent.ReadAsync(cts.Token) ?? throw new IOException("overlayd closed the channel");
         Assert.Equal(ChannelMessageType.Register, next.Type); // a join would have come before any answer
 
         Assert.True(await client.JoinEngineAsync(cts.Token));
-        EngineJoinNotice join = await ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
+        EngineJoinNotice join = await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
         Assert.True(join.Id > 0);
         await agent.DisposeAsync();
     }
@@ -129,9 +115,8 @@ public sealed class DomainChannelClientEngineTests : IDisposable
     [Fact]
     public async Task EngineLeave_AgentSaysNotLeftOrNeverAnswers_Unavailable()
     {
-        string path = Path.Combine(_dir, "vm1.agent.sock");
-        using Socket listener = Listen(path);
-        await using DomainChannelClient client = NewClient(path);
+        using var end = new AgentEnd();
+        await using DomainChannelClient client = NewClient(end.Path);
         var notConnected = await Assert.ThrowsAsync<AgentUnavailableException>(() => client.LeaveEngineAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
         Assert.Contains("not connected", notConnected.Message);
         // That attempt marked the domain as leaving (no join at connection); a join with no agent connected says so
@@ -139,19 +124,18 @@ public sealed class DomainChannelClientEngineTests : IDisposable
         Assert.False(await client.JoinEngineAsync(CancellationToken.None));
         client.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using Socket accepted = await listener.AcceptAsync(cts.Token);
-        await using var agent = new ChannelConnection(new NetworkStream(accepted, ownsSocket: false));
-        await ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
+        await using var agent = await end.AcceptAsync(cts.Token);
+        await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineJoin, ChannelJsonContext.Default.EngineJoinNotice, cts.Token);
 
         Task<EngineLeaveReply> refused = client.LeaveEngineAsync(TimeSpan.FromSeconds(20), cts.Token);
-        EngineLeaveRequest request = await ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
+        EngineLeaveRequest request = await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
         await agent.WriteJsonAsync(ChannelMessageType.EngineLeave, new EngineLeaveReply(request.Id, false, 0, "busy"), ChannelJsonContext.Default.EngineLeaveReply, cts.Token);
         var ex = await Assert.ThrowsAsync<AgentUnavailableException>(() => refused);
         Assert.Contains("did not leave the engine: busy", ex.Message);
 
         // An agent that does not know the message (an older one answers unknown-type) never confirms.
         Task<EngineLeaveReply> silent = client.LeaveEngineAsync(TimeSpan.FromMilliseconds(300), cts.Token);
-        await ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
+        await AgentEnd.ReadAsync(agent, ChannelMessageType.EngineLeave, ChannelJsonContext.Default.EngineLeaveRequest, cts.Token);
         await agent.SendErrorAsync("unknown-type", "message type 16 is not understood by this agent", cts.Token);
         ex = await Assert.ThrowsAsync<AgentUnavailableException>(() => silent);
         Assert.Contains("the agent did not confirm that it unmapped the engine regions within 0.3 s", ex.Message);
@@ -170,15 +154,6 @@ public sealed class DomainChannelClientEngineTests : IDisposable
 
     private static readonly DomainConfigDocument Document = new(DomainConfigDocument.CurrentFormat, "vm1", 1, "", null, "h", [], []);
 
-    /// <summary>The socket the domain's QEMU would bind: overlayd connects to it.</summary>
-    private static Socket Listen(string path)
-    {
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        return listener;
-    }
-
     private DomainChannelClient NewClient(string path) => new("vm1", path, () => Document, NullLogger.Instance, engine: _f.Registry);
 
     private string[] Domains()
@@ -193,19 +168,5 @@ public sealed class DomainChannelClientEngineTests : IDisposable
         }
         domains.Sort(StringComparer.Ordinal);
         return domains.ToArray();
-    }
-
-    private static async Task<T> ReadAsync<T>(ChannelConnection connection, ChannelMessageType type,
-        System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)
-        where T : class
-    {
-        while (true)
-        {
-            ChannelMessage m = await connection.ReadAsync(cancellationToken) ?? throw new IOException("overlayd closed the channel");
-            if (m.Type == type)
-            {
-                return ChannelConnection.TryParse(m.Payload, info, out string? error) ?? throw new InvalidDataException(error);
-            }
-        }
     }
 }
