@@ -40,17 +40,16 @@ internal sealed class EngineDatapath : IDisposable
 
     public bool TryGet(uint groupId, out EngineAttachment? attachment) => Volatile.Read(ref _byGroup).TryGetValue(groupId, out attachment);
 
-    /// <summary>The largest ring record of the group's region (0 when not attached): a larger super-packet goes as segments.</summary>
     /// <summary>
-    /// Send stage, before putting a super-packet on the ring: whether the destination's agent reads super-packets
-    /// (a current query answer says so). No answer, or an agent from before super-packets: the caller segments.
+    /// Send stage, before putting a super-packet of <paramref name="recordLength"/> bytes (header included) on the
+    /// ring: the ring takes a record that long, and the destination's agent reads super-packets (a current query answer
+    /// says so). No answer, a record too long for the region, or an agent from before super-packets: the caller segments.
     /// </summary>
-    public bool AcceptsSuperPackets(GroupRuntime group, uint destination) =>
+    public bool TakesWhole(GroupRuntime group, uint destination, int recordLength) =>
         Volatile.Read(ref _byGroup).TryGetValue(group.Id, out EngineAttachment? a)
+        && recordLength <= a.Endpoint.MaxPacket
         && a.Routes.TryGetCurrent(destination, a.DirectoryVersion, a.Generation, out EngineRoute? route)
         && route!.SuperPackets;
-
-    public int MaxRecord(uint groupId) => Volatile.Read(ref _byGroup).TryGetValue(groupId, out EngineAttachment? a) ? a.Endpoint.MaxPacket : 0;
 
     /// <summary>Send stage: true when the packet went to the ring (the caller counts it on the engine path).</summary>
     public bool TrySend(GroupRuntime group, uint destination, ReadOnlySpan<byte> packet)

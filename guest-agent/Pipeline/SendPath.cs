@@ -131,7 +131,7 @@ internal sealed class SendPath
             // IPv4 packet by the first byte: a header's flags byte never has version 4 in its high nibble). One larger
             // than the region's largest record (a small region) goes through the ring as segments.
             // An agent from before super-packets (mixed versions during an upgrade) gets the segments instead.
-            bool whole = offload.IsGso && _engine is not null && withHeader.Length <= _engine.MaxRecord(group.Id) && _engine.AcceptsSuperPackets(group, destination);
+            bool whole = offload.IsGso && _engine is not null && _engine.TakesWhole(group, destination, withHeader.Length);
             if (whole)
             {
                 GsoPacket.ChecksumWhole(offload, packet);
