@@ -153,7 +153,7 @@ internal sealed class SnapshotCompiler
         {
             throw new ConfigCompileException(errors);
         }
-        var peerDomains = new List<string>(peerPool.Count);
+        var peerDomains = new HashSet<string>(peerPool.Count, StringComparer.Ordinal);
         foreach (PeerVm peer in peerPool.Values)
         {
             peerDomains.Add(peer.Domain);

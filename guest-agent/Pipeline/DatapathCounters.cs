@@ -82,14 +82,14 @@ internal sealed class DatapathCounters
     /// Forgets peers the new configuration no longer names (they left every group), so the table and the counter
     /// reply stay bounded by the document rather than by every VM ever seen.
     /// </summary>
-    public void RetainPeers(IReadOnlyCollection<string> domains)
+    public void RetainPeers(IReadOnlySet<string> domains)
     {
         lock (_lock)
         {
             var gone = new List<string>();
             foreach (string d in _peers.Keys)
             {
-                if (!Contains(domains, d))
+                if (!domains.Contains(d))
                 {
                     gone.Add(d);
                 }
@@ -123,17 +123,5 @@ internal sealed class DatapathCounters
             }
             return c;
         }
-    }
-
-    private static bool Contains(IReadOnlyCollection<string> domains, string domain)
-    {
-        foreach (string d in domains)
-        {
-            if (string.Equals(d, domain, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -56,7 +56,7 @@ public sealed class PeerCountersTests
         counters.ForPeer("vm1").Sealed.CountOut(20);
         counters.ForPeer("vm3").Engine.CountIn(30);
 
-        counters.RetainPeers(["vm3", "vm1"]);
+        counters.RetainPeers(new HashSet<string>(["vm3", "vm1"]));
 
         var left = counters.Peers();
         Assert.Equal(["vm1", "vm3"], Array.ConvertAll(left, p => p.Domain));
