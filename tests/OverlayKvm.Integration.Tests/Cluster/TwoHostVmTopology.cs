@@ -186,15 +186,8 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
         var daemon = _rounds
             ? new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store, ChannelDir = $"/proc/{libvirt.Pid}/root{GuestChannelDir}" }
             : new DaemonProcess(ShmOf(libvirt)) { HostName = name, HostAddress = address, ExtraArguments = store };
-        daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
-        daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = libvirt.Uri;
-        // overlayctl domain-migrate: the other host's libvirt, and the migration stream over loopback (as TwoHostMigrationTopology).
-        daemon.Environment[$"OVERLAYKVM_LIBVIRT__PEERURIS__{peer.Name}"] = peer.Libvirt.Uri;
-        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{peer.Name}"] = "tcp:127.0.0.1";
-        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{name}"] = "tcp:127.0.0.1";
+        libvirt.Host(daemon, name, peer);
         daemon.Environment["OVERLAYKVM_LIBVIRT__AGENTSOCKETDIRECTORY"] = daemon.ChannelDir;
-        // The channel peer check finds each domain's QEMU by the pid file its host's libvirtd writes (its own run folder).
-        daemon.Environment["OVERLAYKVM_OVERLAYD__QEMUPIDDIR"] = Path.Combine(libvirt.Root, "run", "qemu");
         daemon.AllowQemuIntoChannelDir();
         return daemon;
     }

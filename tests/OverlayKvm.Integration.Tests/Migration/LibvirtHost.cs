@@ -33,6 +33,22 @@ internal sealed class LibvirtHost : IDisposable
     /// <summary>The URI that reaches this host's libvirtd from the root mount namespace (and from another host's).</summary>
     public string Uri => $"qemu+unix:///system?socket={Root}/run/libvirt-sock";
 
+    /// <summary>
+    /// Makes <paramref name="daemon"/> the overlayd of this host, named <paramref name="name"/>: it follows this libvirtd
+    /// (lifecycle events on), finds its QEMUs' pid files in this host's run folder (the channel peer check), and for
+    /// domain-migrate and rebalance knows the <paramref name="peer"/> host's libvirt, with migration streams over
+    /// loopback both ways (a rebalance on one host may move the other host's domain here).
+    /// </summary>
+    public void Host(DaemonProcess daemon, string name, (string Name, LibvirtHost Libvirt) peer)
+    {
+        daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
+        daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = Uri;
+        daemon.Environment["OVERLAYKVM_OVERLAYD__QEMUPIDDIR"] = Path.Combine(Root, "run", "qemu");
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__PEERURIS__{peer.Name}"] = peer.Libvirt.Uri;
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{peer.Name}"] = "tcp:127.0.0.1";
+        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{name}"] = "tcp:127.0.0.1";
+    }
+
     /// <summary>The libvirtd's PID: a process of this host's mount namespace (to look at its /dev/shm, for instance).</summary>
     public int Pid => _libvirtd?.Id ?? throw new InvalidOperationException("not started");
 

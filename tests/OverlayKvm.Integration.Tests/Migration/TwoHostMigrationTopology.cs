@@ -121,13 +121,7 @@ internal sealed class TwoHostMigrationTopology : IAsyncDisposable
     private DaemonProcess NewDaemon(string name, string address, LibvirtHost libvirt, (string Name, LibvirtHost Libvirt) peer, string[] store)
     {
         var daemon = new DaemonProcess { HostName = name, HostAddress = address, ExtraArguments = store };
-        daemon.Environment["OVERLAYKVM_LIBVIRT__EVENTSERVICEENABLED"] = "true";
-        daemon.Environment["OVERLAYKVM_LIBVIRT__URI"] = libvirt.Uri;
-        // overlayctl domain-migrate: the other host's libvirt, and the migration stream over loopback.
-        daemon.Environment[$"OVERLAYKVM_LIBVIRT__PEERURIS__{peer.Name}"] = peer.Libvirt.Uri;
-        // Both ways: rebalance --apply on one host may move the other host's domain here (virsh -c PEER migrate ... HERE).
-        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{peer.Name}"] = "tcp:127.0.0.1";
-        daemon.Environment[$"OVERLAYKVM_LIBVIRT__MIGRATIONURIS__{name}"] = "tcp:127.0.0.1";
+        libvirt.Host(daemon, name, peer);
         daemon.Environment["OVERLAYKVM_LIBVIRT__REGIONUNPLUGTIMEOUT"] = "00:00:03";
         daemon.Environment["OVERLAYKVM_LIBVIRT__PLUGREGIONSONARRIVAL"] = _options.PlugRegionsOnArrival ? "true" : "false";
         daemon.Environment["OVERLAYKVM_LIBVIRT__AGENTSOCKETDIRECTORY"] = Path.Combine(Work, name + "-agent-sockets");
