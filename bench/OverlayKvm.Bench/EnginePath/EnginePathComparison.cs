@@ -33,7 +33,7 @@ public static class EnginePathComparison
     private const int Connections = 50;
     private const int MessageBytes = 64;
 
-    private sealed record Figures(string Mode, string Path, int Round, double Gbps, long Retransmits, double PingAvgMs, double PingP50Ms, double RrMicros, double AgentCpuSecondsPerGb, double ManyTps);
+    private sealed record Figures(string Mode, string Path, int Round, double Gbps, long Retransmits, double PingAvgMs, double PingP50Ms, double RrMicros, double AgentCpuSecondsPerGb, double ManyTps, double ManyTunnelMicros, double ManyHarnessMicros);
 
     /// <summary>The busier agent's idle CPU (% of one CPU), from the first mode's set-up; NaN until measured.</summary>
     private static double s_idlePercent = double.NaN;
@@ -226,9 +226,9 @@ public static class EnginePathComparison
 
         (double avg, double p50) = Ping(bench.A, from, to);
         double rr = RequestResponse.MeanMicros(bench.A, bench.B, from, to, 2000);
-        double many = ManyConnections.TransactionsPerSecond(bench.A, bench.B, from, to, Connections, MessageBytes, TimeSpan.FromSeconds(seconds));
+        (double many, double manyTunnel, double manyHarness) = ManyConnections.TransactionsPerSecond(bench.A, bench.B, from, to, Connections, MessageBytes, TimeSpan.FromSeconds(seconds), cpu);
         double cpuPerGb = cpu is null ? 0 : cpuUsed / 100.0 / (bytes / 1e9);
-        var f = new Figures(mode, path, round, bps / 1e9, retransmits, avg, p50, rr, cpuPerGb, many);
+        var f = new Figures(mode, path, round, bps / 1e9, retransmits, avg, p50, rr, cpuPerGb, many, manyTunnel, manyHarness);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   {f.Gbps * 1000 / 8:F0} MB/s ({f.Gbps:F2} Gbit/s, {retransmits} retr), ping avg {avg:F3} ms p50 {p50:F3} ms, 1-byte TCP RR {rr:F0} us, tunnel {cpuPerGb:F2} CPU s/GB, {Connections} connections {many:F0} tx/s"));
         return f;
@@ -272,12 +272,13 @@ public static class EnginePathComparison
         Console.WriteLine("Whole path app -> TUN -> agent -> (ring | sealed UDP | -) -> agent -> TUN -> app, single TCP stream (iperf3);");
         Console.WriteLine("wireguard-go and nebula: the same namespaces and veth underlay through their own TUN devices.");
         Console.WriteLine("tunnel CPU s/GB: CPU time of the tunnel's own processes (both agents, both wireguard-go, both nebula) per GB moved (veth: none).");
-        Console.WriteLine($"{Connections}-conn tx/s: {Connections} concurrent TCP connections, each a {MessageBytes}-byte request/response loop; transactions per second of all together.");
-        Console.WriteLine($"{"offloads",8} {"round",5} {"path",-12} {"MB/s",8} {"retr",6} {"ping avg ms",12} {"ping p50 ms",12} {"1B RR us",9} {"tunnel s/GB",12} {$"{Connections}-conn tx/s",14}");
+        Console.WriteLine($"{Connections}-conn tx/s: {Connections} concurrent TCP connections, each a {MessageBytes}-byte request/response loop; transactions per second of all together;");
+        Console.WriteLine("tun us/tx, harness us/tx: CPU per transaction of those connections, of the tunnel's processes and of this bench's client and server threads.");
+        Console.WriteLine($"{"offloads",8} {"round",5} {"path",-12} {"MB/s",8} {"retr",6} {"ping avg ms",12} {"ping p50 ms",12} {"1B RR us",9} {"tunnel s/GB",12} {$"{Connections}-conn tx/s",14} {"tun us/tx",10} {"harness us/tx",14}");
         foreach (Figures r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Mode,8} {r.Round,5} {r.Path,-12} {r.Gbps * 1000 / 8,8:F0} {r.Retransmits,6} {r.PingAvgMs,12:F3} {r.PingP50Ms,12:F3} {r.RrMicros,9:F0} {r.AgentCpuSecondsPerGb,12:F2} {r.ManyTps,14:F0}"));
+                $"{r.Mode,8} {r.Round,5} {r.Path,-12} {r.Gbps * 1000 / 8,8:F0} {r.Retransmits,6} {r.PingAvgMs,12:F3} {r.PingP50Ms,12:F3} {r.RrMicros,9:F0} {r.AgentCpuSecondsPerGb,12:F2} {r.ManyTps,14:F0} {r.ManyTunnelMicros,10:F1} {r.ManyHarnessMicros,14:F1}"));
         }
 
         // Medians of the rounds. Every round of a path that does not depend on the offload mode (veth, wireguard-go,
@@ -308,12 +309,12 @@ public static class EnginePathComparison
     {
         List<Figures> runs = results.Where(r => (mode is null || r.Mode == mode) && r.Path == path).ToList();
         return new PathMedians(Median(runs.Select(r => r.Gbps * 1000 / 8)), Median(runs.Select(r => r.RrMicros)),
-            Median(runs.Select(r => r.AgentCpuSecondsPerGb)), Median(runs.Select(r => r.ManyTps)));
+            Median(runs.Select(r => r.AgentCpuSecondsPerGb)), Median(runs.Select(r => r.ManyTps)), Median(runs.Select(r => r.ManyTunnelMicros)));
     }
 
     private static void PrintMedians(string mode, string path, PathMedians m, PathMedians veth, int samples) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"medians: offloads {mode,-3} {path,-12} {m.MBps,6:F0} MB/s (x{m.MBps / veth.MBps:F2} of veth), 1B RR {m.RrMicros:F0} us (x{m.RrMicros / veth.RrMicros:F2} of veth), tunnel {m.CpuSecondsPerGb:F2} CPU s/GB, {Connections}-conn {m.ManyTps:F0} tx/s (x{m.ManyTps / veth.ManyTps:F2} of veth), {samples} rounds"));
+            $"medians: offloads {mode,-3} {path,-12} {m.MBps,6:F0} MB/s (x{m.MBps / veth.MBps:F2} of veth), 1B RR {m.RrMicros:F0} us (x{m.RrMicros / veth.RrMicros:F2} of veth), tunnel {m.CpuSecondsPerGb:F2} CPU s/GB, {Connections}-conn {m.ManyTps:F0} tx/s (x{m.ManyTps / veth.ManyTps:F2} of veth, tunnel {m.ManyTunnelMicros:F1} us CPU/tx), {samples} rounds"));
 
     private static double Median(IEnumerable<double> values)
     {

@@ -19,8 +19,13 @@ internal static class ManyConnections
     /// <summary>Counters one cache line apart: each connection's thread writes only its own.</summary>
     private const int Stride = 16;
 
-    /// <summary>Aggregate transactions per second; prints the spread between the connections.</summary>
-    public static double TransactionsPerSecond(string clientNs, string serverNs, string clientAddress, string serverAddress, int connections, int messageBytes, TimeSpan duration)
+    /// <summary>
+    /// Aggregate transactions per second, and the CPU each transaction cost the tunnel's processes
+    /// (<paramref name="tunnelJiffies"/>; NaN without) and this harness (both ends' threads), in µs, over the
+    /// counted window; prints the spread between the connections.
+    /// </summary>
+    public static (double Rate, double TunnelMicrosPerTx, double HarnessMicrosPerTx) TransactionsPerSecond(string clientNs, string serverNs,
+        string clientAddress, string serverAddress, int connections, int messageBytes, TimeSpan duration, Func<long>? tunnelJiffies)
     {
         var failures = new ConcurrentQueue<string>();
         var open = new List<Socket>();
@@ -59,10 +64,14 @@ internal static class ManyConnections
 
             acceptor.Join(TimeSpan.FromSeconds(10));
             Thread.Sleep(TimeSpan.FromSeconds(1));
+            long tunnelBefore = tunnelJiffies?.Invoke() ?? 0;
+            long harnessBefore = Datapath.BenchShell.ProcessJiffies(Environment.ProcessId);
             long[] before = Snapshot(counts, connections);
             var clock = Stopwatch.StartNew();
             Thread.Sleep(duration);
             long[] after = Snapshot(counts, connections);
+            long tunnelUsed = (tunnelJiffies?.Invoke() ?? 0) - tunnelBefore;
+            long harnessUsed = Datapath.BenchShell.ProcessJiffies(Environment.ProcessId) - harnessBefore;
             double seconds = clock.Elapsed.TotalSeconds;
             Volatile.Write(ref stop, true);
             long total = 0, min = long.MaxValue, max = 0;
@@ -85,9 +94,12 @@ internal static class ManyConnections
             }
 
             double rate = total / seconds;
+            // Jiffies are 10 ms (USER_HZ 100): over a window of seconds and tens of thousands of transactions, fine.
+            double tunnelPerTx = tunnelJiffies is null ? double.NaN : tunnelUsed * 1e4 / total;
+            double harnessPerTx = harnessUsed * 1e4 / total;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"   {connections} connections x {messageBytes} B request/response: {rate:F0} transactions/s ({total} in {seconds:F1} s; per connection {min}..{max})"));
-            return rate;
+                $"   {connections} connections x {messageBytes} B request/response: {rate:F0} transactions/s ({total} in {seconds:F1} s; per connection {min}..{max}); CPU per transaction: tunnel {tunnelPerTx:F1} us, harness {harnessPerTx:F1} us"));
+            return (rate, tunnelPerTx, harnessPerTx);
         }
         finally
         {
