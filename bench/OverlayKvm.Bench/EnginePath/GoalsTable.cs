@@ -23,7 +23,7 @@ internal static class GoalsTable
             AtMost("engine 1-byte TCP RR / veth's", engine.RrMicros / veth.RrMicros, 2),
             AtMost("agents CPU-s per GB, engine", engine.CpuSecondsPerGb, 1, ratio: false),
             AtMost("agents CPU-s per GB, sealed", sealedPath.CpuSecondsPerGb, 4, ratio: false),
-            AtMost("idle agent CPU, % of a CPU (busier, 1st mode)", idlePercentPerAgent, 0.2, ratio: false, exclusive: true),
+            AtMost("idle agent CPU %, busier agent (1st mode)", idlePercentPerAgent, 0.2, ratio: false, exclusive: true),
             AtMost("sealed 1-byte TCP RR / Nebula's", sealedPath.RrMicros / nebula.RrMicros, 0.5),
             AtLeast("50 connections aggregate / veth's, engine", engine.ManyTps / veth.ManyTps, 0.8),
             AtLeast("50 connections aggregate / veth's, sealed", sealedPath.ManyTps / veth.ManyTps, 0.6),
