@@ -186,37 +186,8 @@ public static class ThroughputComparison
         return new Result(name, bps / 1e9, cpuPerGb, tunnelPerGb, tunnelPercent, drops, pingAvg, rr, retransmits);
     }
 
-    private static void SetUpWireGuard(string a, string b, string dir, List<Process> processes)
-    {
-        var keys = new Dictionary<string, (string Private, string Public)>();
-        foreach (string ns in new[] { a, b })
-        {
-            string priv = BenchShell.Run("wg", "genkey").Trim();
-            string pubFile = Path.Combine(dir, ns + ".priv");
-            File.WriteAllText(pubFile, priv + "\n");
-            File.SetUnixFileMode(pubFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            var psi = new ProcessStartInfo("wg", "pubkey") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-            using var p = Process.Start(psi)!;
-            p.StandardInput.WriteLine(priv);
-            p.StandardInput.Close();
-            keys[ns] = (pubFile, p.StandardOutput.ReadToEnd().Trim());
-            p.WaitForExit();
-            // Foreground so the process is ours to stop by PID.
-            // One name per namespace: wireguard-go's control socket (/var/run/wireguard/NAME.sock) is not namespaced.
-            processes.Add(BenchShell.Start(new Dictionary<string, string> { ["WG_PROCESS_FOREGROUND"] = "1" }, "ip", "netns", "exec", ns, "wireguard-go", "-f", WgName(ns)));
-        }
-        Thread.Sleep(800);
-        (string ns, string self, string peer, string peerUnderlay)[] sides = [(a, "10.2.0.1", b, "10.99.0.2"), (b, "10.2.0.2", a, "10.99.0.1")];
-        foreach (var (ns, self, peer, peerUnderlay) in sides)
-        {
-            BenchShell.Run("ip", "netns", "exec", ns, "wg", "set", WgName(ns), "private-key", keys[ns].Private, "listen-port", "51820",
-                "peer", keys[peer].Public, "allowed-ips", "10.2.0.0/24", "endpoint", peerUnderlay + ":51820");
-            BenchShell.Run("ip", "-n", ns, "addr", "add", self + "/24", "dev", WgName(ns));
-            BenchShell.Run("ip", "-n", ns, "link", "set", WgName(ns), "up");
-        }
-    }
-
-    private static string WgName(string ns) => "wg" + ns[^8..].Replace("-", "", StringComparison.Ordinal);
+    private static void SetUpWireGuard(string a, string b, string dir, List<Process> processes) =>
+        processes.AddRange(Peers.WireGuardTunnel.SetUp((a, "10.99.0.1", "10.2.0.1"), (b, "10.99.0.2", "10.2.0.2"), dir));
 
     private static string AgentControl(string ns) => Path.Combine(Path.GetTempPath(), ns + ".control.sock");
 

@@ -15,8 +15,9 @@ namespace OverlayKvm.Bench.EnginePath;
 /// in each namespace configured by it (as tests/…/EngineE2e/EngineScenario does), apps client 10.1.0.1 (vmA) and
 /// server 10.1.0.2 (vmB); then single-stream TCP throughput (iperf3), ping (200 × 10 ms: avg and p50) and a 1-byte
 /// TCP request/response loop for (a) the engine path, (b) the sealed path (<c>overlayctl engine-disable web</c>),
-/// (c) plain veth between the same namespaces; each measured <c>rounds</c> times, printed side by side with the
-/// ratios engine/sealed, plus the agents' CPU seconds per GB. Everything it creates (namespaces, processes, the
+/// (c) plain veth between the same namespaces, (d) wireguard-go and (e) Nebula over the same veth (PathPeers); each
+/// measured <c>rounds</c> times, printed side by side, plus the tunnels' CPU seconds per GB and the aggregate rate of
+/// 50 concurrent request/response connections (ManyConnections); at the end the issue's goals table (GoalsTable). Everything it creates (namespaces, processes, the
 /// folder) is removed at the end, on failure and on Ctrl-C.
 /// Args: [seconds per iperf3 run = 10] [rounds = 2] [binaries configuration = release] [agent binary]
 /// [TUN offload modes = "on,off"]. Each mode gets its own set-up (agents started with `--tun-offloads MODE`) and its
@@ -28,7 +29,14 @@ public static class EnginePathComparison
     private const string Client = "10.1.0.1";
     private const string Server = "10.1.0.2";
 
-    private sealed record Figures(string Mode, string Path, int Round, double Gbps, long Retransmits, double PingAvgMs, double PingP50Ms, double RrMicros, double AgentCpuSecondsPerGb);
+    /// <summary>Concurrent request/response connections and their message size (ManyConnections).</summary>
+    private const int Connections = 50;
+    private const int MessageBytes = 64;
+
+    private sealed record Figures(string Mode, string Path, int Round, double Gbps, long Retransmits, double PingAvgMs, double PingP50Ms, double RrMicros, double AgentCpuSecondsPerGb, double ManyTps, double ManyTunnelMicros, double ManyHarnessMicros);
+
+    /// <summary>The busier agent's idle CPU (% of one CPU), from the first mode's set-up; NaN until measured.</summary>
+    private static double s_idlePercent = double.NaN;
 
     public static int Run(string[] args)
     {
@@ -38,6 +46,8 @@ public static class EnginePathComparison
         string? agent = args.Length > 3 && args[3].Length > 0 ? Path.GetFullPath(args[3]) : null;
         string[] modes = (args.Length > 4 ? args[4] : "on,off").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var results = new List<Figures>();
+        // Two shared cores: the machine's load says how much of each figure is other work (quote it with them).
+        Console.WriteLine($"engine-path: load average at start {File.ReadAllText("/proc/loadavg").Trim()}");
         foreach (string mode in modes)
         {
             int code = RunMode(configuration, agent, mode, seconds, rounds, measureIdle: mode == modes[0], results);
@@ -49,6 +59,7 @@ public static class EnginePathComparison
 
         if (results.Count > 0)
         {
+            Console.WriteLine($"engine-path: load average at end {File.ReadAllText("/proc/loadavg").Trim()}");
             Print(results);
         }
 
@@ -80,17 +91,20 @@ public static class EnginePathComparison
             bench.WarmUpEngine();
             if (measureIdle)
             {
-                MeasureIdle(bench);
+                s_idlePercent = MeasureIdle(bench);
             }
 
+            PathPeers? peers = rounds > 0 ? PathPeers.SetUp(bench) : null;
             for (int round = 1; round <= rounds; round++)
             {
                 bench.Ctl("engine-enable", "web");
                 bench.WarmUpEngine();
-                results.Add(Measure(bench, mode, "engine", round, seconds, Client, Server, expectEngine: true));
+                results.Add(Measure(bench, mode, "engine", round, seconds, Client, Server, expectEngine: true, bench.AgentJiffies));
                 bench.Ctl("engine-disable", "web");
-                results.Add(Measure(bench, mode, "sealed", round, seconds, Client, Server, expectEngine: false));
-                results.Add(Measure(bench, mode, "veth", round, seconds, "10.97.0.1", "10.97.0.2", expectEngine: null));
+                results.Add(Measure(bench, mode, "sealed", round, seconds, Client, Server, expectEngine: false, bench.AgentJiffies));
+                results.Add(Measure(bench, mode, "veth", round, seconds, "10.97.0.1", "10.97.0.2", expectEngine: null, cpu: null));
+                results.Add(Measure(bench, mode, "wireguard-go", round, seconds, PathPeers.WireGuardA, PathPeers.WireGuardB, expectEngine: null, peers!.WireGuardJiffies));
+                results.Add(Measure(bench, mode, "nebula", round, seconds, PathPeers.NebulaA, PathPeers.NebulaB, expectEngine: null, peers.NebulaJiffies));
             }
 
             return 0;
@@ -112,7 +126,7 @@ public static class EnginePathComparison
     /// Idle cost, mostly the doorbell's bounded wait: after a settling pause (the warm-up's connections), per agent
     /// thread over 10 s.
     /// </summary>
-    private static void MeasureIdle(PathBench bench)
+    private static double MeasureIdle(PathBench bench)
     {
         Thread.Sleep(TimeSpan.FromSeconds(5));
         Dictionary<string, long> idleBefore = bench.AgentThreadCpuNanoseconds();
@@ -134,6 +148,7 @@ public static class EnginePathComparison
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"== idle: both agents together used {idleTotal / 1e9 / idleSeconds * 100:F3} % of one CPU over {idleSeconds:F0} s ({(busiest.Length == 0 ? " nothing measurable" : busiest.ToString())})"));
+        double busier = 0;
         foreach (string domain in new[] { "vmA", "vmB" })
         {
             long used = 0;
@@ -142,20 +157,24 @@ public static class EnginePathComparison
                 used += thread.StartsWith(domain + "/", StringComparison.Ordinal) ? after - idleBefore.GetValueOrDefault(thread) : 0;
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== idle: agent {domain} {used / 1e9 / idleSeconds * 100:F3} % of one CPU"));
+            busier = Math.Max(busier, used / 1e9 / idleSeconds * 100);
         }
+
+        return busier;
     }
 
-    private static Figures Measure(PathBench bench, string mode, string path, int round, int seconds, string from, string to, bool? expectEngine)
+    /// <param name="cpu">CPU jiffies so far of the tunnel's own processes (agents, wireguard-go, nebula); null: veth.</param>
+    private static Figures Measure(PathBench bench, string mode, string path, int round, int seconds, string from, string to, bool? expectEngine, Func<long>? cpu)
     {
         Console.WriteLine($"== offloads {mode}, round {round}, {path}: {from} -> {to}");
         long enginePacketsBefore = bench.AgentCounter("vmA", "engine", "packetsOut");
         long sealedPacketsBefore = bench.AgentCounter("vmA", "sealed", "packetsOut");
         Dictionary<string, long> fallbacksBefore = bench.Fallbacks("vmA");
-        long cpuBefore = bench.AgentJiffies();
+        long cpuBefore = cpu?.Invoke() ?? 0;
         Process server = bench.Track(BenchShell.Start(null, "ip", "netns", "exec", bench.B, "iperf3", "-s", "-1", "-B", to));
         Thread.Sleep(500);
         string json = BenchShell.Run("ip", "netns", "exec", bench.A, "iperf3", "-c", to, "-B", from, "-t", seconds.ToString(CultureInfo.InvariantCulture), "-J");
-        long cpu = bench.AgentJiffies() - cpuBefore;
+        long cpuUsed = (cpu?.Invoke() ?? 0) - cpuBefore;
         server.WaitForExit(5000);
         JsonNode end = JsonNode.Parse(json)!["end"]!;
         double bps = end["sum_received"]!["bits_per_second"]!.GetValue<double>();
@@ -207,10 +226,11 @@ public static class EnginePathComparison
 
         (double avg, double p50) = Ping(bench.A, from, to);
         double rr = RequestResponse.MeanMicros(bench.A, bench.B, from, to, 2000);
-        double cpuPerGb = expectEngine is null ? 0 : cpu / 100.0 / (bytes / 1e9);
-        var f = new Figures(mode, path, round, bps / 1e9, retransmits, avg, p50, rr, cpuPerGb);
+        (double many, double manyTunnel, double manyHarness) = ManyConnections.TransactionsPerSecond(bench.A, bench.B, from, to, Connections, MessageBytes, TimeSpan.FromSeconds(seconds), cpu);
+        double cpuPerGb = cpu is null ? 0 : cpuUsed / 100.0 / (bytes / 1e9);
+        var f = new Figures(mode, path, round, bps / 1e9, retransmits, avg, p50, rr, cpuPerGb, many, manyTunnel, manyHarness);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   {f.Gbps * 1000 / 8:F0} MB/s ({f.Gbps:F2} Gbit/s, {retransmits} retr), ping avg {avg:F3} ms p50 {p50:F3} ms, 1-byte TCP RR {rr:F0} us, agents {cpuPerGb:F2} CPU s/GB"));
+            $"   {f.Gbps * 1000 / 8:F0} MB/s ({f.Gbps:F2} Gbit/s, {retransmits} retr), ping avg {avg:F3} ms p50 {p50:F3} ms, 1-byte TCP RR {rr:F0} us, tunnel {cpuPerGb:F2} CPU s/GB, {Connections} connections {many:F0} tx/s"));
         return f;
     }
 
@@ -249,33 +269,52 @@ public static class EnginePathComparison
     private static void Print(List<Figures> results)
     {
         Console.WriteLine();
-        Console.WriteLine("Whole path app -> TUN -> agent -> (ring | sealed UDP | -) -> agent -> TUN -> app, single TCP stream (iperf3).");
-        Console.WriteLine("agents CPU s/GB: CPU time of both overlay-agent processes per GB moved (veth: no agents).");
-        Console.WriteLine($"{"offloads",8} {"round",5} {"path",-8} {"MB/s",8} {"retr",6} {"ping avg ms",12} {"ping p50 ms",12} {"1B RR us",9} {"agents s/GB",12}");
+        Console.WriteLine("Whole path app -> TUN -> agent -> (ring | sealed UDP | -) -> agent -> TUN -> app, single TCP stream (iperf3);");
+        Console.WriteLine("wireguard-go and nebula: the same namespaces and veth underlay through their own TUN devices.");
+        Console.WriteLine("tunnel CPU s/GB: CPU time of the tunnel's own processes (both agents, both wireguard-go, both nebula) per GB moved (veth: none).");
+        Console.WriteLine($"{Connections}-conn tx/s: {Connections} concurrent TCP connections, each a {MessageBytes}-byte request/response loop; transactions per second of all together;");
+        Console.WriteLine("tun us/tx, harness us/tx: CPU per transaction of those connections, of the tunnel's processes and of this bench's client and server threads.");
+        Console.WriteLine($"{"offloads",8} {"round",5} {"path",-12} {"MB/s",8} {"retr",6} {"ping avg ms",12} {"ping p50 ms",12} {"1B RR us",9} {"tunnel s/GB",12} {$"{Connections}-conn tx/s",14} {"tun us/tx",10} {"harness us/tx",14}");
         foreach (Figures r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Mode,8} {r.Round,5} {r.Path,-8} {r.Gbps * 1000 / 8,8:F0} {r.Retransmits,6} {r.PingAvgMs,12:F3} {r.PingP50Ms,12:F3} {r.RrMicros,9:F0} {r.AgentCpuSecondsPerGb,12:F2}"));
+                $"{r.Mode,8} {r.Round,5} {r.Path,-12} {r.Gbps * 1000 / 8,8:F0} {r.Retransmits,6} {r.PingAvgMs,12:F3} {r.PingP50Ms,12:F3} {r.RrMicros,9:F0} {r.AgentCpuSecondsPerGb,12:F2} {r.ManyTps,14:F0} {r.ManyTunnelMicros,10:F1} {r.ManyHarnessMicros,14:F1}"));
         }
 
-        // Medians of the rounds (every veth round of the run is one baseline sample: the underlay does not change).
-        double vethMbps = Median(results.Where(r => r.Path == "veth").Select(r => r.Gbps * 1000 / 8));
-        double vethRr = Median(results.Where(r => r.Path == "veth").Select(r => r.RrMicros));
+        // Medians of the rounds. Every round of a path that does not depend on the offload mode (veth, wireguard-go,
+        // nebula: the underlay and the peers do not change) is one baseline sample of the run.
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"medians: veth {vethMbps:F0} MB/s, 1B RR {vethRr:F0} us ({results.Count(r => r.Path == "veth")} samples)"));
+        PathMedians veth = Medians(results, null, "veth");
+        foreach (string path in new[] { "veth", "wireguard-go", "nebula" })
+        {
+            PrintMedians("all", path, Medians(results, null, path), veth, results.Count(r => r.Path == path));
+        }
+
         foreach (string mode in results.Select(r => r.Mode).Distinct())
         {
             foreach (string path in new[] { "engine", "sealed" })
             {
-                List<Figures> runs = results.Where(r => r.Mode == mode && r.Path == path).ToList();
-                double mbps = Median(runs.Select(r => r.Gbps * 1000 / 8));
-                double rr = Median(runs.Select(r => r.RrMicros));
-                double cpu = Median(runs.Select(r => r.AgentCpuSecondsPerGb));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"medians: offloads {mode,-3} {path,-6} {mbps,6:F0} MB/s (x{mbps / vethMbps:F2} of veth), 1B RR {rr:F0} us (x{rr / vethRr:F2} of veth), agents {cpu:F2} CPU s/GB, {runs.Count} rounds"));
+                PrintMedians(mode, path, Medians(results, mode, path), veth, results.Count(r => r.Mode == mode && r.Path == path));
             }
         }
+
+        foreach (string mode in results.Select(r => r.Mode).Distinct())
+        {
+            GoalsTable.Print(mode, Medians(results, mode, "engine"), Medians(results, mode, "sealed"), veth,
+                Medians(results, null, "wireguard-go"), Medians(results, null, "nebula"), s_idlePercent);
+        }
     }
+
+    private static PathMedians Medians(List<Figures> results, string? mode, string path)
+    {
+        List<Figures> runs = results.Where(r => (mode is null || r.Mode == mode) && r.Path == path).ToList();
+        return new PathMedians(Median(runs.Select(r => r.Gbps * 1000 / 8)), Median(runs.Select(r => r.RrMicros)),
+            Median(runs.Select(r => r.AgentCpuSecondsPerGb)), Median(runs.Select(r => r.ManyTps)), Median(runs.Select(r => r.ManyTunnelMicros)));
+    }
+
+    private static void PrintMedians(string mode, string path, PathMedians m, PathMedians veth, int samples) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"medians: offloads {mode,-3} {path,-12} {m.MBps,6:F0} MB/s (x{m.MBps / veth.MBps:F2} of veth), 1B RR {m.RrMicros:F0} us (x{m.RrMicros / veth.RrMicros:F2} of veth), tunnel {m.CpuSecondsPerGb:F2} CPU s/GB, {Connections}-conn {m.ManyTps:F0} tx/s (x{m.ManyTps / veth.ManyTps:F2} of veth, tunnel {m.ManyTunnelMicros:F1} us CPU/tx), {samples} rounds"));
 
     private static double Median(IEnumerable<double> values)
     {

@@ -53,6 +53,9 @@ internal sealed class PathBench : IDisposable
 
     public string Configuration { get; }
 
+    /// <summary>The run's private folder (0700, deleted by Dispose): keys and certificates of the peer tunnels go here.</summary>
+    public string Folder => _dir;
+
     private string Binary(string project, string name)
     {
         string path = Path.Combine(_bin, project, Configuration, name);
@@ -253,7 +256,7 @@ internal sealed class PathBench : IDisposable
     }
 
     /// <summary>Polls until the condition holds; a socket not up yet (IO/socket errors) counts as "not yet".</summary>
-    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what) =>
+    internal static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what) =>
         Poll.Until(() =>
         {
             try

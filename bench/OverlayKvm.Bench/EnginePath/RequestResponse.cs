@@ -52,7 +52,7 @@ internal static class RequestResponse
     }
 
     /// <summary>A TCP socket created inside the namespace (setns on a throw-away thread: the socket keeps its namespace).</summary>
-    private static Socket OpenIn(string ns)
+    internal static Socket OpenIn(string ns)
     {
         Socket? socket = null;
         Exception? failure = null;
