@@ -32,21 +32,12 @@ public sealed unsafe class RingConsumer : IDisposable
         _ring = RingMemory.Attach(mapping, ringOffset, capacity);
         _maxPayload = maxPayload;
 
-        ulong head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
-        ulong tail = Volatile.Read(ref _ring.Word(RingControl.TailOffset));
-        if (tail - head > _ring.Capacity || (head & 7) != 0)
-        {
-            Faults.Count(RingFault.OwnIndexInvalid, 0);
-            // Aligned down: every record position must be 8-aligned so a record header never crosses the ring's end.
-            head = tail & ~7UL;
-            Volatile.Write(ref _ring.Word(RingControl.HeadOffset), head);
-        }
-
-        _head = head;
-        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
-        _publishedHead = head;
-        _records = Volatile.Read(ref _ring.Word(RingControl.RecordsReadOffset));
-        _bytes = Volatile.Read(ref _ring.Word(RingControl.BytesReadOffset));
+        var state = _ring.Resume(RingEnd.Consumer, Faults);
+        _head = state.Index;
+        _publishedHead = state.Index;
+        _generation = state.Generation;
+        _records = state.Records;
+        _bytes = state.Bytes;
     }
 
     public RingFaultCounters Faults { get; } = new();

@@ -24,20 +24,11 @@ public sealed unsafe class RingProducer : IDisposable
         _ring = RingMemory.Attach(mapping, ringOffset, capacity);
         _maxPayload = maxPayload;
 
-        ulong tail = Volatile.Read(ref _ring.Word(RingControl.TailOffset));
-        ulong head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
-        if (tail - head > _ring.Capacity || (tail & 7) != 0)
-        {
-            // Our published index is garbage (corrupt region or a hostile peer): restart from the consumer's position.
-            Faults.Count(RingFault.OwnIndexInvalid, 0);
-            tail = head & ~7UL;
-            Volatile.Write(ref _ring.Word(RingControl.TailOffset), tail);
-        }
-
-        _tail = tail;
-        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
-        _records = Volatile.Read(ref _ring.Word(RingControl.RecordsWrittenOffset));
-        _bytes = Volatile.Read(ref _ring.Word(RingControl.BytesWrittenOffset));
+        var state = _ring.Resume(RingEnd.Producer, Faults);
+        _tail = state.Index;
+        _generation = state.Generation;
+        _records = state.Records;
+        _bytes = state.Bytes;
     }
 
     public RingFaultCounters Faults { get; } = new();
