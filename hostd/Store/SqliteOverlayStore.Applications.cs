@@ -91,38 +91,19 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
-    public Application? GetApplication(string group, string name)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE g.name = $g AND a.name = $n";
-        command.Parameters.AddWithValue("$g", group);
-        command.Parameters.AddWithValue("$n", name);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadApplication(reader) : null;
-    }
+    public Application? GetApplication(string group, string name) =>
+        ReadOne($"{SqliteRows.ApplicationSelect} WHERE g.name = $g AND a.name = $n", SqliteRows.ReadApplication, ("$g", group), ("$n", name));
 
     /// <inheritdoc/>
     public Application? FindApplicationByAddress(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.address = $a";
-        command.Parameters.AddWithValue("$a", AddressMath.Canonical(address).ToString());
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadApplication(reader) : null;
+        return ReadOne($"{SqliteRows.ApplicationSelect} WHERE a.address = $a", SqliteRows.ReadApplication, ("$a", AddressMath.Canonical(address).ToString()));
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Application> ListApplicationsInDomain(string domain)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.domain = $d ORDER BY g.name, a.name";
-        command.Parameters.AddWithValue("$d", domain);
-        return ReadAll(command, SqliteRows.ReadApplication);
-    }
+    public IReadOnlyList<Application> ListApplicationsInDomain(string domain) =>
+        ReadList($"{SqliteRows.ApplicationSelect} WHERE a.domain = $d ORDER BY g.name, a.name", SqliteRows.ReadApplication, ("$d", domain));
 
     /// <inheritdoc/>
     public void UndefineApplication(string group, string name)

@@ -64,15 +64,8 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
-    public ApplicationGroup? GetGroup(string name)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SqliteRows.GroupColumns} FROM groups WHERE name = $n";
-        command.Parameters.AddWithValue("$n", name);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadGroup(reader) : null;
-    }
+    public ApplicationGroup? GetGroup(string name) =>
+        ReadOne($"SELECT {SqliteRows.GroupColumns} FROM groups WHERE name = $n", SqliteRows.ReadGroup, ("$n", name));
 
     /// <inheritdoc/>
     public void UndefineGroup(string name)
@@ -127,16 +120,4 @@ public sealed partial class SqliteOverlayStore
     /// <summary>A change to a group's members or keys changes every document that lists the group.</summary>
     private static void StampGroup(WriteScope scope, int groupNumber) =>
         scope.Execute("UPDATE groups SET version = $v WHERE id = $g", ("$v", scope.Version), ("$g", groupNumber));
-
-    private static List<T> ReadAll<T>(SqliteCommand command, Func<SqliteDataReader, T> read)
-    {
-        var list = new List<T>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            list.Add(read(reader));
-        }
-
-        return list;
-    }
 }
