@@ -23,7 +23,7 @@ public sealed partial class SqliteOverlayStore
             var owner = FindGroup(scope, group) ?? throw new EntityNotFoundException("group", group);
             if (scope.Scalar("SELECT 1 FROM applications WHERE group_id = $g AND name = $n", ("$g", owner.Number), ("$n", name)) is not null)
             {
-                throw new ModelValidationException($"app {label}", "is already defined; undefine it first") { IsConflict = true };
+                throw GroupStoreRules.AppExists(label);
             }
 
             SenderIndexRule.Check(scope, domain);
@@ -35,7 +35,7 @@ public sealed partial class SqliteOverlayStore
                 var holder = AddressOwners.Find(scope, requested);
                 if (holder is not null)
                 {
-                    throw new ModelValidationException($"app {label}: address", $"{requested} is already the address of {holder}") { IsConflict = true };
+                    throw PlacementRules.AddressTaken($"app {label}", requested, holder);
                 }
 
                 assigned = requested;

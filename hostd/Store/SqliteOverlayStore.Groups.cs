@@ -12,9 +12,7 @@ public sealed partial class SqliteOverlayStore
     /// <inheritdoc/>
     public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection)
     {
-        NameRules.Check("group", name);
-        AddressSpaceRules.CheckSpace($"group {name}: address space", addressSpace);
-        CheckProtection(name, protection);
+        GroupStoreRules.CheckDefinition(name, addressSpace, protection);
 
         return Write(scope =>
         {
@@ -23,7 +21,7 @@ public sealed partial class SqliteOverlayStore
             {
                 if (string.Equals(group.Name, name, StringComparison.Ordinal))
                 {
-                    throw new ModelValidationException($"group {name}", "is already defined") { IsConflict = true };
+                    throw GroupStoreRules.GroupExists(name);
                 }
             }
 
@@ -40,8 +38,7 @@ public sealed partial class SqliteOverlayStore
     /// <inheritdoc/>
     public ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection)
     {
-        NameRules.Check("group", name);
-        CheckProtection(name, protection);
+        GroupStoreRules.CheckProtection(name, protection);
         return Write(scope =>
         {
             var group = FindGroup(scope, name) ?? throw new EntityNotFoundException("group", name);
@@ -76,7 +73,7 @@ public sealed partial class SqliteOverlayStore
             var apps = (long)scope.Scalar("SELECT COUNT(*) FROM applications WHERE group_id = $g", ("$g", group.Number))!;
             if (apps > 0)
             {
-                throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first") { IsConflict = true };
+                throw GroupStoreRules.GroupHasApps(name, apps);
             }
 
             ReleaseGroupReferences(scope, name, group.Number);
@@ -88,13 +85,6 @@ public sealed partial class SqliteOverlayStore
         });
     }
 
-    private static void CheckProtection(string group, ProtectionLevel protection)
-    {
-        if (!Enum.IsDefined(protection))
-        {
-            throw new ModelValidationException($"group {group}: protection", $"{(int)protection} is not a known protection level");
-        }
-    }
 
     private static List<ApplicationGroup> LoadGroups(WriteScope scope)
     {
