@@ -8,33 +8,15 @@ namespace OverlayKvm.Core.SharedMemory;
 /// The producer keeps its own tail privately and only publishes it; the consumer's head is read once per write
 /// (acquire), checked against the capacity, and never trusted beyond that check. Nothing allocates per message.
 /// </summary>
-public sealed unsafe class RingProducer : IDisposable
+public sealed unsafe class RingProducer : RingEndpoint
 {
-    private readonly RingMemory _ring;
-    private readonly int _maxPayload;
     private ulong _tail;
-    private ulong _generation;
-    private ulong _records;
-    private ulong _bytes;
-    private long _wraps;
-    private bool _disposed;
 
     internal RingProducer(SharedMemoryMapping mapping, long ringOffset, int capacity, int maxPayload)
+        : base(mapping, ringOffset, capacity, maxPayload, RingEnd.Producer, out ulong tail)
     {
-        _ring = RingMemory.Attach(mapping, ringOffset, capacity);
-        _maxPayload = maxPayload;
-
-        var state = _ring.Resume(RingEnd.Producer, Faults);
-        _tail = state.Index;
-        _generation = state.Generation;
-        _records = state.Records;
-        _bytes = state.Bytes;
+        _tail = tail;
     }
-
-    public RingFaultCounters Faults { get; } = new();
-
-    /// <summary>How often the write position went back to the ring's start.</summary>
-    public long Wraps => Volatile.Read(ref _wraps);
 
     public int MaxPayload => _maxPayload;
 
@@ -121,23 +103,11 @@ public sealed unsafe class RingProducer : IDisposable
     /// <summary>Bytes the consumer has not taken yet (as far as its published head says), clamped to the capacity.</summary>
     public long PendingBytes => (long)Math.Min(_tail - Volatile.Read(ref _ring.Word(RingControl.HeadOffset)), _ring.Capacity);
 
-    public void Dispose()
-    {
-        if (!_disposed)
-        {
-            _disposed = true;
-            _ring.Release();
-        }
-    }
-
     /// <summary>The daemon emptied the ring for a new occupant: start over where it left the indices, not at our old tail.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AdoptReset()
     {
-        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
-        _tail = Volatile.Read(ref _ring.Word(RingControl.HeadOffset)) & ~7UL;
-        _records = 0;
-        _bytes = 0;
+        _tail = RestartAfterReset();
         Volatile.Write(ref _ring.Word(RingControl.TailOffset), _tail);
     }
 
