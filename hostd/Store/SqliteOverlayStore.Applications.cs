@@ -123,13 +123,8 @@ public sealed partial class SqliteOverlayStore
         });
     }
 
-    private static List<Application> LoadApplications(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"{SqliteRows.ApplicationSelect} ORDER BY g.name, a.name";
-        return ReadAll(command, SqliteRows.ReadApplication);
-    }
+    private static List<Application> LoadApplications(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"{SqliteRows.ApplicationSelect} ORDER BY g.name, a.name", SqliteRows.ReadApplication);
 
     /// <summary>Creates the domain on the local host if unknown, else stamps it: its set of apps changed.</summary>
     private static void TouchDomain(WriteScope scope, string domain) =>

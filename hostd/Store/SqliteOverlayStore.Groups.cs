@@ -92,13 +92,8 @@ public sealed partial class SqliteOverlayStore
         return ReadAll(command, SqliteRows.ReadGroup);
     }
 
-    private static List<ApplicationGroup> LoadGroups(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"SELECT {SqliteRows.GroupColumns} FROM groups ORDER BY name";
-        return ReadAll(command, SqliteRows.ReadGroup);
-    }
+    private static List<ApplicationGroup> LoadGroups(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"SELECT {SqliteRows.GroupColumns} FROM groups ORDER BY name", SqliteRows.ReadGroup);
 
     private static ApplicationGroup? FindGroup(WriteScope scope, string name)
     {

@@ -204,19 +204,9 @@ public sealed partial class SqliteOverlayStore
         return result;
     }
 
-    private static List<AccessPolicy> LoadPolicies(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"{PolicySelect} ORDER BY p.id";
-        return ReadAll(command, SqliteRows.ReadPolicy);
-    }
+    private static List<AccessPolicy> LoadPolicies(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"{PolicySelect} ORDER BY p.id", SqliteRows.ReadPolicy);
 
-    private static List<GroupParent> LoadGroupParents(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"{GroupParentSelect} ORDER BY c.name";
-        return ReadAll(command, SqliteRows.ReadGroupParent);
-    }
+    private static List<GroupParent> LoadGroupParents(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"{GroupParentSelect} ORDER BY c.name", SqliteRows.ReadGroupParent);
 }

@@ -27,6 +27,15 @@ public sealed partial class SqliteOverlayStore
         return ReadAll(command, read);
     }
 
+    /// <summary>Every row of <paramref name="sql"/> on a connection (and transaction) the caller holds: the snapshot's reads.</summary>
+    private static List<T> ReadAll<T>(SqliteConnection connection, SqliteTransaction? transaction, string sql, Func<SqliteDataReader, T> read)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return ReadAll(command, read);
+    }
+
     private static SqliteCommand ReaderCommand(SqliteConnection connection, string sql, ReadOnlySpan<(string Name, object? Value)> parameters)
     {
         var command = connection.CreateCommand();
