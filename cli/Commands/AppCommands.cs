@@ -25,8 +25,7 @@ internal static class AppCommands
             var view = await client.PostAsync("v1/apps",
                 new AppDefineRequest(p.GetValue(group)!, p.GetValue(name)!, p.GetValue(domain)!, p.GetValue(address), manifest),
                 ApiJsonContext.Default.AppDefineRequest, ApiJsonContext.Default.AppView, ct);
-            if (print.Json) print.WriteJson(view, ApiJsonContext.Default.AppView);
-            else print.WriteLine($"App {view.Group}/{view.Name} defined: {view.Address} on {view.Domain} (version {view.Version})");
+            print.ReplyLine(view, ApiJsonContext.Default.AppView, $"App {view.Group}/{view.Name} defined: {view.Address} on {view.Domain} (version {view.Version})");
         }));
         yield return define;
 

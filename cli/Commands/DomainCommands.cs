@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OverlayKvm.Core.Api;
+using OverlayKvm.Cli.Client;
 
 namespace OverlayKvm.Cli.Commands;
 
@@ -16,8 +17,7 @@ internal static class DomainCommands
         {
             var v = await client.PostAsync("v1/domains", new DomainDefineRequest(p.GetValue(name)!, p.GetValue(address), p.GetValue(host)),
                 ApiJsonContext.Default.DomainDefineRequest, ApiJsonContext.Default.DomainView, ct);
-            if (print.Json) print.WriteJson(v, ApiJsonContext.Default.DomainView);
-            else print.WriteLine($"Domain {v.Name}: address {v.Address ?? "-"}, host {v.Host} (version {v.Version})");
+            print.ReplyLine(v, ApiJsonContext.Default.DomainView, $"Domain {v.Name}: address {v.Address ?? "-"}, host {v.Host} (version {v.Version})");
         }));
         yield return define;
 
@@ -37,7 +37,7 @@ internal static class DomainCommands
         var config = new Command("domain-config", "show the configuration document the domain's agent receives") { configName, secrets };
         config.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            var path = $"v1/domains/{Uri.EscapeDataString(p.GetValue(configName)!)}/config" + (p.GetValue(secrets) ? "?secrets=true" : "");
+            var path = ApiPaths.Domain(p.GetValue(configName)!, "config") + (p.GetValue(secrets) ? "?secrets=true" : "");
             var doc = await client.GetAsync(path, ApiJsonContext.Default.DomainConfigDocument, ct);
             // The document is structured data in both modes: always JSON.
             print.WriteJson(doc, ApiJsonContext.Default.DomainConfigDocument);

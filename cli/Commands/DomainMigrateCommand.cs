@@ -30,10 +30,9 @@ internal static class DomainMigrateCommand
             {
                 throw new OverlayCtlException($"domain-migrate {name}: --to needs a host name", ExitCodes.Usage);
             }
-            MigrateResponse reply = await client.PostAsync($"v1/domains/{Uri.EscapeDataString(name)}/migrate", new MigrateRequest(host, p.GetValue(force)),
+            MigrateResponse reply = await client.PostAsync(ApiPaths.Domain(name, "migrate"), new MigrateRequest(host, p.GetValue(force)),
                 ApiJsonContext.Default.MigrateRequest, ApiJsonContext.Default.MigrateResponse, ct);
-            if (print.Json) print.WriteJson(reply, ApiJsonContext.Default.MigrateResponse);
-            else print.Write(Format(reply));
+            print.Reply(reply, ApiJsonContext.Default.MigrateResponse, Format(reply));
         }));
         return command;
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using OverlayKvm.Core.Api;
 using OverlayKvm.Cli.Output;
+using OverlayKvm.Cli.Client;
 
 namespace OverlayKvm.Cli.Commands;
 
@@ -19,7 +20,7 @@ internal static class DomainStatCommand
         var stat = new Command("domain-stat", "show a domain's agent counters: per group and path, drops by reason, transmission, adapters") { name };
         stat.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            var counters = await client.GetAsync($"v1/domains/{Uri.EscapeDataString(p.GetValue(name)!)}/stat", ApiJsonContext.Default.AgentCounters, ct);
+            var counters = await client.GetAsync(ApiPaths.Domain(p.GetValue(name)!, "stat"), ApiJsonContext.Default.AgentCounters, ct);
             if (print.Json)
             {
                 print.WriteJson(counters, ApiJsonContext.Default.AgentCounters);

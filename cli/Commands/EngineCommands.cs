@@ -50,8 +50,7 @@ internal static class EngineCommands
                 var name = p.GetValue(group)!;
                 EngineSwitchResponse answer = await client.PostAsync($"v1/engine/groups/{Uri.EscapeDataString(name)}/{(enable ? "enable" : "disable")}",
                     ApiJsonContext.Default.EngineSwitchResponse, ct);
-                if (print.Json) print.WriteJson(answer, ApiJsonContext.Default.EngineSwitchResponse);
-                else print.WriteLine($"Engine for group {name}: {(enable ? "enabled" : "disabled")} ({answer.Status})");
+                print.ReplyLine(answer, ApiJsonContext.Default.EngineSwitchResponse, $"Engine for group {name}: {(enable ? "enabled" : "disabled")} ({answer.Status})");
             }));
             yield return command;
         }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using OverlayKvm.Core.Api;
+using OverlayKvm.Cli.Client;
 
 namespace OverlayKvm.Cli.Commands;
 
@@ -18,9 +19,8 @@ internal static class EngineMoveCommands
         leave.SetAction(g.Run(async (client, print, p, ct) =>
         {
             string name = p.GetRequiredValue(leaveDomain);
-            EngineLeaveView reply = await client.PostAsync($"v1/domains/{Uri.EscapeDataString(name)}/engine-leave", ApiJsonContext.Default.EngineLeaveView, ct);
-            if (print.Json) print.WriteJson(reply, ApiJsonContext.Default.EngineLeaveView);
-            else print.Write(string.Create(CultureInfo.InvariantCulture,
+            EngineLeaveView reply = await client.PostAsync(ApiPaths.Domain(name, "engine-leave"), ApiJsonContext.Default.EngineLeaveView, ct);
+            print.Reply(reply, ApiJsonContext.Default.EngineLeaveView, string.Create(CultureInfo.InvariantCulture,
                 $"{reply.Domain}: agent left the engine in {reply.Seconds:0.###} s ({reply.RegionsUnmapped} region(s) unmapped, {reply.SlotsReleased} slot(s) freed); its regions may be unplugged now{Environment.NewLine}"));
         }));
         yield return leave;
@@ -30,9 +30,8 @@ internal static class EngineMoveCommands
         join.SetAction(g.Run(async (client, print, p, ct) =>
         {
             string name = p.GetRequiredValue(joinDomain);
-            EngineJoinView reply = await client.PostAsync($"v1/domains/{Uri.EscapeDataString(name)}/engine-join", ApiJsonContext.Default.EngineJoinView, ct);
-            if (print.Json) print.WriteJson(reply, ApiJsonContext.Default.EngineJoinView);
-            else print.Write($"{reply.Domain}: {(reply.Told ? "agent told to attach" : "agent not connected; it is told when it connects")}{Environment.NewLine}");
+            EngineJoinView reply = await client.PostAsync(ApiPaths.Domain(name, "engine-join"), ApiJsonContext.Default.EngineJoinView, ct);
+            print.Reply(reply, ApiJsonContext.Default.EngineJoinView, $"{reply.Domain}: {(reply.Told ? "agent told to attach" : "agent not connected; it is told when it connects")}{Environment.NewLine}");
         }));
         yield return join;
     }

@@ -16,8 +16,7 @@ internal static class GroupCommands
         {
             var view = await client.PostAsync("v1/groups", new GroupDefineRequest(p.GetValue(name)!, p.GetValue(cidr)!, p.GetValue(protection)),
                 ApiJsonContext.Default.GroupDefineRequest, ApiJsonContext.Default.GroupView, ct);
-            if (print.Json) print.WriteJson(view, ApiJsonContext.Default.GroupView);
-            else print.WriteLine($"Group {view.Name} defined: {view.Cidr}, {view.Protection}, key epoch {LastEpoch(view)} (version {view.Version})");
+            print.ReplyLine(view, ApiJsonContext.Default.GroupView, $"Group {view.Name} defined: {view.Cidr}, {view.Protection}, key epoch {LastEpoch(view)} (version {view.Version})");
         }));
         yield return define;
 
@@ -66,8 +65,7 @@ internal static class GroupCommands
         {
             var v = await client.PostAsync($"v1/groups/{Uri.EscapeDataString(p.GetValue(rotateName)!)}/credentials/rotate",
                 new CredentialsRotateRequest(p.GetValue(grace)), ApiJsonContext.Default.CredentialsRotateRequest, ApiJsonContext.Default.GroupView, ct);
-            if (print.Json) print.WriteJson(v, ApiJsonContext.Default.GroupView);
-            else print.WriteLine($"Group {v.Name}: key epoch {LastEpoch(v)} is current (version {v.Version})");
+            print.ReplyLine(v, ApiJsonContext.Default.GroupView, $"Group {v.Name}: key epoch {LastEpoch(v)} is current (version {v.Version})");
         }));
         yield return rotate;
 
@@ -78,8 +76,7 @@ internal static class GroupCommands
         {
             var v = await client.PostAsync($"v1/groups/{Uri.EscapeDataString(p.GetValue(protectName)!)}/protection",
                 new GroupProtectionRequest(p.GetValue(level)!), ApiJsonContext.Default.GroupProtectionRequest, ApiJsonContext.Default.GroupView, ct);
-            if (print.Json) print.WriteJson(v, ApiJsonContext.Default.GroupView);
-            else print.WriteLine($"Group {v.Name}: protection {v.Protection} (version {v.Version})");
+            print.ReplyLine(v, ApiJsonContext.Default.GroupView, $"Group {v.Name}: protection {v.Protection} (version {v.Version})");
         }));
         yield return protect;
     }

@@ -36,10 +36,9 @@ internal static class LibvirtCommands
             {
                 throw new OverlayCtlException($"domain-attach {name}: {problem}", ExitCodes.Usage);
             }
-            AttachResponse reply = await client.PostAsync($"v1/domains/{Uri.EscapeDataString(name)}/attach", new AttachRequest(gr, a),
+            AttachResponse reply = await client.PostAsync(ApiPaths.Domain(name, "attach"), new AttachRequest(gr, a),
                 ApiJsonContext.Default.AttachRequest, ApiJsonContext.Default.AttachResponse, ct);
-            if (print.Json) print.WriteJson(reply, ApiJsonContext.Default.AttachResponse);
-            else print.Write(FormatAttach(reply));
+            print.Reply(reply, ApiJsonContext.Default.AttachResponse, FormatAttach(reply));
         }));
         return command;
     }
@@ -52,9 +51,8 @@ internal static class LibvirtCommands
         command.SetAction(g.Run(async (client, print, p, ct) =>
         {
             string name = p.GetRequiredValue(domain);
-            PlacementDecision reply = await client.GetAsync($"v1/domains/{Uri.EscapeDataString(name)}/placement", ApiJsonContext.Default.PlacementDecision, ct);
-            if (print.Json) print.WriteJson(reply, ApiJsonContext.Default.PlacementDecision);
-            else print.Write(FormatPlacement(reply));
+            PlacementDecision reply = await client.GetAsync(ApiPaths.Domain(name, "placement"), ApiJsonContext.Default.PlacementDecision, ct);
+            print.Reply(reply, ApiJsonContext.Default.PlacementDecision, FormatPlacement(reply));
         }));
         return command;
     }

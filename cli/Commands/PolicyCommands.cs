@@ -23,8 +23,7 @@ internal static class PolicyCommands
         {
             var request = new PolicyAddRequest(p.GetValue(destination)!, p.GetValue(from) ?? [], p.GetValue(proto), p.GetValue(port), p.GetValue(deny) ? "deny" : "allow");
             var v = await client.PostAsync("v1/policies", request, PolicyJsonContext.Default.PolicyAddRequest, PolicyJsonContext.Default.PolicyView, ct);
-            if (print.Json) print.WriteJson(v, PolicyJsonContext.Default.PolicyView);
-            else print.WriteLine($"Policy {v.Id} added: {v.Description} (version {v.Version})");
+            print.ReplyLine(v, PolicyJsonContext.Default.PolicyView, $"Policy {v.Id} added: {v.Description} (version {v.Version})");
         }));
         yield return add;
 
@@ -64,8 +63,7 @@ internal static class PolicyCommands
         {
             var v = await client.PostAsync($"v1/groups/{Uri.EscapeDataString(p.GetValue(child)!)}/parent", new GroupParentRequest(p.GetValue(parent)),
                 PolicyJsonContext.Default.GroupParentRequest, PolicyJsonContext.Default.GroupNestingView, ct);
-            if (print.Json) print.WriteJson(v, PolicyJsonContext.Default.GroupNestingView);
-            else print.WriteLine($"Group {v.Group} nested: {string.Join(" < ", [v.Group, .. v.Ancestors])} (version {v.StoreVersion})");
+            print.ReplyLine(v, PolicyJsonContext.Default.GroupNestingView, $"Group {v.Group} nested: {string.Join(" < ", [v.Group, .. v.Ancestors])} (version {v.StoreVersion})");
         }));
         yield return nest;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using OverlayKvm.Cli.Output;
 using OverlayKvm.Core.Api;
+using OverlayKvm.Cli.Client;
 
 namespace OverlayKvm.Cli.Commands;
 
@@ -48,12 +49,11 @@ internal static class RebalanceCommands
             var command = new Command(verb, pin ? "keep the domain on its host: rebalance never moves it" : "let rebalance move the domain again") { domain };
             command.SetAction(g.Run(async (client, print, p, ct) =>
             {
-                string path = $"v1/domains/{Uri.EscapeDataString(p.GetValue(domain)!)}/pin";
+                string path = ApiPaths.Domain(p.GetValue(domain)!, "pin");
                 DomainPinView v = pin
                     ? await client.PutAsync(path, RebalanceJsonContext.Default.DomainPinView, ct)
                     : await client.DeleteAsync(path, RebalanceJsonContext.Default.DomainPinView, ct);
-                if (print.Json) print.WriteJson(v, RebalanceJsonContext.Default.DomainPinView);
-                else print.WriteLine($"Domain {v.Domain} {(v.Pinned ? "pinned" : "unpinned")}");
+                print.ReplyLine(v, RebalanceJsonContext.Default.DomainPinView, $"Domain {v.Domain} {(v.Pinned ? "pinned" : "unpinned")}");
             }));
             yield return command;
         }

@@ -22,6 +22,16 @@ internal sealed class Printer(bool json, TextWriter output)
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
+    /// <summary>A command's answer: <paramref name="value"/> as JSON with --json, else <paramref name="text"/> as written for people.</summary>
+    public void Reply<T>(T value, JsonTypeInfo<T> type, string text)
+    {
+        if (Json) WriteJson(value, type);
+        else Write(text);
+    }
+
+    /// <summary><see cref="Reply{T}"/> for a one-line text (the line end is added).</summary>
+    public void ReplyLine<T>(T value, JsonTypeInfo<T> type, string line) => Reply(value, type, line + Environment.NewLine);
+
     public void WriteTable(string[] headers, IEnumerable<string[]> rows)
     {
         var table = new Table().Border(TableBorder.Rounded);

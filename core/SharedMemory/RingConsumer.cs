@@ -15,44 +15,17 @@ namespace OverlayKvm.Core.SharedMemory;
 /// flight); <c>commit: false</c> + <see cref="Commit"/> after processing gives at-least-once (the one record in
 /// flight may be delivered again).
 /// </summary>
-public sealed unsafe class RingConsumer : IDisposable
+public sealed unsafe class RingConsumer : RingEndpoint
 {
-    private readonly RingMemory _ring;
-    private readonly int _maxPayload;
     private ulong _head;
-    private ulong _generation;
     private ulong _publishedHead;
-    private ulong _records;
-    private ulong _bytes;
-    private long _wraps;
-    private bool _disposed;
 
     internal RingConsumer(SharedMemoryMapping mapping, long ringOffset, int capacity, int maxPayload)
+        : base(mapping, ringOffset, capacity, maxPayload, RingEnd.Consumer, out ulong head)
     {
-        _ring = RingMemory.Attach(mapping, ringOffset, capacity);
-        _maxPayload = maxPayload;
-
-        ulong head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
-        ulong tail = Volatile.Read(ref _ring.Word(RingControl.TailOffset));
-        if (tail - head > _ring.Capacity || (head & 7) != 0)
-        {
-            Faults.Count(RingFault.OwnIndexInvalid, 0);
-            // Aligned down: every record position must be 8-aligned so a record header never crosses the ring's end.
-            head = tail & ~7UL;
-            Volatile.Write(ref _ring.Word(RingControl.HeadOffset), head);
-        }
-
         _head = head;
-        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
         _publishedHead = head;
-        _records = Volatile.Read(ref _ring.Word(RingControl.RecordsReadOffset));
-        _bytes = Volatile.Read(ref _ring.Word(RingControl.BytesReadOffset));
     }
-
-    public RingFaultCounters Faults { get; } = new();
-
-    /// <summary>How often the read position went back to the ring's start.</summary>
-    public long Wraps => Volatile.Read(ref _wraps);
 
     /// <summary>The committed read index (bytes ever consumed) as last published by this consumer.</summary>
     public ulong Head => _publishedHead;
@@ -166,24 +139,12 @@ public sealed unsafe class RingConsumer : IDisposable
         Publish();
     }
 
-    public void Dispose()
-    {
-        if (!_disposed)
-        {
-            _disposed = true;
-            _ring.Release();
-        }
-    }
-
     /// <summary>The daemon emptied the ring for a new occupant: nothing is pending, start from its zeroed indices.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AdoptReset()
     {
-        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
         // The daemon zeroed our head; the new producer may have written since, from zero.
-        _head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset)) & ~7UL;
-        _records = 0;
-        _bytes = 0;
+        _head = RestartAfterReset();
         Publish();
     }
 

@@ -43,4 +43,32 @@ internal readonly unsafe struct RingMemory
     public ref ulong Word(int offset) => ref *(ulong*)(_control + offset);
 
     public void Release() => _lease.ReleaseLease();
+
+    /// <summary>
+    /// Where one end resumes when it attaches: the index it owns as published, unless that is impossible against the
+    /// other end's (more than the capacity apart, or not 8-aligned: a corrupt region or a hostile peer). Then it
+    /// restarts at the other end's position, aligned down so a record header never crosses the ring's end, counts
+    /// the fault and republishes. One rule for both ends, each applying it to the index it owns.
+    /// </summary>
+    public RingEndState Resume(RingEnd end, RingFaultCounters faults)
+    {
+        bool producer = end == RingEnd.Producer;
+        int own = producer ? RingControl.TailOffset : RingControl.HeadOffset;
+        ulong ownIndex = Volatile.Read(ref Word(own));
+        ulong peerIndex = Volatile.Read(ref Word(producer ? RingControl.HeadOffset : RingControl.TailOffset));
+        ulong used = producer ? ownIndex - peerIndex : peerIndex - ownIndex;
+        if (used > Capacity || (ownIndex & 7) != 0)
+        {
+            faults.Count(RingFault.OwnIndexInvalid, 0);
+            ownIndex = peerIndex & ~7UL;
+            Volatile.Write(ref Word(own), ownIndex);
+        }
+
+        return new RingEndState(
+            ownIndex,
+            Volatile.Read(ref Word(RingControl.ResetGenerationOffset)),
+            Volatile.Read(ref Word(producer ? RingControl.RecordsWrittenOffset : RingControl.RecordsReadOffset)),
+            Volatile.Read(ref Word(producer ? RingControl.BytesWrittenOffset : RingControl.BytesReadOffset)));
+    }
 }
+

@@ -8,42 +8,15 @@ namespace OverlayKvm.Core.SharedMemory;
 /// The producer keeps its own tail privately and only publishes it; the consumer's head is read once per write
 /// (acquire), checked against the capacity, and never trusted beyond that check. Nothing allocates per message.
 /// </summary>
-public sealed unsafe class RingProducer : IDisposable
+public sealed unsafe class RingProducer : RingEndpoint
 {
-    private readonly RingMemory _ring;
-    private readonly int _maxPayload;
     private ulong _tail;
-    private ulong _generation;
-    private ulong _records;
-    private ulong _bytes;
-    private long _wraps;
-    private bool _disposed;
 
     internal RingProducer(SharedMemoryMapping mapping, long ringOffset, int capacity, int maxPayload)
+        : base(mapping, ringOffset, capacity, maxPayload, RingEnd.Producer, out ulong tail)
     {
-        _ring = RingMemory.Attach(mapping, ringOffset, capacity);
-        _maxPayload = maxPayload;
-
-        ulong tail = Volatile.Read(ref _ring.Word(RingControl.TailOffset));
-        ulong head = Volatile.Read(ref _ring.Word(RingControl.HeadOffset));
-        if (tail - head > _ring.Capacity || (tail & 7) != 0)
-        {
-            // Our published index is garbage (corrupt region or a hostile peer): restart from the consumer's position.
-            Faults.Count(RingFault.OwnIndexInvalid, 0);
-            tail = head & ~7UL;
-            Volatile.Write(ref _ring.Word(RingControl.TailOffset), tail);
-        }
-
         _tail = tail;
-        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
-        _records = Volatile.Read(ref _ring.Word(RingControl.RecordsWrittenOffset));
-        _bytes = Volatile.Read(ref _ring.Word(RingControl.BytesWrittenOffset));
     }
-
-    public RingFaultCounters Faults { get; } = new();
-
-    /// <summary>How often the write position went back to the ring's start.</summary>
-    public long Wraps => Volatile.Read(ref _wraps);
 
     public int MaxPayload => _maxPayload;
 
@@ -130,23 +103,11 @@ public sealed unsafe class RingProducer : IDisposable
     /// <summary>Bytes the consumer has not taken yet (as far as its published head says), clamped to the capacity.</summary>
     public long PendingBytes => (long)Math.Min(_tail - Volatile.Read(ref _ring.Word(RingControl.HeadOffset)), _ring.Capacity);
 
-    public void Dispose()
-    {
-        if (!_disposed)
-        {
-            _disposed = true;
-            _ring.Release();
-        }
-    }
-
     /// <summary>The daemon emptied the ring for a new occupant: start over where it left the indices, not at our old tail.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AdoptReset()
     {
-        _generation = Volatile.Read(ref _ring.Word(RingControl.ResetGenerationOffset));
-        _tail = Volatile.Read(ref _ring.Word(RingControl.HeadOffset)) & ~7UL;
-        _records = 0;
-        _bytes = 0;
+        _tail = RestartAfterReset();
         Volatile.Write(ref _ring.Word(RingControl.TailOffset), _tail);
     }
 

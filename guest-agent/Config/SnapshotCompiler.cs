@@ -181,36 +181,7 @@ internal sealed class SnapshotCompiler
 
         var peers = new Dictionary<uint, PeerVm>();
         var members = new Dictionary<uint, MemberRoute>();
-        for (int m = 0; m < group.Members.Count; m++)
-        {
-            MemberConfig? member = group.Members[m];
-            string mpath = $"{path}.members[{m}]";
-            if (member is null || !TryParseIpv4(member.Address, out uint address))
-            {
-                errors.Add($"{mpath}.address: '{member?.Address}' is not an IPv4 address");
-                continue;
-            }
-            bool onThisVm = string.Equals(member.Domain, self, StringComparison.Ordinal);
-            if (!RoutePlans.TryCompile(member, mpath, onThisVm, errors, out RoutePlan plan, out RoutePlan fallback))
-            {
-                continue;
-            }
-            PeerVm? peer = null;
-            if (!onThisVm)
-            {
-                peer = PeerFor(member, mpath, selfIndex, self, peerPool, errors);
-                if (peer is null)
-                {
-                    continue;
-                }
-                peers.TryAdd(peer.SenderIndex, peer);
-                NoteClear(peer, plan, fallback);
-            }
-            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer, plan, fallback)))
-            {
-                errors.Add($"{mpath}.address: {member.Address} is used by two members");
-            }
-        }
+        CompileMembers(group.Members, path, neighbor: false, self, selfIndex, peerPool, peers, members, errors);
 
         // VMs of neighbor groups that policy relates to this group: they may send to it (keys derived for them).
         if (relatedPeers is not null)
@@ -222,17 +193,9 @@ internal sealed class SnapshotCompiler
         }
 
         var receiveKeys = new Dictionary<(uint, uint), ReceiveKey>();
-        SendKey? sendKey = null;
-        CredentialConfig? newest = null;
-        byte[]? newestKey = null;
-        long now = _time.GetUtcNow().UtcTicks;
-        for (int c = 0; c < group.Credentials.Count; c++)
+        var keys = ReadKeys(group.Credentials, $"{path}.credentials", FrameKeySchedule.GroupKeySize, errors, out var newest);
+        foreach (var (cred, key) in keys)
         {
-            CredentialConfig? cred = group.Credentials[c];
-            if (ReadKey(cred, $"{path}.credentials[{c}]", FrameKeySchedule.GroupKeySize, errors) is not { } key || cred is null)
-            {
-                continue;
-            }
             uint epoch = (uint)cred.Epoch;
             byte[] fingerprint = SHA256.HashData(key);
             long retires = cred.RetiresAt?.UtcTicks ?? long.MaxValue;
@@ -253,15 +216,11 @@ internal sealed class SnapshotCompiler
                         KeyFingerprint = fingerprint,
                     };
             }
-            if (IsNewerLive(cred, newest, now))
-            {
-                newest = cred;
-                newestKey = key;
-            }
         }
-        if (newest is not null && newestKey is not null)
+        SendKey? sendKey = null;
+        if (newest is (CredentialConfig newestCred, byte[] newestKey))
         {
-            uint epoch = (uint)newest.Epoch;
+            uint epoch = (uint)newestCred.Epoch;
             sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, (key, salt) => FrameCipher.ForSender(key, id, epoch, selfIndex, salt));
         }
 
@@ -293,6 +252,76 @@ internal sealed class SnapshotCompiler
             SendKey = sendKey,
             LocalApps = localApps,
         };
+    }
+
+    /// <summary>
+    /// The members of a group or of a neighbor group: each one's address, route plan and (on another VM) peer. A member
+    /// that does not compile records why and is left out; a neighbor group's members must all run on other VMs.
+    /// </summary>
+    private void CompileMembers(IReadOnlyList<MemberConfig?> list, string path, bool neighbor, string self, uint selfIndex,
+        Dictionary<uint, PeerVm> peerPool, Dictionary<uint, PeerVm> peers, Dictionary<uint, MemberRoute> members, List<string> errors)
+    {
+        for (int m = 0; m < list.Count; m++)
+        {
+            MemberConfig? member = list[m];
+            string mpath = $"{path}.members[{m}]";
+            if (member is null || !TryParseIpv4(member.Address, out uint address))
+            {
+                errors.Add($"{mpath}.address: '{member?.Address}' is not an IPv4 address");
+                continue;
+            }
+            bool onThisVm = string.Equals(member.Domain, self, StringComparison.Ordinal);
+            if (onThisVm && neighbor)
+            {
+                errors.Add($"{mpath}.domain: a neighbor group's member runs on this VM");
+                continue;
+            }
+            if (!RoutePlans.TryCompile(member, mpath, onThisVm, errors, out RoutePlan plan, out RoutePlan fallback))
+            {
+                continue;
+            }
+            PeerVm? peer = null;
+            if (!onThisVm)
+            {
+                peer = PeerFor(member, mpath, selfIndex, self, peerPool, errors);
+                if (peer is null)
+                {
+                    continue;
+                }
+                peers.TryAdd(peer.SenderIndex, peer);
+                NoteClear(peer, plan, fallback);
+            }
+            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer, plan, fallback)))
+            {
+                errors.Add($"{mpath}.address: {member.Address} is used by two members");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The credentials whose keys read (the others record why), and among them <paramref name="newest"/>: the newest
+    /// epoch not yet retired, the one to send with (null when every credential has retired or none read).
+    /// </summary>
+    private List<(CredentialConfig Cred, byte[] Key)> ReadKeys(IReadOnlyList<CredentialConfig?> credentials, string path, int size,
+        List<string> errors, out (CredentialConfig Cred, byte[] Key)? newest)
+    {
+        var keys = new List<(CredentialConfig, byte[])>(credentials.Count);
+        newest = null;
+        long now = _time.GetUtcNow().UtcTicks;
+        for (int c = 0; c < credentials.Count; c++)
+        {
+            CredentialConfig? cred = credentials[c];
+            if (ReadKey(cred, $"{path}[{c}]", size, errors) is not { } key || cred is null)
+            {
+                continue;
+            }
+            keys.Add((cred, key));
+            if (IsNewerLive(cred, newest?.Cred, now))
+            {
+                newest = (cred, key);
+            }
+        }
+        return keys;
     }
 
     /// <summary>A credential's key: exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.
@@ -411,36 +440,7 @@ internal sealed class SnapshotCompiler
         previous?.Neighbors.TryGetValue(id, out old);
         var members = new Dictionary<uint, MemberRoute>();
         var peers = new Dictionary<uint, PeerVm>();
-        for (int m = 0; m < neighbor.Members.Count; m++)
-        {
-            MemberConfig? member = neighbor.Members[m];
-            string mpath = $"{path}.members[{m}]";
-            if (member is null || !TryParseIpv4(member.Address, out uint address))
-            {
-                errors.Add($"{mpath}.address: '{member?.Address}' is not an IPv4 address");
-                continue;
-            }
-            if (string.Equals(member.Domain, self, StringComparison.Ordinal))
-            {
-                errors.Add($"{mpath}.domain: a neighbor group's member runs on this VM");
-                continue;
-            }
-            if (!RoutePlans.TryCompile(member, mpath, onThisVm: false, errors, out RoutePlan plan, out RoutePlan fallback))
-            {
-                continue;
-            }
-            PeerVm? peer = PeerFor(member, mpath, selfIndex, self, peerPool, errors);
-            if (peer is null)
-            {
-                continue;
-            }
-            peers.TryAdd(peer.SenderIndex, peer);
-            NoteClear(peer, plan, fallback);
-            if (!members.TryAdd(address, new MemberRoute(member.Name, address, peer, plan, fallback)))
-            {
-                errors.Add($"{mpath}.address: {member.Address} is used by two members");
-            }
-        }
+        CompileMembers(neighbor.Members, path, neighbor: true, self, selfIndex, peerPool, peers, members, errors);
         foreach (var local in neighbor.RelatedTo)
         {
             if (!neighborPeers.TryGetValue(local, out var list))
@@ -451,26 +451,11 @@ internal sealed class SnapshotCompiler
         }
 
         SendKey? sendKey = null;
-        CredentialConfig? newest = null;
-        byte[]? newestKey = null;
-        long now = _time.GetUtcNow().UtcTicks;
-        for (int c = 0; c < neighbor.SendCredentials.Count; c++)
-        {
-            CredentialConfig? cred = neighbor.SendCredentials[c];
-            if (ReadKey(cred, $"{path}.sendCredentials[{c}]", FrameKeySchedule.KeySize, errors) is not { } key || cred is null)
-            {
-                continue;
-            }
-            if (IsNewerLive(cred, newest, now))
-            {
-                newest = cred;
-                newestKey = key;
-            }
-        }
-        if (newest is not null && newestKey is not null)
+        ReadKeys(neighbor.SendCredentials, $"{path}.sendCredentials", FrameKeySchedule.KeySize, errors, out var newest);
+        if (newest is (CredentialConfig newestCred, byte[] newestKey))
         {
             // Already derived for this VM as a sender by the daemon (it never sends a neighbor's group key).
-            sendKey = SendKeyFor(old?.SendKey, (uint)newest.Epoch, newestKey, (key, salt) => FrameCipher.ForStream(key, salt));
+            sendKey = SendKeyFor(old?.SendKey, (uint)newestCred.Epoch, newestKey, (key, salt) => FrameCipher.ForStream(key, salt));
         }
         if (errors.Count > errorsBefore)
         {

@@ -23,7 +23,7 @@ public sealed partial class SqliteOverlayStore
             var owner = FindGroup(scope, group) ?? throw new EntityNotFoundException("group", group);
             if (scope.Scalar("SELECT 1 FROM applications WHERE group_id = $g AND name = $n", ("$g", owner.Number), ("$n", name)) is not null)
             {
-                throw new ModelValidationException($"app {label}", "is already defined; undefine it first") { IsConflict = true };
+                throw GroupStoreRules.AppExists(label);
             }
 
             SenderIndexRule.Check(scope, domain);
@@ -35,7 +35,7 @@ public sealed partial class SqliteOverlayStore
                 var holder = AddressOwners.Find(scope, requested);
                 if (holder is not null)
                 {
-                    throw new ModelValidationException($"app {label}: address", $"{requested} is already the address of {holder}") { IsConflict = true };
+                    throw PlacementRules.AddressTaken($"app {label}", requested, holder);
                 }
 
                 assigned = requested;
@@ -91,38 +91,19 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
-    public Application? GetApplication(string group, string name)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE g.name = $g AND a.name = $n";
-        command.Parameters.AddWithValue("$g", group);
-        command.Parameters.AddWithValue("$n", name);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadApplication(reader) : null;
-    }
+    public Application? GetApplication(string group, string name) =>
+        ReadOne($"{SqliteRows.ApplicationSelect} WHERE g.name = $g AND a.name = $n", SqliteRows.ReadApplication, ("$g", group), ("$n", name));
 
     /// <inheritdoc/>
     public Application? FindApplicationByAddress(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.address = $a";
-        command.Parameters.AddWithValue("$a", AddressMath.Canonical(address).ToString());
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadApplication(reader) : null;
+        return ReadOne($"{SqliteRows.ApplicationSelect} WHERE a.address = $a", SqliteRows.ReadApplication, ("$a", AddressMath.Canonical(address).ToString()));
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Application> ListApplicationsInDomain(string domain)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SqliteRows.ApplicationSelect} WHERE a.domain = $d ORDER BY g.name, a.name";
-        command.Parameters.AddWithValue("$d", domain);
-        return ReadAll(command, SqliteRows.ReadApplication);
-    }
+    public IReadOnlyList<Application> ListApplicationsInDomain(string domain) =>
+        ReadList($"{SqliteRows.ApplicationSelect} WHERE a.domain = $d ORDER BY g.name, a.name", SqliteRows.ReadApplication, ("$d", domain));
 
     /// <inheritdoc/>
     public void UndefineApplication(string group, string name)
@@ -142,13 +123,8 @@ public sealed partial class SqliteOverlayStore
         });
     }
 
-    private static List<Application> LoadApplications(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"{SqliteRows.ApplicationSelect} ORDER BY g.name, a.name";
-        return ReadAll(command, SqliteRows.ReadApplication);
-    }
+    private static List<Application> LoadApplications(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"{SqliteRows.ApplicationSelect} ORDER BY g.name, a.name", SqliteRows.ReadApplication);
 
     /// <summary>Creates the domain on the local host if unknown, else stamps it: its set of apps changed.</summary>
     private static void TouchDomain(WriteScope scope, string domain) =>

@@ -23,19 +23,14 @@ public sealed partial class SqliteOverlayStore
         return Write(scope =>
         {
             var existing = FindDomain(scope, name) ?? throw new EntityNotFoundException("domain", name);
-            if (source == DomainAddressSource.Libvirt && existing.Address is not null && existing.AddressSource == DomainAddressSource.Operator)
-            {
-                return existing; // the operator's address wins, always
-            }
-
-            if (Equals(existing.Address, canonical) && existing.AddressSource == source)
+            if (PlacementRules.KeepsAddress(existing, canonical, source))
             {
                 return existing;
             }
 
             if (AddressOwners.Find(scope, canonical, exceptDomain: name) is { } holder)
             {
-                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+                throw PlacementRules.AddressTaken($"domain {name}", canonical, holder);
             }
 
             scope.Execute("UPDATE domains SET address = $a, version = $v WHERE name = $n",

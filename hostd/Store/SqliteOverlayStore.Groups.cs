@@ -12,9 +12,7 @@ public sealed partial class SqliteOverlayStore
     /// <inheritdoc/>
     public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection)
     {
-        NameRules.Check("group", name);
-        AddressSpaceRules.CheckSpace($"group {name}: address space", addressSpace);
-        CheckProtection(name, protection);
+        GroupStoreRules.CheckDefinition(name, addressSpace, protection);
 
         return Write(scope =>
         {
@@ -23,7 +21,7 @@ public sealed partial class SqliteOverlayStore
             {
                 if (string.Equals(group.Name, name, StringComparison.Ordinal))
                 {
-                    throw new ModelValidationException($"group {name}", "is already defined") { IsConflict = true };
+                    throw GroupStoreRules.GroupExists(name);
                 }
             }
 
@@ -40,8 +38,7 @@ public sealed partial class SqliteOverlayStore
     /// <inheritdoc/>
     public ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection)
     {
-        NameRules.Check("group", name);
-        CheckProtection(name, protection);
+        GroupStoreRules.CheckProtection(name, protection);
         return Write(scope =>
         {
             var group = FindGroup(scope, name) ?? throw new EntityNotFoundException("group", name);
@@ -64,15 +61,8 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
-    public ApplicationGroup? GetGroup(string name)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SqliteRows.GroupColumns} FROM groups WHERE name = $n";
-        command.Parameters.AddWithValue("$n", name);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadGroup(reader) : null;
-    }
+    public ApplicationGroup? GetGroup(string name) =>
+        ReadOne($"SELECT {SqliteRows.GroupColumns} FROM groups WHERE name = $n", SqliteRows.ReadGroup, ("$n", name));
 
     /// <inheritdoc/>
     public void UndefineGroup(string name)
@@ -83,7 +73,7 @@ public sealed partial class SqliteOverlayStore
             var apps = (long)scope.Scalar("SELECT COUNT(*) FROM applications WHERE group_id = $g", ("$g", group.Number))!;
             if (apps > 0)
             {
-                throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first") { IsConflict = true };
+                throw GroupStoreRules.GroupHasApps(name, apps);
             }
 
             ReleaseGroupReferences(scope, name, group.Number);
@@ -95,13 +85,6 @@ public sealed partial class SqliteOverlayStore
         });
     }
 
-    private static void CheckProtection(string group, ProtectionLevel protection)
-    {
-        if (!Enum.IsDefined(protection))
-        {
-            throw new ModelValidationException($"group {group}: protection", $"{(int)protection} is not a known protection level");
-        }
-    }
 
     private static List<ApplicationGroup> LoadGroups(WriteScope scope)
     {
@@ -109,13 +92,8 @@ public sealed partial class SqliteOverlayStore
         return ReadAll(command, SqliteRows.ReadGroup);
     }
 
-    private static List<ApplicationGroup> LoadGroups(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"SELECT {SqliteRows.GroupColumns} FROM groups ORDER BY name";
-        return ReadAll(command, SqliteRows.ReadGroup);
-    }
+    private static List<ApplicationGroup> LoadGroups(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"SELECT {SqliteRows.GroupColumns} FROM groups ORDER BY name", SqliteRows.ReadGroup);
 
     private static ApplicationGroup? FindGroup(WriteScope scope, string name)
     {
@@ -127,16 +105,4 @@ public sealed partial class SqliteOverlayStore
     /// <summary>A change to a group's members or keys changes every document that lists the group.</summary>
     private static void StampGroup(WriteScope scope, int groupNumber) =>
         scope.Execute("UPDATE groups SET version = $v WHERE id = $g", ("$v", scope.Version), ("$g", groupNumber));
-
-    private static List<T> ReadAll<T>(SqliteCommand command, Func<SqliteDataReader, T> read)
-    {
-        var list = new List<T>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            list.Add(read(reader));
-        }
-
-        return list;
-    }
 }

@@ -18,7 +18,7 @@ public sealed partial class SqliteOverlayStore
         return Write(scope =>
         {
             var existing = FindDomain(scope, name);
-            if (existing is not null && existing.Uuid == uuid && existing.Host == host && Equals(existing.Address, canonical))
+            if (PlacementRules.IsUnchanged(existing, uuid, host, canonical))
             {
                 return existing;
             }
@@ -30,13 +30,13 @@ public sealed partial class SqliteOverlayStore
 
             if (canonical is not null && AddressOwners.Find(scope, canonical, exceptDomain: name) is { } holder)
             {
-                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+                throw PlacementRules.AddressTaken($"domain {name}", canonical, holder);
             }
 
             if (uuid is not null
                 && scope.Scalar("SELECT name FROM domains WHERE uuid = $u AND name <> $n", ("$u", uuid.Value.ToString()), ("$n", name)) is string other)
             {
-                throw new ModelValidationException($"domain {name}: uuid", $"{uuid} is already the UUID of domain {other}") { IsConflict = true };
+                throw PlacementRules.UuidTaken(name, uuid.Value, other);
             }
 
             scope.Execute(
@@ -45,8 +45,7 @@ public sealed partial class SqliteOverlayStore
                 ON CONFLICT (name) DO UPDATE SET uuid = excluded.uuid, host = excluded.host, address = excluded.address, version = excluded.version
                 """,
                 ("$n", name), ("$u", uuid?.ToString()), ("$h", host), ("$a", SqliteRows.ToDb(canonical)), ("$v", scope.Version));
-            // The same address keeps its source; another one is the operator's (see IOverlayStore.UpsertDomain).
-            var source = existing is not null && Equals(existing.Address, canonical) ? existing.AddressSource : DomainAddressSource.Operator;
+            var source = PlacementRules.SourceAfterUpsert(existing, canonical);
             if (source == DomainAddressSource.Operator)
             {
                 ForgetLearnedAddress(scope, name);
@@ -57,37 +56,18 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<DomainRecord> ListDomains()
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SqliteRows.DomainColumns} FROM domains ORDER BY name";
-        return ReadAll(command, SqliteRows.ReadDomain);
-    }
+    public IReadOnlyList<DomainRecord> ListDomains() =>
+        ReadList($"SELECT {SqliteRows.DomainColumns} FROM domains ORDER BY name", SqliteRows.ReadDomain);
 
     /// <inheritdoc/>
-    public DomainRecord? GetDomain(string name)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SqliteRows.DomainColumns} FROM domains WHERE name = $n";
-        command.Parameters.AddWithValue("$n", name);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadDomain(reader) : null;
-    }
+    public DomainRecord? GetDomain(string name) =>
+        ReadOne($"SELECT {SqliteRows.DomainColumns} FROM domains WHERE name = $n", SqliteRows.ReadDomain, ("$n", name));
 
     /// <inheritdoc/>
     /// <remarks>Unchanged values commit nothing.</remarks>
     public HostRecord UpsertHost(string name, IPAddress address, int capacity)
     {
-        NameRules.Check("host", name);
-        ArgumentNullException.ThrowIfNull(address);
-        if (capacity < 0)
-        {
-            throw new ModelValidationException($"host {name}: capacity", $"{capacity} is negative");
-        }
-
-        var canonical = AddressMath.Canonical(address);
+        var canonical = PlacementRules.CheckHost(name, address, capacity);
         return Write(scope =>
         {
             using (var command = scope.Command($"SELECT {SqliteRows.HostColumns} FROM hosts WHERE name = $n", ("$n", name)))
@@ -102,7 +82,7 @@ public sealed partial class SqliteOverlayStore
 
             if (AddressOwners.Find(scope, canonical, exceptHost: name) is { } holder)
             {
-                throw new ModelValidationException($"host {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+                throw PlacementRules.AddressTaken($"host {name}", canonical, holder);
             }
 
             scope.Execute(
@@ -117,13 +97,8 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<HostRecord> ListHosts()
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SqliteRows.HostColumns} FROM hosts ORDER BY name";
-        return ReadAll(command, SqliteRows.ReadHost);
-    }
+    public IReadOnlyList<HostRecord> ListHosts() =>
+        ReadList($"SELECT {SqliteRows.HostColumns} FROM hosts ORDER BY name", SqliteRows.ReadHost);
 
     private static DomainRecord? FindDomain(WriteScope scope, string name)
     {

@@ -32,21 +32,12 @@ public sealed partial class SqliteOverlayStore
                 }
             }
 
-            // Identical = same destination, protocol, ports, verdict and the same set of sender terms in any order.
-            var (first, last) = (definition.Ports?.First, definition.Ports?.Last);
-            var wanted = SenderSet(definition.Senders);
             using (var existing = scope.Command($"{PolicySelect} WHERE p.destination_id = $d ORDER BY p.id", ("$d", destination.Number)))
             {
-                foreach (var other in ReadAll(existing, SqliteRows.ReadPolicy))
-                {
-                    var d = other.Definition;
-                    if (d.Protocol == definition.Protocol && d.Ports == definition.Ports && d.Verdict == definition.Verdict && SenderSet(d.Senders).SetEquals(wanted))
-                    {
-                        throw new ModelValidationException($"policy for {definition.DestinationGroup}", $"is identical to policy {other.Id}") { IsConflict = true };
-                    }
-                }
+                PolicyStoreRules.CheckNotDuplicate(definition, ReadAll(existing, SqliteRows.ReadPolicy));
             }
 
+            var (first, last) = (definition.Ports?.First, definition.Ports?.Last);
             var id = (long)scope.Scalar(
                 "INSERT INTO policies (destination_id, senders, protocol, port_first, port_last, verdict, version) VALUES ($d, $s, $p, $f, $l, $v, $ver) RETURNING id",
                 ("$d", destination.Number), ("$s", senders), ("$p", (int)definition.Protocol), ("$f", (int?)first), ("$l", (int?)last),
@@ -79,15 +70,8 @@ public sealed partial class SqliteOverlayStore
     }
 
     /// <inheritdoc/>
-    public AccessPolicy? GetPolicy(long id)
-    {
-        using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{PolicySelect} WHERE p.id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? SqliteRows.ReadPolicy(reader) : null;
-    }
+    public AccessPolicy? GetPolicy(long id) =>
+        ReadOne($"{PolicySelect} WHERE p.id = $id", SqliteRows.ReadPolicy, ("$id", id));
 
     /// <inheritdoc/>
     public void RemovePolicy(long id)
@@ -106,11 +90,7 @@ public sealed partial class SqliteOverlayStore
     /// <remarks>Same parent again commits nothing; un-nesting a group that has no parent commits nothing.</remarks>
     public GroupParent? SetGroupParent(string group, string? parent)
     {
-        Core.Model.Validation.NameRules.Check("group", group);
-        if (parent is not null)
-        {
-            Core.Model.Validation.NameRules.Check("parent group", parent);
-        }
+        PolicyStoreRules.CheckNestingNames(group, parent);
 
         return Write(scope =>
         {
@@ -155,17 +135,6 @@ public sealed partial class SqliteOverlayStore
         return LoadGroupParents(connection, null);
     }
 
-    private static HashSet<string> SenderSet(IReadOnlyList<PolicySender> senders)
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var sender in senders)
-        {
-            set.Add(PolicyText.FormatSender(sender));
-        }
-
-        return set;
-    }
-
     /// <summary>Refuses to undefine a group that policies or sub-groups still name; drops its own nesting row.</summary>
     private static void ReleaseGroupReferences(WriteScope scope, string name, int groupNumber)
     {
@@ -179,23 +148,7 @@ public sealed partial class SqliteOverlayStore
             }
         }
 
-        if (children.Count > 0)
-        {
-            throw new ModelValidationException($"group {name}", $"has sub-groups {string.Join(", ", children)}; un-nest them first (group-unnest)") { IsConflict = true };
-        }
-
-        using (var command = scope.Command($"{PolicySelect} ORDER BY p.id"))
-        {
-            foreach (var policy in ReadAll(command, SqliteRows.ReadPolicy))
-            {
-                var role = string.Equals(policy.DestinationGroup, name, StringComparison.Ordinal) ? "the destination"
-                    : PolicyRules.NamedGroups(policy.Definition).Contains(name) ? "a sender" : null;
-                if (role is not null)
-                {
-                    throw new ModelValidationException($"group {name}", $"is {role} of policy {policy.Id}; remove the policy first (policy-remove {policy.Id})") { IsConflict = true };
-                }
-            }
-        }
+        PolicyStoreRules.CheckUnreferenced(name, children, ReadPolicies(scope));
 
         var nesting = LoadParentNames(scope);
         if (nesting.ContainsKey(name))
@@ -205,47 +158,25 @@ public sealed partial class SqliteOverlayStore
         }
     }
 
-    /// <summary>
-    /// Documents carry the nesting rows below every group their policies name as a sender (to decide
-    /// "member of G2" for G2's sub-groups). Moving <paramref name="group"/> changes those rows for every
-    /// ancestor it has in <paramref name="nesting"/>; stamp the destinations of policies naming one of them,
-    /// so those documents get a new version. Called with the nesting before and after a change.
-    /// </summary>
+    /// <summary>Stamps the destinations of policies naming an ancestor of <paramref name="group"/> (see <see cref="PolicyStoreRules.SenderPolicyDestinations"/>).</summary>
     private static void StampSenderPolicyDestinations(WriteScope scope, string group, Dictionary<string, string> nesting)
     {
-        var ancestors = new HashSet<string>(StringComparer.Ordinal);
-        var current = group;
-        while (ancestors.Count <= PolicyRules.MaxNestingDepth && nesting.TryGetValue(current, out var above) && ancestors.Add(above))
-        {
-            current = above;
-        }
-
-        if (ancestors.Count == 0)
-        {
-            return;
-        }
-
-        var destinations = new HashSet<string>(StringComparer.Ordinal);
-        using (var command = scope.Command($"{PolicySelect} ORDER BY p.id"))
-        {
-            foreach (var policy in ReadAll(command, SqliteRows.ReadPolicy))
-            {
-                foreach (var sender in policy.Definition.Senders)
-                {
-                    if (sender.Kind == SenderKind.Group && sender.Group is { } name && ancestors.Contains(name))
-                    {
-                        destinations.Add(policy.DestinationGroup);
-                    }
-                }
-            }
-        }
-
-        foreach (var destination in destinations)
+        foreach (var destination in PolicyStoreRules.SenderPolicyDestinations(group, nesting, ReadPolicies(scope)))
         {
             if (FindGroup(scope, destination) is { } found)
             {
                 StampGroupTree(scope, found.Number);
             }
+        }
+    }
+
+    /// <summary>Every policy in the write transaction's view, read only as far as the caller enumerates.</summary>
+    private static IEnumerable<AccessPolicy> ReadPolicies(WriteScope scope)
+    {
+        using var command = scope.Command($"{PolicySelect} ORDER BY p.id");
+        foreach (var policy in ReadAll(command, SqliteRows.ReadPolicy))
+        {
+            yield return policy;
         }
     }
 
@@ -273,19 +204,9 @@ public sealed partial class SqliteOverlayStore
         return result;
     }
 
-    private static List<AccessPolicy> LoadPolicies(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"{PolicySelect} ORDER BY p.id";
-        return ReadAll(command, SqliteRows.ReadPolicy);
-    }
+    private static List<AccessPolicy> LoadPolicies(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"{PolicySelect} ORDER BY p.id", SqliteRows.ReadPolicy);
 
-    private static List<GroupParent> LoadGroupParents(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"{GroupParentSelect} ORDER BY c.name";
-        return ReadAll(command, SqliteRows.ReadGroupParent);
-    }
+    private static List<GroupParent> LoadGroupParents(SqliteConnection connection, SqliteTransaction? transaction) =>
+        ReadAll(connection, transaction, $"{GroupParentSelect} ORDER BY c.name", SqliteRows.ReadGroupParent);
 }

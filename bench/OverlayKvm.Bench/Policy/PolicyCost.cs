@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using OverlayKvm.Core.Config;
@@ -11,6 +10,7 @@ using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Packets;
 
 namespace OverlayKvm.Bench.Policy;
 
@@ -150,14 +150,8 @@ internal static class PolicyCost
 
         private static void WriteTcp(byte[] p, ushort sourcePort, ushort destinationPort)
         {
-            p[0] = 0x45;
-            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
-            p[8] = 64;
-            p[9] = 6;
-            IPAddress.Parse(B).TryWriteBytes(p.AsSpan(12), out _);
-            IPAddress.Parse(D).TryWriteBytes(p.AsSpan(16), out _);
-            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), sourcePort);
-            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), destinationPort);
+            TestPackets.WriteIpv4(p, p.Length, TestPackets.Tcp, B, D);
+            TestPackets.WritePorts(p, sourcePort, destinationPort);
         }
 
         private static StoreSnapshot Snapshot(List<AccessPolicy> policies)

@@ -22,7 +22,7 @@ public sealed partial class EtcdOverlayStore
             var owner = RequireGroup(model, group);
             if (model.Applications.ContainsKey((group, name)))
             {
-                throw new ModelValidationException($"app {label}", "is already defined; undefine it first") { IsConflict = true };
+                throw GroupStoreRules.AppExists(label);
             }
 
             SenderIndexRule.Check(model, domain);
@@ -33,7 +33,7 @@ public sealed partial class EtcdOverlayStore
                 AddressSpaceRules.CheckAppAddress(label, group, owner.AddressSpace, requested);
                 if (EtcdAddressOwners.Find(model, requested) is { } holder)
                 {
-                    throw new ModelValidationException($"app {label}: address", $"{requested} is already the address of {holder}") { IsConflict = true };
+                    throw PlacementRules.AddressTaken($"app {label}", requested, holder);
                 }
 
                 assigned = requested;

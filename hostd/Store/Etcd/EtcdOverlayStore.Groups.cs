@@ -11,15 +11,13 @@ public sealed partial class EtcdOverlayStore
     /// <inheritdoc/>
     public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection)
     {
-        NameRules.Check("group", name);
-        AddressSpaceRules.CheckSpace($"group {name}: address space", addressSpace);
-        CheckProtection(name, protection);
+        GroupStoreRules.CheckDefinition(name, addressSpace, protection);
 
         return Write(scope =>
         {
             if (scope.Model.Groups.ContainsKey(name))
             {
-                throw new ModelValidationException($"group {name}", "is already defined") { IsConflict = true };
+                throw GroupStoreRules.GroupExists(name);
             }
 
             AddressSpaceRules.CheckNoOverlap(name, addressSpace, [.. scope.Model.Groups.Values]);
@@ -33,8 +31,7 @@ public sealed partial class EtcdOverlayStore
     /// <inheritdoc/>
     public ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection)
     {
-        NameRules.Check("group", name);
-        CheckProtection(name, protection);
+        GroupStoreRules.CheckProtection(name, protection);
         return Write(scope =>
         {
             var group = RequireGroup(scope.Model, name);
@@ -69,7 +66,7 @@ public sealed partial class EtcdOverlayStore
 
             if (apps > 0)
             {
-                throw new ModelValidationException($"group {name}", $"still has {apps} application(s); undefine them first") { IsConflict = true };
+                throw GroupStoreRules.GroupHasApps(name, apps);
             }
 
             ReleaseGroupReferences(scope, name);
@@ -94,11 +91,4 @@ public sealed partial class EtcdOverlayStore
     private static ApplicationGroup RequireGroup(EtcdStoreModel model, string name) =>
         model.Groups.GetValueOrDefault(name) ?? throw new EntityNotFoundException("group", name);
 
-    private static void CheckProtection(string group, ProtectionLevel protection)
-    {
-        if (!Enum.IsDefined(protection))
-        {
-            throw new ModelValidationException($"group {group}: protection", $"{(int)protection} is not a known protection level");
-        }
-    }
 }

@@ -19,7 +19,7 @@ public sealed partial class EtcdOverlayStore
         {
             var model = scope.Model;
             var existing = model.Domains.GetValueOrDefault(name);
-            if (existing is not null && existing.Uuid == uuid && existing.Host == host && Equals(existing.Address, canonical))
+            if (PlacementRules.IsUnchanged(existing, uuid, host, canonical))
             {
                 return existing;
             }
@@ -31,7 +31,7 @@ public sealed partial class EtcdOverlayStore
 
             if (canonical is not null && EtcdAddressOwners.Find(model, canonical, exceptDomain: name) is { } holder)
             {
-                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+                throw PlacementRules.AddressTaken($"domain {name}", canonical, holder);
             }
 
             if (uuid is not null)
@@ -40,13 +40,12 @@ public sealed partial class EtcdOverlayStore
                 {
                     if (other.Uuid == uuid && !string.Equals(other.Name, name, StringComparison.Ordinal))
                     {
-                        throw new ModelValidationException($"domain {name}: uuid", $"{uuid} is already the UUID of domain {other.Name}") { IsConflict = true };
+                        throw PlacementRules.UuidTaken(name, uuid.Value, other.Name);
                     }
                 }
             }
 
-            // The same address keeps its source; another one is the operator's (see IOverlayStore.UpsertDomain).
-            var source = existing is not null && Equals(existing.Address, canonical) ? existing.AddressSource : DomainAddressSource.Operator;
+            var source = PlacementRules.SourceAfterUpsert(existing, canonical);
             var record = new DomainRecord(name, uuid, host, canonical, scope.Version, existing?.Stopped ?? false, source);
             scope.Put(record);
             return record;
@@ -62,19 +61,14 @@ public sealed partial class EtcdOverlayStore
         return Write(scope =>
         {
             var existing = scope.Model.Domains.GetValueOrDefault(name) ?? throw new EntityNotFoundException("domain", name);
-            if (source == DomainAddressSource.Libvirt && existing.Address is not null && existing.AddressSource == DomainAddressSource.Operator)
-            {
-                return existing; // the operator's address wins, always
-            }
-
-            if (Equals(existing.Address, canonical) && existing.AddressSource == source)
+            if (PlacementRules.KeepsAddress(existing, canonical, source))
             {
                 return existing;
             }
 
             if (EtcdAddressOwners.Find(scope.Model, canonical, exceptDomain: name) is { } holder)
             {
-                throw new ModelValidationException($"domain {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+                throw PlacementRules.AddressTaken($"domain {name}", canonical, holder);
             }
 
             var record = existing with { Address = canonical, Version = scope.Version, AddressSource = source };
@@ -112,14 +106,7 @@ public sealed partial class EtcdOverlayStore
     /// <remarks>Unchanged values commit nothing.</remarks>
     public HostRecord UpsertHost(string name, IPAddress address, int capacity)
     {
-        NameRules.Check("host", name);
-        ArgumentNullException.ThrowIfNull(address);
-        if (capacity < 0)
-        {
-            throw new ModelValidationException($"host {name}: capacity", $"{capacity} is negative");
-        }
-
-        var canonical = AddressMath.Canonical(address);
+        var canonical = PlacementRules.CheckHost(name, address, capacity);
         return Write(scope =>
         {
             if (scope.Model.Hosts.TryGetValue(name, out var existing) && existing.Address.Equals(canonical) && existing.Capacity == capacity)
@@ -129,7 +116,7 @@ public sealed partial class EtcdOverlayStore
 
             if (EtcdAddressOwners.Find(scope.Model, canonical, exceptHost: name) is { } holder)
             {
-                throw new ModelValidationException($"host {name}: address", $"{canonical} is already the address of {holder}") { IsConflict = true };
+                throw PlacementRules.AddressTaken($"host {name}", canonical, holder);
             }
 
             var record = new HostRecord(name, canonical, capacity, scope.Version);

@@ -19,17 +19,7 @@ public sealed partial class EtcdOverlayStore
                 RequireGroup(model, name);
             }
 
-            // Identical = same destination, protocol, ports, verdict and the same set of sender terms in any order.
-            var wanted = SenderSet(definition.Senders);
-            foreach (var other in model.Policies.Values)
-            {
-                var d = other.Definition;
-                if (string.Equals(d.DestinationGroup, definition.DestinationGroup, StringComparison.Ordinal)
-                    && d.Protocol == definition.Protocol && d.Ports == definition.Ports && d.Verdict == definition.Verdict && SenderSet(d.Senders).SetEquals(wanted))
-                {
-                    throw new ModelValidationException($"policy for {definition.DestinationGroup}", $"is identical to policy {other.Id}") { IsConflict = true };
-                }
-            }
+            PolicyStoreRules.CheckNotDuplicate(definition, model.Policies.Values);
 
             var policy = new AccessPolicy(scope.TakePolicyId(), definition with { Senders = [.. definition.Senders] }, scope.Version);
             scope.Put(policy);
@@ -80,11 +70,7 @@ public sealed partial class EtcdOverlayStore
     /// <remarks>Same parent again commits nothing; un-nesting a group that has no parent commits nothing.</remarks>
     public GroupParent? SetGroupParent(string group, string? parent)
     {
-        Core.Model.Validation.NameRules.Check("group", group);
-        if (parent is not null)
-        {
-            Core.Model.Validation.NameRules.Check("parent group", parent);
-        }
+        PolicyStoreRules.CheckNestingNames(group, parent);
 
         return Write(scope =>
         {
@@ -122,17 +108,6 @@ public sealed partial class EtcdOverlayStore
     /// <inheritdoc/>
     public IReadOnlyList<GroupParent> ListGroupParents() => [.. Model.Parents.Values];
 
-    private static HashSet<string> SenderSet(IReadOnlyList<PolicySender> senders)
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var sender in senders)
-        {
-            set.Add(PolicyText.FormatSender(sender));
-        }
-
-        return set;
-    }
-
     private static Dictionary<string, string> ParentNames(EtcdStoreModel model)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -156,21 +131,7 @@ public sealed partial class EtcdOverlayStore
             }
         }
 
-        if (children.Count > 0)
-        {
-            throw new ModelValidationException($"group {name}", $"has sub-groups {string.Join(", ", children)}; un-nest them first (group-unnest)") { IsConflict = true };
-        }
-
-        foreach (var policy in scope.Model.Policies.Values)
-        {
-            var role = string.Equals(policy.DestinationGroup, name, StringComparison.Ordinal) ? "the destination"
-                : PolicyRules.NamedGroups(policy.Definition).Contains(name) ? "a sender" : null;
-            if (role is not null)
-            {
-                throw new ModelValidationException($"group {name}", $"is {role} of policy {policy.Id}; remove the policy first (policy-remove {policy.Id})") { IsConflict = true };
-            }
-        }
-
+        PolicyStoreRules.CheckUnreferenced(name, children, scope.Model.Policies.Values);
         var nesting = ParentNames(scope.Model);
         if (nesting.ContainsKey(name))
         {
@@ -179,34 +140,10 @@ public sealed partial class EtcdOverlayStore
         }
     }
 
-    /// <summary>See the SQLite store: stamps the destinations of policies naming an ancestor of <paramref name="group"/>.</summary>
+    /// <summary>Stamps the destinations of policies naming an ancestor of <paramref name="group"/> (see <see cref="PolicyStoreRules.SenderPolicyDestinations"/>).</summary>
     private static void StampSenderPolicyDestinations(EtcdWriteScope scope, string group, Dictionary<string, string> nesting)
     {
-        var ancestors = new HashSet<string>(StringComparer.Ordinal);
-        var current = group;
-        while (ancestors.Count <= PolicyRules.MaxNestingDepth && nesting.TryGetValue(current, out var above) && ancestors.Add(above))
-        {
-            current = above;
-        }
-
-        if (ancestors.Count == 0)
-        {
-            return;
-        }
-
-        var destinations = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var policy in scope.Model.Policies.Values)
-        {
-            foreach (var sender in policy.Definition.Senders)
-            {
-                if (sender.Kind == SenderKind.Group && sender.Group is { } name && ancestors.Contains(name))
-                {
-                    destinations.Add(policy.DestinationGroup);
-                }
-            }
-        }
-
-        foreach (var destination in destinations)
+        foreach (var destination in PolicyStoreRules.SenderPolicyDestinations(group, nesting, scope.Model.Policies.Values))
         {
             if (scope.Model.Groups.ContainsKey(destination))
             {

@@ -228,17 +228,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
                     continue;
                 }
 
-                var txn = BuildTxn(scope);
-                TxnResponse response;
-                try
-                {
-                    response = _connection.Call("write", (client, deadline) => client.Transaction(txn, deadline: deadline));
-                }
-                catch (StoreUnavailableException e)
-                {
-                    _mirror.MarkUnreachable(e);
-                    throw;
-                }
+                var response = Transact("write", BuildTxn(scope));
 
                 if (response.Succeeded)
                 {
@@ -263,17 +253,7 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
     /// </summary>
     private bool IsCurrent(EtcdWriteScope scope)
     {
-        var txn = VersionGuardedTxn(scope);
-        TxnResponse response;
-        try
-        {
-            response = _connection.Call("check", (client, deadline) => client.Transaction(txn, deadline: deadline));
-        }
-        catch (StoreUnavailableException e)
-        {
-            _mirror.MarkUnreachable(e);
-            throw;
-        }
+        var response = Transact("check", VersionGuardedTxn(scope));
 
         if (!response.Succeeded)
         {
@@ -281,6 +261,23 @@ public sealed partial class EtcdOverlayStore : IOverlayStore, IStoreFreshness
         }
 
         return response.Succeeded;
+    }
+
+    /// <summary>
+    /// One Txn of a write or its check. An unreachable cluster is first marked on the mirror, so reads say they are
+    /// stale at once instead of serving the last copy as current; then the failure goes to the caller.
+    /// </summary>
+    private TxnResponse Transact(string operation, TxnRequest txn)
+    {
+        try
+        {
+            return _connection.Call(operation, (client, deadline) => client.Transaction(txn, deadline: deadline));
+        }
+        catch (StoreUnavailableException e)
+        {
+            _mirror.MarkUnreachable(e);
+            throw;
+        }
     }
 
     private TxnRequest BuildTxn(EtcdWriteScope scope)

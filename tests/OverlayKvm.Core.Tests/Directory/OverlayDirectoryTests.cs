@@ -12,6 +12,24 @@ namespace OverlayKvm.Core.Tests.DirectoryService;
 /// </summary>
 public sealed class OverlayDirectoryTests
 {
+    /// <summary>The directory of <see cref="Snapshot"/> with <see cref="Http"/>, the standard defaults and table, and these trusted segments.</summary>
+    private static OverlayDirectory BuildDirectory(params string[] trustedSegments)
+    {
+        var segments = new List<IPNetwork>();
+        foreach (var segment in trustedSegments)
+        {
+            segments.Add(IPNetwork.Parse(segment));
+        }
+
+        return OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, segments);
+    }
+
+    private static DirectoryEntry Find(OverlayDirectory directory, string group, string app)
+    {
+        Assert.True(directory.TryFind(group, app, out var entry), $"{group}/{app} is in the directory");
+        return entry;
+    }
+
     private static StoreSnapshot Snapshot(params AccessPolicy[] policies) => new(
         42,
         [Group("G2", "10.2.0.0/16", 1), Group("G3", "10.3.0.0/16", 2)],
@@ -37,7 +55,7 @@ public sealed class OverlayDirectoryTests
     [Fact]
     public void Lookup_EachPathClass_OrderedActionsAndForwardingPath()
     {
-        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
+        var directory = BuildDirectory();
         Assert.True(directory.TryFind(IPAddress.Parse("10.2.0.5"), out var b));
 
         var cases = new (string Address, PathClass Path, TransformAction[] Actions, string[] Hops)[]
@@ -62,9 +80,9 @@ public sealed class OverlayDirectoryTests
     [Fact]
     public void Lookup_SameHostSameGroup_IsTheEnginePath()
     {
-        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
-        Assert.True(directory.TryFind("G3", "local", out var local));
-        Assert.True(directory.TryFind("G3", "engine", out var engine));
+        var directory = BuildDirectory();
+        var local = Find(directory, "G3", "local");
+        var engine = Find(directory, "G3", "engine");
 
         var lookup = directory.Lookup(local, engine, IpProtocolNumbers.Tcp, 80);
 
@@ -76,9 +94,9 @@ public sealed class OverlayDirectoryTests
     [Fact]
     public void Lookup_SameHostWithTheGroupsEngineOff_TakesTheSealedPathsActions()
     {
-        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
-        Assert.True(directory.TryFind("G3", "local", out var local));
-        Assert.True(directory.TryFind("G3", "engine", out var engine));
+        var directory = BuildDirectory();
+        var local = Find(directory, "G3", "local");
+        var engine = Find(directory, "G3", "engine");
 
         var off = directory.Lookup(local, engine, IpProtocolNumbers.Tcp, 80, group => group != "G3");
         var on = directory.Lookup(local, engine, IpProtocolNumbers.Tcp, 80, _ => true);
@@ -91,9 +109,9 @@ public sealed class OverlayDirectoryTests
     [Fact]
     public void Lookup_SameVm_DeliveredLocallyWhateverTheVerdict_NotEnforced()
     {
-        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
-        Assert.True(directory.TryFind("G2", "b", out var b));
-        Assert.True(directory.TryFind("G3", "local", out var local));
+        var directory = BuildDirectory();
+        var b = Find(directory, "G2", "b");
+        var local = Find(directory, "G3", "local");
 
         var ssh = directory.Lookup(b, local, IpProtocolNumbers.Tcp, 22);
 
@@ -106,9 +124,9 @@ public sealed class OverlayDirectoryTests
     [Fact]
     public void Lookup_Denied_ActionsAreDropOnly_PathStillReported()
     {
-        var directory = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, []);
-        Assert.True(directory.TryFind("G2", "b", out var b));
-        Assert.True(directory.TryFind("G3", "far", out var far));
+        var directory = BuildDirectory();
+        var b = Find(directory, "G2", "b");
+        var far = Find(directory, "G3", "far");
 
         var ssh = directory.Lookup(b, far, IpProtocolNumbers.Tcp, 22);
 
@@ -121,16 +139,16 @@ public sealed class OverlayDirectoryTests
     [Fact]
     public void Classify_TrustedSegment_OnlyWhenBothVmsInsideOneSegment()
     {
-        var trusted = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, [IPNetwork.Parse("192.168.0.0/16")]);
-        Assert.True(trusted.TryFind("G2", "b", out var b));
-        Assert.True(trusted.TryFind("G3", "far", out var far));
+        var trusted = BuildDirectory("192.168.0.0/16");
+        var b = Find(trusted, "G2", "b");
+        var far = Find(trusted, "G3", "far");
         var lookup = trusted.Lookup(b, far, IpProtocolNumbers.Tcp, 80);
         Assert.Equal(PathClass.TrustedSegment, lookup.Path);
         Assert.Equal([TransformAction.Encapsulate], lookup.Actions);
 
-        var split = OverlayDirectory.Build(Snapshot(Http), PolicyDefaults.Standard, TransformationTable.Standard, [IPNetwork.Parse("192.168.10.0/24"), IPNetwork.Parse("192.168.20.0/24")]);
-        Assert.True(split.TryFind("G2", "b", out b));
-        Assert.True(split.TryFind("G3", "far", out far));
+        var split = BuildDirectory("192.168.10.0/24", "192.168.20.0/24");
+        b = Find(split, "G2", "b");
+        far = Find(split, "G3", "far");
         Assert.Equal(PathClass.Untrusted, split.Classify(b, far));
     }
 

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using OverlayKvm.Core.SharedMemory;
+using OverlayKvm.TestSupport;
 
 namespace OverlayKvm.Core.Tests.SharedMemory;
 
@@ -57,7 +57,7 @@ public sealed class EngineDoorbellTests
         using EngineDoorbell probe = temp.Region.OpenDoorbell(1);
 
         Task<DoorbellWaitResult> sleeper = Task.Factory.StartNew(() => receiver.WaitForData(TimeSpan.FromMilliseconds(500)), TaskCreationOptions.LongRunning);
-        SpinUntil(() => probe.Peek() == EngineDoorbell.Sleeping, "the receiver to announce its sleep");
+        Poll.Until(() => probe.Peek() == EngineDoorbell.Sleeping, TimeSpan.FromSeconds(20), "the receiver to announce its sleep", interval: TimeSpan.FromMilliseconds(5));
         Thread.Sleep(100); // from announce to FUTEX_WAIT
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(temp.Bytes(temp.Region.Layout.DoorbellOffset(1), 4), 0);
         DoorbellWaitResult result = await sleeper.WaitAsync(TimeSpan.FromSeconds(20));
@@ -95,14 +95,12 @@ public sealed class EngineDoorbellTests
     [Fact]
     public async Task Send_ReceiverAsleepThroughAnotherMapping_WakesIt()
     {
-        using var temp = new TempRegion();
-        using EngineRegion other = temp.AttachAgain();
-        using var sender = new EngineEndpoint(temp.Region, 0);
-        using var receiver = new EngineEndpoint(other, 1);
+        using var pair = new TwoMappedEndpoints();
+        var (temp, sender, receiver) = (pair.Temp, pair.Sender, pair.Receiver);
         using EngineDoorbell probe = temp.Region.OpenDoorbell(1);
 
         Task<DoorbellWaitResult> sleeper = Task.Factory.StartNew(() => receiver.WaitForData(TimeSpan.FromSeconds(30)), TaskCreationOptions.LongRunning);
-        SpinUntil(() => probe.Peek() == EngineDoorbell.Sleeping, "the receiver to announce its sleep");
+        Poll.Until(() => probe.Peek() == EngineDoorbell.Sleeping, TimeSpan.FromSeconds(20), "the receiver to announce its sleep", interval: TimeSpan.FromMilliseconds(5));
         Thread.Sleep(100); // from announce to FUTEX_WAIT
 
         Assert.Equal(EngineSendResult.Sent, sender.TrySend(1, new byte[64]));
@@ -118,10 +116,8 @@ public sealed class EngineDoorbellTests
     [Fact]
     public async Task ScribbledDoorbell_NeitherSideHangs_AndEveryRecordArrives()
     {
-        using var temp = new TempRegion();
-        using EngineRegion other = temp.AttachAgain();
-        using var sender = new EngineEndpoint(temp.Region, 0);
-        using var receiver = new EngineEndpoint(other, 1);
+        using var pair = new TwoMappedEndpoints();
+        var (temp, sender, receiver) = (pair.Temp, pair.Sender, pair.Receiver);
         using var stop = new CancellationTokenSource();
         long scribbles = 0;
         Task scribbler = Task.Factory.StartNew(() =>
@@ -189,10 +185,8 @@ public sealed class EngineDoorbellTests
     [Fact]
     public async Task WaitForRoom_FullRing_SenderSleepsUntilTheReceiverConsumesAndSignals()
     {
-        using var temp = new TempRegion();
-        using EngineRegion other = temp.AttachAgain();
-        using var sender = new EngineEndpoint(temp.Region, 0);
-        using var receiver = new EngineEndpoint(other, 1);
+        using var pair = new TwoMappedEndpoints();
+        var (temp, sender, receiver) = (pair.Temp, pair.Sender, pair.Receiver);
         using EngineDoorbell probe = temp.Region.OpenRoomDoorbell(0);
         byte[] packet = new byte[1400];
         int queued = 0;
@@ -202,7 +196,7 @@ public sealed class EngineDoorbellTests
         }
 
         Task<EngineSendResult> waiting = Task.Factory.StartNew(() => sender.WaitForRoom(1, packet, TimeSpan.FromSeconds(30)), TaskCreationOptions.LongRunning);
-        SpinUntil(() => probe.Peek() == EngineDoorbell.Sleeping, "the sender to announce it waits for room");
+        Poll.Until(() => probe.Peek() == EngineDoorbell.Sleeping, TimeSpan.FromSeconds(20), "the sender to announce it waits for room", interval: TimeSpan.FromMilliseconds(5));
         Thread.Sleep(100); // from announce to FUTEX_WAIT
         Assert.False(waiting.IsCompleted);
 
@@ -261,15 +255,5 @@ public sealed class EngineDoorbellTests
         doorbell.Announce();
 
         Assert.Equal(DoorbellWaitResult.TimedOut, doorbell.Wait(TimeSpan.FromMilliseconds(20)));
-    }
-
-    private static void SpinUntil(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"timed out waiting for {what}");
-            Thread.Sleep(5);
-        }
     }
 }

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using System.Buffers.Binary;
-using System.Net;
 using System.Security.Cryptography;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
@@ -10,6 +8,7 @@ using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Packets;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -117,12 +116,7 @@ internal sealed class TwoAgents
         Span<byte> p = buffer.AsSpan(SealedFrameHeader.Size);
         int length = 28 + payload;
         p.Slice(0, length).Clear();
-        p[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(p.Slice(2), (ushort)length);
-        p[8] = 64;
-        p[9] = 17;
-        IPAddress.Parse(source).TryWriteBytes(p.Slice(12), out _);
-        IPAddress.Parse(destination).TryWriteBytes(p.Slice(16), out _);
+        TestPackets.WriteIpv4(p, length, TestPackets.Udp, source, destination);
         return length;
     }
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using System.Buffers.Binary;
 using System.Net;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
@@ -12,6 +11,7 @@ using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Packets;
 
 namespace OverlayKvm.GuestAgent.Tests.Doubles;
 
@@ -25,8 +25,6 @@ internal sealed class TwoGroups
 {
     public const string B = "10.2.0.2";
     public const string D = "10.3.0.4";
-    private const uint VmAUnderlay = 0xC0000201;
-    private const uint VmBUnderlay = 0xC0000202;
     private static readonly DateTimeOffset Now = new(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
     private long _version = 10;
 
@@ -77,13 +75,13 @@ internal sealed class TwoGroups
             any = false;
             while (A.Frames.TryTake(out var frame))
             {
-                Bv.Receive.Process(frame, VmAUnderlay);
+                Bv.Receive.Process(frame, TwoAgents.VmAUnderlay);
                 moved++;
                 any = true;
             }
             while (Bv.Frames.TryTake(out var frame))
             {
-                A.Receive.Process(frame, VmBUnderlay);
+                A.Receive.Process(frame, TwoAgents.VmBUnderlay);
                 moved++;
                 any = true;
             }
@@ -97,14 +95,8 @@ internal sealed class TwoGroups
         Span<byte> p = buffer.AsSpan(SealedFrameHeader.Size);
         const int length = 60;
         p.Slice(0, length).Clear();
-        p[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(p.Slice(2), length);
-        p[8] = 64;
-        p[9] = Ipv4Packet.Tcp;
-        IPAddress.Parse(source).TryWriteBytes(p.Slice(12), out _);
-        IPAddress.Parse(destination).TryWriteBytes(p.Slice(16), out _);
-        BinaryPrimitives.WriteUInt16BigEndian(p.Slice(20), sourcePort);
-        BinaryPrimitives.WriteUInt16BigEndian(p.Slice(22), destinationPort);
+        TestPackets.WriteIpv4(p, length, TestPackets.Tcp, source, destination);
+        TestPackets.WritePorts(p, sourcePort, destinationPort);
         return length;
     }
 

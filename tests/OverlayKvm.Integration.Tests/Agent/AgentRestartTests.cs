@@ -10,8 +10,7 @@ public sealed class AgentRestartTests
     public async Task KillAndRestartAgent_AppsKeepAddresses_AdapterReconciled_TrafficResumes()
     {
         await using var t = await TwoVmTopology.CreateAsync(viaRelay: false);
-        var client = t.StartApp(t.AgentA, "client", TwoVmTopology.ClientAddress);
-        t.StartApp(t.AgentB, "server", TwoVmTopology.ServerAddress);
+        var (client, _) = t.StartClientAndServer();
         var (sent, received) = await TcpTransfer.RunAsync(t.B, TwoVmTopology.ServerAddress, t.A, TwoVmTopology.ClientAddress, TcpTransfer.MakeData(1 << 20), TimeSpan.FromSeconds(30));
         Assert.Equal(sent, received);
 

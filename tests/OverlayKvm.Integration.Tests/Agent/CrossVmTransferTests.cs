@@ -15,8 +15,7 @@ public sealed class CrossVmTransferTests
     public async Task Transfer50MB_ArrivesIntact_AndUnderlayShowsOnlySealedUdpBetweenVms()
     {
         await using var t = await TwoVmTopology.CreateAsync(viaRelay: false);
-        t.StartApp(t.AgentA, "client", TwoVmTopology.ClientAddress);
-        t.StartApp(t.AgentB, "server", TwoVmTopology.ServerAddress);
+        t.StartClientAndServer();
         string pcap = Path.Combine(t.Directory, "underlay.pcap");
         using var capture = PacketCapture.Start(t.A, t.DeviceA, pcap);
 

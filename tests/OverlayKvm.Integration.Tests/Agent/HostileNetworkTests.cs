@@ -21,8 +21,7 @@ public sealed class HostileNetworkTests
         var t = await TwoVmTopology.CreateAsync(viaRelay: true);
         try
         {
-            t.StartApp(t.AgentA, "client", TwoVmTopology.ClientAddress);
-            t.StartApp(t.AgentB, "server", TwoVmTopology.ServerAddress);
+            t.StartClientAndServer();
             return t;
         }
         catch

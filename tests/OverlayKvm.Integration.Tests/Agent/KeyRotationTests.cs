@@ -20,8 +20,7 @@ public sealed class KeyRotationTests
     public async Task RotateDuringTransfer_StreamSurvives_FramesSwitchEpoch_OldEpochOnlyDuringGrace()
     {
         await using var t = await TwoVmTopology.CreateAsync(viaRelay: false);
-        t.StartApp(t.AgentA, "client", TwoVmTopology.ClientAddress);
-        t.StartApp(t.AgentB, "server", TwoVmTopology.ServerAddress);
+        t.StartClientAndServer();
         using var capture = PacketCapture.Start(t.A, t.DeviceA, Path.Combine(t.Directory, "rotation.pcap"));
         var grace = TimeSpan.FromSeconds(8);
         DateTimeOffset? retiresAt = null;

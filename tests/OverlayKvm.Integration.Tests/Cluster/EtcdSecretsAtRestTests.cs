@@ -64,11 +64,7 @@ public sealed class EtcdSecretsAtRestTests(ITestOutputHelper output)
             var wrongKey = EtcdDaemon.NewClusterKey(keyDir, "wrong.key");
             await using (var wrong = EtcdDaemon.Start(etcd, wrongKey, Prefix))
             {
-                var result = await ProcessResult.RunAsync(ProductBinaries.Overlayd,
-                    ["--socket", wrong.Socket, "--state-dir", wrong.StateDir, "--channel-dir", wrong.ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1", .. wrong.ExtraArguments],
-                    timeout: TimeSpan.FromSeconds(90));
-                output.WriteLine($"wrong key: {result}");
-                Assert.NotEqual(0, result.ExitCode);
+                var result = await RefusedStartAsync(wrong, "wrong key");
                 Assert.Contains("overlayd: cannot start: wrong cluster key: ", result.Stderr, StringComparison.Ordinal);
             }
 
@@ -76,11 +72,7 @@ public sealed class EtcdSecretsAtRestTests(ITestOutputHelper output)
             File.SetUnixFileMode(clusterKey, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
             await using (var loose = EtcdDaemon.Start(etcd, clusterKey, Prefix))
             {
-                var result = await ProcessResult.RunAsync(ProductBinaries.Overlayd,
-                    ["--socket", loose.Socket, "--state-dir", loose.StateDir, "--channel-dir", loose.ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1", .. loose.ExtraArguments],
-                    timeout: TimeSpan.FromSeconds(90));
-                output.WriteLine($"mode 0604: {result}");
-                Assert.NotEqual(0, result.ExitCode);
+                var result = await RefusedStartAsync(loose, "mode 0604");
                 Assert.Contains("must be 0600", result.Stderr, StringComparison.Ordinal);
             }
         }
@@ -88,5 +80,16 @@ public sealed class EtcdSecretsAtRestTests(ITestOutputHelper output)
         {
             Directory.Delete(keyDir, recursive: true);
         }
+    }
+
+    /// <summary>Runs overlayd in the foreground with <paramref name="daemon"/>'s settings; it must refuse to start (non-zero exit).</summary>
+    private async Task<ProcessResult> RefusedStartAsync(DaemonProcess daemon, string label)
+    {
+        var result = await ProcessResult.RunAsync(ProductBinaries.Overlayd,
+            ["--socket", daemon.Socket, "--state-dir", daemon.StateDir, "--channel-dir", daemon.ChannelDir, "--host-name", "testhost", "--host-address", "192.0.2.1", .. daemon.ExtraArguments],
+            timeout: TimeSpan.FromSeconds(90));
+        output.WriteLine($"{label}: {result}");
+        Assert.NotEqual(0, result.ExitCode);
+        return result;
     }
 }

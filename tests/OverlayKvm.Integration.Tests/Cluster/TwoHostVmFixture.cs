@@ -11,7 +11,7 @@ namespace OverlayKvm.Integration.Tests.Cluster;
 /// file (other host: sealed) and vm3's (same host: the engine). Records the consoles, the capture, host A's
 /// engine-stat, both hosts' channel-list and host-list, and route-explain; the tests assert on what was recorded.
 /// </summary>
-public sealed class TwoHostVmFixture : IAsyncLifetime
+public sealed class TwoHostVmFixture : IAsyncLifetime, IRecordedScenario
 {
     /// <summary>4 MiB, not the namespace test's 16: the sealed path under TCG on a shared 2-core machine runs at a few MB/s.</summary>
     public const int TransferBytes = 4 << 20;
@@ -37,7 +37,7 @@ public sealed class TwoHostVmFixture : IAsyncLifetime
     internal TimeSpan BootTime { get; private set; }
 
     /// <summary>For each test: prints the narration, then fails with the scenario's failure if it had one.</summary>
-    internal void ReportTo(ITestOutputHelper output)
+    public void ReportTo(ITestOutputHelper output)
     {
         lock (_narration)
             foreach (var line in _narration) output.WriteLine("[fixture] " + line);

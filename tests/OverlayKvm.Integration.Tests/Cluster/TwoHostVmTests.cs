@@ -17,44 +17,36 @@ namespace OverlayKvm.Integration.Tests.Cluster;
 /// part of what it recorded.
 /// </summary>
 [Collection(LibvirtHostsCollection.Name)]
-public sealed class TwoHostVmTests : IClassFixture<TwoHostVmFixture>
+public sealed class TwoHostVmTests(TwoHostVmFixture fixture, ITestOutputHelper output)
+    : RecordedScenarioTests<TwoHostVmFixture>(fixture, output), IClassFixture<TwoHostVmFixture>
 {
     // Phase marks: SYNs from vm1's eth0 to closed ports of the peer's (packaging/guest-image/scenarios/cluster-apps.sh).
     private const int EngineBegin = 9981, EngineEnd = 9982, SealedBegin = 9983, SealedEnd = 9984;
     private const int OverlayPort = 7480;
-    private readonly TwoHostVmFixture _fx;
-    private readonly ITestOutputHelper _output;
-
-    public TwoHostVmTests(TwoHostVmFixture fixture, ITestOutputHelper output)
-    {
-        _fx = fixture;
-        _output = output;
-        fixture.ReportTo(output);
-    }
 
     [Fact]
     public void Agents_EachOnItsOwnHost_AcknowledgedTheirDocuments_HostListShowsBothAlive()
     {
-        _output.WriteLine($"three VMs booted at once: configuration acknowledged by all after {_fx.BootTime.TotalSeconds:F1} s");
-        foreach (var (vm, took) in _fx.Topology.StartToAck) _output.WriteLine($"  {vm}: {took.TotalSeconds:F1} s from virsh start");
-        Assert.Equal([T.Vm1, T.Vm3], Connected(_fx.ChannelListA));
-        Assert.Equal([T.Vm2], Connected(_fx.ChannelListB));
-        _output.WriteLine(_fx.HostList.GetRawText());
+        Output.WriteLine($"three VMs booted at once: configuration acknowledged by all after {Fx.BootTime.TotalSeconds:F1} s");
+        foreach (var (vm, took) in Fx.Topology.StartToAck) Output.WriteLine($"  {vm}: {took.TotalSeconds:F1} s from virsh start");
+        Assert.Equal([T.Vm1, T.Vm3], Connected(Fx.ChannelListA));
+        Assert.Equal([T.Vm2], Connected(Fx.ChannelListB));
+        Output.WriteLine(Fx.HostList.GetRawText());
         var alive = new List<string>();
-        foreach (var h in _fx.HostList.EnumerateArray())
+        foreach (var h in Fx.HostList.EnumerateArray())
             if (h.GetProperty("alive").GetBoolean()) alive.Add(h.GetProperty("name").GetString()!);
         alive.Sort(StringComparer.Ordinal);
         Assert.Equal([T.HostA, T.HostB], alive);
         foreach (var vm in new[] { T.Vm1, T.Vm2, T.Vm3 })
-            Assert.Contains("overlaykvm-init: starting overlay-agent " + T.AgentArgs, _fx.Serials[vm]);
+            Assert.Contains("overlaykvm-init: starting overlay-agent " + T.AgentArgs, Fx.Serials[vm]);
     }
 
     [Fact]
     public void Vm1ToVm2_AcrossHosts_SealedOverTheUnderlay_OnlyUdpBetweenVmAddresses_SameSha256()
     {
-        foreach (var l in Lines(_fx.Serials[T.Vm1])) _output.WriteLine("vm1: " + l);
-        var payload = Field(Line(_fx.Serials[T.Vm2], "vm-scenario: payload "), "sha256");
-        var sealedLine = Line(_fx.Serials[T.Vm1], "vm-scenario: sealed rc=");
+        foreach (var l in Lines(Fx.Serials[T.Vm1])) Output.WriteLine("vm1: " + l);
+        var payload = Field(Line(Fx.Serials[T.Vm2], "vm-scenario: payload "), "sha256");
+        var sealedLine = Line(Fx.Serials[T.Vm1], "vm-scenario: sealed rc=");
         Assert.Equal("0", Field(sealedLine, "rc"));
         Assert.Equal(TwoHostVmFixture.TransferBytes.ToString(CultureInfo.InvariantCulture), Field(sealedLine, "bytes"));
         Assert.Equal(payload, Field(sealedLine, "sha256"));
@@ -63,7 +55,7 @@ public sealed class TwoHostVmTests : IClassFixture<TwoHostVmFixture>
         var vms = new HashSet<string> { T.Vm1Ip, T.Vm2Ip, T.Vm3Ip };
         long vm1Vm2Udp = 0;
         var kinds = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var f in _fx.CaptureFrames)
+        foreach (var f in Fx.CaptureFrames)
         {
             var kind = f.EtherType == 0x0800 ? $"ipv4 proto {f.Protocol}" : $"ethertype 0x{f.EtherType:x4}";
             kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
@@ -83,46 +75,46 @@ public sealed class TwoHostVmTests : IClassFixture<TwoHostVmFixture>
             Assert.True(f.SourcePort == OverlayPort || f.DestinationPort == OverlayPort, $"UDP {f.SourcePort}->{f.DestinationPort} is not the overlay port {OverlayPort}");
             if ((f.Source, f.Destination) is (T.Vm1Ip, T.Vm2Ip) or (T.Vm2Ip, T.Vm1Ip)) vm1Vm2Udp += f.UdpPayload.Length;
         }
-        foreach (var (kind, n) in kinds) _output.WriteLine($"  underlay {kind}: {n}");
-        _output.WriteLine($"sealed UDP payload between vm1 and vm2: {vm1Vm2Udp} bytes");
+        foreach (var (kind, n) in kinds) Output.WriteLine($"  underlay {kind}: {n}");
+        Output.WriteLine($"sealed UDP payload between vm1 and vm2: {vm1Vm2Udp} bytes");
         Assert.True(vm1Vm2Udp >= TwoHostVmFixture.TransferBytes, $"only {vm1Vm2Udp} bytes of UDP between vm1 and vm2 on the underlay for {TwoHostVmFixture.TransferBytes}");
-        Assert.DoesNotContain(T.PlaintextMarker, Encoding.Latin1.GetString(_fx.CaptureRaw));
+        Assert.DoesNotContain(T.PlaintextMarker, Encoding.Latin1.GetString(Fx.CaptureRaw));
     }
 
     [Fact]
     public void Vm1ToVm3_OnHostA_ThroughTheEngine_NoUnderlayFrames_CountersRise_SameSha256()
     {
-        var sealedSha = Field(Line(_fx.Serials[T.Vm1], "vm-scenario: sealed rc="), "sha256");
-        var engine = Line(_fx.Serials[T.Vm1], "vm-scenario: engine rc=");
+        var sealedSha = Field(Line(Fx.Serials[T.Vm1], "vm-scenario: sealed rc="), "sha256");
+        var engine = Line(Fx.Serials[T.Vm1], "vm-scenario: engine rc=");
         Assert.Equal("0", Field(engine, "rc"));
         Assert.Equal(TwoHostVmFixture.TransferBytes.ToString(CultureInfo.InvariantCulture), Field(engine, "bytes"));
-        Assert.Equal(Field(Line(_fx.Serials[T.Vm3], "vm-scenario: payload "), "sha256"), Field(engine, "sha256"));
+        Assert.Equal(Field(Line(Fx.Serials[T.Vm3], "vm-scenario: payload "), "sha256"), Field(engine, "sha256"));
         Assert.Equal(sealedSha, Field(engine, "sha256"));
 
         // The underlay between the engine phase's marks: nothing of vm1 <-> vm3 but the marks themselves.
-        var times = PcapTiming.Timestamps(_fx.CaptureRaw);
-        double begin = PcapTiming.MarkTime(_fx.CaptureFrames, times, EngineBegin), end = PcapTiming.MarkTime(_fx.CaptureFrames, times, EngineEnd);
-        Assert.False(double.IsNaN(begin) || double.IsNaN(end), $"the engine phase's marks are missing from the underlay capture ({_fx.CaptureFrames.Count} frames)");
+        var times = PcapTiming.Timestamps(Fx.CaptureRaw);
+        double begin = PcapTiming.MarkTime(Fx.CaptureFrames, times, EngineBegin), end = PcapTiming.MarkTime(Fx.CaptureFrames, times, EngineEnd);
+        Assert.False(double.IsNaN(begin) || double.IsNaN(end), $"the engine phase's marks are missing from the underlay capture ({Fx.CaptureFrames.Count} frames)");
         int between = 0;
-        for (int i = 0; i < _fx.CaptureFrames.Count && i < times.Count; i++)
+        for (int i = 0; i < Fx.CaptureFrames.Count && i < times.Count; i++)
         {
-            var f = _fx.CaptureFrames[i];
+            var f = Fx.CaptureFrames[i];
             if (times[i] <= begin || times[i] >= end || f.EtherType != 0x0800) continue;
             if ((f.Source, f.Destination) is not ((T.Vm1Ip, T.Vm3Ip) or (T.Vm3Ip, T.Vm1Ip))) continue;
             var (src, dst) = PcapTiming.TcpPorts(f);
             if (src is EngineBegin or EngineEnd || dst is EngineBegin or EngineEnd) continue;
             between++;
         }
-        _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine phase {end - begin:F3} s: {between} vm1<->vm3 frames on the underlay"));
+        Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine phase {end - begin:F3} s: {between} vm1<->vm3 frames on the underlay"));
         Assert.Equal(0, between);
 
         long engineIn = AgentBytesIn("engine");
-        _output.WriteLine($"vm1 agent: engine bytes in {engineIn}");
+        Output.WriteLine($"vm1 agent: engine bytes in {engineIn}");
         Assert.True(engineIn >= TwoHostVmFixture.TransferBytes, $"vm1's agent counted only {engineIn} bytes in on the engine path");
 
         // Host A's view of its region: vm1 and vm3 hold slots (vm2 is on host B), the ring vm3 -> vm1 carried the file.
-        _output.WriteLine(_fx.EngineStatA.GetRawText());
-        var group = GroupOf(_fx.EngineStatA);
+        Output.WriteLine(Fx.EngineStatA.GetRawText());
+        var group = GroupOf(Fx.EngineStatA);
         var slots = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var s in group.GetProperty("slots").EnumerateArray())
             slots[s.GetProperty("domain").GetString()!] = s.GetProperty("slot").GetInt32();
@@ -136,33 +128,33 @@ public sealed class TwoHostVmTests : IClassFixture<TwoHostVmFixture>
     [Fact]
     public void RouteExplain_OnHostA_NamesTheHostsAndThePaths()
     {
-        _output.WriteLine(_fx.RouteTables);
-        Assert.Equal([T.HostA, T.HostB], Strings(_fx.RouteFar, "hosts"));
-        Assert.Equal("untrusted", _fx.RouteFar.GetProperty("path").GetString());
-        Assert.Equal(["encapsulate", "seal"], Strings(_fx.RouteFar, "actions"));
-        Assert.Equal([T.HostA], Strings(_fx.RouteNear, "hosts"));
-        Assert.Equal(["engine"], Strings(_fx.RouteNear, "actions"));
+        Output.WriteLine(Fx.RouteTables);
+        Assert.Equal([T.HostA, T.HostB], Strings(Fx.RouteFar, "hosts"));
+        Assert.Equal("untrusted", Fx.RouteFar.GetProperty("path").GetString());
+        Assert.Equal(["encapsulate", "seal"], Strings(Fx.RouteFar, "actions"));
+        Assert.Equal([T.HostA], Strings(Fx.RouteNear, "hosts"));
+        Assert.Equal(["engine"], Strings(Fx.RouteNear, "actions"));
     }
 
     [Fact]
     public void Figures_BootAndThroughput_Printed()
     {
-        var times = PcapTiming.Timestamps(_fx.CaptureRaw);
+        var times = PcapTiming.Timestamps(Fx.CaptureRaw);
         double mb = TwoHostVmFixture.TransferBytes / 1e6;
         var line = new StringBuilder($"vm1 fetching {TwoHostVmFixture.TransferBytes} bytes (busybox wget <- httpd), host clock between the phase marks on the underlay:");
         foreach (var (name, b, e) in new[] { ("sealed vm2 (host B) -> vm1 (host A)", SealedBegin, SealedEnd), ("engine vm3 -> vm1 (host A)", EngineBegin, EngineEnd) })
         {
-            double seconds = PcapTiming.MarkTime(_fx.CaptureFrames, times, e) - PcapTiming.MarkTime(_fx.CaptureFrames, times, b);
+            double seconds = PcapTiming.MarkTime(Fx.CaptureFrames, times, e) - PcapTiming.MarkTime(Fx.CaptureFrames, times, b);
             Assert.True(seconds > 0, $"{name}: no span between marks {b} and {e}");
             line.Append(CultureInfo.InvariantCulture, $" {name} {mb / seconds:F2} MB/s ({seconds:F3} s);");
         }
-        _output.WriteLine(line.ToString());
-        _output.WriteLine($"boot: all three acknowledged {_fx.BootTime.TotalSeconds:F1} s after the starts");
+        Output.WriteLine(line.ToString());
+        Output.WriteLine($"boot: all three acknowledged {Fx.BootTime.TotalSeconds:F1} s after the starts");
     }
 
     private long AgentBytesIn(string path)
     {
-        using var stat = JsonDocument.Parse(Line(_fx.Serials[T.Vm1], "vm-scenario: stat ")["vm-scenario: stat ".Length..]);
+        using var stat = JsonDocument.Parse(Line(Fx.Serials[T.Vm1], "vm-scenario: stat ")["vm-scenario: stat ".Length..]);
         foreach (var g in stat.RootElement.GetProperty("groups").EnumerateArray())
             if (g.GetProperty("group").GetString() == T.Group) return g.GetProperty(path).GetProperty("bytesIn").GetInt64();
         throw new Xunit.Sdk.XunitException($"group {T.Group} not in vm1's agent stat: {stat.RootElement.GetRawText()}");

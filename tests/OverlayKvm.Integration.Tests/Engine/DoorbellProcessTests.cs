@@ -39,7 +39,7 @@ public sealed class DoorbellProcessTests(ITestOutputHelper output) : IDisposable
         }
 
         Assert.Equal(0, exit);
-        var result = StressProcess.ParseResult(Assert.Single(receiver.Lines, l => l.StartsWith("ok ", StringComparison.Ordinal)));
+        var result = receiver.OkResult();
         Assert.Equal("Woken", result["first-wait"]);
         Assert.Equal("1", result["waits"]);
         Assert.Equal("321", result["length"]);

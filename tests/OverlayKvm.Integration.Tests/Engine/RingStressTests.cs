@@ -18,7 +18,7 @@ public sealed class RingStressTests(ITestOutputHelper output) : IDisposable
     {
         CreateRegion();
         const long count = 10_000_000;
-        string[] common = ["--region", _region, "--count", count.ToString(), "--seed", "4242", "--min", "1", "--max", "9000"];
+        string[] common = Common(count, seed: 4242);
         using StressProcess consumer = StressProcess.Start(["consume", .. common]);
         using StressProcess producer = StressProcess.Start(["produce", .. common]);
 
@@ -29,8 +29,8 @@ public sealed class RingStressTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(0, producerExit);
         Assert.Equal(0, consumerExit);
-        var sent = StressProcess.ParseResult(Assert.Single(producer.Lines, l => l.StartsWith("ok ", StringComparison.Ordinal)));
-        var received = StressProcess.ParseResult(Assert.Single(consumer.Lines, l => l.StartsWith("ok ", StringComparison.Ordinal)));
+        var sent = producer.OkResult();
+        var received = consumer.OkResult();
         Assert.Equal(count.ToString(), received["received"]);
         Assert.Equal(sent["bytes"], received["bytes"]);
         Assert.Equal("0", received["faults"]);
@@ -42,7 +42,7 @@ public sealed class RingStressTests(ITestOutputHelper output) : IDisposable
     {
         CreateRegion();
         const long count = 2_000_000;
-        string[] common = ["--region", _region, "--count", count.ToString(), "--seed", "99", "--min", "1", "--max", "9000"];
+        string[] common = Common(count, seed: 99);
         using StressProcess producer = StressProcess.Start(["produce", .. common]);
         using StressProcess first = StressProcess.Start(["consume", .. common, "--progress", _progress, "--progress-every", "100000"]);
 
@@ -61,12 +61,16 @@ public sealed class RingStressTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(0, producerExit);
         Assert.Equal(0, secondExit);
-        var received = StressProcess.ParseResult(Assert.Single(second.Lines, l => l.StartsWith("ok ", StringComparison.Ordinal)));
+        var received = second.OkResult();
         Assert.Equal(count.ToString(), received["received"]);
         Assert.Matches("^(exact|redelivered)@[0-9]+$", received["resume"]);
         long resumedAt = long.Parse(received["resume"].Split('@')[1]);
         Assert.True(resumedAt >= 300_000 && resumedAt < count, $"resume point {resumedAt} must lie after the observed progress");
     }
+
+    /// <summary>What producer and consumer must agree on: the region, how many messages, the sizes' seed and range (1-9000 bytes).</summary>
+    private string[] Common(long count, int seed) =>
+        ["--region", _region, "--count", count.ToString(), "--seed", seed.ToString(), "--min", "1", "--max", "9000"];
 
     public void Dispose()
     {

@@ -104,6 +104,10 @@ internal sealed class StressProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>The values of the one "ok ..." line a finished run printed (the test fails when there is none, or several).</summary>
+    public IReadOnlyDictionary<string, string> OkResult() =>
+        ParseResult(Assert.Single(Lines, l => l.StartsWith("ok ", StringComparison.Ordinal)));
+
     public static IReadOnlyDictionary<string, string> ParseResult(string line)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -16,8 +16,7 @@ public sealed class EngineClaimOverNetworkTests(ITestOutputHelper output)
     public async Task GenuineFramesRelabelledAsEngine_DroppedAsEngineClaim_StreamRecovers()
     {
         await using var t = await TwoVmTopology.CreateAsync(viaRelay: true);
-        t.StartApp(t.AgentA, "client", TwoVmTopology.ClientAddress);
-        t.StartApp(t.AgentB, "server", TwoVmTopology.ServerAddress);
+        t.StartClientAndServer();
         string b = t.AgentB.ControlSocket;
         long claimsBefore = AgentControl.Drop(b, "engine-claim");
         long relabelled = 0;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Wire;
+using OverlayKvm.TestSupport.Packets;
 
 namespace OverlayKvm.Integration.Tests.Harness;
 
@@ -42,24 +43,9 @@ internal static class FrameForge
     public static byte[] UdpPacket(string source, string destination, int port = 9)
     {
         var p = new byte[20 + 8 + 8];
-        p[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
-        p[8] = 64;
-        p[9] = 17;
-        IPAddress.Parse(source).TryWriteBytes(p.AsSpan(12), out _);
-        IPAddress.Parse(destination).TryWriteBytes(p.AsSpan(16), out _);
-        uint sum = 0;
-        for (int i = 0; i < 20; i += 2)
-        {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(i));
-        }
-        while (sum > 0xFFFF)
-        {
-            sum = (sum & 0xFFFF) + (sum >> 16);
-        }
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), (ushort)~sum);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), 40000);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), (ushort)port);
+        TestPackets.WriteIpv4(p, p.Length, TestPackets.Udp, source, destination);
+        TestPackets.WriteHeaderChecksum(p);
+        TestPackets.WritePorts(p, 40000, (ushort)port);
         BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(24), 16);
         return p;
     }

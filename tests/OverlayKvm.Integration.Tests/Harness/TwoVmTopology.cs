@@ -133,6 +133,10 @@ internal sealed class TwoVmTopology : IAsyncDisposable
         return Track(AppProcess.StartOnAdapter(agent, app, address));
     }
 
+    /// <summary>The two apps most scenarios run: "client" on vmA and "server" on vmB, each up on its adapter.</summary>
+    public (AppProcess Client, AppProcess Server) StartClientAndServer() =>
+        (StartApp(AgentA, "client", ClientAddress), StartApp(AgentB, "server", ServerAddress));
+
     public string Logs() => $"--- agent vmA ---\n{AgentA?.Log}\n--- agent vmB ---\n{AgentB?.Log}";
 
     private T Track<T>(T d)

@@ -5,6 +5,7 @@ using Interop = OverlayKvm.Core.Interop.Interop;
 using OverlayKvm.Integration.Tests.Agent;
 using OverlayKvm.Integration.Tests.Harness;
 using Xunit.Abstractions;
+using OverlayKvm.TestSupport.Packets;
 
 namespace OverlayKvm.Integration.Tests.Policy;
 
@@ -252,14 +253,8 @@ public sealed class TransmissionNegotiationTests(ITestOutputHelper output)
     private static byte[] TcpSyn(string source, string destination, ushort sourcePort, ushort destinationPort)
     {
         var p = new byte[40];
-        p[0] = 0x45;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
-        p[8] = 64;
-        p[9] = 6;
-        System.Net.IPAddress.Parse(source).TryWriteBytes(p.AsSpan(12), out _);
-        System.Net.IPAddress.Parse(destination).TryWriteBytes(p.AsSpan(16), out _);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), sourcePort);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), destinationPort);
+        TestPackets.WriteIpv4(p, p.Length, TestPackets.Tcp, source, destination);
+        TestPackets.WritePorts(p, sourcePort, destinationPort);
         p[32] = 0x50;
         p[33] = 0x02; // SYN
         return p;

@@ -15,7 +15,7 @@ namespace OverlayKvm.Integration.Tests.Vm;
 /// configuration acknowledged), and the cleanup of all of it on dispose, pass or fail. A scenario fixture runs the
 /// part in between that differs (<see cref="RunAsync"/>) and says how its domains and daemon differ.
 /// </summary>
-public abstract class TwoVmFixture : IAsyncLifetime
+public abstract class TwoVmFixture : IAsyncLifetime, IRecordedScenario
 {
     public const string GroupCidr = "10.1.0.0/16";
     public const string ClientApp = "client", ServerApp = "server";
@@ -70,7 +70,7 @@ public abstract class TwoVmFixture : IAsyncLifetime
     private protected long AckVersionAtLeast { get; set; } = 1;
 
     /// <summary>For each test: prints the fixture's narration, then fails with <see cref="Failure"/> if the scenario did.</summary>
-    internal void ReportTo(ITestOutputHelper output)
+    public void ReportTo(ITestOutputHelper output)
     {
         foreach (var line in Narration) output.WriteLine("[fixture] " + line);
         if (Failure is not null) throw Failure;
