@@ -22,9 +22,9 @@
 # stat): a transfer is always running, so a test can migrate the peer under it (issue 15, VmMigrationTests). Round 1
 # also carries a 1 ms ICMP echo stream to the peer's app address (ping_stream, label "overlay"): over the overlay an
 # echo is an app packet like a UDP datagram, so its missing replies are the gap the apps see.
-# With overlaykvm.plainip=ADDR (role=plain's eth0): before each round, once that VM serves, the client runs the same
-# measurement against it once (label "plain", fetches and echoes over the underlay) instead of a round: the baseline
-# of a VM without OverlayKvm migrating under the same stream.
+# With overlaykvm.plainip=ADDR (role=plain's eth0): before each round, once that VM serves, the client runs once,
+# instead of a round, the streams without a transfer (to app server, then to that VM) and the measurement of round 1
+# against that VM (fetches and echoes over the underlay): the baseline of a VM without OverlayKvm (plain_phase).
 #
 # role=plain: a VM without OverlayKvm (the baseline): serves SIZE bytes on its eth0 address once its ivshmem device
 # was hot-detached (libvirt refuses to migrate it), so the client starts only when the VM can migrate.
@@ -127,11 +127,16 @@ ping_summary() {
         }' "$1"
 }
 
-# Once: the baseline VM serves (its ivshmem is gone): the ping stream and back-to-back fetches of its file over the
-# underlay until the stream ends ("plain fetch K rc= bytes=" each, "progress BYTES" as in a round; no sha256 between
+# Once, when the baseline VM serves (its ivshmem is gone). First the streams alone, nothing beside them (under TCG a
+# transfer beside a stream distorts it: round 1's sealed path held echoes for seconds and dropped many), while the host
+# migrates one VM under each: "overlay-quiet" to app server (vm2, moved hA -> hB again), "plain-quiet" to the baseline
+# VM (moved hA -> hB). Then "plain": the stream and back-to-back fetches of its file over the underlay until the stream
+# ends, while it moves back ("plain fetch K rc= bytes=" each, "progress BYTES" as in a round; no sha256 between
 # fetches: hashing would stop the transfer and read as a stall).
 plain_phase() {
     touch /tmp/plain.done
+    ping_stream overlay-quiet "$SEALED" "$APPIP" 35
+    ping_stream plain-quiet "$PLAINIP" "" 35
     say "plain begin"
     ping_stream plain "$PLAINIP" "" 40 & ps=$!
     progress & p=$!

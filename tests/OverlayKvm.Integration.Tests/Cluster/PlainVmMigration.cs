@@ -8,8 +8,10 @@ namespace OverlayKvm.Integration.Tests.Cluster;
 /// <summary>
 /// The baseline beside a domain-migrate: the same live migration (hA → hB, same image, memory and loopback stream) of a
 /// domain overlayd knows nothing of — not in the store, no group region, its agent never reached by a host — under the
-/// same app-level measurement: vm1 (its rounds, <c>overlaykvm.plainip</c>) sends it the 1 ms echo stream and fetches its
-/// file again and again over the underlay (cluster-apps.sh plain_phase) while it moves. The guest image's test domain
+/// same app-level measurement. vm1 (its rounds, <c>overlaykvm.plainip</c>) runs cluster-apps.sh's plain_phase once this
+/// domain serves: a 1 ms echo stream alone to app server while the caller moves vm2 (quiet overlay), one alone to this
+/// domain while it moves hA → hB (quiet plain), then the stream beside fetches of its file over the underlay while it
+/// moves back hB → hA (the TCP stall). The guest image's test domain
 /// always carries a private ivshmem device, which libvirt refuses to migrate: it is hot-detached (before the clock
 /// starts), so the migrated domain has the same devices as vm2 while away from its region; the guest serves only once
 /// the device is gone (role=plain), so vm1 starts its stream only when the domain can migrate.
@@ -18,16 +20,21 @@ internal static class PlainVmMigration
 {
     private const string Name = "vmmplain";
 
-    /// <param name="Took">virsh migrate's wall time.</param>
-    /// <param name="Downtime">libvirt's downtime figure.</param>
-    /// <param name="From">Host clock (vm1's console clock) when virsh migrate began.</param>
-    /// <param name="To">... and when it returned.</param>
+    /// <summary>One virsh migrate --live: its wall time, libvirt's downtime figure, and its span on vm1's console clock.</summary>
+    public sealed record Move(TimeSpan Took, string Downtime, TimeSpan From, TimeSpan To);
+
+    /// <param name="QuietOverlay">vm1's console clock span of the caller's move of vm2 under the quiet overlay stream.</param>
+    /// <param name="Quiet">hA → hB under the quiet plain stream.</param>
+    /// <param name="Loaded">hB → hA under the stream and fetches.</param>
     /// <param name="Begin">vm1's "plain begin" line: its stream and fetches started.</param>
     /// <param name="End">vm1's "plain end" line.</param>
-    public sealed record Run(TimeSpan Took, string Downtime, TimeSpan From, TimeSpan To, TimeSpan Begin, TimeSpan End);
+    public sealed record Run((TimeSpan From, TimeSpan To) QuietOverlay, Move Quiet, Move Loaded, TimeSpan Begin, TimeSpan End);
 
-    /// <summary>Boots it on hA, waits until vm1 streams to it and fetched 1 MiB of its file, migrates it to hB, waits for vm1's phase to end.</summary>
-    public static async Task<Run> RunAsync(T t, SerialLineClock vm1, Action<string> log)
+    /// <summary>
+    /// Boots it on hA; once vm1's quiet overlay stream runs, calls <paramref name="moveVm2"/> (2 s into it); once the quiet
+    /// plain stream runs, migrates it to hB (2 s in); once vm1 fetched 1 MiB of its file, back to hA; waits for vm1's phase to end.
+    /// </summary>
+    public static async Task<Run> RunAsync(T t, SerialLineClock vm1, Action<string> log, Func<Task> moveVm2)
     {
         var spec = new TestDomainSpec(t.Image)
         {
@@ -55,7 +62,18 @@ internal static class PlainVmMigration
         }
         await domain.Serial.WaitForLineAsync("vm-scenario: plain ready", TimeSpan.FromSeconds(120));
         // vm1 looks for it before each round: up to one round (an engine round of the transfer) later.
-        var begin = await vm1.WaitAsync("vm-scenario: plain begin", TimeSpan.FromSeconds(300));
+        await vm1.WaitAsync("vm-scenario: ping overlay-quiet begin", TimeSpan.FromSeconds(300));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var quietOverlayFrom = vm1.Now;
+        await moveVm2();
+        var quietOverlay = (quietOverlayFrom, vm1.Now);
+
+        await vm1.WaitAsync("vm-scenario: ping plain-quiet begin", TimeSpan.FromSeconds(120));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var quiet = Migrate(t.LibvirtA, t.LibvirtB, vm1, log);
+        domain.MovedTo(t.LibvirtB.Uri);
+
+        var begin = await vm1.WaitAsync("vm-scenario: plain begin", TimeSpan.FromSeconds(120));
         deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (ProgressLines.Bytes(vm1, begin.At) < 1 << 20)
         {
@@ -63,15 +81,21 @@ internal static class PlainVmMigration
             await Task.Delay(50);
         }
 
-        var from = vm1.Now;
-        var watch = Stopwatch.StartNew();
-        t.LibvirtA.Virsh("migrate", "--live", Name, t.LibvirtB.Uri, "--migrateuri", "tcp:127.0.0.1");
-        var took = watch.Elapsed;
-        var to = vm1.Now;
-        domain.MovedTo(t.LibvirtB.Uri);
-        log($"virsh migrate --live {Name} hA -> hB: {took.TotalSeconds:F2} s");
+        var loaded = Migrate(t.LibvirtB, t.LibvirtA, vm1, log);
+        domain.MovedTo(t.LibvirtA.Uri);
         var end = await vm1.WaitAsync("vm-scenario: plain end", TimeSpan.FromSeconds(240));
-        return new Run(took, DowntimeOf(t.LibvirtB, Name), from, to, begin.At, end.At);
+        return new Run(quietOverlay, quiet, loaded, begin.At, end.At);
+    }
+
+    private static Move Migrate(Migration.LibvirtHost from, Migration.LibvirtHost to, SerialLineClock vm1, Action<string> log)
+    {
+        var start = vm1.Now;
+        var watch = Stopwatch.StartNew();
+        from.Virsh("migrate", "--live", Name, to.Uri, "--migrateuri", "tcp:127.0.0.1");
+        var took = watch.Elapsed;
+        var end = vm1.Now;
+        log($"virsh migrate --live {Name} {from.Uri} -> {to.Uri}: {took.TotalSeconds:F2} s");
+        return new Move(took, DowntimeOf(to, Name), start, end);
     }
 
     /// <summary>libvirt's "Total downtime" of the domain's last completed (incoming) migration on <paramref name="host"/>.</summary>

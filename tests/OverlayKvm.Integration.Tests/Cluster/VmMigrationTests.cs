@@ -99,8 +99,10 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
 
             output.WriteLine("figures: " + ping1.Describe(moveFrom - Margin, moveTo + Margin * 2));
 
-            // Baseline, same run: the same live migration of a domain without OverlayKvm, under the same stream and fetches.
-            var plain = await PlainVmMigration.RunAsync(t, clock, Log);
+            // Baseline, same run: the same live migration of a domain without OverlayKvm, under the same stream and fetches;
+            // and both streams alone (no transfer beside them), vm2 moving hA -> hB once more under the overlay one.
+            (TimeSpan Took, string Downtime) third = default;
+            var plain = await PlainVmMigration.RunAsync(t, clock, Log, async () => third = await MigrateAsync(t, T.HostA, T.HostB));
             var fetches = clock.Lines("vm-scenario: plain fetch ");
             foreach (var (_, line) in fetches) output.WriteLine(line);
             Assert.True(fetches.Count > 0, "vm1 never completed a fetch from the plain VM");
@@ -110,11 +112,24 @@ public sealed class VmMigrationTests(ITestOutputHelper output)
             Assert.True(samplesP >= 10, $"only {samplesP} progress lines of vm1 during the plain phase: no stall figure");
             var pingP = PingStream.Read(clock, "plain");
             output.WriteLine(pingP.Summary);
-            AssertStreamRan(pingP, plain.From, plain.To);
+            AssertStreamRan(pingP, plain.Loaded.From, plain.Loaded.To);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"baseline: virsh migrate --live of a domain without OverlayKvm (same image, 384 MiB) hA->hB {plain.Took.TotalSeconds:F2} s (libvirt downtime {plain.Downtime}); " +
+                $"baseline: virsh migrate --live of a domain without OverlayKvm (same image, 384 MiB) hA->hB {plain.Quiet.Took.TotalSeconds:F2} s (libvirt downtime {plain.Quiet.Downtime}), " +
+                $"hB->hA under vm1's fetches {plain.Loaded.Took.TotalSeconds:F2} s (libvirt downtime {plain.Loaded.Downtime}); " +
                 $"TCP stall of vm1's fetches from it across the move {stallP.TotalSeconds:F2} s ({samplesP} lines, {fetches.Count} fetches of {TransferBytes >> 20} MiB in {(plain.End - plain.Begin).TotalSeconds:F1} s)"));
-            output.WriteLine("baseline: " + pingP.Describe(plain.From - Margin, plain.To + Margin * 2));
+            output.WriteLine("baseline: " + pingP.Describe(plain.Loaded.From - Margin, plain.Loaded.To + Margin * 2));
+
+            // The streams alone: vm2's third move (hA -> hB, engine -> sealed) and the plain domain's hA -> hB.
+            var quietO = PingStream.Read(clock, "overlay-quiet");
+            var quietP = PingStream.Read(clock, "plain-quiet");
+            output.WriteLine(quietO.Summary);
+            output.WriteLine(quietP.Summary);
+            AssertStreamRan(quietO, plain.QuietOverlay.From, plain.QuietOverlay.To);
+            AssertStreamRan(quietP, plain.Quiet.From, plain.Quiet.To);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"figures, streams alone: domain-migrate vm2 hA->hB {third.Took.TotalSeconds:F2} s (libvirt downtime {third.Downtime}); {quietO.Describe(plain.QuietOverlay.From - Margin, plain.QuietOverlay.To + Margin * 2)}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"baseline, stream alone: virsh migrate hA->hB {plain.Quiet.Took.TotalSeconds:F2} s (libvirt downtime {plain.Quiet.Downtime}); {quietP.Describe(plain.Quiet.From - Margin, plain.Quiet.To + Margin * 2)}"));
         }
         catch
         {
