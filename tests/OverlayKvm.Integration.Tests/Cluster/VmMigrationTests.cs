@@ -22,8 +22,8 @@ namespace OverlayKvm.Integration.Tests.Cluster;
 public sealed class VmMigrationTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// The 64 MiB: the test took 4.1 min with it here (round 1 mostly sealed at ~0.75 MB/s under TCG, 89 s);
-    /// 16 MiB took 1.9 min. Lower it if the machine is slower: the rounds wait at most <see cref="RoundTimeout"/>.
+    /// The 64 MiB: the test took 4.1 min with it here (round 1 mostly sealed at ~0.75 MB/s under TCG, 89 s),
+    /// 7.8–8.5 min since the echo streams and the plain VM's phase (load 20–50); 16 MiB took 1.9 min before them. Lower it if the machine is slower: the rounds wait at most <see cref="RoundTimeout"/>.
     /// </summary>
     private const int TransferBytes = 64 << 20;
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(300);
