@@ -36,6 +36,8 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
     public const string Vm1Ip = "192.168.171.11", Vm2Ip = "192.168.171.12", Vm3Ip = "192.168.171.13";
     public const string ClientApp = "client", ServerApp = "server", NearApp = "near";
     public const string ClientAppIp = "10.1.0.1", ServerAppIp = "10.1.0.2", NearAppIp = "10.1.0.3";
+    /// <summary>With rounds: the underlay address of the migration baseline's VM (<see cref="PlainVmMigration"/>), which vm1 looks for between rounds.</summary>
+    public const string PlainVmIp = "192.168.171.14";
     public const string PlaintextMarker = "OVK-TWOHOST-PLAINTEXT-";
     public const string AgentArgs = "serve --control /run/oa.sock --state-dir /tmp/oa";
     /// <summary>overlayd's default Engine:RegionSizeBytes, which the domains' ivshmem size must equal.</summary>
@@ -231,7 +233,7 @@ internal sealed class TwoHostVmTopology : IAsyncDisposable
             : "";
         var cmdline = $"overlaykvm.ip={ip}/24 overlaykvm.agent=\"{AgentArgs}\" overlaykvm.test=/bin/cluster-apps overlaykvm.role={role} " +
             $"overlaykvm.app={app} overlaykvm.appip={appIp} overlaykvm.group={Group} " +
-            $"overlaykvm.size={TransferBytes.ToString(CultureInfo.InvariantCulture)}{peers}{(vm == Vm1 && _rounds ? " overlaykvm.rounds=1" : "")}";
+            $"overlaykvm.size={TransferBytes.ToString(CultureInfo.InvariantCulture)}{peers}{(vm == Vm1 && _rounds ? " overlaykvm.rounds=1 overlaykvm.plainip=" + PlainVmIp : "")}";
         var spec = new TestDomainSpec(image)
         {
             Name = vm,
