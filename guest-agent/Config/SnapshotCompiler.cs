@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Model.Validation;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
@@ -63,11 +64,12 @@ internal sealed class SnapshotCompiler
     private AgentSnapshot CompileLocked(DomainConfigDocument doc, AgentSnapshot? previous)
     {
         var errors = new List<string>();
-        if (doc.FormatVersion != DomainConfigDocument.CurrentFormat)
+        if (doc.FormatVersion < DomainConfigDocument.OldestFormat || doc.FormatVersion > DomainConfigDocument.CurrentFormat)
         {
             // Nothing else of another format is read: its fields may mean something else (format 1 had no routes).
-            errors.Add($"formatVersion: {doc.FormatVersion} is not supported (this agent reads {DomainConfigDocument.CurrentFormat}; "
-                + (doc.FormatVersion < DomainConfigDocument.CurrentFormat ? "overlayd is older than this agent: upgrade overlayd)" : "this agent is older than overlayd: upgrade the agent)"));
+            // Format 3 differs from 2 only by group ciphers (absent in 2 = ChaCha20-Poly1305), so both are read.
+            errors.Add($"formatVersion: {doc.FormatVersion} is not supported (this agent reads {DomainConfigDocument.OldestFormat} to {DomainConfigDocument.CurrentFormat}; "
+                + (doc.FormatVersion < DomainConfigDocument.OldestFormat ? "overlayd is older than this agent: upgrade overlayd)" : "this agent is older than overlayd: upgrade the agent)"));
             throw new ConfigCompileException(errors);
         }
         if (string.IsNullOrEmpty(doc.Domain))
@@ -221,6 +223,7 @@ internal sealed class SnapshotCompiler
             }
         }
 
+        GroupCipher cipher = CompileCipher(group.Cipher, $"{path}.cipher", errors);
         var receiveKeys = new Dictionary<(uint, uint), ReceiveKey>();
         SendKey? sendKey = null;
         CredentialConfig? newest = null;
@@ -239,7 +242,8 @@ internal sealed class SnapshotCompiler
             foreach (var peer in peers.Values)
             {
                 ReceiveKey? reuse = null;
-                if (old is not null && old.ReceiveKeys.TryGetValue((epoch, peer.SenderIndex), out var prev) && prev.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
+                if (old is not null && old.ReceiveKeys.TryGetValue((epoch, peer.SenderIndex), out var prev) && prev.KeyFingerprint.AsSpan().SequenceEqual(fingerprint)
+                    && prev.Streams.Cipher == cipher)
                 {
                     reuse = prev;
                 }
@@ -248,7 +252,7 @@ internal sealed class SnapshotCompiler
                     : new ReceiveKey
                     {
                         Epoch = epoch,
-                        Streams = reuse?.Streams ?? NewStreams(key, id, epoch, peer.SenderIndex),
+                        Streams = reuse?.Streams ?? NewStreams(key, id, epoch, peer.SenderIndex, cipher),
                         RetiresAtTicks = retires,
                         KeyFingerprint = fingerprint,
                     };
@@ -262,7 +266,7 @@ internal sealed class SnapshotCompiler
         if (newest is not null && newestKey is not null)
         {
             uint epoch = (uint)newest.Epoch;
-            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, (key, salt) => FrameCipher.ForSender(key, id, epoch, selfIndex, salt));
+            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, cipher, (key, salt) => FrameCipher.ForSender(key, id, epoch, selfIndex, salt, cipher));
         }
 
         var localApps = new List<LocalAppConfig>();
@@ -286,6 +290,7 @@ internal sealed class SnapshotCompiler
         {
             Name = group.Name,
             Id = id,
+            Cipher = cipher,
             Counters = _counters.ForGroup(group.Name),
             Members = members,
             Peers = peers,
@@ -293,6 +298,24 @@ internal sealed class SnapshotCompiler
             SendKey = sendKey,
             LocalApps = localApps,
         };
+    }
+
+    /// <summary>
+    /// The group's cipher by name. Unknown names are refused, never replaced by the default (sealing with another
+    /// cipher than the group's peers would drop every frame); AEGIS-256 is refused where this VM's CPU lacks AES-NI,
+    /// where libsodium would run it in software, slower than ChaCha20-Poly1305 (issue 16).
+    /// </summary>
+    private static GroupCipher CompileCipher(string? name, string path, List<string> errors)
+    {
+        if (!GroupCiphers.TryParse(name, out GroupCipher cipher))
+        {
+            errors.Add($"{path}: '{name}' is not a cipher this agent knows ({GroupCiphers.Known}): upgrade the agent");
+        }
+        else if (!GroupCiphers.HostSupports(cipher))
+        {
+            errors.Add($"{path}: {GroupCiphers.Name(cipher)} needs AES-NI, which this VM's CPU lacks (/proc/cpuinfo flag 'aes'; give the VM a CPU model with it)");
+        }
+        return cipher;
     }
 
     /// <summary>A credential's key: exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.
@@ -330,10 +353,10 @@ internal sealed class SnapshotCompiler
     /// The key to seal with: the previous one when epoch and key are unchanged (its counter and ciphers carry on),
     /// else a new one whose counter continues the previous one's (per sender, across epochs: it only ever rises).
     /// </summary>
-    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, Func<byte[], ulong, FrameCipher> cipher)
+    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, GroupCipher suite, Func<byte[], ulong, FrameCipher> cipher)
     {
         byte[] fingerprint = SHA256.HashData(key);
-        if (previous is not null && previous.Epoch == epoch && previous.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
+        if (previous is not null && previous.Epoch == epoch && previous.KeyFingerprint.AsSpan().SequenceEqual(fingerprint) && previous.Cipher.Cipher == suite)
         {
             return previous;
         }
@@ -349,13 +372,13 @@ internal sealed class SnapshotCompiler
     }
 
     /// <summary>Receive state for one sender's streams in one epoch: its sender key, derived here and zeroed after.</summary>
-    private SenderStreams NewStreams(byte[] groupKey, uint groupId, uint epoch, uint senderIndex)
+    private SenderStreams NewStreams(byte[] groupKey, uint groupId, uint epoch, uint senderIndex, GroupCipher cipher)
     {
         Span<byte> senderKey = stackalloc byte[FrameKeySchedule.KeySize];
         try
         {
             FrameKeySchedule.DeriveSenderKey(groupKey, groupId, epoch, senderIndex, senderKey);
-            return new SenderStreams(senderKey, _time, SenderStreams.DefaultMaxSkew);
+            return new SenderStreams(senderKey, _time, SenderStreams.DefaultMaxSkew, cipher);
         }
         finally
         {
@@ -450,6 +473,7 @@ internal sealed class SnapshotCompiler
             list.AddRange(peers.Values);
         }
 
+        GroupCipher cipher = CompileCipher(neighbor.Cipher, $"{path}.cipher", errors);
         SendKey? sendKey = null;
         CredentialConfig? newest = null;
         byte[]? newestKey = null;
@@ -470,7 +494,7 @@ internal sealed class SnapshotCompiler
         if (newest is not null && newestKey is not null)
         {
             // Already derived for this VM as a sender by the daemon (it never sends a neighbor's group key).
-            sendKey = SendKeyFor(old?.SendKey, (uint)newest.Epoch, newestKey, (key, salt) => FrameCipher.ForStream(key, salt));
+            sendKey = SendKeyFor(old?.SendKey, (uint)newest.Epoch, newestKey, cipher, (key, salt) => FrameCipher.ForStream(key, salt, cipher));
         }
         if (errors.Count > errorsBefore)
         {
@@ -481,6 +505,7 @@ internal sealed class SnapshotCompiler
             Name = neighbor.Name,
             Id = id,
             IsNeighbor = true,
+            Cipher = cipher,
             Counters = _counters.ForGroup(neighbor.Name),
             Members = members,
             Peers = peers,

@@ -9,11 +9,12 @@ namespace OverlayKvm.HostDaemon.Store.Etcd;
 public sealed partial class EtcdOverlayStore
 {
     /// <inheritdoc/>
-    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection)
+    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection, GroupCipher cipher = GroupCipher.ChaCha20Poly1305)
     {
         NameRules.Check("group", name);
         AddressSpaceRules.CheckSpace($"group {name}: address space", addressSpace);
         CheckProtection(name, protection);
+        CipherRules.Check(name, cipher);
 
         return Write(scope =>
         {
@@ -23,7 +24,7 @@ public sealed partial class EtcdOverlayStore
             }
 
             AddressSpaceRules.CheckNoOverlap(name, addressSpace, [.. scope.Model.Groups.Values]);
-            var group = new ApplicationGroup(name, addressSpace, protection, scope.Version) { Number = scope.TakeGroupNumber() };
+            var group = new ApplicationGroup(name, addressSpace, protection, scope.Version) { Number = scope.TakeGroupNumber(), Cipher = cipher };
             scope.Put(group);
             scope.Put(new GroupCredential(name, 1, GroupKeyGenerator.NewKey(), scope.Now, null));
             return group;
