@@ -17,7 +17,14 @@ internal static class GroupCommands
         {
             Description = "AEAD sealing the group's frames: chacha20-poly1305 (default) or aegis-256 (needs AES-NI; 32-byte tag, adapter MTU 16 bytes smaller); fixed for the group's life",
         };
-        cipher.AcceptOnlyFromAmong(GroupCiphers.ChaCha20Poly1305Name, GroupCiphers.Aegis256Name);
+        // Not AcceptOnlyFromAmong: its message spans lines, and overlayctl's usage errors are one line.
+        cipher.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } text && !GroupCiphers.TryParse(text, out _))
+            {
+                r.AddError($"--cipher: '{text}' is not one of {GroupCiphers.Known}");
+            }
+        });
         var define = new Command("group-define", "define an application group and its address space") { name, cidr, protection, cipher };
         define.SetAction(g.Run(async (client, print, p, ct) =>
         {
