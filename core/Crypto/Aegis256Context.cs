@@ -55,4 +55,33 @@ internal sealed class Aegis256Context : IDisposable
     }
 
     public void Dispose() => _key.Dispose();
+
+    private static readonly Lazy<string?> LoadError = new(ProbeLibrary);
+
+    /// <summary>
+    /// Whether libsodium loads here (the agent ships libsodium.so beside itself; Debian 12's 1.0.18 has no AEGIS).
+    /// Asked before a group's first AEGIS-256 key, so a missing library refuses the document naming it instead of
+    /// failing inside the compile.
+    /// </summary>
+    public static bool TryLoad(out string? error)
+    {
+        error = LoadError.Value;
+        return error is null;
+    }
+
+    private static string? ProbeLibrary()
+    {
+        try
+        {
+            return Algorithm.TagSize == TagSize ? null : $"libsodium's AEGIS-256 tag is {Algorithm.TagSize} bytes, not {TagSize}";
+        }
+        catch (TypeInitializationException e) when (e.InnerException is DllNotFoundException or EntryPointNotFoundException or PlatformNotSupportedException)
+        {
+            return $"libsodium could not be loaded ({e.InnerException.Message})";
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or PlatformNotSupportedException)
+        {
+            return $"libsodium could not be loaded ({e.Message})";
+        }
+    }
 }

@@ -315,6 +315,10 @@ internal sealed class SnapshotCompiler
         {
             errors.Add($"{path}: {GroupCiphers.Name(cipher)} needs AES-NI, which this VM's CPU lacks (/proc/cpuinfo flag 'aes'; give the VM a CPU model with it)");
         }
+        else if (cipher == GroupCipher.Aegis256 && !Aegis256Context.TryLoad(out string? error))
+        {
+            errors.Add($"{path}: {GroupCiphers.Name(cipher)} needs libsodium.so beside overlay-agent: {error}");
+        }
         return cipher;
     }
 
