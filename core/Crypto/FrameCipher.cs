@@ -94,14 +94,7 @@ internal sealed class FrameCipher : IDisposable
         {
             return -1;
         }
-        Span<byte> nonce = stackalloc byte[NonceSize];
-        WriteNonce(nonce, header.SenderIndex, header.Counter);
-        Parts(header.Type, frame, plaintextLength, out Span<byte> associated, out int bodyStart, out int bodyLength);
-        bool ok = _aegis is not null
-            ? _aegis.Seal(nonce, associated, frame.Slice(bodyStart, bodyLength + Aegis256Context.TagSize), bodyLength)
-            : _seal!.Seal(nonce.Slice(0, ChaCha20Poly1305Context.NonceSize), associated, frame.Slice(bodyStart, bodyLength),
-                frame.Slice(bodyStart + bodyLength, ChaCha20Poly1305Context.TagSize));
-        return ok ? frameLength : -1;
+        return Apply(seal: true, header, frame, plaintextLength) ? frameLength : -1;
     }
 
     /// <summary>
@@ -116,14 +109,24 @@ internal sealed class FrameCipher : IDisposable
         {
             return -1;
         }
+        return Apply(seal: false, header, frame, plaintextLength) ? plaintextLength : -1;
+    }
+
+    /// <summary>Seals or opens the frame's body in place with this stream's AEAD; the nonce comes from the header.</summary>
+    private bool Apply(bool seal, in SealedFrameHeader header, Span<byte> frame, int plaintextLength)
+    {
         Span<byte> nonce = stackalloc byte[NonceSize];
         WriteNonce(nonce, header.SenderIndex, header.Counter);
         Parts(header.Type, frame, plaintextLength, out Span<byte> associated, out int bodyStart, out int bodyLength);
-        bool ok = _aegis is not null
-            ? _aegis.Open(nonce, associated, frame.Slice(bodyStart, bodyLength + Aegis256Context.TagSize), bodyLength)
-            : _open!.Open(nonce.Slice(0, ChaCha20Poly1305Context.NonceSize), associated, frame.Slice(bodyStart, bodyLength),
-                frame.Slice(bodyStart + bodyLength, ChaCha20Poly1305Context.TagSize));
-        return ok ? plaintextLength : -1;
+        if (_aegis is not null)
+        {
+            Span<byte> message = frame.Slice(bodyStart, bodyLength + Aegis256Context.TagSize);
+            return seal ? _aegis.Seal(nonce, associated, message, bodyLength) : _aegis.Open(nonce, associated, message, bodyLength);
+        }
+        Span<byte> chachaNonce = nonce.Slice(0, ChaCha20Poly1305Context.NonceSize);
+        Span<byte> body = frame.Slice(bodyStart, bodyLength);
+        Span<byte> tag = frame.Slice(bodyStart + bodyLength, ChaCha20Poly1305Context.TagSize);
+        return seal ? _seal!.Seal(chachaNonce, associated, body, tag) : _open!.Open(chachaNonce, associated, body, tag);
     }
 
     /// <summary>

@@ -176,13 +176,7 @@ public sealed class SqliteOverlayStorePolicyTests : IDisposable
         }
 
         // What overlayd before policies left on disk: schema 1 only.
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_temp.DatabasePath};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "DROP TABLE policies; DROP TABLE group_parents; ALTER TABLE groups DROP COLUMN cipher; DELETE FROM schema_version WHERE version >= 2;";
-            command.ExecuteNonQuery();
-        }
+        _temp.Execute("DROP TABLE policies; DROP TABLE group_parents; ALTER TABLE groups DROP COLUMN cipher; DELETE FROM schema_version WHERE version >= 2;");
 
         Assert.Equal(1L, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
         using var migrated = _temp.Open();

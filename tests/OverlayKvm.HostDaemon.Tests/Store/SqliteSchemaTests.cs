@@ -36,13 +36,7 @@ public sealed class SqliteSchemaTests : IDisposable
         {
             store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
         }
-        using (var connection = new SqliteConnection($"Data Source={_temp.DatabasePath};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE groups DROP COLUMN cipher; DELETE FROM schema_version WHERE version = 3;";
-            command.ExecuteNonQuery();
-        }
+        _temp.Execute("ALTER TABLE groups DROP COLUMN cipher; DELETE FROM schema_version WHERE version = 3;");
         Assert.Equal(2L, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
 
         using var migrated = _temp.Open();
