@@ -4,7 +4,8 @@
 #   cluster: change propagation across two hosts on a 3-member etcd (p50/p99 over 200 changes) and documents
 #            recomputed per change at 10,000 apps on 3 hosts
 #   path: whole engine path vs sealed path vs veth (two agents + overlayd in two namespaces; see bench/README.md),
-#         once per TUN offload mode in PATH_OFFLOADS (default "on,off"); PATH_SECONDS, PATH_ROUNDS as before
+#         once per TUN offload mode in PATH_OFFLOADS (default "on,off"); PATH_SECONDS, PATH_ROUNDS as before;
+#         PATH_CIPHER=aegis-256 defines the group with that cipher (default chacha20-poly1305)
 #   idle: the same set-up, only the agents' idle CPU over 10 s (per agent and per thread)
 #   aead: OpenSSL vs libsodium (NSec) ChaCha20-Poly1305 and AEGIS-256, seal/open GB/s at 64 and 1,400 bytes
 set -euo pipefail

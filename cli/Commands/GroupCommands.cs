@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OverlayKvm.Core.Api;
+using OverlayKvm.Core.Model;
 
 namespace OverlayKvm.Cli.Commands;
 
@@ -11,12 +12,25 @@ internal static class GroupCommands
         var name = new Argument<string>("GROUP") { Description = "group name" };
         var cidr = new Option<string>("--cidr") { Description = "the group's address space, e.g. 10.1.0.0/16", Required = true };
         var protection = new Option<string>("--protection") { Description = "sealed (default) or authenticated" };
-        var define = new Command("group-define", "define an application group and its address space") { name, cidr, protection };
+        // Fixed for the group's life: agents never negotiate it, and changing it under running members would drop their traffic.
+        var cipher = new Option<string>("--cipher")
+        {
+            Description = "AEAD sealing the group's frames: chacha20-poly1305 (default) or aegis-256 (needs AES-NI; 32-byte tag, adapter MTU 16 bytes smaller); fixed for the group's life",
+        };
+        // Not AcceptOnlyFromAmong: its message spans lines, and overlayctl's usage errors are one line.
+        cipher.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } text && !GroupCiphers.TryParse(text, out _))
+            {
+                r.AddError($"--cipher: '{text}' is not one of {GroupCiphers.Known}");
+            }
+        });
+        var define = new Command("group-define", "define an application group and its address space") { name, cidr, protection, cipher };
         define.SetAction(g.Run(async (client, print, p, ct) =>
         {
-            var view = await client.PostAsync("v1/groups", new GroupDefineRequest(p.GetValue(name)!, p.GetValue(cidr)!, p.GetValue(protection)),
+            var view = await client.PostAsync("v1/groups", new GroupDefineRequest(p.GetValue(name)!, p.GetValue(cidr)!, p.GetValue(protection), p.GetValue(cipher)),
                 ApiJsonContext.Default.GroupDefineRequest, ApiJsonContext.Default.GroupView, ct);
-            print.ReplyLine(view, ApiJsonContext.Default.GroupView, $"Group {view.Name} defined: {view.Cidr}, {view.Protection}, key epoch {LastEpoch(view)} (version {view.Version})");
+            print.ReplyLine(view, ApiJsonContext.Default.GroupView, $"Group {view.Name} defined: {view.Cidr}, {view.Protection}, {view.Cipher}, key epoch {LastEpoch(view)} (version {view.Version})");
         }));
         yield return define;
 
@@ -26,8 +40,8 @@ internal static class GroupCommands
             var groups = await client.GetAsync("v1/groups", ApiJsonContext.Default.ListGroupView, ct);
             if (print.Json) { print.WriteJson(groups, ApiJsonContext.Default.ListGroupView); return; }
             var rows = new List<string[]>();
-            foreach (var v in groups) rows.Add([v.Name, v.Cidr, v.Protection, v.Applications.ToString(), LastEpoch(v), v.Version.ToString()]);
-            print.WriteTable(["Name", "Address space", "Protection", "Apps", "Key epoch", "Version"], rows);
+            foreach (var v in groups) rows.Add([v.Name, v.Cidr, v.Protection, v.Cipher, v.Applications.ToString(), LastEpoch(v), v.Version.ToString()]);
+            print.WriteTable(["Name", "Address space", "Protection", "Cipher", "Apps", "Key epoch", "Version"], rows);
         }));
         yield return list;
 
@@ -39,7 +53,7 @@ internal static class GroupCommands
             if (print.Json) { print.WriteJson(v, ApiJsonContext.Default.GroupView); return; }
             var fields = new List<(string, string)>
             {
-                ("Name", v.Name), ("Address space", v.Cidr), ("Protection", v.Protection),
+                ("Name", v.Name), ("Address space", v.Cidr), ("Protection", v.Protection), ("Cipher", v.Cipher),
                 ("Applications", v.Applications.ToString()), ("Version", v.Version.ToString()),
             };
             foreach (var e in v.Epochs)

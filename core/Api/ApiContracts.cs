@@ -3,9 +3,14 @@ namespace OverlayKvm.Core.Api;
 // The admin API's request and response bodies (overlayd <-> overlayctl). Addresses and CIDRs are strings here:
 // the daemon parses them and answers a malformed one with 400 and a message that names the field.
 
-public sealed record GroupDefineRequest(string Name, string Cidr, string? Protection);
+/// <param name="Cipher">"chacha20-poly1305" (default when absent) or "aegis-256" (issue 16).</param>
+public sealed record GroupDefineRequest(string Name, string Cidr, string? Protection, string? Cipher = null);
 
-public sealed record GroupView(string Name, string Cidr, string Protection, long Version, int Applications, IReadOnlyList<CredentialEpochView> Epochs);
+public sealed record GroupView(string Name, string Cidr, string Protection, long Version, int Applications, IReadOnlyList<CredentialEpochView> Epochs)
+{
+    /// <summary>The AEAD that seals the group's frames ("chacha20-poly1305", "aegis-256").</summary>
+    public string Cipher { get; init; } = Model.GroupCiphers.ChaCha20Poly1305Name;
+}
 
 /// <summary>Metadata of one key epoch; the key itself never leaves the daemon through this view.</summary>
 public sealed record CredentialEpochView(int Epoch, DateTimeOffset CreatedAt, DateTimeOffset? RetiresAt);

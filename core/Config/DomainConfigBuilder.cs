@@ -230,7 +230,7 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 group.AddressSpace.ToString(),
                 group.Protection.ToString(),
                 list,
-                ToCredentials(snapshot, name, includeSecrets)));
+                ToCredentials(snapshot, name, includeSecrets)) { Cipher = Model.GroupCiphers.Name(group.Cipher) });
         }
 
         var neighborConfigs = new List<NeighborGroupConfig>(neighborNames.Count);
@@ -255,7 +255,7 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
                 group.Protection.ToString(),
                 relatedTo,
                 list,
-                ToSendCredentials(snapshot, name, self.Name, includeSecrets)));
+                ToSendCredentials(snapshot, name, self.Name, includeSecrets)) { Cipher = Model.GroupCiphers.Name(group.Cipher) });
         }
 
         // Relations come from policies attached anywhere (a neighbor's policy naming one of our groups): their
@@ -271,7 +271,7 @@ public sealed class DomainConfigBuilder(IOverlayStore store)
         var policies = DomainPolicySelection.Select(snapshot, groupNames);
         version = Math.Max(version, policies.Version);
         var document = new DomainConfigDocument(
-            DomainConfigDocument.CurrentFormat,
+            DomainConfigDocument.FormatFor(groupConfigs, neighborConfigs),
             self.Name,
             version,
             "",

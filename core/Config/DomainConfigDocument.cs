@@ -24,10 +24,40 @@ public sealed record DomainConfigDocument(
     IReadOnlyList<GroupConfig> Groups)
 {
     /// <summary>
-    /// 2: every member carries its route (<see cref="MemberConfig.Path"/>, <see cref="MemberConfig.Actions"/>,
-    /// <see cref="MemberConfig.Fallback"/>) decided by the directory's classifier. Agents refuse any other format by name.
+    /// The newest format: 3 = 2 plus groups (or neighbors) whose <see cref="GroupConfig.Cipher"/> is not ChaCha20-Poly1305
+    /// (issue 16). 2: every member carries its route (<see cref="MemberConfig.Path"/>, <see cref="MemberConfig.Actions"/>,
+    /// <see cref="MemberConfig.Fallback"/>) decided by the directory's classifier. Agents refuse any format they do not read, by name.
     /// </summary>
-    public const int CurrentFormat = 2;
+    public const int CurrentFormat = 3;
+
+    /// <summary>The oldest format this build reads, and the one it writes when every group uses the default cipher.</summary>
+    public const int OldestFormat = 2;
+
+    /// <summary>
+    /// The format a document is written in: 3 only when a group or neighbor uses another cipher than ChaCha20-Poly1305,
+    /// so that an agent from before issue 16 (reads only 2, ignores unknown fields) refuses the whole document rather
+    /// than sealing such a group with ChaCha20-Poly1305; documents of ChaCha20-Poly1305 groups stay readable by it.
+    /// </summary>
+    public static int FormatFor(IReadOnlyList<GroupConfig> groups, IReadOnlyList<NeighborGroupConfig> neighbors)
+    {
+        foreach (var group in groups)
+        {
+            if (!IsDefaultCipher(group.Cipher))
+            {
+                return CurrentFormat;
+            }
+        }
+        foreach (var neighbor in neighbors)
+        {
+            if (!IsDefaultCipher(neighbor.Cipher))
+            {
+                return CurrentFormat;
+            }
+        }
+        return OldestFormat;
+    }
+
+    private static bool IsDefaultCipher(string cipher) => string.Equals(cipher, Model.GroupCiphers.ChaCha20Poly1305Name, StringComparison.Ordinal);
 
     /// <summary>
     /// Policies the domain's agent enforces as the receiving side: those attached to its groups or to their
@@ -71,7 +101,13 @@ public sealed record NeighborGroupConfig(
     string Protection,
     IReadOnlyList<string> RelatedTo,
     IReadOnlyList<MemberConfig> Members,
-    IReadOnlyList<CredentialConfig> SendCredentials);
+    IReadOnlyList<CredentialConfig> SendCredentials)
+{
+    /// <summary>The AEAD frames to the neighbor are sealed with (its group's cipher, <see cref="GroupConfig.Cipher"/>).</summary>
+    public string Cipher { get => _cipher; init => _cipher = value ?? Model.GroupCiphers.ChaCha20Poly1305Name; }
+
+    private readonly string _cipher = Model.GroupCiphers.ChaCha20Poly1305Name;
+}
 
 /// <summary>An app that runs in this domain. Table 1: source-address rule steering the app to its group's adapter.</summary>
 /// <param name="RouteTable">Routing table id that holds this app's routes (rule "from Address lookup RouteTable").</param>
@@ -94,7 +130,16 @@ public sealed record GroupConfig(
     string AddressSpace,
     string Protection,
     IReadOnlyList<MemberConfig> Members,
-    IReadOnlyList<CredentialConfig> Credentials);
+    IReadOnlyList<CredentialConfig> Credentials)
+{
+    /// <summary>
+    /// The AEAD that seals the group's frames: "chacha20-poly1305" or "aegis-256" (issue 16). Absent (documents of
+    /// format 2) means ChaCha20-Poly1305; an agent refuses a name it does not know rather than guess.
+    /// </summary>
+    public string Cipher { get => _cipher; init => _cipher = value ?? Model.GroupCiphers.ChaCha20Poly1305Name; }
+
+    private readonly string _cipher = Model.GroupCiphers.ChaCha20Poly1305Name;
+}
 
 /// <summary>
 /// Table 2: a member app, its overlay address and the domain (with its address and host) that runs it, and the route

@@ -17,7 +17,7 @@ public static class MemberRouting
 
     /// <summary>
     /// A document written by hand (tests, benchmarks) with every member's route filled in by <paramref name="paths"/>,
-    /// seen from the document's domain; its format becomes the current one.
+    /// seen from the document's domain; its format becomes the one its groups' ciphers need.
     /// </summary>
     public static DomainConfigDocument Apply(DomainConfigDocument document, PathClassifier paths)
     {
@@ -36,7 +36,7 @@ public static class MemberRouting
             neighbors.Add(neighbor with { Members = RouteAll(neighbor.Members, neighbor.Name, neighbor.Protection, from, paths) });
         }
 
-        return document with { FormatVersion = DomainConfigDocument.CurrentFormat, Groups = groups, Neighbors = neighbors };
+        return document with { FormatVersion = DomainConfigDocument.FormatFor(groups, neighbors), Groups = groups, Neighbors = neighbors };
     }
 
     private static List<MemberConfig> RouteAll(IReadOnlyList<MemberConfig> members, string group, string protection, DirectoryEntry from, PathClassifier paths)

@@ -1,3 +1,4 @@
+using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Wire;
 
 namespace OverlayKvm.Core.Crypto;
@@ -41,12 +42,19 @@ internal sealed class SenderStreams : IDisposable
     private Stream? _candidate;
     private long _lastCandidateMs = long.MinValue / 2;
 
-    public SenderStreams(ReadOnlySpan<byte> senderKey, TimeProvider time, TimeSpan maxSkew)
+    private readonly GroupCipher _cipher;
+
+    /// <param name="cipher">The group's cipher: every stream of this sender is opened with it, never another.</param>
+    public SenderStreams(ReadOnlySpan<byte> senderKey, TimeProvider time, TimeSpan maxSkew, GroupCipher cipher = GroupCipher.ChaCha20Poly1305)
     {
+        _cipher = cipher;
         _senderKey = senderKey.ToArray();
         _time = time;
         _maxSkewNs = maxSkew.Ticks * 100;
     }
+
+    /// <summary>The group's cipher these streams open with.</summary>
+    public GroupCipher Cipher => _cipher;
 
     /// <summary>The current stream's salt (0: none yet).</summary>
     public ulong CurrentSalt => _current?.Salt ?? 0;
@@ -76,7 +84,7 @@ internal sealed class SenderStreams : IDisposable
         }
         _lastCandidateMs = nowMs;
         _candidate?.Dispose();
-        _candidate = new Stream(header.Salt, FrameCipher.ForStream(_senderKey, header.Salt));
+        _candidate = new Stream(header.Salt, FrameCipher.ForStream(_senderKey, header.Salt, _cipher));
         return StreamCheck.Acceptable;
     }
 

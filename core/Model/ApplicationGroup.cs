@@ -18,4 +18,7 @@ public sealed record ApplicationGroup(
     /// VM (<see cref="Config.RouteTables.ForGroup"/>), so the id survives restarts and unrelated changes. 0 = unassigned.
     /// </summary>
     public int Number { get; init; }
+
+    /// <summary>The AEAD that seals the group's frames (issue 16): fixed when the group is defined.</summary>
+    public GroupCipher Cipher { get; init; }
 }

@@ -16,7 +16,12 @@ public interface IOverlayStore : IDisposable
     /// <summary>Raised after every committed change with the new store version (pushes, caches). Handlers must not block.</summary>
     event Action<long>? Changed;
 
-    ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection);
+    /// <summary>
+    /// Defines a group with its first key epoch. <paramref name="cipher"/> is fixed for the group's life (issue 16): changing
+    /// it under running members would drop their traffic, so there is no setter; undefine and define the group again.
+    /// Refused when the cipher is unknown or this host's CPU cannot run it well (<see cref="Model.Validation.CipherRules"/>).
+    /// </summary>
+    ApplicationGroup DefineGroup(string name, System.Net.IPNetwork addressSpace, ProtectionLevel protection, GroupCipher cipher = GroupCipher.ChaCha20Poly1305);
 
     /// <summary>Changes how the group's traffic is protected (R0.4): only overlay configuration changes. Same level = no change.</summary>
     ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection);

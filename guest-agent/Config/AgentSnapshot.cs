@@ -1,6 +1,7 @@
 using System.Net;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
@@ -46,6 +47,9 @@ internal sealed class GroupRuntime
 
     /// <summary>True for a group related by policy that this VM is not a member of.</summary>
     public bool IsNeighbor { get; init; }
+
+    /// <summary>The AEAD of the group's frames (issue 16): frames are sealed with it, and frames of another are dropped as `cipher`.</summary>
+    public GroupCipher Cipher { get; init; }
 
     public required GroupCounters Counters { get; init; }
 

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Model.Validation;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
@@ -63,11 +64,12 @@ internal sealed class SnapshotCompiler
     private AgentSnapshot CompileLocked(DomainConfigDocument doc, AgentSnapshot? previous)
     {
         var errors = new List<string>();
-        if (doc.FormatVersion != DomainConfigDocument.CurrentFormat)
+        if (doc.FormatVersion < DomainConfigDocument.OldestFormat || doc.FormatVersion > DomainConfigDocument.CurrentFormat)
         {
             // Nothing else of another format is read: its fields may mean something else (format 1 had no routes).
-            errors.Add($"formatVersion: {doc.FormatVersion} is not supported (this agent reads {DomainConfigDocument.CurrentFormat}; "
-                + (doc.FormatVersion < DomainConfigDocument.CurrentFormat ? "overlayd is older than this agent: upgrade overlayd)" : "this agent is older than overlayd: upgrade the agent)"));
+            // Format 3 differs from 2 only by group ciphers (absent in 2 = ChaCha20-Poly1305), so both are read.
+            errors.Add($"formatVersion: {doc.FormatVersion} is not supported (this agent reads {DomainConfigDocument.OldestFormat} to {DomainConfigDocument.CurrentFormat}; "
+                + (doc.FormatVersion < DomainConfigDocument.OldestFormat ? "overlayd is older than this agent: upgrade overlayd)" : "this agent is older than overlayd: upgrade the agent)"));
             throw new ConfigCompileException(errors);
         }
         if (string.IsNullOrEmpty(doc.Domain))
@@ -192,6 +194,7 @@ internal sealed class SnapshotCompiler
             }
         }
 
+        GroupCipher cipher = CompileCipher(group.Cipher, $"{path}.cipher", errors);
         var receiveKeys = new Dictionary<(uint, uint), ReceiveKey>();
         var keys = ReadKeys(group.Credentials, $"{path}.credentials", FrameKeySchedule.GroupKeySize, errors, out var newest);
         foreach (var (cred, key) in keys)
@@ -202,7 +205,8 @@ internal sealed class SnapshotCompiler
             foreach (var peer in peers.Values)
             {
                 ReceiveKey? reuse = null;
-                if (old is not null && old.ReceiveKeys.TryGetValue((epoch, peer.SenderIndex), out var prev) && prev.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
+                if (old is not null && old.ReceiveKeys.TryGetValue((epoch, peer.SenderIndex), out var prev) && prev.KeyFingerprint.AsSpan().SequenceEqual(fingerprint)
+                    && prev.Streams.Cipher == cipher)
                 {
                     reuse = prev;
                 }
@@ -211,7 +215,7 @@ internal sealed class SnapshotCompiler
                     : new ReceiveKey
                     {
                         Epoch = epoch,
-                        Streams = reuse?.Streams ?? NewStreams(key, id, epoch, peer.SenderIndex),
+                        Streams = reuse?.Streams ?? NewStreams(key, id, epoch, peer.SenderIndex, cipher),
                         RetiresAtTicks = retires,
                         KeyFingerprint = fingerprint,
                     };
@@ -221,7 +225,7 @@ internal sealed class SnapshotCompiler
         if (newest is (CredentialConfig newestCred, byte[] newestKey))
         {
             uint epoch = (uint)newestCred.Epoch;
-            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, (key, salt) => FrameCipher.ForSender(key, id, epoch, selfIndex, salt));
+            sendKey = SendKeyFor(old?.SendKey, epoch, newestKey, cipher, (key, salt) => FrameCipher.ForSender(key, id, epoch, selfIndex, salt, cipher));
         }
 
         var localApps = new List<LocalAppConfig>();
@@ -245,6 +249,7 @@ internal sealed class SnapshotCompiler
         {
             Name = group.Name,
             Id = id,
+            Cipher = cipher,
             Counters = _counters.ForGroup(group.Name),
             Members = members,
             Peers = peers,
@@ -324,6 +329,28 @@ internal sealed class SnapshotCompiler
         return keys;
     }
 
+    /// <summary>
+    /// The group's cipher by name. Unknown names are refused, never replaced by the default (sealing with another
+    /// cipher than the group's peers would drop every frame); AEGIS-256 is refused where this VM's CPU lacks AES-NI,
+    /// where libsodium would run it in software, slower than ChaCha20-Poly1305 (issue 16).
+    /// </summary>
+    private static GroupCipher CompileCipher(string? name, string path, List<string> errors)
+    {
+        if (!GroupCiphers.TryParse(name, out GroupCipher cipher))
+        {
+            errors.Add($"{path}: '{name}' is not a cipher this agent knows ({GroupCiphers.Known}): upgrade the agent");
+        }
+        else if (!GroupCiphers.HostSupports(cipher))
+        {
+            errors.Add($"{path}: {GroupCiphers.Name(cipher)} needs AES-NI, which this VM's CPU lacks (/proc/cpuinfo flag 'aes'; give the VM a CPU model with it)");
+        }
+        else if (cipher == GroupCipher.Aegis256 && !Aegis256Context.TryLoad(out string? error))
+        {
+            errors.Add($"{path}: {GroupCiphers.Name(cipher)} needs libsodium.so beside overlay-agent: {error}");
+        }
+        return cipher;
+    }
+
     /// <summary>A credential's key: exactly <paramref name="size"/> bytes with a non-negative epoch; else the problem is recorded and null returned.
     /// A copy, zeroed when the compile returns: the document's own bytes stay for recompiles until it is retired.</summary>
     private byte[]? ReadKey(CredentialConfig? cred, string path, int size, List<string> errors)
@@ -359,10 +386,10 @@ internal sealed class SnapshotCompiler
     /// The key to seal with: the previous one when epoch and key are unchanged (its counter and ciphers carry on),
     /// else a new one whose counter continues the previous one's (per sender, across epochs: it only ever rises).
     /// </summary>
-    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, Func<byte[], ulong, FrameCipher> cipher)
+    private SendKey SendKeyFor(SendKey? previous, uint epoch, byte[] key, GroupCipher suite, Func<byte[], ulong, FrameCipher> cipher)
     {
         byte[] fingerprint = SHA256.HashData(key);
-        if (previous is not null && previous.Epoch == epoch && previous.KeyFingerprint.AsSpan().SequenceEqual(fingerprint))
+        if (previous is not null && previous.Epoch == epoch && previous.KeyFingerprint.AsSpan().SequenceEqual(fingerprint) && previous.Cipher.Cipher == suite)
         {
             return previous;
         }
@@ -378,13 +405,13 @@ internal sealed class SnapshotCompiler
     }
 
     /// <summary>Receive state for one sender's streams in one epoch: its sender key, derived here and zeroed after.</summary>
-    private SenderStreams NewStreams(byte[] groupKey, uint groupId, uint epoch, uint senderIndex)
+    private SenderStreams NewStreams(byte[] groupKey, uint groupId, uint epoch, uint senderIndex, GroupCipher cipher)
     {
         Span<byte> senderKey = stackalloc byte[FrameKeySchedule.KeySize];
         try
         {
             FrameKeySchedule.DeriveSenderKey(groupKey, groupId, epoch, senderIndex, senderKey);
-            return new SenderStreams(senderKey, _time, SenderStreams.DefaultMaxSkew);
+            return new SenderStreams(senderKey, _time, SenderStreams.DefaultMaxSkew, cipher);
         }
         finally
         {
@@ -450,12 +477,13 @@ internal sealed class SnapshotCompiler
             list.AddRange(peers.Values);
         }
 
+        GroupCipher cipher = CompileCipher(neighbor.Cipher, $"{path}.cipher", errors);
         SendKey? sendKey = null;
         ReadKeys(neighbor.SendCredentials, $"{path}.sendCredentials", FrameKeySchedule.KeySize, errors, out var newest);
         if (newest is (CredentialConfig newestCred, byte[] newestKey))
         {
             // Already derived for this VM as a sender by the daemon (it never sends a neighbor's group key).
-            sendKey = SendKeyFor(old?.SendKey, (uint)newestCred.Epoch, newestKey, (key, salt) => FrameCipher.ForStream(key, salt));
+            sendKey = SendKeyFor(old?.SendKey, (uint)newestCred.Epoch, newestKey, cipher, (key, salt) => FrameCipher.ForStream(key, salt, cipher));
         }
         if (errors.Count > errorsBefore)
         {
@@ -466,6 +494,7 @@ internal sealed class SnapshotCompiler
             Name = neighbor.Name,
             Id = id,
             IsNeighbor = true,
+            Cipher = cipher,
             Counters = _counters.ForGroup(neighbor.Name),
             Members = members,
             Peers = peers,

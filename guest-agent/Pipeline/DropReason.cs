@@ -29,11 +29,13 @@ internal enum DropReason
     Unverified = 11,
     /// <summary>A clear (unsealed, untagged) frame from a VM the document does not place on a trusted segment with this one.</summary>
     ClearUntrusted = 12,
+    /// <summary>A frame sealed with another cipher than its group's (issue 16): never opened with the other cipher.</summary>
+    Cipher = 13,
 }
 
 internal static class DropReasons
 {
-    public const int Count = 13;
+    public const int Count = 14;
 
     /// <summary>Stable lower-case names used by `overlay-agent stat` and the control socket.</summary>
     public static string Name(DropReason reason) => reason switch
@@ -51,6 +53,7 @@ internal static class DropReasons
         DropReason.Pending => "pending",
         DropReason.Unverified => "unverified",
         DropReason.ClearUntrusted => "clear-untrusted",
+        DropReason.Cipher => "cipher",
         _ => "unknown",
     };
 }

@@ -72,6 +72,11 @@ internal sealed class ReceivePath
                 ? Deliver(snapshot, group, peer, frame.Slice(SealedFrameHeader.Size), null, header, group.Counters.Clear)
                 : Drop(DropReason.ClearUntrusted);
         }
+        if (header.Cipher != group.Cipher)
+        {
+            // Configuration, not the peer, chooses the cipher: a frame of another one is dropped before any key work.
+            return Drop(DropReason.Cipher);
+        }
         if (!group.ReceiveKeys.TryGetValue((header.Epoch, header.SenderIndex), out ReceiveKey? key)
             || key.RetiresAtTicks <= _time.GetUtcNow().UtcTicks)
         {

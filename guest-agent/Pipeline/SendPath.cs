@@ -153,7 +153,7 @@ internal sealed class SendPath
     }
 
     /// <summary>Size of each half of a worker's segmentation scratch: headroom, the largest IP packet, the tag.</summary>
-    public const int SegmentScratchSize = SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize;
+    public const int SegmentScratchSize = SealedFrameHeader.Size + 65535 + SealedFrameHeader.MaxTagSize;
 
     /// <summary>
     /// The network paths cannot carry a super-packet: each segment is built with headroom and sealed in place. With
@@ -174,7 +174,7 @@ internal sealed class SendPath
         for (int i = 0; i < segments; i++)
         {
             Span<byte> slot = batch is null ? scratch.Slice(SegmentScratchSize, SegmentScratchSize) : batch.NextSlot;
-            int n = GsoPacket.WriteSegment(offload, super, i, slot.Slice(SealedFrameHeader.Size, slot.Length - SealedFrameHeader.Size - SealedFrameHeader.TagSize));
+            int n = GsoPacket.WriteSegment(offload, super, i, slot.Slice(SealedFrameHeader.Size, slot.Length - SealedFrameHeader.Size - SealedFrameHeader.MaxTagSize));
             if (n < 0)
             {
                 result = Drop(DropReason.Malformed);

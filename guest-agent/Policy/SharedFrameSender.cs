@@ -54,7 +54,7 @@ internal sealed class SharedFrameSender
         {
             return false;
         }
-        byte[] frame = ArrayPool<byte>.Shared.Rent(plaintext.Length + SealedFrameHeader.Overhead);
+        byte[] frame = ArrayPool<byte>.Shared.Rent(plaintext.Length + SealedFrameHeader.Size + SealedFrameHeader.MaxTagSize);
         try
         {
             plaintext.CopyTo(frame.AsSpan(SealedFrameHeader.Size));

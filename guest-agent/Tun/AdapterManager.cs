@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
+using OverlayKvm.Core.Model;
 using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Hosting;
@@ -54,8 +55,12 @@ internal sealed partial class AdapterManager : IDisposable
     /// <summary>Raised after an app's count went 0→1 (true) or 1→0 (false); the host channel reports it.</summary>
     public event Action<ApplicationEntity, bool>? AppChanged;
 
-    /// <summary>Adapter MTU: the underlay MTU minus outer IPv4 (20), UDP (8) and the sealed-frame overhead (40).</summary>
-    public int AdapterMtu => _options.UnderlayMtu - 20 - 8 - SealedFrameHeader.Overhead;
+    /// <summary>
+    /// Adapter MTU: the underlay MTU minus outer IPv4 (20), UDP (8) and the group's sealed-frame overhead (48 for
+    /// ChaCha20-Poly1305, 64 for AEGIS-256's 32-byte tag: issue 16), so the kernel's TCP MSS and the super-packets'
+    /// segment size leave room for the group's tag and no sealed frame exceeds the underlay MTU.
+    /// </summary>
+    public int AdapterMtu(GroupCipher cipher) => _options.UnderlayMtu - 20 - 8 - SealedFrameHeader.OverheadOf(cipher);
 
     public static string DeviceName(string group) => "ovk" + OverlayIds.GroupId(group).ToString("x8");
 
@@ -292,12 +297,16 @@ internal sealed partial class AdapterManager : IDisposable
 
     private GroupAdapter AttachAdapterLocked(string group)
     {
+        // The group's cipher from the configuration in force; a reattach at start before any configuration keeps the
+        // default (a group's cipher never changes, and the next configuration re-attaches nothing, see docs/sealed-frame.md).
+        GroupCipher cipher = _state.Current?.GroupsByName.TryGetValue(group, out GroupRuntime? known) == true ? known!.Cipher : GroupCipher.ChaCha20Poly1305;
+        int mtu = AdapterMtu(cipher);
         string name = DeviceName(group);
         bool existed = TunDevice.Exists(name);
         TunDevice device = TunDevice.OpenOrCreate(name, persist: true, offloads: _options.TunOffloads);
         try
         {
-            _routing.BringUp(name, AdapterMtu);
+            _routing.BringUp(name, mtu);
         }
         catch
         {
@@ -316,7 +325,7 @@ internal sealed partial class AdapterManager : IDisposable
         adapter.Start();
         _adapters.Add(group, adapter);
         _table.Set(adapter.GroupId, adapter);
-        Log.AdapterUp(_logger, group, name, AdapterMtu, existed);
+        Log.AdapterUp(_logger, group, name, mtu, existed);
         return adapter;
     }
 

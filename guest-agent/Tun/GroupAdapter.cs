@@ -28,7 +28,7 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
     public const int BurstSize = 32;
 
     /// <summary>Slot size: headroom, the largest IP packet, the tag.</summary>
-    public const int SlotSize = SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize;
+    public const int SlotSize = SealedFrameHeader.Size + 65535 + SealedFrameHeader.MaxTagSize;
 
     public GroupAdapter(string group, uint groupId, TunDevice device, SendPath send, DatapathCounters counters, Func<BatchFrameSender>? batchFactory = null)
     {

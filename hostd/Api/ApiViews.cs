@@ -20,7 +20,7 @@ internal static class ApiViews
     {
         var epochs = new List<CredentialEpochView>(credentials.Count);
         foreach (var c in credentials) epochs.Add(new CredentialEpochView(c.Epoch, c.CreatedAt, c.RetiresAt));
-        return new GroupView(g.Name, g.AddressSpace.ToString(), ProtectionNames.Format(g.Protection), g.Version, applications, epochs);
+        return new GroupView(g.Name, g.AddressSpace.ToString(), ProtectionNames.Format(g.Protection), g.Version, applications, epochs) { Cipher = GroupCiphers.Name(g.Cipher) };
     }
 }
 

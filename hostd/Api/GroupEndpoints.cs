@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using OverlayKvm.Core.Api;
+using OverlayKvm.Core.Model.Validation;
 using OverlayKvm.Core.Store;
 using OverlayKvm.HostDaemon.Hosting;
 
@@ -34,7 +35,7 @@ internal static class GroupEndpoints
             if (space.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
                 throw new ApiArgumentException($"group {name}: cidr {space}: IPv6 group spaces are not supported yet: the guest agent's datapath "
                     + "(adapters, routes, sealed and engine frames, anti-spoofing) carries IPv4 packets only; use an IPv4 space such as 10.1.0.0/16");
-            store.DefineGroup(name, space, ProtectionNames.Parse(request.Protection));
+            store.DefineGroup(name, space, ProtectionNames.Parse(request.Protection), CipherRules.Parse(name, request.Cipher));
             return Results.Created($"/v1/groups/{name}", Describe(store, name));
         });
 

@@ -11,12 +11,13 @@ namespace OverlayKvm.HostDaemon.Store;
 /// </summary>
 internal static class GroupStoreRules
 {
-    /// <summary>Validates a group definition's arguments (name, then space, then protection: the first problem is the one reported).</summary>
-    public static void CheckDefinition(string name, IPNetwork addressSpace, ProtectionLevel protection)
+    /// <summary>Validates a group definition's arguments (name, then space, then protection, then cipher: the first problem is the one reported).</summary>
+    public static void CheckDefinition(string name, IPNetwork addressSpace, ProtectionLevel protection, GroupCipher cipher)
     {
         NameRules.Check("group", name);
         AddressSpaceRules.CheckSpace($"group {name}: address space", addressSpace);
         CheckLevel(name, protection);
+        CipherRules.Check(name, cipher);
     }
 
     /// <summary>Validates a protection change's arguments.</summary>

@@ -10,9 +10,9 @@ namespace OverlayKvm.HostDaemon.Store;
 public sealed partial class SqliteOverlayStore
 {
     /// <inheritdoc/>
-    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection)
+    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection, GroupCipher cipher = GroupCipher.ChaCha20Poly1305)
     {
-        GroupStoreRules.CheckDefinition(name, addressSpace, protection);
+        GroupStoreRules.CheckDefinition(name, addressSpace, protection, cipher);
 
         return Write(scope =>
         {
@@ -27,11 +27,11 @@ public sealed partial class SqliteOverlayStore
 
             AddressSpaceRules.CheckNoOverlap(name, addressSpace, existing);
             var id = (long)scope.Scalar(
-                "INSERT INTO groups (name, address_space, protection, version) VALUES ($n, $s, $p, $v) RETURNING id",
-                ("$n", name), ("$s", addressSpace.ToString()), ("$p", (int)protection), ("$v", scope.Version))!;
+                "INSERT INTO groups (name, address_space, protection, cipher, version) VALUES ($n, $s, $p, $c, $v) RETURNING id",
+                ("$n", name), ("$s", addressSpace.ToString()), ("$p", (int)protection), ("$c", (int)cipher), ("$v", scope.Version))!;
             InsertCredential(scope, id, new GroupCredential(name, 1, GroupKeyGenerator.NewKey(), scope.Now, null));
             scope.MarkChanged();
-            return new ApplicationGroup(name, addressSpace, protection, scope.Version) { Number = checked((int)id) };
+            return new ApplicationGroup(name, addressSpace, protection, scope.Version) { Number = checked((int)id), Cipher = cipher };
         });
     }
 

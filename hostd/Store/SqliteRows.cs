@@ -10,7 +10,7 @@ namespace OverlayKvm.HostDaemon.Store;
 /// <summary>Column lists and row-to-record mapping, kept in one place so every query reads records the same way.</summary>
 internal static class SqliteRows
 {
-    public const string GroupColumns = "id, name, address_space, protection, version";
+    public const string GroupColumns = "id, name, address_space, protection, version, cipher";
 
     public const string ApplicationSelect =
         "SELECT g.name, a.name, a.address, a.domain, a.manifest, a.version FROM applications a JOIN groups g ON g.id = a.group_id";
@@ -30,6 +30,7 @@ internal static class SqliteRows
         new(row.GetString(1), IPNetwork.Parse(row.GetString(2)), (ProtectionLevel)row.GetInt32(3), row.GetInt64(4))
         {
             Number = row.GetInt32(0),
+            Cipher = (GroupCipher)row.GetInt32(5),
         };
 
     public static Application ReadApplication(SqliteDataReader row) =>

@@ -88,6 +88,11 @@ internal static class SqliteSchema
             ) STRICT;
             CREATE INDEX group_parents_parent ON group_parents (parent_id);
             """),
+        (3, """
+            -- Issue 16: the AEAD that seals a group's frames (GroupCipher: 0 ChaCha20-Poly1305, 1 AEGIS-256).
+            -- Existing groups keep ChaCha20-Poly1305, the only cipher there was.
+            ALTER TABLE groups ADD COLUMN cipher INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 
     public static int Latest => Migrations[^1].Number;

@@ -37,8 +37,8 @@ public sealed class InMemoryOverlayStore(TimeProvider? time = null) : IOverlaySt
         }
     }
 
-    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection) =>
-        Write(v => _groups[name] = new ApplicationGroup(name, addressSpace, protection, v) { Number = _groups.Count + 1 });
+    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection, GroupCipher cipher = GroupCipher.ChaCha20Poly1305) =>
+        Write(v => _groups[name] = new ApplicationGroup(name, addressSpace, protection, v) { Number = _groups.Count + 1, Cipher = cipher });
 
     public ApplicationGroup SetGroupProtection(string name, ProtectionLevel protection) => Write(v =>
     {

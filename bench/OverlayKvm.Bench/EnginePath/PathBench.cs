@@ -96,7 +96,9 @@ internal sealed class PathBench : IDisposable
             "--channel-dir", channelDir, "--host-name", "benchhost", "--host-address", "192.0.2.1"));
         WaitUntil(() => File.Exists(_socket) && TryCtl("group-list"), TimeSpan.FromSeconds(30), "overlayd to answer on its socket");
 
-        Ctl("group-define", "web", "--cidr", "10.1.0.0/16");
+        // PATH_CIPHER (bench/run.sh): the group's cipher, so the sealed path can be measured with AEGIS-256 (issue 16).
+        string? cipher = Environment.GetEnvironmentVariable("PATH_CIPHER");
+        Ctl(["group-define", "web", "--cidr", "10.1.0.0/16", .. string.IsNullOrEmpty(cipher) ? Array.Empty<string>() : ["--cipher", cipher]]);
         Ctl("domain-define", "vmA", "--address", "10.97.0.1");
         Ctl("domain-define", "vmB", "--address", "10.97.0.2");
         Ctl("app-define", "web", "client", "--domain", "vmA", "--address", "10.1.0.1");

@@ -9,9 +9,9 @@ namespace OverlayKvm.HostDaemon.Store.Etcd;
 public sealed partial class EtcdOverlayStore
 {
     /// <inheritdoc/>
-    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection)
+    public ApplicationGroup DefineGroup(string name, IPNetwork addressSpace, ProtectionLevel protection, GroupCipher cipher = GroupCipher.ChaCha20Poly1305)
     {
-        GroupStoreRules.CheckDefinition(name, addressSpace, protection);
+        GroupStoreRules.CheckDefinition(name, addressSpace, protection, cipher);
 
         return Write(scope =>
         {
@@ -21,7 +21,7 @@ public sealed partial class EtcdOverlayStore
             }
 
             AddressSpaceRules.CheckNoOverlap(name, addressSpace, [.. scope.Model.Groups.Values]);
-            var group = new ApplicationGroup(name, addressSpace, protection, scope.Version) { Number = scope.TakeGroupNumber() };
+            var group = new ApplicationGroup(name, addressSpace, protection, scope.Version) { Number = scope.TakeGroupNumber(), Cipher = cipher };
             scope.Put(group);
             scope.Put(new GroupCredential(name, 1, GroupKeyGenerator.NewKey(), scope.Now, null));
             return group;

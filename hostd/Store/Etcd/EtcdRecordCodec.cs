@@ -17,12 +17,12 @@ internal sealed class EtcdRecordCodec(EtcdKeys keys, SecretSealer sealer)
     public static MetaRecord DecodeMeta(ReadOnlySpan<byte> value) => JsonSerializer.Deserialize(value, EtcdJsonContext.Default.MetaRecord)!;
 
     public static byte[] Encode(ApplicationGroup g) => JsonSerializer.SerializeToUtf8Bytes(
-        new GroupRecordJson(g.Name, g.AddressSpace.ToString(), (int)g.Protection, g.Version, g.Number), EtcdJsonContext.Default.GroupRecordJson);
+        new GroupRecordJson(g.Name, g.AddressSpace.ToString(), (int)g.Protection, g.Version, g.Number, (int)g.Cipher), EtcdJsonContext.Default.GroupRecordJson);
 
     public static ApplicationGroup DecodeGroup(ReadOnlySpan<byte> value)
     {
         var r = JsonSerializer.Deserialize(value, EtcdJsonContext.Default.GroupRecordJson)!;
-        return new ApplicationGroup(r.Name, IPNetwork.Parse(r.AddressSpace), (ProtectionLevel)r.Protection, r.Version) { Number = r.Number };
+        return new ApplicationGroup(r.Name, IPNetwork.Parse(r.AddressSpace), (ProtectionLevel)r.Protection, r.Version) { Number = r.Number, Cipher = (GroupCipher)r.Cipher };
     }
 
     public static byte[] Encode(Application a) => JsonSerializer.SerializeToUtf8Bytes(

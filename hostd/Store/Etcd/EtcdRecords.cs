@@ -7,7 +7,8 @@ namespace OverlayKvm.HostDaemon.Store.Etcd;
 
 internal sealed record MetaRecord(long Version, int NextGroupNumber, long NextPolicyId);
 
-internal sealed record GroupRecordJson(string Name, string AddressSpace, int Protection, long Version, int Number);
+/// <param name="Cipher">Issue 16: <see cref="Core.Model.GroupCipher"/> (absent in older records: 0, ChaCha20-Poly1305).</param>
+internal sealed record GroupRecordJson(string Name, string AddressSpace, int Protection, long Version, int Number, int Cipher = 0);
 
 internal sealed record ApplicationRecordJson(string Group, string Name, string Address, string Domain, string Manifest, long Version);
 

@@ -8,6 +8,7 @@ public sealed class OverlayCtlParsingTests
     [Theory]
     [InlineData("group-define")]                       // missing argument and --cidr
     [InlineData("group-define", "web")]                 // missing --cidr
+    [InlineData("group-define", "web", "--cidr", "10.1.0.0/16", "--cipher", "aes-256-gcm")] // unknown cipher (issue 16)
     [InlineData("app-define", "web", "fe")]             // missing --domain
     [InlineData("no-such-command")]
     [InlineData("group-list", "--bogus")]

@@ -77,6 +77,31 @@ public sealed class DomainConfigBuilderTests
         Assert.StartsWith("{\"formatVersion\":2,\"domain\":\"vm1\",", json);
     }
 
+    /// <summary>Issue 16: the group's cipher travels in the document; format 3 only when a group needs it, so older agents refuse it.</summary>
+    [Fact]
+    public void Build_AegisGroup_CipherInDocument_Format3_ChaChaOnlyStaysFormat2_AbsentFieldReadsAsChaCha()
+    {
+        var domains = new[] { Domain("vm1", 1), Domain("vm2", 1) };
+        var apps = new[] { App("web", "a", "10.1.0.1", "vm1", 2), App("web", "b", "10.1.0.2", "vm2", 2) };
+        var chacha = DomainConfigBuilder.Build(Snapshot([Group("web", "10.1.0.0/16", 1, 1)], apps, domains), "vm1", includeSecrets: false);
+        var aegis = DomainConfigBuilder.Build(
+            Snapshot([Group("web", "10.1.0.0/16", 1, 1) with { Cipher = GroupCipher.Aegis256 }], apps, domains), "vm1", includeSecrets: false);
+
+        Assert.Equal(2, chacha.FormatVersion);
+        Assert.Equal("chacha20-poly1305", chacha.Groups[0].Cipher);
+        Assert.Equal(3, aegis.FormatVersion);
+        Assert.Equal("aegis-256", aegis.Groups[0].Cipher);
+        string json = Serialize(aegis);
+        Assert.Contains("\"cipher\":\"aegis-256\"", json);
+        Assert.NotEqual(chacha.Digest, aegis.Digest);
+        Assert.Equal("aegis-256", JsonSerializer.Deserialize(json, OverlayJsonContext.Default.DomainConfigDocument)!.Groups[0].Cipher);
+
+        // A format-2 document from an older overlayd has no cipher field: ChaCha20-Poly1305, the only cipher it had.
+        string old = Serialize(chacha).Replace(",\"cipher\":\"chacha20-poly1305\"", "");
+        Assert.DoesNotContain("cipher", old);
+        Assert.Equal("chacha20-poly1305", JsonSerializer.Deserialize(old, OverlayJsonContext.Default.DomainConfigDocument)!.Groups[0].Cipher);
+    }
+
     private static string Serialize(DomainConfigDocument document) =>
         JsonSerializer.Serialize(document, OverlayJsonContext.Default.DomainConfigDocument);
 

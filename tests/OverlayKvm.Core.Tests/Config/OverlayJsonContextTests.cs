@@ -16,7 +16,7 @@ public sealed class OverlayJsonContextTests
         var groupJson = JsonSerializer.Serialize(group, OverlayJsonContext.Default.ApplicationGroup);
         var appJson = JsonSerializer.Serialize(app, OverlayJsonContext.Default.Application);
 
-        Assert.Equal("{\"name\":\"web\",\"addressSpace\":\"10.1.0.0/16\",\"protection\":\"Authenticated\",\"version\":3,\"number\":2}", groupJson);
+        Assert.Equal("{\"name\":\"web\",\"addressSpace\":\"10.1.0.0/16\",\"protection\":\"Authenticated\",\"version\":3,\"number\":2,\"cipher\":\"ChaCha20Poly1305\"}", groupJson);
         Assert.Equal(
             "{\"group\":\"web\",\"name\":\"a\",\"address\":\"10.1.0.1\",\"domain\":\"vm1\",\"manifest\":[{\"name\":\"/x\",\"source\":\"file:///x\",\"sha256\":null}],\"version\":4}",
             appJson);

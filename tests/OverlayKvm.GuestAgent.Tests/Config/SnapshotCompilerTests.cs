@@ -67,7 +67,7 @@ public class SnapshotCompilerTests
     {
         var t = new TwoAgents();
         var ex = Assert.Throws<ConfigCompileException>(() => Compiler().Compile(t.Doc("vmA", 1) with { FormatVersion = 1 }, null));
-        Assert.Equal("formatVersion: 1 is not supported (this agent reads 2; overlayd is older than this agent: upgrade overlayd)", Assert.Single(ex.Errors));
+        Assert.Equal("formatVersion: 1 is not supported (this agent reads 2 to 3; overlayd is older than this agent: upgrade overlayd)", Assert.Single(ex.Errors));
     }
 
     /// <summary>The agent carries out the directory's lists; one it has no plan for, or one that does not fit the member, is refused.</summary>

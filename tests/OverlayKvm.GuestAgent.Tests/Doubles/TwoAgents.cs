@@ -46,6 +46,9 @@ internal sealed class TwoAgents
     /// <summary>web's protection level in both documents ("Sealed" or "Authenticated").</summary>
     public string Protection { get; set; } = "Sealed";
 
+    /// <summary>web's cipher in both documents ("chacha20-poly1305" or "aegis-256", issue 16).</summary>
+    public string Cipher { get; set; } = OverlayKvm.Core.Model.GroupCiphers.ChaCha20Poly1305Name;
+
     /// <summary>Policies both documents carry (both VMs are members of web, so both are its authority).</summary>
     public List<OverlayKvm.Core.Policy.PolicyConfig> Policies { get; } = [];
 
@@ -104,7 +107,7 @@ internal sealed class TwoAgents
             : new List<LocalAppConfig> { App("b", "10.1.0.2", 102) };
         var creds = Keys.Select(k => new CredentialConfig(k.Epoch, k.Key.ToArray(), k.Retires)).ToList();
         return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, version, "", self == "vmA" ? VmAAddress : VmBAddress, "h", apps,
-            [new GroupConfig("web", "10.1.0.0/16", Protection, members, creds)]) { Policies = [.. Policies] }, Paths);
+            [new GroupConfig("web", "10.1.0.0/16", Protection, members, creds) { Cipher = Cipher }]) { Policies = [.. Policies] }, Paths);
     }
 
     private static LocalAppConfig App(string name, string address, int table) =>
@@ -152,5 +155,5 @@ internal sealed class TwoAgents
         ReceiveB.Process(frame.AsSpan(0, length), VmAUnderlay);
     }
 
-    public static byte[] NewBuffer() => new byte[SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize];
+    public static byte[] NewBuffer() => new byte[SealedFrameHeader.Size + 65535 + SealedFrameHeader.MaxTagSize];
 }

@@ -169,24 +169,18 @@ public sealed class SqliteOverlayStorePolicyTests : IDisposable
     }
 
     [Fact]
-    public void Open_StoreFromSchema1_MigratesTo2_KeepsData()
+    public void Open_StoreFromSchema1_MigratesToLatest_KeepsData()
     {
         using (var store = OpenWithGroups("G2", "G3"))
         {
         }
 
         // What overlayd before policies left on disk: schema 1 only.
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_temp.DatabasePath};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "DROP TABLE policies; DROP TABLE group_parents; DELETE FROM schema_version WHERE version = 2;";
-            command.ExecuteNonQuery();
-        }
+        _temp.Execute("DROP TABLE policies; DROP TABLE group_parents; ALTER TABLE groups DROP COLUMN cipher; DELETE FROM schema_version WHERE version >= 2;");
 
         Assert.Equal(1L, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
         using var migrated = _temp.Open();
-        Assert.Equal(2L, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal((long)SqliteSchema.Latest, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
         Assert.Equal(["G2", "G3"], migrated.ListGroups().Select(g => g.Name));
         Assert.Equal(1, migrated.AddPolicy(Http()).Id);
     }

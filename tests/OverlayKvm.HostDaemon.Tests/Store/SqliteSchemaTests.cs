@@ -28,6 +28,24 @@ public sealed class SqliteSchemaTests : IDisposable
         Assert.Equal(1L, reopened.CurrentVersion());
     }
 
+    /// <summary>Issue 16: a store from before group ciphers (schema 2) gets the column; its groups keep ChaCha20-Poly1305.</summary>
+    [Fact]
+    public void Open_StoreFromSchema2_AddsCipher_ExistingGroupsChaCha_NewGroupsChooseTheirs()
+    {
+        using (var store = _temp.Open())
+        {
+            store.DefineGroup("web", IPNetwork.Parse("10.1.0.0/16"), ProtectionLevel.Sealed);
+        }
+        _temp.Execute("ALTER TABLE groups DROP COLUMN cipher; DELETE FROM schema_version WHERE version = 3;");
+        Assert.Equal(2L, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
+
+        using var migrated = _temp.Open();
+        Assert.Equal(3L, _temp.QueryScalar("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(GroupCipher.ChaCha20Poly1305, migrated.GetGroup("web")!.Cipher);
+        migrated.DefineGroup("fast", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed, GroupCipher.Aegis256);
+        Assert.Equal(1L, _temp.QueryScalar("SELECT cipher FROM groups WHERE name = 'fast'"));
+    }
+
     [Fact]
     public void Open_SchemaFromNewerRelease_RefusedWithMessage()
     {

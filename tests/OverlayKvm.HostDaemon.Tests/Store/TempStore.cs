@@ -38,6 +38,16 @@ internal sealed class TempStore : IDisposable
         return command.ExecuteScalar();
     }
 
+    /// <summary>Changes the database file directly, bypassing the store (e.g. to make it look like an older release's).</summary>
+    public void Execute(string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
     public void Dispose()
     {
         foreach (var store in _opened)

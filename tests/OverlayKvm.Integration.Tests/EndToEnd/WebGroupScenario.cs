@@ -23,11 +23,13 @@ internal sealed class WebGroupScenario : TwoNamespaceOverlay
     /// <summary>The proxy on vmA's channel (null unless asked for).</summary>
     public ChannelProxy? ProxyA { get; private set; }
 
-    public static Task<WebGroupScenario> CreateAsync(string roleA, string roleB, string underlay24, (string App, string Address)[] vmBApps, bool proxyA = false) =>
+    /// <param name="groupOptions">More group-define options for web (e.g. --cipher aegis-256).</param>
+    public static Task<WebGroupScenario> CreateAsync(string roleA, string roleB, string underlay24, (string App, string Address)[] vmBApps, bool proxyA = false,
+        string[]? groupOptions = null) =>
         BuildAsync(new WebGroupScenario(proxyA), async s =>
         {
             await s.StartUnderlayAsync(roleA, roleB, underlay24 + ".1", underlay24 + ".2");
-            await s.Ctl.OkAsync("group-define", "web", "--cidr", "10.1.0.0/16");
+            await s.Ctl.OkAsync(["group-define", "web", "--cidr", "10.1.0.0/16", .. groupOptions ?? []]);
             await s.Ctl.OkAsync("app-define", "web", "client", "--domain", "vmA", "--address", Client);
             foreach (var (app, address) in vmBApps)
             {

@@ -14,3 +14,5 @@ public sealed class SqliteStoreAddressSourceTests() : StoreAddressSourceContract
 public sealed class SqliteStoreEngineSwitchTests() : StoreEngineSwitchContract(new SqliteStoreHarness());
 
 public sealed class SqliteStoreDomainPinTests() : StoreDomainPinContract(new SqliteStoreHarness());
+
+public sealed class SqliteStoreCipherTests() : StoreCipherContract(new SqliteStoreHarness());

@@ -24,3 +24,6 @@ public sealed class EtcdStoreEngineSwitchTests(EtcdContractCluster etcd) : Store
 
 [Collection("etcd contract")]
 public sealed class EtcdStoreDomainPinTests(EtcdContractCluster etcd) : StoreDomainPinContract(new EtcdStoreHarness(etcd.Cluster));
+
+[Collection("etcd contract")]
+public sealed class EtcdStoreCipherTests(EtcdContractCluster etcd) : StoreCipherContract(new EtcdStoreHarness(etcd.Cluster));
