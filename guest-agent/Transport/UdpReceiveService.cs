@@ -85,6 +85,7 @@ internal sealed partial class UdpReceiveService : BackgroundService
                 }
                 _receive.Process(batch.Slot(i).Slice(0, batch.ReceivedLength(i)), batch.ReceivedSourceIpv4(i));
             }
+            _receive.Flush();
         }
     }
 
