@@ -40,9 +40,11 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
             long sealedOutA = EngineScenario.Counter(s.AgentA, "sealed", "bytesOut"), sealedOutB = EngineScenario.Counter(s.AgentB, "sealed", "bytesOut");
             JsonElement? ringBefore = path == "engine" ? EngineScenario.Ring(await s.WebEngineStatAsync(), "vmA", "vmB") : null;
             var data = TcpTransfer.MakeData(SixtyFourMegabytes);
+            (long Packets, long Bytes) writtenBefore = TunWrites(s.B);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var (sentAb, receivedAb) = await TcpTransfer.RunAsync(s.B, EngineScenario.Server, s.A, EngineScenario.Client, data, TimeSpan.FromSeconds(120));
             double ab = clock.Elapsed.TotalSeconds;
+            (long Packets, long Bytes) writtenAfter = TunWrites(s.B);
             clock.Restart();
             var (sentBa, receivedBa) = await TcpTransfer.RunAsync(s.A, EngineScenario.Client, s.B, EngineScenario.Server, data, TimeSpan.FromSeconds(120));
             double ba = clock.Elapsed.TotalSeconds;
@@ -63,6 +65,17 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
                 $"the {path} path carried only {outA} bytes from vmA and {outB} from vmB of the {SixtyFourMegabytes} sent each way");
             Assert.Equal(0, AgentControl.Drop(s.AgentA.ControlSocket, "malformed"));
             Assert.Equal(0, AgentControl.Drop(s.AgentB.ControlSocket, "malformed"));
+
+            if (path == "sealed")
+            {
+                // Receive-side coalescing: with offloads vmB's agent writes consecutive segments as one super-packet
+                // (the TUN counts a write as one packet), without them one packet per segment.
+                long writes = writtenAfter.Packets - writtenBefore.Packets;
+                double perWrite = writes == 0 ? 0 : (double)(writtenAfter.Bytes - writtenBefore.Bytes) / writes;
+                output.WriteLine($"vmB's TUN, A→B: {writes} writes, {perWrite:F0} bytes per write");
+                Assert.True(offloads == "on" ? perWrite > 4000 : perWrite <= 1500,
+                    $"offloads {offloads}: vmB's agent wrote {perWrite:F0} bytes per TUN write (coalescing expected only with offloads on)");
+            }
 
             if (ringBefore is JsonElement before)
             {
@@ -88,6 +101,16 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
             output.WriteLine(s.Logs());
             throw;
         }
+    }
+
+    /// <summary>Packets and bytes the agent wrote into the namespace's TUN adapter (its rx counters).</summary>
+    private static (long Packets, long Bytes) TunWrites(NetNamespace ns)
+    {
+        var (code, text, err) = ns.Exec("sh", "-c",
+            "for d in /sys/class/net/*; do [ -e $d/tun_flags ] && cat $d/statistics/rx_packets $d/statistics/rx_bytes && break; done");
+        string[] lines = text.Trim().Split('\n');
+        Assert.True(code == 0 && lines.Length == 2, $"no TUN adapter counters in {ns.Name}: {err}");
+        return (long.Parse(lines[0].Trim()), long.Parse(lines[1].Trim()));
     }
 
     /// <summary>The adapter's TUN flags (sysfs) show whether the agent opened it with a virtio-net header.</summary>
