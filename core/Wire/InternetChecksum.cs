@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace OverlayKvm.Core.Wire;
 
@@ -13,6 +14,24 @@ internal static class InternetChecksum
     /// <summary>Adds the bytes of <paramref name="data"/> (as 16-bit words from its start) to a running sum.</summary>
     public static ulong Add(ulong sum, ReadOnlySpan<byte> data)
     {
+        // Whole super-packets are verified on the engine path and every received segment on the sealed path: this
+        // loop was 16 % of the receiving engine thread (perf, issue 16). 32 bytes per step, each 32-bit word widened
+        // into a 64-bit lane (no carry lost: a lane gains < 2^33 per step); the rest goes word by word below.
+        if (BitConverter.IsLittleEndian && Vector256.IsHardwareAccelerated && data.Length >= 2 * Vector256<byte>.Count)
+        {
+            ref byte start = ref MemoryMarshal.GetReference(data);
+            Vector256<ulong> lanes = Vector256<ulong>.Zero;
+            int i = 0;
+            for (; i <= data.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                (Vector256<ulong> low, Vector256<ulong> high) = Vector256.Widen(Vector256.LoadUnsafe(ref start, (nuint)i).AsUInt32());
+                lanes += low + high;
+            }
+
+            sum += Vector256.Sum(lanes);
+            data = data.Slice(i);
+        }
+
         ReadOnlySpan<uint> words = MemoryMarshal.Cast<byte, uint>(data);
         for (int i = 0; i < words.Length; i++)
         {
