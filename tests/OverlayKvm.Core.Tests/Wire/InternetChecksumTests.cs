@@ -6,7 +6,7 @@ namespace OverlayKvm.Core.Tests.Wire;
 public class InternetChecksumTests
 {
     /// <summary>
-    /// The vector loop (32 bytes a step) and the word-by-word tail give the textbook RFC 1071 checksum (big-endian
+    /// The vector loop (16 bytes a step) and the word-by-word tail give the textbook RFC 1071 checksum (big-endian
     /// 16-bit words) for every length around the step boundaries and at a super-packet's size, from odd and even
     /// offsets, including all-0xFF data (the most carries).
     /// </summary>
