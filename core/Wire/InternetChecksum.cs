@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace OverlayKvm.Core.Wire;
 
@@ -13,6 +14,26 @@ internal static class InternetChecksum
     /// <summary>Adds the bytes of <paramref name="data"/> (as 16-bit words from its start) to a running sum.</summary>
     public static ulong Add(ulong sum, ReadOnlySpan<byte> data)
     {
+        // Whole super-packets are verified on the engine path and every received segment on the sealed path: this
+        // loop was 16 % of the receiving engine thread (perf, issue 16). 16 bytes a step, each 32-bit word widened
+        // into a 64-bit lane (no carry lost: a lane gains < 2^33 per step); the rest goes word by word below.
+        // Vector128, not Vector256: the Native AOT agent is built for the baseline x64 ISA, where Vector256 is not
+        // accelerated (a Vector256 loop measured no faster there), while SSE2 always is.
+        if (BitConverter.IsLittleEndian && Vector128.IsHardwareAccelerated && data.Length >= 2 * Vector128<byte>.Count)
+        {
+            ref byte start = ref MemoryMarshal.GetReference(data);
+            Vector128<ulong> lanes = Vector128<ulong>.Zero;
+            int i = 0;
+            for (; i <= data.Length - Vector128<byte>.Count; i += Vector128<byte>.Count)
+            {
+                (Vector128<ulong> low, Vector128<ulong> high) = Vector128.Widen(Vector128.LoadUnsafe(ref start, (nuint)i).AsUInt32());
+                lanes += low + high;
+            }
+
+            sum += Vector128.Sum(lanes);
+            data = data.Slice(i);
+        }
+
         ReadOnlySpan<uint> words = MemoryMarshal.Cast<byte, uint>(data);
         for (int i = 0; i < words.Length; i++)
         {

@@ -22,6 +22,8 @@ namespace OverlayKvm.GuestAgent.Engine;
 /// super-packet this datapath would build itself is `malformed`), its whole-packet checksum verified (a ring has no
 /// checksum of its own: see <see cref="GsoPacket.ChecksumWhole"/>), and the header rebuilt from the checked values
 /// before our kernel sees it; an adapter without offloads gets the segments.
+/// Plain TCP/UDP packets (from a sender without offloads) go through a <see cref="ReceiveCoalescer"/> as on the
+/// sealed path; the engine receive worker calls <see cref="Flush"/> after each ring burst.
 /// </summary>
 internal sealed class EngineReceivePath
 {
@@ -30,9 +32,11 @@ internal sealed class EngineReceivePath
     private readonly AdapterTable _adapters;
     private readonly EngineDatapath _engine;
     private readonly TransmissionManager _transmission;
+    private readonly ReceiveCoalescer _coalescer;
 
     public EngineReceivePath(AgentState state, DatapathCounters counters, AdapterTable adapters, EngineDatapath engine, TransmissionManager transmission)
     {
+        _coalescer = new ReceiveCoalescer(counters);
         _transmission = transmission;
         _state = state;
         _counters = counters;
@@ -92,9 +96,15 @@ internal sealed class EngineReceivePath
         }
 
         int length = Ipv4Packet.TotalLength(packet);
+        if (offload.IsGso)
+        {
+            // Segments held for coalescing may be of this flow and precede this super-packet.
+            _coalescer.Flush();
+        }
+
         bool written = offload.IsGso
             ? sink.TryWriteOffloaded(record.Slice(0, VirtioNetHeader.Size + length), offload)
-            : sink.TryWrite(packet.Slice(0, length));
+            : _coalescer.Deliver(sink, packet.Slice(0, length));
         if (!written)
         {
             return Drop(DropReason.IoError);
@@ -104,6 +114,9 @@ internal sealed class EngineReceivePath
         from.Peer!.Counters.Engine.CountIn(length);
         return null;
     }
+
+    /// <summary>Writes what the coalescer holds; the engine receive worker calls it after every burst.</summary>
+    public void Flush() => _coalescer.Flush();
 
     private DropReason Drop(DropReason reason)
     {

@@ -130,6 +130,7 @@ internal sealed partial class EngineReceiveService : BackgroundService
                         }
                     }
 
+                    _receive.Flush();
                     if (burst > 0)
                     {
                         // Room was made: wake a sender that sleeps on a full ring (once per burst, not per packet).

@@ -16,6 +16,13 @@ internal interface IPacketSink
     /// </summary>
     bool TryWriteOffloaded(Span<byte> headerAndPacket, in VirtioNetHeader header) =>
         SegmentedWrite.TryWrite(this, header, headerAndPacket.Slice(VirtioNetHeader.Size));
+
+    /// <summary>True when a TCP super-packet reaches the kernel whole (a device with offloads): only then does
+    /// <see cref="ReceiveCoalescer"/> join received segments for it; segmenting them again would gain nothing.</summary>
+    bool AcceptsTcpSuperPackets => false;
+
+    /// <summary>The same for UDP super-packets (GSO_UDP_L4: a device whose kernel took USO).</summary>
+    bool AcceptsUdpSuperPackets => false;
 }
 
 /// <summary>Sends sealed frames to another VM.</summary>

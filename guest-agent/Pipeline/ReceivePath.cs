@@ -26,6 +26,10 @@ namespace OverlayKvm.GuestAgent.Pipeline;
 ///    running adapter → else `no-route`;
 /// 8. the transmission manager admits the flow (R4.11) → else `denied-ingress` (and the sender is told);
 /// 9. only then is the packet written to the adapter. The counter is marked seen for every authentic frame.
+/// Delivery goes through a <see cref="ReceiveCoalescer"/>: an adapter with offloads gets consecutive segments of a
+/// flow as one super-packet, written when the next packet cannot join or at <see cref="Flush"/> (the end of the
+/// receive burst); a packet is counted in when accepted, a refused super-packet as `io-error` drops.
+/// One receive worker calls <see cref="Process"/> and <see cref="Flush"/> (the coalescer is not thread-safe).
 /// Nothing here allocates or logs; a tag failure costs one BCL exception (see FrameCipher).
 /// </summary>
 internal sealed class ReceivePath
@@ -35,9 +39,11 @@ internal sealed class ReceivePath
     private readonly AdapterTable _adapters;
     private readonly TimeProvider _time;
     private readonly TransmissionManager _transmission;
+    private readonly ReceiveCoalescer _coalescer;
 
     public ReceivePath(AgentState state, DatapathCounters counters, AdapterTable adapters, TimeProvider time, TransmissionManager transmission)
     {
+        _coalescer = new ReceiveCoalescer(counters);
         _state = state;
         _counters = counters;
         _adapters = adapters;
@@ -123,7 +129,7 @@ internal sealed class ReceivePath
             return Drop(DropReason.DeniedIngress);
         }
         // Trim to the IP total length: the inner packet is exactly what the sender's kernel produced.
-        if (!sink.TryWrite(packet.Slice(0, Ipv4Packet.TotalLength(packet))))
+        if (!_coalescer.Deliver(sink, packet.Slice(0, Ipv4Packet.TotalLength(packet))))
         {
             return Drop(DropReason.IoError);
         }
@@ -131,6 +137,9 @@ internal sealed class ReceivePath
         peer.Counters.Sealed.CountIn(packet.Length);
         return null;
     }
+
+    /// <summary>Writes what the coalescer holds; the receive worker calls it at the end of every burst.</summary>
+    public void Flush() => _coalescer.Flush();
 
     private DropReason Drop(DropReason reason)
     {

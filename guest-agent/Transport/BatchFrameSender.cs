@@ -9,16 +9,19 @@ namespace OverlayKvm.GuestAgent.Transport;
 
 /// <summary>
 /// A TUN worker's outgoing batch: sealed frames are queued in the slot they were sealed in (no copy) and leave
-/// in one sendmmsg per burst of packets read from the adapter. One per worker.
+/// in one sendmmsg per burst of packets read from the adapter; with UDP GSO on the transport, runs of frames to one
+/// peer (a super-packet's segments) go as one UDP_SEGMENT message each. One per worker.
 /// </summary>
 internal sealed class BatchFrameSender : IFrameSender, IDisposable
 {
     private readonly SafeSocketHandle _socket;
+    private readonly UdpTransport _transport;
     private readonly DatapathCounters _counters;
 
-    public BatchFrameSender(Socket socket, int capacity, int slotSize, DatapathCounters counters)
+    public BatchFrameSender(UdpTransport transport, int capacity, int slotSize, DatapathCounters counters)
     {
-        _socket = socket.SafeHandle;
+        _transport = transport;
+        _socket = transport.Socket.SafeHandle;
         _counters = counters;
         Batch = new DatagramBatch(capacity, slotSize);
     }
@@ -53,17 +56,22 @@ internal sealed class BatchFrameSender : IFrameSender, IDisposable
             return;
         }
         int failed;
+        Batch.Segmentation = _transport.SendSegmentation;
         try
         {
             failed = Batch.Flush(_socket);
+            if (Batch.SegmentationRefused && _transport.SendSegmentation)
+            {
+                _transport.OnSegmentationRefused();
+            }
         }
         catch (ObjectDisposedException)
         {
             failed = Batch.Count;
         }
-        for (int i = 0; i < failed; i++)
+        if (failed > 0)
         {
-            _counters.Drop(DropReason.IoError);
+            _counters.Drop(DropReason.IoError, failed);
         }
     }
 

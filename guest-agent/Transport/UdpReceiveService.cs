@@ -11,7 +11,8 @@ namespace OverlayKvm.GuestAgent.Transport;
 /// <summary>
 /// The long-lived receive worker: one dedicated thread polls the overlay socket, takes up to
 /// <see cref="BurstSize"/> datagrams per recvmmsg into native slots, and runs each through
-/// <see cref="ReceivePath"/> in place. No per-datagram allocation; one system call per burst, not per datagram.
+/// <see cref="ReceivePath"/> in place (a UDP_GRO buffer split into its datagrams first, <see cref="CoalescedDatagrams"/>).
+/// No per-datagram allocation; one system call per burst, not per datagram.
 /// </summary>
 internal sealed partial class UdpReceiveService : BackgroundService
 {
@@ -83,8 +84,9 @@ internal sealed partial class UdpReceiveService : BackgroundService
                     _counters.Drop(DropReason.Malformed);
                     continue;
                 }
-                _receive.Process(batch.Slot(i).Slice(0, batch.ReceivedLength(i)), batch.ReceivedSourceIpv4(i));
+                CoalescedDatagrams.Process(_receive, _counters, batch.Slot(i).Slice(0, batch.ReceivedLength(i)), batch.ReceivedSegmentSize(i), batch.ReceivedSourceIpv4(i));
             }
+            _receive.Flush();
         }
     }
 

@@ -321,7 +321,7 @@ internal sealed partial class AdapterManager : IDisposable
             throw;
         }
         var adapter = new GroupAdapter(group, OverlayIds.GroupId(group), device, _send, _counters,
-            _udp is null ? null : () => new BatchFrameSender(_udp.Socket, GroupAdapter.BurstSize, GroupAdapter.SlotSize, _counters));
+            _udp is null ? null : () => new BatchFrameSender(_udp, GroupAdapter.BurstSize, GroupAdapter.SlotSize, _counters));
         adapter.Start();
         _adapters.Add(group, adapter);
         _table.Set(adapter.GroupId, adapter);

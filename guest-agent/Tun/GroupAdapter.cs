@@ -62,6 +62,10 @@ internal sealed class GroupAdapter : IPacketSink, IDisposable
         }
     }
 
+    public bool AcceptsTcpSuperPackets => _device.HasVnetHeader;
+
+    public bool AcceptsUdpSuperPackets => _device.HasUdpSegmentation;
+
     public bool TryWriteOffloaded(Span<byte> headerAndPacket, in VirtioNetHeader header)
     {
         if (!_device.HasVnetHeader)

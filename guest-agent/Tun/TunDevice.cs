@@ -51,6 +51,9 @@ internal sealed class TunDevice : IDisposable
 
     public bool HasVnetHeader => Offloads != 0;
 
+    /// <summary>The kernel takes UDP super-packets (GSO_UDP_L4) written to this descriptor.</summary>
+    public bool HasUdpSegmentation => (Offloads & TUN_F_USO4) != 0;
+
     public string Name { get; }
 
     public SafeFdHandle Handle { get; }

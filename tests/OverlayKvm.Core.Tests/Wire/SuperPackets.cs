@@ -62,6 +62,20 @@ internal static class SuperPackets
         return Fold(SumBigEndian(packet.Slice(ihl, total - ihl), sum)) == 0xFFFF;
     }
 
+    /// <summary>
+    /// Finishes a NEEDS_CSUM packet as a kernel would (sum from csum_start over the field, which holds the
+    /// pseudo-header sum, complemented into the field), textbook arithmetic; then <see cref="TransportChecksumValid"/>
+    /// tells whether the partial sum was right.
+    /// </summary>
+    public static byte[] CompletePartial(ReadOnlySpan<byte> packet, int checksumStart, int checksumOffset)
+    {
+        byte[] p = packet.ToArray();
+        int total = BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(2));
+        ushort c = (ushort)~Fold(SumBigEndian(p.AsSpan(checksumStart, total - checksumStart), 0));
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(checksumStart + checksumOffset), c);
+        return p;
+    }
+
     private static void WriteIp(byte[] p, int total, byte protocol, ushort id)
     {
         p[0] = 0x45;

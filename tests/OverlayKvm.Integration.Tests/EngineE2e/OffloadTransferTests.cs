@@ -40,9 +40,11 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
             long sealedOutA = EngineScenario.Counter(s.AgentA, "sealed", "bytesOut"), sealedOutB = EngineScenario.Counter(s.AgentB, "sealed", "bytesOut");
             JsonElement? ringBefore = path == "engine" ? EngineScenario.Ring(await s.WebEngineStatAsync(), "vmA", "vmB") : null;
             var data = TcpTransfer.MakeData(SixtyFourMegabytes);
+            (long Packets, long Bytes) writtenBefore = TunWrites(s.B);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var (sentAb, receivedAb) = await TcpTransfer.RunAsync(s.B, EngineScenario.Server, s.A, EngineScenario.Client, data, TimeSpan.FromSeconds(120));
             double ab = clock.Elapsed.TotalSeconds;
+            (long Packets, long Bytes) writtenAfter = TunWrites(s.B);
             clock.Restart();
             var (sentBa, receivedBa) = await TcpTransfer.RunAsync(s.A, EngineScenario.Client, s.B, EngineScenario.Server, data, TimeSpan.FromSeconds(120));
             double ba = clock.Elapsed.TotalSeconds;
@@ -63,6 +65,17 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
                 $"the {path} path carried only {outA} bytes from vmA and {outB} from vmB of the {SixtyFourMegabytes} sent each way");
             Assert.Equal(0, AgentControl.Drop(s.AgentA.ControlSocket, "malformed"));
             Assert.Equal(0, AgentControl.Drop(s.AgentB.ControlSocket, "malformed"));
+
+            if (path == "sealed")
+            {
+                // Receive-side coalescing: with offloads vmB's agent writes consecutive segments as one super-packet
+                // (the TUN counts a write as one packet), without them one packet per segment.
+                long writes = writtenAfter.Packets - writtenBefore.Packets;
+                double perWrite = writes == 0 ? 0 : (double)(writtenAfter.Bytes - writtenBefore.Bytes) / writes;
+                output.WriteLine($"vmB's TUN, A→B: {writes} writes, {perWrite:F0} bytes per write");
+                Assert.True(offloads == "on" ? perWrite > 4000 : perWrite <= 1500,
+                    $"offloads {offloads}: vmB's agent wrote {perWrite:F0} bytes per TUN write (coalescing expected only with offloads on)");
+            }
 
             if (ringBefore is JsonElement before)
             {
@@ -88,6 +101,93 @@ public sealed class OffloadTransferTests(ITestOutputHelper output)
             output.WriteLine(s.Logs());
             throw;
         }
+    }
+
+    /// <summary>
+    /// Receive-side coalescing of UDP (GSO_UDP_L4, where the kernel took USO): a burst of equal-sized datagrams over
+    /// the sealed path reaches the app as the same datagrams, each intact, while the receiving agent wrote several per
+    /// TUN write — the receiving kernel split what the agent joined.
+    /// </summary>
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public async Task UdpBurst_OverTheSealedPath_ArrivesAsTheSameDatagrams(string offloads)
+    {
+        const int count = 2000, size = 1200;
+        await using var s = await EngineScenario.CreateAsync(["--tun-offloads", offloads, "--no-engine"]);
+        try
+        {
+            using var server = s.B.OpenSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            server.ReceiveBufferSize = 16 << 20;
+            server.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(EngineScenario.Server), 0));
+            using var client = s.A.OpenSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            client.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(EngineScenario.Client), 0));
+            (long Packets, long Bytes) before = TunWrites(s.B);
+            byte[] datagram = new byte[size];
+            for (int i = 0; i < count; i++)
+            {
+                Datagram(i, datagram);
+                client.SendTo(datagram, server.LocalEndPoint!);
+            }
+
+            var seen = new bool[count];
+            int received = 0;
+            byte[] buffer = new byte[65536];
+            byte[] expected = new byte[size];
+            server.ReceiveTimeout = 3000;
+            while (received < count)
+            {
+                int n;
+                try
+                {
+                    n = server.Receive(buffer);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    break; // 3 s without a datagram: the rest is lost
+                }
+
+                Assert.Equal(size, n);
+                int index = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(buffer);
+                Assert.InRange(index, 0, count - 1);
+                Datagram(index, expected);
+                Assert.True(buffer.AsSpan(0, n).SequenceEqual(expected), $"datagram {index} arrived changed");
+                Assert.False(seen[index], $"datagram {index} arrived twice");
+                seen[index] = true;
+                received++;
+            }
+
+            (long Packets, long Bytes) after = TunWrites(s.B);
+            long writes = after.Packets - before.Packets;
+            double perWrite = writes == 0 ? 0 : (double)(after.Bytes - before.Bytes) / writes;
+            output.WriteLine($"offloads {offloads}: {received} of {count} datagrams arrived; vmB's TUN: {writes} writes, {perWrite:F0} bytes per write");
+            Assert.True(received >= count * 0.95, $"only {received} of {count} datagrams arrived");
+            Assert.Equal(0, AgentControl.Drop(s.AgentB.ControlSocket, "io-error"));
+            // With offloads the burst is joined (63 KB per write seen); without, one datagram per write.
+            Assert.True(offloads == "on" ? perWrite > 2 * size : perWrite <= 1500,
+                $"offloads {offloads}: {perWrite:F0} bytes per TUN write (UDP coalescing expected only with offloads on)");
+        }
+        catch
+        {
+            output.WriteLine(s.Logs());
+            throw;
+        }
+    }
+
+    private static void Datagram(int index, byte[] into)
+    {
+        new Random(index).NextBytes(into);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(into, index);
+    }
+
+    /// <summary>Packets and bytes the agent wrote into the namespace's TUN adapter (its rx counters).</summary>
+    private static (long Packets, long Bytes) TunWrites(NetNamespace ns)
+    {
+        var (code, text, err) = ns.Exec("sh", "-c",
+            "for d in /sys/class/net/*; do [ -e $d/tun_flags ] && cat $d/statistics/rx_packets $d/statistics/rx_bytes && break; done");
+        string[] lines = text.Trim().Split('\n');
+        Assert.True(code == 0 && lines.Length == 2, $"no TUN adapter counters in {ns.Name}: {err}");
+        return (long.Parse(lines[0].Trim()), long.Parse(lines[1].Trim()));
     }
 
     /// <summary>The adapter's TUN flags (sysfs) show whether the agent opened it with a virtio-net header.</summary>
