@@ -35,6 +35,11 @@ public sealed class AegisGroupTests(ITestOutputHelper output)
             string mtu = s.A.Exec("cat", $"/sys/class/net/{device}/mtu").Out.Trim();
             Assert.Equal("1408", mtu); // 1500 - 20 (IPv4) - 8 (UDP) - 32 (header) - 32 (AEGIS-256 tag)
 
+            // The agents send runs of frames as one UDP GSO message; a capture on the veth would see each run as one
+            // large datagram. One segment per skb makes the veth split them before the capture point, so every frame's
+            // cipher byte and size is seen as a link without UDP segmentation offload would carry it.
+            foreach (var (ns, dev) in new[] { (s.A, "va"), (s.B, "vb") })
+                Assert.Equal(0, ns.Exec("ip", "link", "set", "dev", dev, "gso_max_segs", "1").Code);
             var data = TcpTransfer.MakeData(16 << 20);
             using var capture = PacketCapture.Start(s.A, "va", Path.Combine(s.Work, "aegis.pcap"));
             var (sent, received) = await TcpTransfer.RunAsync(s.B, "10.1.0.2", s.A, WebGroupScenario.Client, data, TimeSpan.FromSeconds(90));
