@@ -4,7 +4,7 @@
 #   overlaykvm-host_VERSION_amd64.deb   overlayd (self-contained single file), overlayctl and overlay-hook
 #                                       (Native AOT), overlayd.service, /etc/overlaykvm/overlayd.json, the hook
 #                                       link in /etc/libvirt/hooks/qemu.d/, sysusers/tmpfiles entries
-#   overlay-agent_VERSION_amd64.deb     overlay-agent (Native AOT), overlay-agent.service, its udev rule,
+#   overlay-agent_VERSION_amd64.deb     overlay-agent (Native AOT) with its libsodium.so, overlay-agent.service, its udev rule,
 #                                       systemd generator and /etc/overlay-agent/apps.d/
 #
 #   packaging/deb/build.sh [--version V] [--out DIR] [--cache DIR]
@@ -84,12 +84,18 @@ AGENT_DIR="$AGENT_CACHE/$H_AGENT"
 publish overlayd hostd/OverlayKvm.HostDaemon.csproj "$DAEMON_DIR" --self-contained -p:PublishSingleFile=true
 publish overlayctl cli/OverlayKvm.Cli.csproj "$CLI_DIR" -p:PublishAot=true
 publish overlay-hook qemu-hooks/OverlayKvm.QemuHook.csproj "$HOOK_DIR" -p:PublishAot=true
-if [ -x "$AGENT_DIR/overlay-agent" ]; then
+# The agent comes with libsodium.so (AEGIS-256 groups; Debian 12's 1.0.18 lacks AEGIS): a cache directory is
+# complete only with both, and the binary is moved in last, so readers that check the binary see the library too.
+if [ -x "$AGENT_DIR/overlay-agent" ] && [ -f "$AGENT_DIR/libsodium.so" ]; then
     say "overlay-agent up to date ($AGENT_DIR, shared with the VM tests)"
 else
     mkdir -p "$AGENT_CACHE/staging"
+    rm -f "$AGENT_CACHE/staging/$H_AGENT/.complete"   # a staging dir left by an interrupted build is republished
     publish overlay-agent guest-agent/OverlayKvm.GuestAgent.csproj "$AGENT_CACHE/staging/$H_AGENT" -p:PublishAot=true
+    [ -f "$AGENT_CACHE/staging/$H_AGENT/libsodium.so" ] || die "the agent's publish has no libsodium.so (core's NuGet libsodium package)"
     mkdir -p "$AGENT_DIR"
+    mv "$AGENT_CACHE/staging/$H_AGENT/libsodium.so" "$AGENT_DIR/libsodium.so.tmp"
+    mv "$AGENT_DIR/libsodium.so.tmp" "$AGENT_DIR/libsodium.so"
     mv "$AGENT_CACHE/staging/$H_AGENT/overlay-agent" "$AGENT_DIR/overlay-agent.tmp"
     mv "$AGENT_DIR/overlay-agent.tmp" "$AGENT_DIR/overlay-agent"
     rm -rf "$AGENT_CACHE/staging/$H_AGENT"
@@ -179,9 +185,14 @@ doc overlaykvm-host "$H" "$REPO/docs/packaging.md"
 finish "$SCRIPT_DIR/host" "$H" "$HOST_DEB"
 
 G="$WORK/guest"
-install -d -m 0755 "$G/usr/bin" "$G/usr/lib/systemd/system" "$G/usr/lib/systemd/system-generators" "$G/usr/lib/udev/rules.d" \
-    "$G/etc/overlay-agent/apps.d"
-install -m 0755 "$AGENT_DIR/overlay-agent" "$G/usr/bin/overlay-agent"
+install -d -m 0755 "$G/usr/bin" "$G/usr/lib/overlay-agent" "$G/usr/lib/systemd/system" "$G/usr/lib/systemd/system-generators" \
+    "$G/usr/lib/udev/rules.d" "$G/etc/overlay-agent/apps.d"
+# The agent and its libsodium.so side by side in /usr/lib/overlay-agent/: Native AOT looks for a library in the
+# directory of the resolved executable (AppContext.BaseDirectory), so /usr/bin/overlay-agent is a link to it.
+install -m 0755 "$AGENT_DIR/overlay-agent" "$G/usr/lib/overlay-agent/overlay-agent"
+install -m 0644 "$AGENT_DIR/libsodium.so" "$G/usr/lib/overlay-agent/libsodium.so"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$G/usr/lib/overlay-agent/libsodium.so"
+ln -s ../lib/overlay-agent/overlay-agent "$G/usr/bin/overlay-agent"
 install -m 0644 "$SCRIPT_DIR/guest/overlay-agent.service" "$G/usr/lib/systemd/system/overlay-agent.service"
 install -m 0755 "$SCRIPT_DIR/guest/overlay-agent-generator" "$G/usr/lib/systemd/system-generators/overlay-agent-generator"
 install -m 0644 "$SCRIPT_DIR/guest/60-overlay-agent.rules" "$G/usr/lib/udev/rules.d/60-overlay-agent.rules"

@@ -6,6 +6,7 @@
 #   packaging/guest-image/build.sh [--agent PATH] [--extra SRC:DEST]... [--init PATH] [--modules PATH]
 #                                  [--out DIR] [--cache DIR]
 #
+# --agent PATH is the overlay-agent for /bin; the libsodium.so its Native AOT publish writes beside it goes too.
 # --extra copies file SRC to DEST (an absolute path) inside the initramfs, executable: e.g. a test scenario
 # that init starts beside the agent when the kernel command line names it (overlaykvm.test=DEST).
 # --init and --modules replace this folder's init and modules.list: another image kind reuses the kernel
@@ -26,6 +27,7 @@ readonly SCRIPT_DIR
 CACHE_DIR="${OVERLAYKVM_GUEST_CACHE:-/var/cache/overlaykvm/guest}"
 OUT_DIR=""
 AGENT=""
+AGENT_LIB=""
 EXTRAS=()
 INIT="$SCRIPT_DIR/init"
 MODULES_LIST="$SCRIPT_DIR/modules.list"
@@ -34,7 +36,7 @@ die() { echo "guest-image: error: $*" >&2; exit 1; }
 say() { echo "guest-image: $*" >&2; }
 
 usage() {
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -55,6 +57,10 @@ if [ -n "$AGENT" ]; then
     [ -f "$AGENT" ] || die "--agent '$AGENT': no such file"
     [ -x "$AGENT" ] || die "--agent '$AGENT': not executable"
     AGENT="$(readlink -f "$AGENT")"
+    # AEGIS-256 groups need the libsodium.so published beside the agent (Debian 12's 1.0.18 lacks AEGIS); the
+    # agent finds it in its own directory, so both go to /bin. Optional: tests boot stand-in agents (scripts, a
+    # small ELF) that have none; the agent caches (AotAgent.cs, demo-guest-build.sh) are complete only with it.
+    if [ -f "$(dirname "$AGENT")/libsodium.so" ]; then AGENT_LIB="$(dirname "$AGENT")/libsodium.so"; fi
 fi
 [ -f "$INIT" ] || die "--init '$INIT': no such file"
 [ -f "$MODULES_LIST" ] || die "--modules '$MODULES_LIST': no such file"
@@ -114,7 +120,7 @@ stamp_inputs() {
     for p in "${PACKAGES[@]}"; do echo "pkg $p ${VERSION[$p]}"; done
     sha256sum "$SCRIPT_DIR/build.sh" "$INIT" "$SCRIPT_DIR/probe.sh" "$MODULES_LIST" \
         | awk '{ print "file", $1 }'
-    if [ -n "$AGENT" ]; then echo "agent $(sha256sum < "$AGENT" | awk '{ print $1 }')"; else echo "agent none"; fi
+    if [ -n "$AGENT" ]; then echo "agent $(sha256sum < "$AGENT" | awk '{ print $1 }') libsodium ${AGENT_LIB:+$(sha256sum < "$AGENT_LIB" | awk '{ print $1 }')}"; else echo "agent none"; fi
     for extra in "${EXTRAS[@]}"; do echo "extra ${extra#*:} $(sha256sum < "${extra%%:*}" | awk '{ print $1 }')"; done
 }
 STAMP="$(stamp_inputs | sha256sum | awk '{ print $1 }')"
@@ -258,7 +264,10 @@ for m in "${ORDER[@]}"; do
 done
 install -m 0755 "$INIT" "$ROOT/init"
 install -m 0755 "$SCRIPT_DIR/probe.sh" "$ROOT/bin/overlaykvm-probe"
-[ -n "$AGENT" ] && install -m 0755 "$AGENT" "$ROOT/bin/overlay-agent"
+if [ -n "$AGENT" ]; then
+    install -m 0755 "$AGENT" "$ROOT/bin/overlay-agent"
+    [ -z "$AGENT_LIB" ] || install -m 0644 "$AGENT_LIB" "$ROOT/bin/libsodium.so"
+fi
 for extra in "${EXTRAS[@]}"; do
     install -D -m 0755 "${extra%%:*}" "$ROOT${extra#*:}"
 done

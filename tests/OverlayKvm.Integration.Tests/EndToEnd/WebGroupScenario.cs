@@ -24,8 +24,9 @@ internal sealed class WebGroupScenario : TwoNamespaceOverlay
     public ChannelProxy? ProxyA { get; private set; }
 
     /// <param name="groupOptions">More group-define options for web (e.g. --cipher aegis-256).</param>
+    /// <param name="agentBinary">Another overlay-agent than the build's (e.g. a packaged one); null for the default.</param>
     public static Task<WebGroupScenario> CreateAsync(string roleA, string roleB, string underlay24, (string App, string Address)[] vmBApps, bool proxyA = false,
-        string[]? groupOptions = null) =>
+        string[]? groupOptions = null, string? agentBinary = null) =>
         BuildAsync(new WebGroupScenario(proxyA), async s =>
         {
             await s.StartUnderlayAsync(roleA, roleB, underlay24 + ".1", underlay24 + ".2");
@@ -35,7 +36,7 @@ internal sealed class WebGroupScenario : TwoNamespaceOverlay
             {
                 await s.Ctl.OkAsync("app-define", "web", app, "--domain", "vmB", "--address", address);
             }
-            await s.StartAgentsAsync([]);
+            await s.StartAgentsAsync([], agentBinary);
         });
 
     protected override string ChannelEndpoint(AgentProcess agent)

@@ -37,6 +37,9 @@ internal sealed class AgentProcess : IDisposable
 
     public int Pid => _process?.Id ?? -1;
 
+    /// <summary>The overlay-agent to run (default <see cref="Prerequisites.AgentBinary"/>), e.g. a packaged one; set before <see cref="Start"/>.</summary>
+    public string? Binary { get; init; }
+
     /// <summary>More `serve` flags, e.g. ["--engine-dir", DIR] for the engine path; set before <see cref="Start"/>.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
@@ -56,7 +59,7 @@ internal sealed class AgentProcess : IDisposable
         File.Delete(ChannelSocket);
         File.Delete(ControlSocket);
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { "netns", "exec", Namespace.Name, Prerequisites.AgentBinary(), "serve",
+        foreach (string a in new[] { "netns", "exec", Namespace.Name, Binary ?? Prerequisites.AgentBinary(), "serve",
                      "--channel-socket", ChannelSocket, "--control", ControlSocket, "--state-dir", StateDirectory })
         {
             psi.ArgumentList.Add(a);

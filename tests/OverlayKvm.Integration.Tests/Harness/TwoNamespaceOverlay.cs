@@ -64,10 +64,11 @@ internal abstract class TwoNamespaceOverlay : IAsyncDisposable
     }
 
     /// <summary>Starts both agents with <paramref name="flags"/> and waits until they run the current documents.</summary>
-    protected async Task StartAgentsAsync(string[] flags)
+    /// <param name="agentBinary">Another overlay-agent than the build's (e.g. a packaged one); null for the default.</param>
+    protected async Task StartAgentsAsync(string[] flags, string? agentBinary = null)
     {
-        AgentA = Track(new AgentProcess(A, Path.Combine(Work, "a"), "vmA") { ExtraArguments = flags });
-        AgentB = Track(new AgentProcess(B, Path.Combine(Work, "b"), "vmB") { ExtraArguments = flags });
+        AgentA = Track(new AgentProcess(A, Path.Combine(Work, "a"), "vmA") { ExtraArguments = flags, Binary = agentBinary });
+        AgentB = Track(new AgentProcess(B, Path.Combine(Work, "b"), "vmB") { ExtraArguments = flags, Binary = agentBinary });
         AgentA.Start();
         AgentB.Start();
         File.CreateSymbolicLink(Path.Combine(Daemon.ChannelDir, "vmA.agent.sock"), ChannelEndpoint(AgentA));

@@ -8,7 +8,9 @@ namespace OverlayKvm.Integration.Tests.Vm;
 /// <summary>
 /// The guest agent published with Native AOT (a JIT build takes seconds per start under TCG, see
 /// ENVIRONMENT.md), cached by the hash of its inputs (guest-agent/ and core/ sources, the repository's build
-/// props), so a test run publishes at most once and unchanged sources publish never.
+/// props), so a test run publishes at most once and unchanged sources publish never. The directory holds the binary
+/// and the libsodium.so its publish writes beside it (AEGIS-256 groups; Debian 12's 1.0.18 lacks AEGIS), and is
+/// complete only with both: packaging/guest-image/build.sh takes the library from beside the binary.
 /// </summary>
 internal static class AotAgent
 {
@@ -23,7 +25,8 @@ internal static class AotAgent
             var hash = InputHash();
             var dir = Path.Combine(CacheDir, hash);
             var binary = Path.Combine(dir, "overlay-agent");
-            if (File.Exists(binary))
+            var library = Path.Combine(dir, "libsodium.so");
+            if (File.Exists(binary) && File.Exists(library))
             {
                 log($"Native AOT agent up to date ({binary})");
                 return binary;
@@ -40,8 +43,13 @@ internal static class AotAgent
                     timeout: TimeSpan.FromMinutes(8));
                 if (result.ExitCode != 0 || !File.Exists(Path.Combine(staging, "overlay-agent")))
                     throw new InvalidOperationException($"Native AOT publish of {project} failed (needs gcc and the ILCompiler packages): {result}");
+                if (!File.Exists(Path.Combine(staging, "libsodium.so")))
+                    throw new InvalidOperationException($"the Native AOT publish of {project} wrote no libsodium.so (core's NuGet libsodium package)");
                 log($"published the Native AOT agent in {watch.Elapsed.TotalSeconds:F0} s");
                 Directory.CreateDirectory(dir);
+                // The library first, the binary last: the other cache readers (build scripts) check the binary too.
+                File.Move(Path.Combine(staging, "libsodium.so"), library + ".tmp", overwrite: true);
+                File.Move(library + ".tmp", library, overwrite: true);
                 File.Move(Path.Combine(staging, "overlay-agent"), binary + ".tmp", overwrite: true);
                 File.Move(binary + ".tmp", binary, overwrite: true);
                 PruneStale(hash);
