@@ -10,6 +10,7 @@ using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Doubles;
 using OverlayKvm.TestSupport.Packets;
 
 namespace OverlayKvm.Bench.Policy;
@@ -126,7 +127,6 @@ internal static class PolicyCost
         {
             _packet.CopyTo(_buffer.AsSpan(SealedFrameHeader.Size));
             _a.Send.Process(_g2, _buffer, _packet.Length);
-            _a.Frames.Clear();
         }
 
         private void Pump()
@@ -176,12 +176,14 @@ internal static class PolicyCost
     /// <summary>One VM's datapath as AddGuestAgent builds it, with rule limits high enough for the bench's flows.</summary>
     private sealed class Side
     {
+        private readonly DiscardingSink _sink = new();
+
         public Side()
         {
             Datapath = new AgentDatapath(Frames, TimeProvider.System,
                 new TransmissionOptions { AllowTtl = TimeSpan.FromHours(1), MaxRules = 1 << 20, MaxRulesPerPeer = 1 << 20 });
-            Adapters.Set(OverlayIds.GroupId("G2"), Sink.Instance);
-            Adapters.Set(OverlayIds.GroupId("G3"), Sink.Instance);
+            Adapters.Set(OverlayIds.GroupId("G2"), _sink);
+            Adapters.Set(OverlayIds.GroupId("G3"), _sink);
         }
 
         public AgentDatapath Datapath { get; }
@@ -193,7 +195,7 @@ internal static class PolicyCost
         public AdapterTable Adapters => Datapath.Adapters;
 
         // Initialised before the constructor body: the datapath is built around it.
-        public Queue Frames { get; } = new();
+        public FrameQueue Frames { get; } = new((int)FrameType.Control);
 
         public TransmissionManager Transmission => Datapath.Transmission;
 
@@ -202,33 +204,5 @@ internal static class PolicyCost
         public ReceivePath Receive => Datapath.Receive;
 
         public void Publish(DomainConfigDocument doc) => Datapath.Publish(doc);
-    }
-
-    private sealed class Sink : IPacketSink
-    {
-        public static readonly Sink Instance = new();
-
-        public bool TryWrite(ReadOnlySpan<byte> packet) => true;
-    }
-
-    /// <summary>Keeps control frames and the first data frame after a negotiation (to carry them across); drops the timed loop's data frames unseen.</summary>
-    private sealed class Queue : IFrameSender
-    {
-        private readonly Queue<byte[]> _frames = new();
-
-        public bool TrySend(ReadOnlySpan<byte> frame, SocketAddress destination)
-        {
-            if (frame.Length > 1 && frame[1] == (byte)FrameType.Control)
-            {
-                _frames.Enqueue(frame.ToArray());
-            }
-            return true;
-        }
-
-        public bool TryTake(out byte[] frame) => _frames.TryDequeue(out frame!);
-
-        public void Clear()
-        {
-        }
     }
 }
