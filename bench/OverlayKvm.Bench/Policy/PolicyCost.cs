@@ -26,8 +26,8 @@ namespace OverlayKvm.Bench.Policy;
 /// </summary>
 internal static class PolicyCost
 {
-    private const string B = "10.2.0.2";
-    private const string D = "10.3.0.4";
+    private const string B = TwoGroupSnapshot.B;
+    private const string D = TwoGroupSnapshot.D;
 
     public static int Run(string[] args)
     {
@@ -89,7 +89,7 @@ internal static class PolicyCost
                 var cidr = new IPNetwork(new IPAddress([10, 200, (byte)(i >> 8), (byte)i]), 32);
                 list.Add(new AccessPolicy(i + 2, new PolicyDefinition("G3", [PolicySender.OfCidr(cidr)], PolicyProtocol.Tcp, new PortRange(80, 80), PolicyVerdict.Deny), 5));
             }
-            var snapshot = Snapshot(list);
+            var snapshot = TwoGroupSnapshot.Build(10, list, DateTimeOffset.UtcNow);
             _a.Publish(DomainConfigBuilder.Build(snapshot, "vmA", includeSecrets: true));
             _b.Publish(DomainConfigBuilder.Build(snapshot, "vmB", includeSecrets: true));
             _policyB = _b.State.Current!.Policy;
@@ -152,24 +152,6 @@ internal static class PolicyCost
         {
             TestPackets.WriteIpv4(p, p.Length, TestPackets.Tcp, B, D);
             TestPackets.WritePorts(p, sourcePort, destinationPort);
-        }
-
-        private static StoreSnapshot Snapshot(List<AccessPolicy> policies)
-        {
-            var now = DateTimeOffset.UtcNow;
-            ApplicationGroup[] groups =
-            [
-                new("G2", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 2 },
-                new("G3", IPNetwork.Parse("10.3.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 3 },
-            ];
-            Application[] apps = [new("G2", "B", IPAddress.Parse(B), "vmA", [], 2), new("G3", "D", IPAddress.Parse(D), "vmB", [], 2)];
-            DomainRecord[] domains = [new("vmA", null, "h", IPAddress.Parse("192.0.2.1"), 1), new("vmB", null, "h", IPAddress.Parse("192.0.2.2"), 1)];
-            var credentials = new Dictionary<string, IReadOnlyList<GroupCredential>>
-            {
-                ["G2"] = [new GroupCredential("G2", 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), now, null)],
-                ["G3"] = [new GroupCredential("G3", 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), now, null)],
-            };
-            return new StoreSnapshot(10, groups, apps, domains, [], credentials) { Policies = policies };
         }
     }
 
