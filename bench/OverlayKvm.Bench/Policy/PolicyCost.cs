@@ -129,24 +129,7 @@ internal static class PolicyCost
             _a.Send.Process(_g2, _buffer, _packet.Length);
         }
 
-        private void Pump()
-        {
-            bool any = true;
-            while (any)
-            {
-                any = false;
-                while (_a.Frames.TryTake(out var f))
-                {
-                    _b.Receive.Process(f, 0xC0000201);
-                    any = true;
-                }
-                while (_b.Frames.TryTake(out var f))
-                {
-                    _a.Receive.Process(f, 0xC0000202);
-                    any = true;
-                }
-            }
-        }
+        private void Pump() => FramePump.Run(_a.Frames, _b.Receive, 0xC0000201, _b.Frames, _a.Receive, 0xC0000202);
 
         private static void WriteTcp(byte[] p, ushort sourcePort, ushort destinationPort)
         {

@@ -66,28 +66,7 @@ internal sealed class TwoGroups
     public DropReason? SendBToD(int port, ushort sourcePort = 40000) => A.Send.Process(OverlayIds.GroupId("G2"), A.Buffer, WriteTcp(A.Buffer, B, D, sourcePort, (ushort)port));
 
     /// <summary>Carries frames both ways until neither agent has anything left to deliver; returns how many frames moved.</summary>
-    public int Pump()
-    {
-        int moved = 0;
-        bool any = true;
-        while (any)
-        {
-            any = false;
-            while (A.Frames.TryTake(out var frame))
-            {
-                Bv.Receive.Process(frame, TwoAgents.VmAUnderlay);
-                moved++;
-                any = true;
-            }
-            while (Bv.Frames.TryTake(out var frame))
-            {
-                A.Receive.Process(frame, TwoAgents.VmBUnderlay);
-                moved++;
-                any = true;
-            }
-        }
-        return moved;
-    }
+    public int Pump() => FramePump.Run(A.Frames, Bv.Receive, TwoAgents.VmAUnderlay, Bv.Frames, A.Receive, TwoAgents.VmBUnderlay);
 
     /// <summary>Writes an IPv4/TCP header (no payload beyond 20 bytes of zeros) at buffer[SealedFrameHeader.Size..].</summary>
     public static int WriteTcp(byte[] buffer, string source, string destination, ushort sourcePort, ushort destinationPort)
