@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using System.Net;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Model;
