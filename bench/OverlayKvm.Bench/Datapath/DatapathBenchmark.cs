@@ -8,6 +8,7 @@ using OverlayKvm.Core.Wire;
 using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Doubles;
 
 namespace OverlayKvm.Bench.Datapath;
 
@@ -22,8 +23,8 @@ public class DatapathBenchmark
 {
     private readonly byte[] _buffer = GC.AllocateArray<byte>(SealedFrameHeader.Size + 65535 + SealedFrameHeader.TagSize, pinned: true);
     private readonly byte[] _template = new byte[2048];
-    private readonly NullSink _sink = new();
-    private readonly CopySender _sender = new();
+    private readonly DiscardingSink _sink = new();
+    private readonly CapturingSender _sender = new();
     private AgentDatapath _a = null!;
     private AgentDatapath _b = null!;
     private SendPath _send = null!;
@@ -78,7 +79,7 @@ public class DatapathBenchmark
     {
         _template.AsSpan(0, SealedFrameHeader.Size + _packetLength).CopyTo(_buffer);
         _send.Process(_groupId, _buffer, _packetLength);
-        return _receive.Process(_sender.Frame.AsSpan(0, _sender.Length), 0xC0000201) is null;
+        return _receive.Process(_sender.Last, 0xC0000201) is null;
     }
 
     private static DomainConfigDocument Doc(string self, byte[] key)
@@ -88,25 +89,5 @@ public class DatapathBenchmark
         return MemberRouting.Apply(new DomainConfigDocument(DomainConfigDocument.CurrentFormat, self, 1, "", self == "vmA" ? "192.0.2.1" : "192.0.2.2", "h", [app],
             [new GroupConfig("web", "10.1.0.0/16", "Sealed", members, [new CredentialConfig(1, key.ToArray(), null)])]),
             OverlayKvm.Core.DirectoryService.PathClassifier.Standard);
-    }
-
-    private sealed class NullSink : IPacketSink
-    {
-        public bool TryWrite(ReadOnlySpan<byte> packet) => true;
-    }
-
-    /// <summary>Keeps the frame so the receive benchmark opens what the send benchmark sealed.</summary>
-    private sealed class CopySender : IFrameSender
-    {
-        public byte[] Frame { get; } = GC.AllocateArray<byte>(65536, pinned: true);
-
-        public int Length { get; private set; }
-
-        public bool TrySend(ReadOnlySpan<byte> frame, SocketAddress destination)
-        {
-            frame.CopyTo(Frame);
-            Length = frame.Length;
-            return true;
-        }
     }
 }

@@ -40,16 +40,7 @@ public static class ThroughputComparison
         var processes = new List<Process>();
         try
         {
-            foreach (string ns in new[] { a, b })
-            {
-                BenchShell.Run("ip", "netns", "add", ns);
-                BenchShell.Run("ip", "-n", ns, "link", "set", "lo", "up");
-            }
-            BenchShell.Run("ip", "-n", a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b);
-            BenchShell.Run("ip", "-n", a, "addr", "add", "10.99.0.1/24", "dev", "va");
-            BenchShell.Run("ip", "-n", b, "addr", "add", "10.99.0.2/24", "dev", "vb");
-            BenchShell.Run("ip", "-n", a, "link", "set", "va", "up");
-            BenchShell.Run("ip", "-n", b, "link", "set", "vb", "up");
+            BenchVeth.Create(a, b, "10.99.0");
 
             results.Add(Measure("veth", a, b, "10.99.0.1", "10.99.0.2", seconds, null));
 

@@ -72,17 +72,7 @@ internal sealed class PathBench : IDisposable
             }
         }
 
-        foreach (string ns in new[] { A, B })
-        {
-            BenchShell.Run("ip", "netns", "add", ns);
-            BenchShell.Run("ip", "-n", ns, "link", "set", "lo", "up");
-        }
-
-        BenchShell.Run("ip", "-n", A, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", B);
-        BenchShell.Run("ip", "-n", A, "addr", "add", "10.97.0.1/24", "dev", "va");
-        BenchShell.Run("ip", "-n", B, "addr", "add", "10.97.0.2/24", "dev", "vb");
-        BenchShell.Run("ip", "-n", A, "link", "set", "va", "up");
-        BenchShell.Run("ip", "-n", B, "link", "set", "vb", "up");
+        BenchVeth.Create(A, B, "10.97.0");
 
         string engineDir = Path.Combine(_dir, "shm");
         string channelDir = Path.Combine(_dir, "channels");

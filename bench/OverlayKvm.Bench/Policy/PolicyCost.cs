@@ -10,6 +10,7 @@ using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Doubles;
 using OverlayKvm.TestSupport.Packets;
 
 namespace OverlayKvm.Bench.Policy;
@@ -25,8 +26,8 @@ namespace OverlayKvm.Bench.Policy;
 /// </summary>
 internal static class PolicyCost
 {
-    private const string B = "10.2.0.2";
-    private const string D = "10.3.0.4";
+    private const string B = TwoGroupSnapshot.B;
+    private const string D = TwoGroupSnapshot.D;
 
     public static int Run(string[] args)
     {
@@ -88,7 +89,7 @@ internal static class PolicyCost
                 var cidr = new IPNetwork(new IPAddress([10, 200, (byte)(i >> 8), (byte)i]), 32);
                 list.Add(new AccessPolicy(i + 2, new PolicyDefinition("G3", [PolicySender.OfCidr(cidr)], PolicyProtocol.Tcp, new PortRange(80, 80), PolicyVerdict.Deny), 5));
             }
-            var snapshot = Snapshot(list);
+            var snapshot = TwoGroupSnapshot.Build(10, list, DateTimeOffset.UtcNow);
             _a.Publish(DomainConfigBuilder.Build(snapshot, "vmA", includeSecrets: true));
             _b.Publish(DomainConfigBuilder.Build(snapshot, "vmB", includeSecrets: true));
             _policyB = _b.State.Current!.Policy;
@@ -126,62 +127,28 @@ internal static class PolicyCost
         {
             _packet.CopyTo(_buffer.AsSpan(SealedFrameHeader.Size));
             _a.Send.Process(_g2, _buffer, _packet.Length);
-            _a.Frames.Clear();
         }
 
-        private void Pump()
-        {
-            bool any = true;
-            while (any)
-            {
-                any = false;
-                while (_a.Frames.TryTake(out var f))
-                {
-                    _b.Receive.Process(f, 0xC0000201);
-                    any = true;
-                }
-                while (_b.Frames.TryTake(out var f))
-                {
-                    _a.Receive.Process(f, 0xC0000202);
-                    any = true;
-                }
-            }
-        }
+        private void Pump() => FramePump.Run(_a.Frames, _b.Receive, 0xC0000201, _b.Frames, _a.Receive, 0xC0000202);
 
         private static void WriteTcp(byte[] p, ushort sourcePort, ushort destinationPort)
         {
             TestPackets.WriteIpv4(p, p.Length, TestPackets.Tcp, B, D);
             TestPackets.WritePorts(p, sourcePort, destinationPort);
         }
-
-        private static StoreSnapshot Snapshot(List<AccessPolicy> policies)
-        {
-            var now = DateTimeOffset.UtcNow;
-            ApplicationGroup[] groups =
-            [
-                new("G2", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 2 },
-                new("G3", IPNetwork.Parse("10.3.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 3 },
-            ];
-            Application[] apps = [new("G2", "B", IPAddress.Parse(B), "vmA", [], 2), new("G3", "D", IPAddress.Parse(D), "vmB", [], 2)];
-            DomainRecord[] domains = [new("vmA", null, "h", IPAddress.Parse("192.0.2.1"), 1), new("vmB", null, "h", IPAddress.Parse("192.0.2.2"), 1)];
-            var credentials = new Dictionary<string, IReadOnlyList<GroupCredential>>
-            {
-                ["G2"] = [new GroupCredential("G2", 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), now, null)],
-                ["G3"] = [new GroupCredential("G3", 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), now, null)],
-            };
-            return new StoreSnapshot(10, groups, apps, domains, [], credentials) { Policies = policies };
-        }
     }
 
     /// <summary>One VM's datapath as AddGuestAgent builds it, with rule limits high enough for the bench's flows.</summary>
     private sealed class Side
     {
+        private readonly DiscardingSink _sink = new();
+
         public Side()
         {
             Datapath = new AgentDatapath(Frames, TimeProvider.System,
                 new TransmissionOptions { AllowTtl = TimeSpan.FromHours(1), MaxRules = 1 << 20, MaxRulesPerPeer = 1 << 20 });
-            Adapters.Set(OverlayIds.GroupId("G2"), Sink.Instance);
-            Adapters.Set(OverlayIds.GroupId("G3"), Sink.Instance);
+            Adapters.Set(OverlayIds.GroupId("G2"), _sink);
+            Adapters.Set(OverlayIds.GroupId("G3"), _sink);
         }
 
         public AgentDatapath Datapath { get; }
@@ -193,7 +160,7 @@ internal static class PolicyCost
         public AdapterTable Adapters => Datapath.Adapters;
 
         // Initialised before the constructor body: the datapath is built around it.
-        public Queue Frames { get; } = new();
+        public FrameQueue Frames { get; } = new((int)FrameType.Control);
 
         public TransmissionManager Transmission => Datapath.Transmission;
 
@@ -202,33 +169,5 @@ internal static class PolicyCost
         public ReceivePath Receive => Datapath.Receive;
 
         public void Publish(DomainConfigDocument doc) => Datapath.Publish(doc);
-    }
-
-    private sealed class Sink : IPacketSink
-    {
-        public static readonly Sink Instance = new();
-
-        public bool TryWrite(ReadOnlySpan<byte> packet) => true;
-    }
-
-    /// <summary>Keeps control frames and the first data frame after a negotiation (to carry them across); drops the timed loop's data frames unseen.</summary>
-    private sealed class Queue : IFrameSender
-    {
-        private readonly Queue<byte[]> _frames = new();
-
-        public bool TrySend(ReadOnlySpan<byte> frame, SocketAddress destination)
-        {
-            if (frame.Length > 1 && frame[1] == (byte)FrameType.Control)
-            {
-                _frames.Enqueue(frame.ToArray());
-            }
-            return true;
-        }
-
-        public bool TryTake(out byte[] frame) => _frames.TryDequeue(out frame!);
-
-        public void Clear()
-        {
-        }
     }
 }

@@ -7,6 +7,7 @@ using OverlayKvm.GuestAgent.Config;
 using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Doubles;
 
 namespace OverlayKvm.Fuzz.Fixtures;
 
@@ -48,9 +49,9 @@ internal sealed class AgentPair
     public DatapathCounters CountersB => B.Counters;
 
     // Initialised before the constructor body: the datapaths are built around them.
-    public CapturingUnderlay UnderlayA { get; } = new();
+    public CapturingSender UnderlayA { get; } = new();
 
-    public CapturingUnderlay UnderlayB { get; } = new();
+    public CapturingSender UnderlayB { get; } = new();
 
     public AdapterTable AdaptersB => B.Adapters;
 

@@ -10,6 +10,7 @@ using OverlayKvm.GuestAgent.Pipeline;
 using OverlayKvm.GuestAgent.Policy;
 using OverlayKvm.GuestAgent.Tun;
 using OverlayKvm.TestSupport.Agent;
+using OverlayKvm.TestSupport.Doubles;
 
 namespace OverlayKvm.Fuzz.Targets;
 
@@ -30,7 +31,7 @@ internal sealed class ChannelAgentTarget : FuzzTarget
     // so the same input takes the same path on every run.
     protected override void Execute(ReadOnlySpan<byte> input)
     {
-        using var agent = new AgentDatapath(new CapturingUnderlay(), new FixedTime(), configure: o => o.StateDirectory = _state.Path);
+        using var agent = new AgentDatapath(new CapturingSender(), new FixedTime(), configure: o => o.StateDirectory = _state.Path);
         using HostChannelService service = NewService(agent);
         ChannelScript.Play(input, (connection, message) => service.HandleAsync(connection, message, CancellationToken.None));
     }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using System.Net;
 using OverlayKvm.Core.Config;
 using OverlayKvm.Core.Crypto;
 using OverlayKvm.Core.Model;
@@ -23,8 +22,8 @@ namespace OverlayKvm.GuestAgent.Tests.Doubles;
 /// </summary>
 internal sealed class TwoGroups
 {
-    public const string B = "10.2.0.2";
-    public const string D = "10.3.0.4";
+    public const string B = TwoGroupSnapshot.B;
+    public const string D = TwoGroupSnapshot.D;
     private static readonly DateTimeOffset Now = new(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
     private long _version = 10;
 
@@ -66,28 +65,7 @@ internal sealed class TwoGroups
     public DropReason? SendBToD(int port, ushort sourcePort = 40000) => A.Send.Process(OverlayIds.GroupId("G2"), A.Buffer, WriteTcp(A.Buffer, B, D, sourcePort, (ushort)port));
 
     /// <summary>Carries frames both ways until neither agent has anything left to deliver; returns how many frames moved.</summary>
-    public int Pump()
-    {
-        int moved = 0;
-        bool any = true;
-        while (any)
-        {
-            any = false;
-            while (A.Frames.TryTake(out var frame))
-            {
-                Bv.Receive.Process(frame, TwoAgents.VmAUnderlay);
-                moved++;
-                any = true;
-            }
-            while (Bv.Frames.TryTake(out var frame))
-            {
-                A.Receive.Process(frame, TwoAgents.VmBUnderlay);
-                moved++;
-                any = true;
-            }
-        }
-        return moved;
-    }
+    public int Pump() => FramePump.Run(A.Frames, Bv.Receive, TwoAgents.VmAUnderlay, Bv.Frames, A.Receive, TwoAgents.VmBUnderlay);
 
     /// <summary>Writes an IPv4/TCP header (no payload beyond 20 bytes of zeros) at buffer[SealedFrameHeader.Size..].</summary>
     public static int WriteTcp(byte[] buffer, string source, string destination, ushort sourcePort, ushort destinationPort)
@@ -100,30 +78,7 @@ internal sealed class TwoGroups
         return length;
     }
 
-    private StoreSnapshot Snapshot()
-    {
-        ApplicationGroup[] groups =
-        [
-            new("G2", IPNetwork.Parse("10.2.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 2 },
-            new("G3", IPNetwork.Parse("10.3.0.0/16"), ProtectionLevel.Sealed, 1) { Number = 3 },
-        ];
-        Application[] apps =
-        [
-            new("G2", "B", IPAddress.Parse(B), "vmA", [], 2),
-            new("G3", "D", IPAddress.Parse(D), "vmB", [], 2),
-        ];
-        DomainRecord[] domains =
-        [
-            new("vmA", null, "h", IPAddress.Parse("192.0.2.1"), 1),
-            new("vmB", null, "h", IPAddress.Parse("192.0.2.2"), 1),
-        ];
-        var credentials = new Dictionary<string, IReadOnlyList<GroupCredential>>
-        {
-            ["G2"] = [new GroupCredential("G2", 1, Enumerable.Repeat((byte)2, 32).ToArray(), Now, null)],
-            ["G3"] = [new GroupCredential("G3", 1, Enumerable.Repeat((byte)3, 32).ToArray(), Now, null)],
-        };
-        return new StoreSnapshot(_version, groups, apps, domains, [], credentials) { Policies = [.. Policies] };
-    }
+    private StoreSnapshot Snapshot() => TwoGroupSnapshot.Build(_version, Policies, Now);
 
     /// <summary>One VM's datapath from AddGuestAgent, its frames queued for <see cref="Pump"/>.</summary>
     internal sealed class Side
