@@ -73,8 +73,9 @@ public sealed class UpgradeTests(ITestOutputHelper output)
 
             Assert.Equal(Convert.ToHexString(sent), Convert.ToHexString(received));
             // Overlap, not an amount: the receiver is paced at 1 MiB per 5 s, so a quick dpkg (8 s on a quiet machine)
-            // sees under 2 MiB; what matters is that data flowed during the upgrade and that some was still to come after it.
-            Assert.True(receivedAtEnd - receivedAtStart >= 1 << 20 && receivedAtEnd < TransferBytes,
+            // sees under 2 MiB, a 4.8 s one under 1 MiB; what matters is that data flowed during the upgrade and that some
+            // was still to come after it.
+            Assert.True(receivedAtEnd - receivedAtStart >= 256 << 10 && receivedAtEnd < TransferBytes,
                 $"{(receivedAtEnd - receivedAtStart) >> 10} KiB arrived while dpkg -i ran and {receivedAtEnd >> 10} KiB by its end (of {TransferBytes >> 10}): the transfer did not overlap the upgrade");
             Assert.Equal("0.1.1", await Dpkg.InstalledVersionAsync(DebPackages.Host));
             var newPid = InstalledOverlayd.Pid() ?? throw new InvalidOperationException("no overlayd runs after the upgrade");
