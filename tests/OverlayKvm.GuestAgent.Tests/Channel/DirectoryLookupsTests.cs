@@ -16,19 +16,20 @@ namespace OverlayKvm.GuestAgent.Tests.Channel;
 /// channel (not once per packet), the answer's member is compiled in like a pushed one, and the next packet is
 /// sealed to it and delivered; a negative answer is cached for its TTL.
 /// </summary>
-public sealed class DirectoryLookupsTests : IAsyncDisposable
+public sealed class DirectoryLookupsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("okvm-dl-").FullName;
     private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
     private Socket? _hostSocket;
     private Socket? _agentSocket;
 
-    public async ValueTask DisposeAsync()
+    // IDisposable, not IAsyncDisposable: this xunit never called DisposeAsync on a test class, so every run left
+    // an okvm-dl-* folder in /tmp.
+    public void Dispose()
     {
         _agentSocket?.Dispose();
         _hostSocket?.Dispose();
         _listener.Dispose();
-        await Task.CompletedTask;
         Directory.Delete(_dir, recursive: true);
     }
 
